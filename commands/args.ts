@@ -1,0 +1,79 @@
+/**
+ * Argument helpers: bytes to binary (latin1) strings, numbers parsed as Redis parses them with
+ * Redis's error texts, and case-insensitive keyword tests without allocation.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { Errors, type RespError } from "./errors.ts";
+import { parseDouble, parseInt64 } from "../protocol/numbers.ts";
+
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** Bytes as a binary string, one char per byte (the engine's key representation). */
+export function latin1(b: Uint8Array): string {
+  const n = b.length;
+  if (n < 16) {
+    let s = "";
+    for (let i = 0; i < n; i++) s += String.fromCharCode(b[i]);
+    return s;
+  }
+  const buf = (b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, n)) as Latin1Buffer;
+  return buf.latin1Slice(0, n);
+}
+
+/** A binary string back to bytes. */
+export function latin1Bytes(s: string): Uint8Array {
+  return Buffer.from(s, "latin1");
+}
+
+/** Text (UTF-8) to bytes, for replies built from text. */
+export function utf8Bytes(s: string): Uint8Array {
+  return Buffer.from(s, "utf8");
+}
+
+/** A copy of an argument, for values that outlive the request buffer. */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  return b.slice();
+}
+
+/** True when `b` equals the lower-case ASCII `word`, ignoring case. */
+export function isWord(b: Uint8Array, word: string): boolean {
+  const n = word.length;
+  if (b.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = b[i];
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** The argument lower-cased as a string (for keyword switches). */
+export function word(b: Uint8Array): string {
+  return latin1(b).toLowerCase();
+}
+
+/** An int64 argument (number when safe, bigint beyond); throws `error` when not an integer. */
+export function int64Arg(b: Uint8Array, error: RespError = Errors.notInteger): number | bigint {
+  const v = parseInt64(b);
+  if (v === null) throw error;
+  return v;
+}
+
+/**
+ * An integer argument as a number. Values beyond 2^53 are clamped to the nearest safe integer,
+ * which every caller treats as "huge" (counts, offsets, indexes).
+ */
+export function intArg(b: Uint8Array, error: RespError = Errors.notInteger): number {
+  const v = parseInt64(b);
+  if (v === null) throw error;
+  if (typeof v === "bigint") return v > 0n ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
+  return v;
+}
+
+/** A double argument, parsed as Redis's strtod check; throws `error` otherwise. */
+export function floatArg(b: Uint8Array, error: RespError = Errors.notFloat): number {
+  const v = parseDouble(latin1(b));
+  if (v === null) throw error;
+  return v;
+}

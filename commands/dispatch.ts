@@ -1,0 +1,138 @@
+/**
+ * The one command pipeline. Every command, from a socket, a transaction or a plugin, passes here:
+ *
+ *   lookup ─► subcommand ─► arity ─► auth ─► ACL ─► loading ─► OOM ─► MULTI queue ─► pause
+ *     ─► handler(ctx, argv) ─► stats
+ *
+ * Handlers hold no policy; rejections are answered here with Redis's texts.
+ *
+ * @module
+ */
+import { NO_REPLY, type Reply, RespError } from "../protocol/reply.ts";
+import type { Client } from "../server/client.ts";
+import type { Server } from "../server/server.ts";
+import { latin1 } from "./args.ts";
+import { Errors, unknownCommand, unknownSubcommand, wrongArity } from "./errors.ts";
+import type { Command, CommandContext } from "./spec.ts";
+
+/** What dispatch produces: a reply, nothing (CLIENT REPLY OFF), or a reply to wait for. */
+export type DispatchResult = Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
+
+/** A policy hook that may refuse a command before it runs (ACL, MULTI queueing …). */
+export interface CommandGate {
+  /**
+   * Returns an error to refuse the command, a reply to answer instead of running it (QUEUED),
+   * or undefined to let it run.
+   */
+  check(client: Client, cmd: Command, argv: Uint8Array[]): Reply | undefined;
+  /** Told about every rejection (MULTI marks its transaction aborted). */
+  rejected?(client: Client, error: RespError): void;
+}
+
+function resolve(server: Server, argv: Uint8Array[]): Command | RespError {
+  const cmd = server.registry.lookup(argv[0]);
+  if (cmd === undefined) {
+    return unknownCommand(latin1(argv[0]), argv.slice(1).map(latin1));
+  }
+  if (cmd.subcommands === undefined) return cmd;
+  if (argv.length < 2) return wrongArity(cmd.fullName);
+  const subName = latin1(argv[1]).toLowerCase();
+  const sub = cmd.subcommands.get(subName);
+  if (sub !== undefined) return sub;
+  return unknownSubcommand(latin1(argv[1]), cmd.name);
+}
+
+function arityOk(arity: number, argc: number): boolean {
+  return arity > 0 ? argc === arity : argc >= -arity;
+}
+
+/** Runs one command line for a client. */
+export function dispatch(server: Server, client: Client, argv: Uint8Array[]): DispatchResult {
+  const found = resolve(server, argv);
+  if (found instanceof RespError) return reject(server, client, null, found);
+  const cmd = found;
+  if (!arityOk(cmd.arity, argv.length)) {
+    return reject(server, client, cmd, wrongArity(cmd.fullName));
+  }
+  if (!client.authenticated && !cmd.flags.has("no_auth")) {
+    return reject(server, client, cmd, Errors.noAuth);
+  }
+  for (const gate of server.gates) {
+    const answer = gate.check(client, cmd, argv);
+    if (answer !== undefined) {
+      if (answer instanceof RespError) return reject(server, client, cmd, answer);
+      return answer;
+    }
+  }
+  if (server.loading && !cmd.flags.has("loading")) {
+    return reject(server, client, cmd, Errors.loading);
+  }
+  if (cmd.flags.has("denyoom") && server.memory.overLimit()) {
+    return reject(server, client, cmd, Errors.oom);
+  }
+  if (server.pause.blocks(cmd)) {
+    return server.pause.wait().then(() => dispatch(server, client, argv));
+  }
+  return call(server, client, cmd, argv);
+}
+
+/** Runs a command that passed every check (also used by EXEC for queued commands). */
+export function call(
+  server: Server,
+  client: Client,
+  cmd: Command,
+  argv: Uint8Array[],
+): DispatchResult {
+  const ks = server.keyspace;
+  ks.now = Date.now();
+  ks.noTouch = client.noTouch && cmd.name !== "touch";
+  const ctx: CommandContext = { server, client, db: ks.dbs[client.db], command: cmd };
+  client.lastCommand = cmd.fullName;
+  const started = performance.now();
+  let result: Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
+  try {
+    result = cmd.handler!(ctx, argv);
+  } catch (e) {
+    result = handlerError(server, cmd, e);
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (r) => finish(server, cmd, argv, started, r),
+      (e) => finish(server, cmd, argv, started, handlerError(server, cmd, e)),
+    );
+  }
+  return finish(server, cmd, argv, started, result);
+}
+
+function handlerError(server: Server, cmd: Command, e: unknown): RespError {
+  if (e instanceof RespError) return e;
+  server.log.warning("dispatch", `command '${cmd.fullName}' failed: ${(e as Error)?.stack ?? e}`);
+  return new RespError(`ERR ${(e as Error)?.message ?? String(e)}`);
+}
+
+function finish(
+  server: Server,
+  cmd: Command,
+  argv: Uint8Array[],
+  started: number,
+  r: Reply | typeof NO_REPLY,
+): Reply | typeof NO_REPLY {
+  const usec = (performance.now() - started) * 1000;
+  const st = cmd.stats;
+  st.calls++;
+  st.usec += usec;
+  server.stats.commands++;
+  if (r instanceof RespError) {
+    st.failed++;
+    server.stats.countError(r);
+  }
+  server.afterCommand(cmd, argv, usec);
+  return r;
+}
+
+function reject(server: Server, client: Client, cmd: Command | null, e: RespError): RespError {
+  if (cmd) cmd.stats.rejected++;
+  server.stats.countError(e);
+  for (const gate of server.gates) gate.rejected?.(client, e);
+  return e;
+}

@@ -1,0 +1,73 @@
+/**
+ * Every error text FerricStore sends on the wire, worded as Redis words it. Handlers throw or
+ * return these; nothing else builds error strings.
+ *
+ * @module
+ */
+import { RespError } from "../protocol/reply.ts";
+
+export { RespError };
+
+const fixed = (text: string) => new RespError(text);
+
+/** Errors with fixed text. */
+export const Errors = {
+  syntax: fixed("ERR syntax error"),
+  wrongType: fixed("WRONGTYPE Operation against a key holding the wrong kind of value"),
+  notInteger: fixed("ERR value is not an integer or out of range"),
+  notFloat: fixed("ERR value is not a valid float"),
+  overflow: fixed("ERR increment or decrement would overflow"),
+  nanOrInf: fixed("ERR increment would produce NaN or Infinity"),
+  noSuchKey: fixed("ERR no such key"),
+  dbIndexOutOfRange: fixed("ERR DB index is out of range"),
+  invalidDbIndex: fixed("ERR invalid DB index"),
+  sameObject: fixed("ERR source and destination objects are the same"),
+  invalidExpire: (cmd: string) => new RespError(`ERR invalid expire time in '${cmd}' command`),
+  stringTooLong: fixed("ERR string exceeds maximum allowed size (proto-max-bulk-len)"),
+  offsetOutOfRange: fixed("ERR offset is out of range"),
+  invalidCursor: fixed("ERR invalid cursor"),
+  noAuth: fixed("NOAUTH Authentication required."),
+  wrongPass: fixed("WRONGPASS invalid username-password pair or user is disabled."),
+  authNotConfigured: fixed(
+    "ERR AUTH <password> called without any password configured for the default user. " +
+      "Are you sure your configuration is correct?",
+  ),
+  maxClients: fixed("ERR max number of clients reached"),
+  oom: fixed("OOM command not allowed when used memory > 'maxmemory'."),
+  loading: fixed("LOADING Redis is loading the dataset in memory"),
+  timeoutNegative: fixed("ERR timeout is negative"),
+  timeoutNotFloat: fixed("ERR timeout is not a float or out of range"),
+  noProto: fixed("NOPROTO unsupported protocol version"),
+  clientNoSuchClient: fixed("ERR No such client"),
+  clientNameSpaces: fixed(
+    "ERR Client names cannot contain spaces, newlines or special characters.",
+  ),
+} as const;
+
+/** `ERR unknown command 'x', with args beginning with: 'a' 'b' ` (Redis's exact wording). */
+export function unknownCommand(name: string, args: string[]): RespError {
+  let list = "";
+  for (let i = 0; i < args.length && list.length < 128; i++) {
+    list += `'${args[i].slice(0, 128 - list.length)}' `;
+  }
+  return new RespError(
+    `ERR unknown command '${name.slice(0, 128)}', with args beginning with: ${list}`,
+  );
+}
+
+/** `ERR unknown subcommand 'x'. Try CLIENT HELP.` */
+export function unknownSubcommand(sub: string, container: string): RespError {
+  return new RespError(
+    `ERR unknown subcommand '${sub.slice(0, 128)}'. Try ${container.toUpperCase()} HELP.`,
+  );
+}
+
+/** `ERR wrong number of arguments for 'get' command` (full name: `client|kill`). */
+export function wrongArity(fullName: string): RespError {
+  return new RespError(`ERR wrong number of arguments for '${fullName}' command`);
+}
+
+/** Errors thrown by the engine's status mapping and option parsers. */
+export function err(text: string): RespError {
+  return new RespError(text.startsWith("ERR ") || /^[A-Z]+ /.test(text) ? text : `ERR ${text}`);
+}

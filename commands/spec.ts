@@ -1,0 +1,305 @@
+/**
+ * The command spec: the one description of a command that dispatch (arity, auth, ACL, key
+ * extraction), COMMAND INFO/DOCS, ACL CAT and the plugin API all read.
+ *
+ * @module
+ */
+import type { Reply } from "../protocol/reply.ts";
+import type { Database } from "../engine/keyspace.ts";
+import type { Client } from "../server/client.ts";
+import type { Server } from "../server/server.ts";
+
+/** Command flags, named as COMMAND INFO names them. */
+export type CommandFlag =
+  | "write"
+  | "readonly"
+  | "denyoom"
+  | "module"
+  | "admin"
+  | "pubsub"
+  | "noscript"
+  | "blocking"
+  | "loading"
+  | "stale"
+  | "skip_monitor"
+  | "skip_slowlog"
+  | "asking"
+  | "fast"
+  | "no_auth"
+  | "may_replicate"
+  | "no_mandatory_keys"
+  | "no_async_loading"
+  | "no_multi"
+  | "allow_busy";
+
+/** ACL categories, without the `@`. */
+export type AclCategory =
+  | "keyspace"
+  | "read"
+  | "write"
+  | "set"
+  | "sortedset"
+  | "list"
+  | "hash"
+  | "string"
+  | "bitmap"
+  | "hyperloglog"
+  | "geo"
+  | "stream"
+  | "pubsub"
+  | "admin"
+  | "fast"
+  | "slow"
+  | "blocking"
+  | "dangerous"
+  | "connection"
+  | "transaction"
+  | "scripting";
+
+/** Every ACL category, in Redis's order (ACL CAT). */
+export const ACL_CATEGORIES: readonly AclCategory[] = [
+  "keyspace",
+  "read",
+  "write",
+  "set",
+  "sortedset",
+  "list",
+  "hash",
+  "string",
+  "bitmap",
+  "hyperloglog",
+  "geo",
+  "stream",
+  "pubsub",
+  "admin",
+  "fast",
+  "slow",
+  "blocking",
+  "dangerous",
+  "connection",
+  "transaction",
+  "scripting",
+];
+
+/** Key-spec flags (Redis 7): access intent of the keys a spec finds. */
+export type KeySpecFlag =
+  | "RO"
+  | "RW"
+  | "OW"
+  | "RM"
+  | "ACCESS"
+  | "UPDATE"
+  | "INSERT"
+  | "DELETE"
+  | "NOT_KEY"
+  | "INCOMPLETE"
+  | "VARIABLE_FLAGS";
+
+/** Where keys start: at an argument index, or after a keyword. */
+export type KeyBegin = { index: number } | { keyword: string; startFrom: number };
+
+/**
+ * How many keys follow: a range (`lastKey` relative to the begin, -1 = up to the last argument,
+ * `limit` splits the remaining arguments) or a count stored in an argument (`keyNumIdx`, relative
+ * to the begin).
+ */
+export type KeyFind =
+  | { lastKey: number; keyStep: number; limit: number }
+  | { keyNumIdx: number; firstKey: number; keyStep: number };
+
+/** A Redis 7 key specification. */
+export interface KeySpec {
+  flags: KeySpecFlag[];
+  begin: KeyBegin;
+  find: KeyFind;
+}
+
+/** What a handler gets besides its arguments. */
+export interface CommandContext {
+  readonly server: Server;
+  readonly client: Client;
+  /** The client's selected database: the only way handlers reach data. */
+  readonly db: Database;
+  readonly command: Command;
+}
+
+/** A command implementation. argv[0] is the command name; arity is already checked. */
+export type Handler = (ctx: CommandContext, argv: Uint8Array[]) => Reply | Promise<Reply>;
+
+/** A command as families and plugins declare it. */
+export interface CommandSpec {
+  /** Lower-case name (`get`; a subcommand's own name, `kill` under `client`). */
+  name: string;
+  /** Redis arity: argv length including the name; negative = at least -arity. */
+  arity: number;
+  flags: CommandFlag[];
+  /** Explicit ACL categories; the ones implied by flags are added at registration. */
+  categories: AclCategory[];
+  /** Command group for COMMAND DOCS (`string`, `generic`, `connection`, `server` …). */
+  group: string;
+  summary: string;
+  since: string;
+  complexity: string;
+  keys?: KeySpec[];
+  /** Subcommands of a container command (CLIENT, CONFIG, OBJECT …). */
+  subcommands?: CommandSpec[];
+  /** Lines of `<CONTAINER> HELP` (a container answers HELP from these). */
+  help?: string[];
+  /** Required unless the command is a container. */
+  handler?: Handler;
+  /** Documentation of arguments for COMMAND DOCS (free-form Redis argument specs). */
+  arguments?: unknown[];
+}
+
+/** Per-command counters (INFO commandstats). */
+export interface CommandStats {
+  calls: number;
+  usec: number;
+  rejected: number;
+  failed: number;
+}
+
+/** A registered command: its spec plus what registration derives from it. */
+export class Command {
+  readonly name: string;
+  /** `get`, or `client|kill` for a subcommand. */
+  readonly fullName: string;
+  readonly flags: ReadonlySet<CommandFlag>;
+  /** Explicit plus implied categories. */
+  readonly categories: ReadonlySet<AclCategory>;
+  readonly subcommands: Map<string, Command> | undefined;
+  readonly stats: CommandStats = { calls: 0, usec: 0, rejected: 0, failed: 0 };
+  readonly isWrite: boolean;
+  /** Set for commands registered by a plugin. */
+  plugin: string | undefined;
+
+  constructor(readonly spec: CommandSpec, readonly parent?: Command) {
+    this.name = spec.name;
+    this.fullName = parent ? `${parent.name}|${spec.name}` : spec.name;
+    this.flags = new Set(spec.flags);
+    this.categories = new Set([...spec.categories, ...impliedCategories(spec.flags)]);
+    this.isWrite = this.flags.has("write");
+    if (spec.subcommands) {
+      this.subcommands = new Map(spec.subcommands.map((s) => [s.name, new Command(s, this)]));
+    }
+  }
+
+  get arity(): number {
+    return this.spec.arity;
+  }
+
+  get handler(): Handler | undefined {
+    return this.spec.handler;
+  }
+
+  /** Legacy (first key, last key, step) of COMMAND INFO, derived from the key specs. */
+  legacyKeyRange(): [number, number, number] {
+    const ks = this.spec.keys ?? [];
+    let first = 0, last = 0, step = 0;
+    for (const k of ks) {
+      if (!("index" in k.begin) || !("lastKey" in k.find)) break;
+      const kf = k.find;
+      const start = k.begin.index;
+      const end = kf.lastKey < 0 ? kf.lastKey : start + kf.lastKey;
+      if (first === 0) {
+        first = start;
+        last = end;
+        step = kf.keyStep;
+      } else if (last >= 0 && start === last + step && kf.keyStep === step) {
+        last = end;
+      } else break;
+    }
+    return [first, last, step];
+  }
+
+  /** True when the keys' positions depend on the arguments (COMMAND INFO `movablekeys`). */
+  get movableKeys(): boolean {
+    return (this.spec.keys ?? []).some((k) => !("index" in k.begin) || !("lastKey" in k.find));
+  }
+}
+
+/** Categories implied by flags, as Redis's setImplicitACLCategories. */
+export function impliedCategories(flags: readonly CommandFlag[]): AclCategory[] {
+  const out: AclCategory[] = [];
+  if (flags.includes("write")) out.push("write");
+  if (flags.includes("readonly")) out.push("read");
+  if (flags.includes("admin")) out.push("admin", "dangerous");
+  if (flags.includes("pubsub")) out.push("pubsub");
+  if (flags.includes("fast")) out.push("fast");
+  if (flags.includes("blocking")) out.push("blocking");
+  if (!flags.includes("fast")) out.push("slow");
+  return out;
+}
+
+/** A key found in argv, with the flags of the spec that found it. */
+export interface FoundKey {
+  index: number;
+  flags: readonly KeySpecFlag[];
+}
+
+/** The keys of a command line, found by its key specs (COMMAND GETKEYS, ACL key checks). */
+export function findKeys(cmd: Command, argv: readonly Uint8Array[]): FoundKey[] {
+  const out: FoundKey[] = [];
+  const argc = argv.length;
+  for (const ks of cmd.spec.keys ?? []) {
+    let start: number;
+    if ("index" in ks.begin) {
+      start = ks.begin.index;
+    } else {
+      const kw = ks.begin.keyword.toLowerCase();
+      const from = ks.begin.startFrom;
+      start = -1;
+      const step = from >= 0 ? 1 : -1;
+      for (let i = from >= 0 ? from : argc + from; i > 0 && i < argc; i += step) {
+        if (latin1Lower(argv[i]) === kw) {
+          start = i + 1;
+          break;
+        }
+      }
+      if (start < 0) continue;
+    }
+    if (start >= argc) continue;
+    const f = ks.find;
+    if ("lastKey" in f) {
+      let last = f.lastKey >= 0 ? start + f.lastKey : argc + f.lastKey;
+      if (f.lastKey < 0 && f.limit > 1) last = start + Math.floor((last - start + 1) / f.limit) - 1;
+      for (let i = start; i <= last && i < argc; i += f.keyStep) {
+        out.push({ index: i, flags: ks.flags });
+      }
+    } else {
+      const n = Number(latin1(argv[start + f.keyNumIdx] ?? new Uint8Array()));
+      if (!Number.isInteger(n) || n < 0) continue;
+      const first = start + f.firstKey;
+      for (let j = 0; j < n && first + j * f.keyStep < argc; j++) {
+        out.push({ index: first + j * f.keyStep, flags: ks.flags });
+      }
+    }
+  }
+  return out;
+}
+
+function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+function latin1Lower(b: Uint8Array): string {
+  return latin1(b).toLowerCase();
+}
+
+/** Key spec helpers for the common shapes. */
+export const keys = {
+  /** One key at `index`. */
+  one(index: number, ...flags: KeySpecFlag[]): KeySpec {
+    return { flags, begin: { index }, find: { lastKey: 0, keyStep: 1, limit: 0 } };
+  },
+  /** Keys from `index` to the end (or `lastKey` relative), every `step`. */
+  range(index: number, lastKey: number, step: number, ...flags: KeySpecFlag[]): KeySpec {
+    return { flags, begin: { index }, find: { lastKey, keyStep: step, limit: 0 } };
+  },
+  /** A key count at `index`, keys after it (LMPOP, ZUNION …). */
+  counted(index: number, ...flags: KeySpecFlag[]): KeySpec {
+    return { flags, begin: { index }, find: { keyNumIdx: 0, firstKey: 1, keyStep: 1 } };
+  },
+};

@@ -1,0 +1,32 @@
+/**
+ * The effect log interface: every change to the keyspace is reported here as an effect (not as
+ * the request that caused it), which is what the durable engine writes to its shard logs.
+ * SET EX becomes a put with an absolute expiry; INCR a put of the new value; an expired key a
+ * delete.
+ *
+ * @module
+ */
+import type { Value } from "./values/types.ts";
+
+/** Receives the keyspace's effects in the order they happen. */
+export interface EffectLog {
+  /** `key` now holds `value` (a whole value), expiring at `expireAt` ms (0 = never). */
+  put(db: number, key: string, value: Value, expireAt: number): void;
+  /** `key` no longer exists. */
+  delete(db: number, key: string): void;
+  /** `key`'s expiry changed to `expireAt` (0 = persistent). */
+  expire(db: number, key: string, expireAt: number): void;
+  /** Every key of database `db` is gone (`-1`: of every database). */
+  flush(db: number): void;
+  /** Databases `a` and `b` swapped contents. */
+  swap(a: number, b: number): void;
+}
+
+/** The effect log of a purely in-memory keyspace: effects go nowhere. */
+export const NO_LOG: EffectLog = {
+  put() {},
+  delete() {},
+  expire() {},
+  flush() {},
+  swap() {},
+};

@@ -1,0 +1,604 @@
+/**
+ * The sharded keyspace. Keys are binary strings (one char per byte, latin1), routed to a shard by
+ * their cluster slot; every shard holds one {@link KeyTable} per logical database. Handlers reach
+ * data through a {@link Database} view (`ctx.db`); every change goes through it, so the effect log,
+ * WATCH and keyspace notifications see all writes.
+ *
+ * Expiry is lazy (checked on access) and active ({@link Keyspace.activeExpireCycle}, Redis's
+ * sampling cycle), so the memory of expired keys comes back without reads.
+ *
+ * @module
+ */
+import { type EffectLog, NO_LOG } from "./effects.ts";
+import { globMatch } from "./glob.ts";
+import { keySlot, slotShard } from "./slot.ts";
+import { type EncodingLimits, typeName, type Value, valueSize } from "./values/types.ts";
+
+/** `expireAt` argument of {@link Database.set} that keeps the key's current TTL. */
+export const KEEP_TTL = -1;
+
+/** Estimated fixed cost of one key, for maxmemory accounting. */
+const ENTRY_OVERHEAD = 96;
+
+/** One key. */
+export interface Entry {
+  readonly key: string;
+  value: Value;
+  /** Absolute expiry in ms since the epoch; 0 = persistent. */
+  expireAt: number;
+  /** Hash for the scan table. */
+  readonly hash: number;
+  /** Position in the table's volatile array, -1 when persistent. */
+  volIdx: number;
+  /** Last access, ms since the epoch (LRU, OBJECT IDLETIME). */
+  access: number;
+  /** Logarithmic access counter (LFU, OBJECT FREQ) and the minute it last decayed. */
+  lfu: number;
+  lfuMinute: number;
+  /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
+  encoding: string | undefined;
+}
+
+/** Keyspace counters reported by INFO. */
+export interface KeyspaceStats {
+  hits: number;
+  misses: number;
+  expired: number;
+  evicted: number;
+  expiredStalePercent: number;
+  expireCycleMs: number;
+}
+
+/** Who hears about changes: WATCH, client tracking, keyspace notifications. */
+export interface KeyspaceListener {
+  /** `key` in `db` changed; `key` is null when the whole database changed (flush, swap). */
+  modified?(db: number, key: string | null): void;
+  /** A keyspace notification: `cls` is Redis's class letter (`$`, `g`, `x` …). */
+  notify?(cls: string, event: string, db: number, key: string): void;
+}
+
+function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function reverseBits(v: number): number {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
+  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
+  return ((v >>> 16) | (v << 16)) >>> 0;
+}
+
+/**
+ * The keys of one database in one shard: a Map for lookups, plus a power-of-two bucket table
+ * that gives SCAN Redis's guarantee (a key present for the whole scan is returned) through
+ * resizes, and an array of keys with a TTL for sampling by the active expire cycle.
+ */
+export class KeyTable {
+  readonly map: Map<string, Entry> = new Map();
+  private buckets: (Entry[] | undefined)[] = new Array(4);
+  private mask = 3;
+  readonly volatile: Entry[] = [];
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  add(e: Entry): void {
+    this.map.set(e.key, e);
+    const b = this.buckets[e.hash & this.mask];
+    if (b) b.push(e);
+    else this.buckets[e.hash & this.mask] = [e];
+    if (this.map.size > this.buckets.length) this.resize(this.buckets.length * 2);
+    if (e.expireAt !== 0) this.addVolatile(e);
+  }
+
+  remove(e: Entry): void {
+    this.map.delete(e.key);
+    const b = this.buckets[e.hash & this.mask]!;
+    const i = b.indexOf(e);
+    b[i] = b[b.length - 1];
+    b.pop();
+    if (b.length === 0) this.buckets[e.hash & this.mask] = undefined;
+    if (e.volIdx >= 0) this.removeVolatile(e);
+    // Shrink below 10% fill, as Redis does, so random sampling stays cheap.
+    if (this.buckets.length > 4 && this.map.size * 10 < this.buckets.length) {
+      let size = 4;
+      while (size < this.map.size) size *= 2;
+      this.resize(size);
+    }
+  }
+
+  /** Keeps the volatile array in step with an entry's expiry. */
+  setExpire(e: Entry, at: number): void {
+    e.expireAt = at;
+    if (at !== 0 && e.volIdx < 0) this.addVolatile(e);
+    else if (at === 0 && e.volIdx >= 0) this.removeVolatile(e);
+  }
+
+  private addVolatile(e: Entry): void {
+    e.volIdx = this.volatile.length;
+    this.volatile.push(e);
+  }
+
+  private removeVolatile(e: Entry): void {
+    const last = this.volatile.pop()!;
+    if (last !== e) {
+      this.volatile[e.volIdx] = last;
+      last.volIdx = e.volIdx;
+    }
+    e.volIdx = -1;
+  }
+
+  private resize(size: number): void {
+    const next: (Entry[] | undefined)[] = new Array(size);
+    const mask = size - 1;
+    for (const e of this.map.values()) {
+      const b = next[e.hash & mask];
+      if (b) b.push(e);
+      else next[e.hash & mask] = [e];
+    }
+    this.buckets = next;
+    this.mask = mask;
+  }
+
+  /**
+   * Visits the buckets from `cursor` (Redis's reverse-binary cursor) until `count` entries are
+   * collected or the table wraps; returns the next cursor (0 when done).
+   */
+  scan(cursor: number, count: number, out: Entry[]): number {
+    let v = cursor >>> 0;
+    let visits = count * 10;
+    const target = out.length + count;
+    do {
+      const m = this.mask;
+      const b = this.buckets[v & m];
+      if (b) { for (const e of b) out.push(e); }
+      v = (v | ~m) >>> 0;
+      v = reverseBits(v);
+      v = (v + 1) >>> 0;
+      v = reverseBits(v);
+    } while (v !== 0 && --visits > 0 && out.length < target);
+    return v;
+  }
+
+  /** A random entry, or undefined when empty. */
+  random(): Entry | undefined {
+    if (this.map.size === 0) return undefined;
+    for (;;) {
+      const b = this.buckets[Math.floor(Math.random() * this.buckets.length)];
+      if (b) return b[Math.floor(Math.random() * b.length)];
+    }
+  }
+}
+
+/** One shard: the tables of every database for the slots it owns. */
+export class Shard {
+  readonly tables: KeyTable[];
+  constructor(readonly index: number, databases: number) {
+    this.tables = Array.from({ length: databases }, () => new KeyTable());
+  }
+}
+
+/** Options of a {@link Keyspace}. */
+export interface KeyspaceOptions {
+  shardCount: number;
+  databases: number;
+  log?: EffectLog;
+}
+
+/** All data: shards × databases, and what watches it. */
+export class Keyspace {
+  readonly shards: Shard[];
+  readonly dbs: Database[];
+  readonly stats: KeyspaceStats = {
+    hits: 0,
+    misses: 0,
+    expired: 0,
+    evicted: 0,
+    expiredStalePercent: 0,
+    expireCycleMs: 0,
+  };
+  readonly listeners: KeyspaceListener[] = [];
+  log: EffectLog;
+  /** Time of the command being run, so one command sees one clock (Redis's cached mstime). */
+  now: number = Date.now();
+  /** Set by dispatch for clients in CLIENT NO-TOUCH mode. */
+  noTouch = false;
+  /** LFU bookkeeping (maxmemory-policy *-lfu): counters instead of recency. */
+  lfuMode = false;
+  lfuLogFactor = 10;
+  lfuDecayTime = 1;
+  /** Thresholds for OBJECT ENCODING, from the *-max-listpack-* parameters. */
+  encodingLimits: EncodingLimits = {};
+  /** Estimated bytes held by keys and values. */
+  usedBytes = 0;
+  private readonly shardMask: number;
+
+  constructor(opts: KeyspaceOptions) {
+    this.shards = Array.from({ length: opts.shardCount }, (_, i) => new Shard(i, opts.databases));
+    this.dbs = Array.from({ length: opts.databases }, (_, i) => new Database(this, i));
+    this.log = opts.log ?? NO_LOG;
+    this.shardMask = opts.shardCount - 1;
+  }
+
+  /** The shard that owns `key`. */
+  shardOf(key: string): number {
+    if (this.shardMask === 0) return 0;
+    return slotShard(keySlot(key), this.shards.length);
+  }
+
+  /** The table of `key` in database `db`. */
+  table(db: number, key: string): KeyTable {
+    return this.shards[this.shardOf(key)].tables[db];
+  }
+
+  /** Tells listeners a key (or, with null, a whole database) changed. */
+  modified(db: number, key: string | null): void {
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i].modified?.(db, key);
+  }
+
+  /** Sends a keyspace notification to listeners. */
+  notify(cls: string, event: string, db: number, key: string): void {
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i].notify?.(cls, event, db, key);
+  }
+
+  /** Removes every key of every database (FLUSHALL). */
+  flushAll(): void {
+    for (const db of this.dbs) db.clear();
+    this.log.flush(-1);
+    for (let i = 0; i < this.dbs.length; i++) this.modified(i, null);
+  }
+
+  /** Swaps the contents of two databases (SWAPDB). */
+  swap(a: number, b: number): void {
+    for (const s of this.shards) [s.tables[a], s.tables[b]] = [s.tables[b], s.tables[a]];
+    this.log.swap(a, b);
+    this.modified(a, null);
+    this.modified(b, null);
+  }
+
+  /**
+   * One active expire cycle: samples keys with a TTL in every table and deletes the expired
+   * ones, repeating on a table while more than 10% of a sample had expired, within `budgetMs`.
+   */
+  activeExpireCycle(budgetMs: number): void {
+    const start = performance.now();
+    const now = Date.now();
+    this.now = now;
+    let sampled = 0;
+    let expired = 0;
+    outer:
+    for (const shard of this.shards) {
+      for (let db = 0; db < shard.tables.length; db++) {
+        const t = shard.tables[db];
+        for (;;) {
+          const vol = t.volatile;
+          if (vol.length === 0) break;
+          const n = Math.min(20, vol.length);
+          let hit = 0;
+          for (let i = 0; i < n && vol.length > 0; i++) {
+            const e = vol[Math.floor(Math.random() * vol.length)];
+            if (e.expireAt <= now) {
+              this.dbs[db].expireEntry(t, e);
+              hit++;
+            }
+          }
+          sampled += n;
+          expired += hit;
+          if (performance.now() - start > budgetMs) break outer;
+          if (hit * 10 <= n) break;
+        }
+      }
+    }
+    if (sampled > 0) {
+      this.stats.expiredStalePercent = this.stats.expiredStalePercent * 0.95 +
+        (expired / sampled) * 100 * 0.05;
+    }
+    this.stats.expireCycleMs += performance.now() - start;
+  }
+
+  /** Total keys in every database. */
+  totalKeys(): number {
+    let n = 0;
+    for (const s of this.shards) for (const t of s.tables) n += t.size;
+    return n;
+  }
+}
+
+/** Decremented LFU counter for the time since it last decayed (Redis's LFUDecrAndReturn). */
+export function lfuCounter(e: Entry, decayTime: number): number {
+  if (decayTime <= 0) return e.lfu;
+  const minutes = Math.floor(Date.now() / 60000) & 0xffff;
+  const elapsed = minutes >= e.lfuMinute ? minutes - e.lfuMinute : 65535 - e.lfuMinute + minutes;
+  const periods = Math.floor(elapsed / decayTime);
+  return periods > e.lfu ? 0 : e.lfu - periods;
+}
+
+/** The counter value a new key starts with (LFU_INIT_VAL). */
+const LFU_INIT = 5;
+
+/** One logical database (`SELECT n`): the view handlers use as `ctx.db`. */
+export class Database {
+  constructor(readonly keyspace: Keyspace, readonly index: number) {}
+
+  private table(key: string): KeyTable {
+    return this.keyspace.table(this.index, key);
+  }
+
+  /** Deletes an entry whose TTL passed, as an expiry (stats, effect, `expired` event). */
+  expireEntry(t: KeyTable, e: Entry): void {
+    const ks = this.keyspace;
+    this.unlink(t, e);
+    ks.stats.expired++;
+    ks.log.delete(this.index, e.key);
+    ks.notify("x", "expired", this.index, e.key);
+    ks.modified(this.index, e.key);
+  }
+
+  private unlink(t: KeyTable, e: Entry): void {
+    t.remove(e);
+    this.keyspace.usedBytes -= ENTRY_OVERHEAD + e.key.length + valueSize(e.value);
+  }
+
+  private touch(e: Entry): void {
+    const ks = this.keyspace;
+    if (ks.noTouch) return;
+    e.access = ks.now;
+    if (ks.lfuMode) {
+      let c = lfuCounter(e, ks.lfuDecayTime);
+      if (c < 255) {
+        const base = Math.max(0, c - LFU_INIT);
+        if (Math.random() < 1 / (base * ks.lfuLogFactor + 1)) c++;
+      }
+      e.lfu = c;
+      e.lfuMinute = Math.floor(ks.now / 60000) & 0xffff;
+    }
+  }
+
+  /** The live entry for `key` (expired keys are deleted on the way), without touching it. */
+  peek(key: string): Entry | undefined {
+    const t = this.table(key);
+    const e = t.map.get(key);
+    if (e === undefined) return undefined;
+    if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
+      this.expireEntry(t, e);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Looks a key up for reading: counts a hit or a miss and updates its access time. */
+  get(key: string): Entry | undefined {
+    const e = this.peek(key);
+    if (e === undefined) {
+      this.keyspace.stats.misses++;
+      return undefined;
+    }
+    this.keyspace.stats.hits++;
+    this.touch(e);
+    return e;
+  }
+
+  /** Looks a key up for writing: updates its access time, counts nothing. */
+  find(key: string): Entry | undefined {
+    const e = this.peek(key);
+    if (e !== undefined) this.touch(e);
+    return e;
+  }
+
+  /** True when `key` exists (does not touch it). */
+  exists(key: string): boolean {
+    return this.peek(key) !== undefined;
+  }
+
+  /**
+   * Sets `key` to `value`. `expireAt` is an absolute time in ms, 0 for no expiry, or
+   * {@link KEEP_TTL}. `encoding` pins a string's encoding (APPEND and SETRANGE make `raw`).
+   */
+  set(key: string, value: Value, expireAt: number, encoding?: string): Entry {
+    const ks = this.keyspace;
+    const t = this.table(key);
+    let e = t.map.get(key);
+    if (e !== undefined && e.expireAt !== 0 && e.expireAt <= ks.now) {
+      this.expireEntry(t, e);
+      e = undefined;
+    }
+    if (e === undefined) {
+      const at = expireAt === KEEP_TTL ? 0 : expireAt;
+      e = {
+        key,
+        value,
+        expireAt: at,
+        hash: hashKey(key),
+        volIdx: -1,
+        access: ks.now,
+        lfu: LFU_INIT,
+        lfuMinute: Math.floor(ks.now / 60000) & 0xffff,
+        encoding,
+      };
+      t.add(e);
+      ks.usedBytes += ENTRY_OVERHEAD + key.length + valueSize(value);
+    } else {
+      ks.usedBytes += valueSize(value) - valueSize(e.value);
+      e.value = value;
+      e.encoding = encoding;
+      if (expireAt !== KEEP_TTL) t.setExpire(e, expireAt);
+      this.touch(e);
+    }
+    ks.log.put(this.index, key, value, e.expireAt);
+    ks.modified(this.index, key);
+    return e;
+  }
+
+  /**
+   * Records that a collection value was changed in place: memory delta, the whole value as an
+   * effect (until element-level effects exist for it), and modification listeners.
+   */
+  changed(e: Entry, sizeDelta = 0): void {
+    const ks = this.keyspace;
+    ks.usedBytes += sizeDelta;
+    ks.log.put(this.index, e.key, e.value, e.expireAt);
+    ks.modified(this.index, e.key);
+  }
+
+  /** Deletes `key`; true when it existed. */
+  delete(key: string): boolean {
+    const t = this.table(key);
+    const e = t.map.get(key);
+    if (e === undefined) return false;
+    if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
+      this.expireEntry(t, e);
+      return false;
+    }
+    this.unlink(t, e);
+    this.keyspace.log.delete(this.index, key);
+    this.keyspace.modified(this.index, key);
+    return true;
+  }
+
+  /** Sets the absolute expiry of an existing entry (0 = persist). */
+  setExpire(e: Entry, expireAt: number): void {
+    this.table(e.key).setExpire(e, expireAt);
+    this.keyspace.log.expire(this.index, e.key, expireAt);
+    this.keyspace.modified(this.index, e.key);
+  }
+
+  /** Number of keys (expired ones not yet reclaimed included, as Redis's DBSIZE). */
+  size(): number {
+    let n = 0;
+    for (const s of this.keyspace.shards) n += s.tables[this.index].size;
+    return n;
+  }
+
+  /** Number of keys with a TTL. */
+  volatileCount(): number {
+    let n = 0;
+    for (const s of this.keyspace.shards) n += s.tables[this.index].volatile.length;
+    return n;
+  }
+
+  /** Average remaining TTL of keys with one, in ms (0 when none), from a sample as Redis does. */
+  averageTtl(): number {
+    let sum = 0;
+    let n = 0;
+    const now = Date.now();
+    for (const s of this.keyspace.shards) {
+      const vol = s.tables[this.index].volatile;
+      for (let i = 0; i < Math.min(vol.length, 100); i++) {
+        const ttl = vol[Math.floor(Math.random() * vol.length)].expireAt - now;
+        if (ttl > 0) {
+          sum += ttl;
+          n++;
+        }
+      }
+    }
+    return n ? Math.round(sum / n) : 0;
+  }
+
+  /** Empties this database without logging (callers log what the flush means). */
+  clear(): void {
+    let bytes = 0;
+    for (const s of this.keyspace.shards) {
+      const t = s.tables[this.index];
+      for (const e of t.map.values()) bytes += ENTRY_OVERHEAD + e.key.length + valueSize(e.value);
+      s.tables[this.index] = new KeyTable();
+    }
+    this.keyspace.usedBytes -= bytes;
+  }
+
+  /** FLUSHDB: removes every key of this database. */
+  flush(): void {
+    this.clear();
+    this.keyspace.log.flush(this.index);
+    this.keyspace.modified(this.index, null);
+  }
+
+  /** Sends a keyspace notification for `key` in this database. */
+  notify(cls: string, event: string, key: string): void {
+    this.keyspace.notify(cls, event, this.index, key);
+  }
+
+  /** Every live key matching `pattern` (KEYS). Expired keys are skipped, not deleted. */
+  keys(pattern: string): string[] {
+    const out: string[] = [];
+    const now = this.keyspace.now;
+    const all = pattern === "*";
+    for (const s of this.keyspace.shards) {
+      for (const e of s.tables[this.index].map.values()) {
+        if (e.expireAt !== 0 && e.expireAt <= now) continue;
+        if (all || globMatch(pattern, e.key)) out.push(e.key);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * One SCAN step. The cursor packs the bucket cursor of one shard and the shard index:
+   * `cursor = bucketCursor * shardCount + shard`. Returns the next cursor and the keys visited
+   * that pass the filters (expired keys are deleted, as Redis's SCAN does).
+   */
+  scan(
+    cursor: number,
+    count: number,
+    pattern: string | null,
+    type: string | null,
+  ): [number, string[]] {
+    const shards = this.keyspace.shards;
+    const n = shards.length;
+    let shard = cursor % n;
+    let v = Math.floor(cursor / n) % 0x100000000;
+    const visited: Entry[] = [];
+    while (visited.length < count) {
+      const t = shards[shard].tables[this.index];
+      v = t.scan(v, count - visited.length, visited);
+      if (v !== 0) break; // this shard's visit budget is spent
+      shard++;
+      if (shard >= n) break;
+    }
+    const next = shard >= n ? 0 : v * n + shard;
+    const keys: string[] = [];
+    const now = this.keyspace.now;
+    for (const e of visited) {
+      if (e.expireAt !== 0 && e.expireAt <= now) {
+        this.expireEntry(this.keyspace.table(this.index, e.key), e);
+        continue;
+      }
+      if (pattern !== null && !globMatch(pattern, e.key)) continue;
+      if (type !== null && typeName(e.value) !== type) continue;
+      keys.push(e.key);
+    }
+    return [next, keys];
+  }
+
+  /** A random live key, or null when the database is empty (RANDOMKEY). */
+  randomKey(): string | null {
+    for (;;) {
+      const total = this.size();
+      if (total === 0) return null;
+      let r = Math.floor(Math.random() * total);
+      let t: KeyTable | undefined;
+      for (const s of this.keyspace.shards) {
+        const tt = s.tables[this.index];
+        if (r < tt.size) {
+          t = tt;
+          break;
+        }
+        r -= tt.size;
+      }
+      const e = t!.random()!;
+      if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
+        this.expireEntry(t!, e);
+        continue;
+      }
+      return e.key;
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Value types held by keys. A string value is a `Uint8Array`; every other type is an object
+ * implementing {@link DataValue}, added by its family (lists, hashes, sets, sorted sets, plugins).
+ *
+ * @module
+ */
+
+/** Settings a value consults to name its encoding (`OBJECT ENCODING`). */
+export type EncodingLimits = Readonly<Record<string, number>>;
+
+/** A non-string value. */
+export interface DataValue {
+  /** The name `TYPE` answers (`list`, `hash`, `set`, `zset`, or a plugin's type name). */
+  readonly type: string;
+  /** The name `OBJECT ENCODING` answers, by Redis's size thresholds. */
+  encoding(limits: EncodingLimits): string;
+  /** A deep copy (COPY). */
+  clone(): DataValue;
+  /** Approximate bytes held, for maxmemory accounting and MEMORY USAGE. */
+  memoryUsage(): number;
+  /** True when the collection has no elements left (Redis deletes empty collections). */
+  isEmpty(): boolean;
+}
+
+/** Any value a key can hold. */
+export type Value = Uint8Array | DataValue;
+
+/** The `TYPE` name of a value. */
+export function typeName(value: Value): string {
+  return value instanceof Uint8Array ? "string" : value.type;
+}
+
+/** Approximate bytes a value holds. */
+export function valueSize(value: Value): number {
+  return value instanceof Uint8Array ? value.length : value.memoryUsage();
+}

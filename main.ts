@@ -1,0 +1,49 @@
+/**
+ * FerricStore's entry point: `deno run -A main.ts [config-file] [--name value ...]`.
+ *
+ * Reads the configuration (file < environment < command line), opens the engine, and listens.
+ *
+ * @module
+ */
+import { Config, ConfigError } from "./server/config.ts";
+import { Server, VERSION } from "./server/server.ts";
+
+async function main(args: string[]): Promise<number> {
+  const config = new Config();
+  try {
+    const { file, pairs } = Config.parseArgs(args);
+    if (file) config.loadFile(file, await Deno.readTextFile(file));
+    config.loadEnv(Deno.env.toObject());
+    for (const [name, value] of pairs) config.set(name, value, "cli");
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof Deno.errors.NotFound) {
+      console.error(`ferricstore: configuration error: ${(e as Error).message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const server = new Server(config);
+  server.log.notice(
+    "server",
+    `FerricStore ${VERSION} starting (pid ${Deno.pid}, ${server.shardCount} shards, ` +
+      `${config.int("databases")} databases, data dir ${config.str("data-dir")})`,
+  );
+  for (const p of config.inactiveInUse()) {
+    server.log.warning("config", `'${p.name}' is set but not active yet: ${p.inactive}`);
+  }
+  try {
+    await server.listen();
+  } catch (e) {
+    console.error(`ferricstore: ${(e as Error).message}`);
+    return 1;
+  }
+  const stop = () => server.close();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.closed;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

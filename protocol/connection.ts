@@ -1,0 +1,195 @@
+/**
+ * One client connection: reads into the parser's buffer, dispatches every complete request of a
+ * read batch, and sends all their replies with one socket write. While replies are being written
+ * the connection does not read, so a client that does not read its replies is slowed down
+ * instead of growing the server's memory.
+ *
+ * @module
+ */
+import { dispatch } from "../commands/dispatch.ts";
+import { Client, type Transport } from "../server/client.ts";
+import type { Server } from "../server/server.ts";
+import { ProtocolError, QueryBufferOverflow, RequestParser } from "./parser.ts";
+import { NO_REPLY, type Reply } from "./reply.ts";
+import { ReplyWriter } from "./writer.ts";
+
+/** A socket-like byte stream (Deno.Conn, a TLS socket adapter, an in-memory pipe). */
+export interface ByteStream {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+function formatAddr(addr: Deno.Addr | undefined): string {
+  if (!addr || !("hostname" in addr)) return "?:0";
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return `${host.replace(/^\[(.*)\]$/, "$1")}:${addr.port}`;
+}
+
+/** Serves one client until it disconnects or is closed. */
+export class Connection implements Transport {
+  readonly client: Client;
+  readonly addr: string;
+  readonly laddr: string;
+  private readonly parser: RequestParser;
+  // Two writers: replies go into one while the other is being written to the socket.
+  private writer = new ReplyWriter();
+  private spare = new ReplyWriter();
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly conn: ByteStream,
+    private readonly server: Server,
+    remote?: Deno.Addr,
+    local?: Deno.Addr,
+  ) {
+    this.addr = formatAddr(remote);
+    this.laddr = formatAddr(local);
+    this.parser = new RequestParser({
+      maxBulkLen: server.config.int("proto-max-bulk-len"),
+      maxQueryBuffer: server.config.int("client-query-buffer-limit"),
+    });
+    this.client = new Client(this);
+  }
+
+  queryBuffer(): [number, number] {
+    return [this.parser.pending, this.parser.free];
+  }
+
+  outputPending(): number {
+    return this.writer.length + this.spare.length;
+  }
+
+  push(reply: Reply): void {
+    if (this.closed) return;
+    this.writer.write(reply, this.client.resp);
+    this.flush();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.client.closing = true;
+    this.flush().finally(() => this.shutdown());
+  }
+
+  private shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed by the peer */ }
+  }
+
+  /** Reads and serves requests until the client goes away. */
+  async serve(): Promise<void> {
+    const server = this.server;
+    const client = this.client;
+    try {
+      while (!client.closing) {
+        this.parser.authRequired = !client.authenticated;
+        const target = this.parser.readTarget();
+        const n = await this.conn.read(target);
+        if (n === null) break;
+        this.parser.commit(n);
+        client.netIn += n;
+        server.stats.netInput += n;
+        client.lastInteraction = Date.now();
+        const pending = this.processBatch();
+        if (pending) await pending;
+        await this.flush();
+      }
+    } catch (e) {
+      if (e instanceof QueryBufferOverflow) {
+        server.log.warning(
+          "connection",
+          `closing client ${this.addr} (id=${client.id}): query buffer over client-query-buffer-limit`,
+        );
+      } else if (!this.closed && !isDisconnect(e)) {
+        server.log.warning("connection", `client ${this.addr}: ${(e as Error)?.stack ?? e}`);
+      }
+    } finally {
+      try {
+        await this.flush();
+      } catch { /* peer gone */ }
+      this.shutdown();
+      server.disconnected(client);
+    }
+  }
+
+  /** Dispatches every complete request in the buffer; returns a promise if one must be awaited. */
+  private processBatch(): Promise<void> | undefined {
+    const client = this.client;
+    while (!client.closing) {
+      let argv: Uint8Array[] | null;
+      try {
+        argv = this.parser.next();
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.server.stats.countError(e);
+        this.writer.write(e, client.resp);
+        this.server.log.verbose("connection", `protocol error from ${this.addr}: ${e.message}`);
+        client.closing = true;
+        return;
+      }
+      if (argv === null) return;
+      if (argv.length === 0) continue;
+      const skip = client.replySkip;
+      const result = dispatch(this.server, client, argv);
+      if (result instanceof Promise) {
+        return this.flush().then(() => result).then((r) => {
+          this.reply(r, skip);
+          return this.processBatch();
+        });
+      }
+      this.reply(result, skip);
+    }
+  }
+
+  private reply(r: Reply | typeof NO_REPLY, skip: boolean): void {
+    const client = this.client;
+    if (client.replySkip && skip) client.replySkip = false;
+    if (client.replySkipNext) {
+      client.replySkipNext = false;
+      client.replySkip = true;
+    }
+    if (r === NO_REPLY || skip || client.replyOff) return;
+    this.writer.write(r, client.resp);
+  }
+
+  /** Sends everything queued; resolves when the socket has taken it. */
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.writer.length === 0 || this.closed) return Promise.resolve();
+    this.flushing = (async () => {
+      try {
+        while (this.writer.length > 0 && !this.closed) {
+          const w = this.writer;
+          this.writer = this.spare;
+          this.spare = w;
+          const bytes = w.take();
+          this.client.netOut += bytes.length;
+          this.server.stats.netOutput += bytes.length;
+          let off = 0;
+          while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
+          w.shrink();
+        }
+      } catch (e) {
+        if (!isDisconnect(e)) throw e;
+        this.shutdown();
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+}
+
+function isDisconnect(e: unknown): boolean {
+  return e instanceof Deno.errors.ConnectionReset ||
+    e instanceof Deno.errors.BrokenPipe ||
+    e instanceof Deno.errors.BadResource ||
+    e instanceof Deno.errors.Interrupted ||
+    e instanceof Deno.errors.NotConnected ||
+    e instanceof Deno.errors.ConnectionAborted;
+}

@@ -1,0 +1,128 @@
+/**
+ * Numbers as Redis reads and writes them: `string2ll` for integers, `strtod` for doubles, and
+ * `%.17g` for doubles in replies (Redis 7.0's addReplyDouble).
+ *
+ * @module
+ */
+
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
+
+/**
+ * Parses a signed 64-bit integer exactly as Redis's `string2ll`: optional `-`, digits, no `+`, no
+ * spaces, no leading zeros. Returns a `number` when it is a safe integer, a `bigint` beyond that,
+ * and `null` when the text is not an integer or is out of range.
+ */
+export function parseInt64(bytes: Uint8Array): number | bigint | null {
+  const n = bytes.length;
+  if (n === 0 || n > 20) return null;
+  let i = 0;
+  let negative = false;
+  if (bytes[0] === 45) {
+    negative = true;
+    i = 1;
+    if (n === 1) return null;
+  }
+  const first = bytes[i];
+  if (first === 48) return n === 1 ? 0 : null; // "0" only; "-0" and "01" are invalid
+  if (first < 49 || first > 57) return null;
+  if (n - i <= 15) {
+    let v = 0;
+    for (; i < n; i++) {
+      const c = bytes[i] - 48;
+      if (c < 0 || c > 9) return null;
+      v = v * 10 + c;
+    }
+    return negative ? -v : v;
+  }
+  let v = 0n;
+  for (; i < n; i++) {
+    const c = bytes[i] - 48;
+    if (c < 0 || c > 9) return null;
+    v = v * 10n + BigInt(c);
+  }
+  if (negative) v = -v;
+  if (v > INT64_MAX || v < INT64_MIN) return null;
+  return normalizeInt(v);
+}
+
+/** A bigint that fits a safe integer becomes a number; numbers stay as they are. */
+export function normalizeInt(v: number | bigint): number | bigint {
+  if (typeof v === "bigint" && v <= 9007199254740991n && v >= -9007199254740991n) return Number(v);
+  return v;
+}
+
+/** Adds two int64 values; `null` when the result overflows int64 (Redis checks before adding). */
+export function addInt64(a: number | bigint, b: number | bigint): number | bigint | null {
+  if (typeof a === "number" && typeof b === "number") {
+    const r = a + b;
+    if (Number.isSafeInteger(r)) return r;
+  }
+  const r = BigInt(a) + BigInt(b);
+  if (r > INT64_MAX || r < INT64_MIN) return null;
+  return normalizeInt(r);
+}
+
+/** True when v is within int64. */
+export function isInt64(v: number | bigint): boolean {
+  if (typeof v === "number") return Number.isSafeInteger(v);
+  return v <= INT64_MAX && v >= INT64_MIN;
+}
+
+const DECIMAL_FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INFINITY = /^([+-]?)inf(?:inity)?$/i;
+const HEX_FLOAT = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/;
+
+/**
+ * Parses a double as Redis does (`strtod` over the whole argument): no leading space, no NaN, and
+ * overflow or underflow to zero are errors. Returns `null` when it is not a valid double.
+ */
+export function parseDouble(text: string): number | null {
+  if (text.length === 0 || text.length > 5000) return null;
+  if (DECIMAL_FLOAT.test(text)) {
+    const v = Number(text);
+    if (!Number.isFinite(v)) return null; // ERANGE overflow
+    if (v === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ""))) return null; // ERANGE underflow
+    return v;
+  }
+  const inf = INFINITY.exec(text);
+  if (inf) return inf[1] === "-" ? -Infinity : Infinity;
+  const hex = HEX_FLOAT.exec(text);
+  if (hex && (hex[2].length > 0 || (hex[3] ?? "").length > 0)) {
+    const digits = hex[2] + (hex[3] ?? "");
+    let v = digits.length ? parseInt(digits, 16) : 0;
+    v *= Math.pow(2, Number(hex[4] ?? 0) - 4 * (hex[3] ?? "").length);
+    if (!Number.isFinite(v)) return null;
+    return hex[1] === "-" ? -v : v;
+  }
+  return null;
+}
+
+/**
+ * Formats a double as C's `printf("%.17g")`, which Redis 7.0 uses for double replies
+ * (`inf`, `-inf`, `nan` for the special values).
+ */
+export function formatDouble(d: number): string {
+  if (Number.isNaN(d)) return "nan";
+  if (d === Infinity) return "inf";
+  if (d === -Infinity) return "-inf";
+  if (d === 0) return Object.is(d, -0) ? "-0" : "0";
+  const exp = d.toExponential(16);
+  const e = exp.indexOf("e");
+  const x = Number(exp.slice(e + 1));
+  if (x < -4 || x >= 17) {
+    const mantissa = stripZeros(exp.slice(0, e));
+    const sign = x < 0 ? "-" : "+";
+    const ax = Math.abs(x);
+    return `${mantissa}e${sign}${ax < 10 ? "0" : ""}${ax}`;
+  }
+  return stripZeros(d.toFixed(16 - x));
+}
+
+function stripZeros(s: string): string {
+  if (s.indexOf(".") < 0) return s;
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 48) end--;
+  if (s.charCodeAt(end - 1) === 46) end--;
+  return s.slice(0, end);
+}

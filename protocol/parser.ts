@@ -1,0 +1,302 @@
+/**
+ * The incremental request parser: RESP multibulk (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) and inline
+ * (`GET k\r\n`) requests, with Redis's limits and error texts.
+ *
+ * Socket reads land directly in the parser's buffer ({@link RequestParser.readTarget}), and the
+ * arguments of a multibulk request are views into it: a request is copied once, by the kernel.
+ * Views stay valid until the next `readTarget` call, so a command that keeps an argument (a value
+ * to store) copies it.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { RespError } from "./reply.ts";
+
+/** Longest inline request, and longest `*`/`$` header line (Redis's PROTO_INLINE_MAX_SIZE). */
+export const INLINE_MAX = 64 * 1024;
+const MIN_READ = 16 * 1024;
+
+/** Parser limits, from `proto-max-bulk-len` and `client-query-buffer-limit`. */
+export interface ParserLimits {
+  maxBulkLen: number;
+  maxQueryBuffer: number;
+}
+
+/** A request the client sent that cannot be parsed; the connection answers it and closes. */
+export class ProtocolError extends RespError {}
+
+/** The query buffer outgrew `client-query-buffer-limit`; the connection closes without a reply. */
+export class QueryBufferOverflow extends Error {}
+
+/** Parses requests out of one connection's byte stream. */
+export class RequestParser {
+  private buf: Buffer = Buffer.allocUnsafe(MIN_READ * 2);
+  private start = 0; // first byte of the request being parsed
+  private end = 0; // end of received bytes
+  // State of a partly received multibulk request, so a large one is not parsed again per read.
+  private pos = 0;
+  private args: Buffer[] = [];
+  private remaining = 0;
+  private bulkLen = -1;
+  /** Set while the client must still authenticate: Redis then caps request sizes. */
+  authRequired = false;
+
+  constructor(readonly limits: ParserLimits) {}
+
+  /** Bytes received and not yet consumed (the `qbuf` of CLIENT LIST). */
+  get pending(): number {
+    return this.end - this.start;
+  }
+
+  /** Free space of the buffer (`qbuf-free`). */
+  get free(): number {
+    return this.buf.length - this.end;
+  }
+
+  /** A view of free buffer space to read socket bytes into; pass the count read to `commit`. */
+  readTarget(): Uint8Array {
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+      this.resetPartial();
+    }
+    let need = MIN_READ;
+    if (this.bulkLen >= 0) need = Math.max(need, this.pos + this.bulkLen + 2 - this.end);
+    if (this.buf.length - this.end < need) {
+      const used = this.end - this.start;
+      if (this.start > 0 && this.buf.length - used >= need && used < this.buf.length / 2) {
+        this.buf.copyWithin(0, this.start, this.end);
+      } else {
+        let size = this.buf.length * 2;
+        while (size - used < need) size *= 2;
+        const next = Buffer.allocUnsafe(size);
+        this.buf.copy(next, 0, this.start, this.end);
+        this.buf = next;
+      }
+      this.end = used;
+      this.start = 0;
+      this.resetPartial(); // argument views pointed into the old layout
+    }
+    return this.buf.subarray(this.end);
+  }
+
+  /** Records that `n` bytes were read into the last `readTarget`. */
+  commit(n: number): void {
+    this.end += n;
+    if (this.end - this.start > this.limits.maxQueryBuffer) {
+      throw new QueryBufferOverflow("client-query-buffer-limit exceeded");
+    }
+  }
+
+  /** Appends bytes from elsewhere (in-process clients and tests). */
+  feed(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.length) {
+      const target = this.readTarget();
+      const n = Math.min(target.length, bytes.length - off);
+      target.set(bytes.subarray(off, off + n));
+      this.commit(n);
+      off += n;
+    }
+  }
+
+  private resetPartial(): void {
+    this.pos = this.start;
+    this.args = [];
+    this.remaining = 0;
+    this.bulkLen = -1;
+  }
+
+  /**
+   * The next complete request: its arguments (an empty array for an empty request, which the
+   * caller skips), or `null` when more bytes are needed. Throws {@link ProtocolError}.
+   */
+  next(): Buffer[] | null {
+    if (this.start >= this.end) return null;
+    if (this.remaining === 0 && this.buf[this.start] !== 42) return this.inline();
+    return this.multibulk();
+  }
+
+  private finish(at: number): void {
+    this.start = at;
+    this.pos = at;
+    this.args = [];
+    this.remaining = 0;
+    this.bulkLen = -1;
+  }
+
+  /** Finds `\r` followed by one more byte in [from, end); -1 when the line is not complete. */
+  private lineEnd(from: number): number {
+    const cr = this.buf.indexOf(13, from);
+    if (cr < 0 || cr >= this.end - 1) return -1;
+    return cr;
+  }
+
+  private multibulk(): Buffer[] | null {
+    const buf = this.buf;
+    if (this.remaining === 0) {
+      const cr = this.lineEnd(this.start);
+      if (cr < 0) {
+        if (this.end - this.start > INLINE_MAX) {
+          throw new ProtocolError("ERR Protocol error: too big mbulk count string");
+        }
+        return null;
+      }
+      const count = parseLength(buf, this.start + 1, cr);
+      if (count === null || count > 2147483647) {
+        throw new ProtocolError("ERR Protocol error: invalid multibulk length");
+      }
+      if (count > 10 && this.authRequired) {
+        throw new ProtocolError("ERR Protocol error: unauthenticated multibulk length");
+      }
+      if (count <= 0) {
+        this.finish(cr + 2);
+        return [];
+      }
+      this.remaining = count;
+      this.pos = cr + 2;
+      this.bulkLen = -1;
+    }
+    while (this.remaining > 0) {
+      if (this.bulkLen < 0) {
+        if (this.pos >= this.end) return null;
+        const cr = this.lineEnd(this.pos);
+        if (cr < 0) {
+          if (this.end - this.pos > INLINE_MAX) {
+            throw new ProtocolError("ERR Protocol error: too big bulk count string");
+          }
+          return null;
+        }
+        if (buf[this.pos] !== 36) {
+          throw new ProtocolError(
+            `ERR Protocol error: expected '$', got '${String.fromCharCode(buf[this.pos])}'`,
+          );
+        }
+        const len = parseLength(buf, this.pos + 1, cr);
+        if (len === null || len < 0 || len > this.limits.maxBulkLen) {
+          throw new ProtocolError("ERR Protocol error: invalid bulk length");
+        }
+        if (len > 16384 && this.authRequired) {
+          throw new ProtocolError("ERR Protocol error: unauthenticated bulk length");
+        }
+        this.bulkLen = len;
+        this.pos = cr + 2;
+      }
+      if (this.end - this.pos < this.bulkLen + 2) return null;
+      this.args.push(buf.subarray(this.pos, this.pos + this.bulkLen));
+      this.pos += this.bulkLen + 2;
+      this.bulkLen = -1;
+      this.remaining--;
+    }
+    const argv = this.args;
+    this.finish(this.pos);
+    return argv;
+  }
+
+  private inline(): Buffer[] | null {
+    const nl = this.buf.indexOf(10, this.start);
+    if (nl < 0 || nl >= this.end) {
+      if (this.end - this.start > INLINE_MAX) {
+        throw new ProtocolError("ERR Protocol error: too big inline request");
+      }
+      return null;
+    }
+    let lineEnd = nl;
+    if (lineEnd > this.start && this.buf[lineEnd - 1] === 13) lineEnd--;
+    const args = splitArgs(this.buf.subarray(this.start, lineEnd));
+    if (args === null) throw new ProtocolError("ERR Protocol error: unbalanced quotes in request");
+    this.finish(nl + 1);
+    return args;
+  }
+}
+
+/** Parses the decimal number in buf[from, to) as `string2ll`; null when it is not one. */
+function parseLength(buf: Uint8Array, from: number, to: number): number | null {
+  if (to <= from || to - from > 19) return null;
+  let i = from;
+  let neg = false;
+  if (buf[i] === 45) {
+    neg = true;
+    i++;
+    if (i === to) return null;
+  }
+  if (buf[i] === 48 && to - i > 1) return null;
+  let v = 0;
+  for (; i < to; i++) {
+    const c = buf[i] - 48;
+    if (c < 0 || c > 9) return null;
+    v = v * 10 + c;
+  }
+  return neg ? -v : v;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+function hexValue(c: number): number {
+  if (c <= 57) return c - 48;
+  if (c >= 97) return c - 87;
+  return c - 55;
+}
+
+function isSpace(c: number | undefined): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9 || c === 11 || c === 12;
+}
+
+/**
+ * Splits an inline request line into arguments exactly as Redis's `sdssplitargs`: spaces separate
+ * arguments, "double quotes" understand `\n \r \t \b \a \\ \" \xHH`, 'single quotes' only `\'`,
+ * and a closing quote must be followed by a space or the end. Returns null on unbalanced quotes.
+ */
+export function splitArgs(line: Uint8Array): Buffer[] | null {
+  const out: Buffer[] = [];
+  let p = 0;
+  const n = line.length;
+  for (;;) {
+    while (p < n && isSpace(line[p])) p++;
+    if (p >= n) return out;
+    let inq = false; // inside "double quotes"
+    let insq = false; // inside 'single quotes'
+    let done = false;
+    const cur: number[] = [];
+    while (!done) {
+      const c = line[p];
+      if (inq) {
+        if (p >= n) return null;
+        if (c === 92 && line[p + 1] === 120 && isHex(line[p + 2]) && isHex(line[p + 3])) {
+          cur.push(hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]));
+          p += 3;
+        } else if (c === 92 && p + 1 < n) {
+          p++;
+          const e = line[p];
+          cur.push(
+            e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e,
+          );
+        } else if (c === 34) {
+          if (p + 1 < n && !isSpace(line[p + 1])) return null;
+          done = true;
+        } else {
+          cur.push(c);
+        }
+      } else if (insq) {
+        if (p >= n) return null;
+        if (c === 92 && line[p + 1] === 39) {
+          p++;
+          cur.push(39);
+        } else if (c === 39) {
+          if (p + 1 < n && !isSpace(line[p + 1])) return null;
+          done = true;
+        } else {
+          cur.push(c);
+        }
+      } else {
+        if (p >= n || isSpace(c)) done = true;
+        else if (c === 34) inq = true;
+        else if (c === 39) insq = true;
+        else cur.push(c);
+      }
+      if (p < n) p++;
+    }
+    out.push(Buffer.from(cur));
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Reply values: what command handlers return. They are RESP3-shaped; only the encoder
+ * (protocol/writer.ts) knows how RESP2 flattens them.
+ *
+ * | JS value            | RESP3                 | RESP2                         |
+ * |---------------------|-----------------------|-------------------------------|
+ * | `Uint8Array`        | bulk string           | bulk string                   |
+ * | `string`            | bulk string (latin1 bytes: the engine's binary strings) | same |
+ * | `number`/`bigint`   | integer               | integer                       |
+ * | `null`              | null `_`              | null bulk `$-1`               |
+ * | `NULL_ARRAY`        | null `_`              | null array `*-1`              |
+ * | `boolean`           | boolean `#t`          | integer 1/0                   |
+ * | `Reply[]`           | array                 | array                         |
+ * | `SimpleString`      | `+text`               | `+text`                       |
+ * | `RespError`         | `-CODE text`          | `-CODE text`                  |
+ * | `Double`            | `,1.5`                | bulk string                   |
+ * | `RespMap`           | map `%`               | flat array                    |
+ * | `RespSet`           | set `~`               | array                         |
+ * | `Push`              | push `>`              | array                         |
+ * | `Verbatim`          | `=txt:…`              | bulk string                   |
+ * | `BigNumber`         | `(123…`               | bulk string                   |
+ *
+ * @module
+ */
+
+/** A RESP simple string (`+OK`). */
+export class SimpleString {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * An error reply. `message` is the whole wire text after `-`, prefix included
+ * (`ERR syntax error`, `WRONGTYPE Operation against ...`).
+ */
+export class RespError extends Error {
+  constructor(message: string) {
+    // A reply line cannot carry CR or LF: Redis replaces them with spaces.
+    super(message.replace(/[\r\n]/g, " "));
+  }
+  /** The error code: the first word (`ERR`, `WRONGTYPE`, `NOAUTH` …). */
+  get code(): string {
+    const i = this.message.indexOf(" ");
+    return i < 0 ? this.message : this.message.slice(0, i);
+  }
+}
+
+/** A RESP3 double; a bulk string in RESP2. */
+export class Double {
+  constructor(readonly value: number) {}
+}
+
+/** A RESP3 map; a flat array of key, value, key, value … in RESP2. */
+export class RespMap {
+  /** `entries` is flat: key, value, key, value … */
+  constructor(readonly entries: Reply[]) {}
+  static of(obj: Record<string, Reply>): RespMap {
+    const flat: Reply[] = [];
+    for (const k in obj) flat.push(k, obj[k]);
+    return new RespMap(flat);
+  }
+}
+
+/** A RESP3 set; an array in RESP2. */
+export class RespSet {
+  constructor(readonly items: Reply[]) {}
+}
+
+/** A RESP3 out-of-band push (pub/sub messages, invalidations); an array in RESP2. */
+export class Push {
+  constructor(readonly items: Reply[]) {}
+}
+
+/** A RESP3 verbatim string (`=txt:...`); a bulk string in RESP2. */
+export class Verbatim {
+  constructor(readonly format: string, readonly text: string) {}
+}
+
+/** A RESP3 big number; a bulk string in RESP2. */
+export class BigNumber {
+  constructor(readonly value: bigint) {}
+}
+
+/** The null that RESP2 writes as a null array (`*-1`), e.g. BLPOP's timeout and aborted EXEC. */
+export const NULL_ARRAY: unique symbol = Symbol("null-array");
+
+/** Everything a handler may return. */
+export type Reply =
+  | Uint8Array
+  | string
+  | number
+  | bigint
+  | null
+  | boolean
+  | Reply[]
+  | SimpleString
+  | RespError
+  | Double
+  | RespMap
+  | RespSet
+  | Push
+  | Verbatim
+  | BigNumber
+  | typeof NULL_ARRAY;
+
+/** The ubiquitous `+OK`. */
+export const OK: SimpleString = new SimpleString("OK");
+/** `+QUEUED`, the reply to a command queued inside MULTI. */
+export const QUEUED: SimpleString = new SimpleString("QUEUED");
+/** `+PONG`. */
+export const PONG: SimpleString = new SimpleString("PONG");
+
+/** Returned by a handler that sends no reply at all (CLIENT REPLY OFF/SKIP, QUIT handled later). */
+export const NO_REPLY: unique symbol = Symbol("no-reply");

@@ -1,0 +1,204 @@
+/**
+ * The RESP encoder. One {@link ReplyWriter} per connection collects the replies of a whole read
+ * batch into one growing buffer, so a pipeline of N commands costs one socket write.
+ *
+ * @module
+ */
+import {
+  BigNumber,
+  Double,
+  NULL_ARRAY,
+  Push,
+  type Reply,
+  RespError,
+  RespMap,
+  RespSet,
+  SimpleString,
+  Verbatim,
+} from "./reply.ts";
+import { formatDouble } from "./numbers.ts";
+
+const CRLF0 = 13;
+const CRLF1 = 10;
+
+/** Pre-encoded integer replies for the small numbers most replies carry. */
+const SMALL_INTS: Uint8Array[] = [];
+for (let i = 0; i < 256; i++) SMALL_INTS.push(new TextEncoder().encode(`:${i}\r\n`));
+
+/** RESP protocol version of a connection. */
+export type Protocol = 2 | 3;
+
+/** Collects encoded replies; {@link ReplyWriter.take} hands out the bytes to send. */
+export class ReplyWriter {
+  buf: Uint8Array;
+  pos = 0;
+
+  constructor(initialSize = 16 * 1024) {
+    this.buf = new Uint8Array(initialSize);
+  }
+
+  /** Bytes waiting to be sent. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Returns the pending bytes (a view, valid until the next write) and empties the writer. */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+
+  /** Drops a buffer that grew large for one big reply, so idle connections stay small. */
+  shrink(): void {
+    if (this.pos === 0 && this.buf.length > 1024 * 1024) this.buf = new Uint8Array(16 * 1024);
+  }
+
+  private ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  /** Appends raw bytes. */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Appends an ASCII/latin1 string as bytes. */
+  private latin1(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Appends `<prefix><decimal n>\r\n`. */
+  private header(prefix: number, n: number): void {
+    this.ensure(24);
+    const buf = this.buf;
+    buf[this.pos++] = prefix;
+    if (n < 0) {
+      buf[this.pos++] = 45; // '-'
+      n = -n;
+    }
+    if (n < 10) {
+      buf[this.pos++] = 48 + n;
+    } else {
+      const s = String(n);
+      for (let i = 0; i < s.length; i++) buf[this.pos++] = s.charCodeAt(i);
+    }
+    buf[this.pos++] = CRLF0;
+    buf[this.pos++] = CRLF1;
+  }
+
+  private crlf(): void {
+    this.ensure(2);
+    this.buf[this.pos++] = CRLF0;
+    this.buf[this.pos++] = CRLF1;
+  }
+
+  /** Bulk string from bytes. */
+  bulk(bytes: Uint8Array): void {
+    this.header(36, bytes.length); // '$'
+    this.raw(bytes);
+    this.crlf();
+  }
+
+  /** Bulk string from a binary (latin1) string. */
+  bulkString(s: string): void {
+    this.header(36, s.length);
+    this.latin1(s);
+    this.crlf();
+  }
+
+  /** Integer reply. */
+  integer(n: number | bigint): void {
+    if (typeof n === "number" && n >= 0 && n < 256 && Number.isInteger(n)) {
+      this.raw(SMALL_INTS[n]);
+      return;
+    }
+    this.latin1(`:${typeof n === "number" ? Math.trunc(n) : n}\r\n`);
+  }
+
+  /** Array, set, map or push header with `n` elements (pairs for maps in RESP3). */
+  aggregate(prefix: number, n: number): void {
+    this.header(prefix, n);
+  }
+
+  /** Encodes one reply value for the given protocol. */
+  write(r: Reply, proto: Protocol): void {
+    if (r instanceof Uint8Array) return this.bulk(r);
+    switch (typeof r) {
+      case "string":
+        return this.bulkString(r);
+      case "number":
+      case "bigint":
+        return this.integer(r);
+      case "boolean":
+        if (proto === 3) return this.latin1(r ? "#t\r\n" : "#f\r\n");
+        return this.integer(r ? 1 : 0);
+      case "symbol": // NULL_ARRAY
+        return this.latin1(proto === 3 ? "_\r\n" : "*-1\r\n");
+    }
+    if (r === null) return this.latin1(proto === 3 ? "_\r\n" : "$-1\r\n");
+    if (Array.isArray(r)) {
+      this.header(42, r.length); // '*'
+      for (let i = 0; i < r.length; i++) this.write(r[i], proto);
+      return;
+    }
+    if (r instanceof SimpleString) {
+      this.latin1("+");
+      this.latin1(r.text);
+      return this.crlf();
+    }
+    if (r instanceof RespError) {
+      this.latin1("-");
+      this.latin1(r.message);
+      return this.crlf();
+    }
+    if (r instanceof Double) {
+      const text = formatDouble(r.value);
+      if (proto === 3) return this.latin1(`,${text}\r\n`);
+      return this.bulkString(text);
+    }
+    if (r instanceof RespMap) {
+      const e = r.entries;
+      if (proto === 3) this.header(37, e.length / 2); // '%'
+      else this.header(42, e.length);
+      for (let i = 0; i < e.length; i++) this.write(e[i], proto);
+      return;
+    }
+    if (r instanceof RespSet) {
+      this.header(proto === 3 ? 126 : 42, r.items.length); // '~'
+      for (const item of r.items) this.write(item, proto);
+      return;
+    }
+    if (r instanceof Push) {
+      this.header(proto === 3 ? 62 : 42, r.items.length); // '>'
+      for (const item of r.items) this.write(item, proto);
+      return;
+    }
+    if (r instanceof Verbatim) {
+      if (proto === 2) return this.bulkString(r.text);
+      this.header(61, r.text.length + 4); // '='
+      this.latin1(r.format);
+      this.latin1(":");
+      this.latin1(r.text);
+      return this.crlf();
+    }
+    if (r instanceof BigNumber) {
+      if (proto === 3) return this.latin1(`(${r.value}\r\n`);
+      return this.bulkString(String(r.value));
+    }
+    throw new TypeError(`not a reply value: ${String(r)}`);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The state of one client connection, as commands see it. The socket side lives in
+ * protocol/connection.ts and is reached only through {@link Transport}.
+ *
+ * @module
+ */
+import type { Reply } from "../protocol/reply.ts";
+
+/** What a client's connection offers to commands. */
+export interface Transport {
+  /** Remote address `ip:port`. */
+  readonly addr: string;
+  /** Local address `ip:port`. */
+  readonly laddr: string;
+  /** Sends an out-of-band reply (push messages) as soon as possible. */
+  push(reply: Reply): void;
+  /** Closes the connection after the replies already queued are sent. */
+  close(): void;
+  /** Query buffer bytes pending and free (CLIENT LIST `qbuf`, `qbuf-free`). */
+  queryBuffer(): [number, number];
+  /** Output bytes waiting to be sent (CLIENT LIST `omem`, `obl`). */
+  outputPending(): number;
+}
+
+let nextId = 1;
+
+/** One connected client. */
+export class Client {
+  readonly id: number = nextId++;
+  readonly createdAt: number = Date.now();
+  lastInteraction: number = Date.now();
+  /** Connection name (CLIENT SETNAME), a binary string; "" when unset. */
+  name = "";
+  libName = "";
+  libVer = "";
+  db = 0;
+  resp: 2 | 3 = 2;
+  user = "default";
+  authenticated = false;
+  /** Last command run, full name (`client|list`), for CLIENT LIST `cmd=`. */
+  lastCommand = "NULL";
+  // CLIENT REPLY ON|OFF|SKIP
+  replyOff = false;
+  replySkip = false;
+  replySkipNext = false;
+  noEvict = false;
+  noTouch = false;
+  /** Set when the connection must close once its pending replies are written. */
+  closing = false;
+  /** Bytes read and written on this connection. */
+  netIn = 0;
+  netOut = 0;
+
+  constructor(readonly transport: Transport) {}
+}

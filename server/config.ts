@@ -1,0 +1,688 @@
+/**
+ * The typed parameter registry. One set of names serves the config file (redis.conf style), the
+ * environment (`FERRICSTORE_NAME`), the command line (`--name value`) and CONFIG GET/SET; later
+ * sources win: defaults < file < env < command line < CONFIG SET.
+ *
+ * @module
+ */
+import { splitArgs } from "../protocol/parser.ts";
+import { globMatch } from "../engine/glob.ts";
+
+/** A bad parameter name or value; the message names the parameter and the reason. */
+export class ConfigError extends Error {}
+
+/** Value types of parameters. */
+export type ParamType = "int" | "memory" | "bool" | "enum" | "string" | "list";
+
+/** One parameter. */
+export interface ParamDef {
+  name: string;
+  aliases?: string[];
+  type: ParamType;
+  /** Default in the textual form CONFIG GET shows. */
+  default: string;
+  min?: number;
+  max?: number;
+  /** Allowed values of an enum. */
+  values?: string[];
+  /** False when CONFIG SET refuses it ("can't set immutable config"). */
+  mutable: boolean;
+  /** Set while the feature behind the parameter is not built yet; startup says so if it is set. */
+  inactive?: string;
+  /** Extra validation of a parsed value; returns an error text or null. */
+  check?: (value: ConfigValue) => string | null;
+  /** One line for docs/configuration.md. */
+  doc: string;
+}
+
+/** A parsed parameter value. */
+export type ConfigValue = number | boolean | string | string[];
+
+const POLICIES = [
+  "volatile-lru",
+  "volatile-lfu",
+  "volatile-random",
+  "volatile-ttl",
+  "allkeys-lru",
+  "allkeys-lfu",
+  "allkeys-random",
+  "noeviction",
+];
+
+const PENDING_ENGINE = "the durable engine (issue 3) is not built yet; data is kept in memory";
+const PENDING_SECURITY = "TLS, ACL files and protected mode arrive with the security work";
+const PENDING_OPS = "the HTTP server and slow log arrive with the operations work";
+const PENDING_PLUGINS = "plugin loading arrives with the plugin API";
+const PENDING_MESSAGING = "keyspace notifications arrive with the messaging work";
+
+/** Every parameter FerricStore knows. */
+export const PARAMS: readonly ParamDef[] = [
+  {
+    name: "port",
+    type: "int",
+    default: "6379",
+    min: 0,
+    max: 65535,
+    mutable: false,
+    doc: "TCP port for RESP clients; 0 picks a free port and logs it.",
+  },
+  {
+    name: "bind",
+    type: "string",
+    default: "127.0.0.1",
+    mutable: false,
+    doc: "Addresses to listen on, space separated.",
+  },
+  {
+    name: "data-dir",
+    aliases: ["dir"],
+    type: "string",
+    default: "./data",
+    mutable: false,
+    doc: "Directory of the shard logs.",
+  },
+  {
+    name: "shard-count",
+    type: "int",
+    default: "0",
+    min: 0,
+    max: 1024,
+    mutable: false,
+    doc: "Number of shards; 0 = one per CPU core.",
+  },
+  {
+    name: "databases",
+    type: "int",
+    default: "16",
+    min: 1,
+    max: 1000000,
+    mutable: false,
+    doc: "Number of logical databases (SELECT 0..n-1).",
+  },
+  {
+    name: "maxmemory",
+    type: "memory",
+    default: "0",
+    mutable: true,
+    doc: "Memory bound for data (0 = none); accepts 64mb, 1gb …",
+  },
+  {
+    name: "maxmemory-policy",
+    type: "enum",
+    values: POLICIES,
+    default: "noeviction",
+    mutable: true,
+    doc: "Which values go cold when maxmemory is reached.",
+  },
+  {
+    name: "maxmemory-samples",
+    type: "int",
+    default: "5",
+    min: 1,
+    max: 64,
+    mutable: true,
+    doc: "Keys sampled per eviction decision.",
+  },
+  {
+    name: "lfu-log-factor",
+    type: "int",
+    default: "10",
+    min: 0,
+    max: 2147483647,
+    mutable: true,
+    doc: "LFU counter logarithm factor.",
+  },
+  {
+    name: "lfu-decay-time",
+    type: "int",
+    default: "1",
+    min: 0,
+    max: 2147483647,
+    mutable: true,
+    doc: "Minutes for the LFU counter to decay by one.",
+  },
+  {
+    name: "maxclients",
+    type: "int",
+    default: "10000",
+    min: 1,
+    max: 2147483647,
+    mutable: true,
+    doc: "Maximum number of connected clients.",
+  },
+  {
+    name: "requirepass",
+    type: "string",
+    default: "",
+    mutable: true,
+    doc: "Password of the default user (empty = none).",
+  },
+  {
+    name: "aclfile",
+    type: "string",
+    default: "",
+    mutable: false,
+    inactive: PENDING_SECURITY,
+    doc: "ACL file to load users from.",
+  },
+  {
+    name: "protected-mode",
+    type: "bool",
+    default: "yes",
+    mutable: true,
+    inactive: PENDING_SECURITY,
+    doc: "Refuse non-loopback clients while the default user has no password.",
+  },
+  {
+    name: "http-port",
+    type: "int",
+    default: "4000",
+    min: 0,
+    max: 65535,
+    mutable: false,
+    inactive: PENDING_OPS,
+    doc: "HTTP port for probes, metrics and the dashboard.",
+  },
+  {
+    name: "tls-port",
+    type: "int",
+    default: "0",
+    min: 0,
+    max: 65535,
+    mutable: false,
+    inactive: PENDING_SECURITY,
+    doc: "TLS listener port (0 = off).",
+  },
+  {
+    name: "tls-cert-file",
+    type: "string",
+    default: "",
+    mutable: false,
+    inactive: PENDING_SECURITY,
+    doc: "Server certificate (PEM).",
+  },
+  {
+    name: "tls-key-file",
+    type: "string",
+    default: "",
+    mutable: false,
+    inactive: PENDING_SECURITY,
+    doc: "Server private key (PEM).",
+  },
+  {
+    name: "tls-ca-cert-file",
+    type: "string",
+    default: "",
+    mutable: false,
+    inactive: PENDING_SECURITY,
+    doc: "CA that client certificates must chain to.",
+  },
+  {
+    name: "tls-auth-clients",
+    type: "enum",
+    values: ["yes", "no", "optional"],
+    default: "yes",
+    mutable: true,
+    inactive: PENDING_SECURITY,
+    doc: "Whether TLS clients must present a certificate.",
+  },
+  {
+    name: "require-tls",
+    type: "bool",
+    default: "no",
+    mutable: true,
+    inactive: PENDING_SECURITY,
+    doc: "Refuse plaintext connections.",
+  },
+  {
+    name: "durability",
+    type: "enum",
+    values: ["sync", "quorum", "async"],
+    default: "sync",
+    mutable: true,
+    inactive: PENDING_ENGINE,
+    doc: "Default durability: sync (reply after fdatasync) or async.",
+  },
+  {
+    name: "commit-window-ms",
+    type: "int",
+    default: "1",
+    min: 0,
+    max: 10000,
+    mutable: true,
+    inactive: PENDING_ENGINE,
+    doc: "Group-commit window in ms.",
+  },
+  {
+    name: "log-segment-size",
+    type: "memory",
+    default: "256mb",
+    mutable: true,
+    inactive: PENDING_ENGINE,
+    doc: "Size at which a shard log segment rotates.",
+  },
+  {
+    name: "hot-cache-max-value-size",
+    type: "memory",
+    default: "64kb",
+    mutable: true,
+    inactive: PENDING_ENGINE,
+    doc: "Larger values are never kept hot.",
+  },
+  {
+    name: "sendfile-threshold",
+    type: "memory",
+    default: "64kb",
+    mutable: true,
+    inactive: PENDING_ENGINE,
+    doc: "Cold values larger than this stream to the socket.",
+  },
+  {
+    name: "slowlog-log-slower-than",
+    type: "int",
+    default: "10000",
+    min: -1,
+    max: 9007199254740991,
+    mutable: true,
+    inactive: PENDING_OPS,
+    doc: "Microseconds above which a command is logged.",
+  },
+  {
+    name: "slowlog-max-len",
+    type: "int",
+    default: "128",
+    min: 0,
+    max: 2147483647,
+    mutable: true,
+    inactive: PENDING_OPS,
+    doc: "Slow log length.",
+  },
+  {
+    name: "notify-keyspace-events",
+    type: "string",
+    default: "",
+    mutable: true,
+    inactive: PENDING_MESSAGING,
+    doc: "Keyspace notification classes (K E g $ l s h z x e t m n d A).",
+  },
+  {
+    name: "proto-max-bulk-len",
+    type: "memory",
+    default: "512mb",
+    min: 1024 * 1024,
+    mutable: true,
+    doc: "Largest bulk string a client may send.",
+  },
+  {
+    name: "client-query-buffer-limit",
+    type: "memory",
+    default: "1gb",
+    min: 1024 * 1024,
+    mutable: true,
+    doc: "Largest query buffer of one client.",
+  },
+  {
+    name: "client-output-buffer-limit",
+    type: "string",
+    default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    mutable: true,
+    check: checkOutputLimit,
+    doc: "Output buffer limits per class: class hard soft seconds.",
+  },
+  {
+    name: "timeout",
+    type: "int",
+    default: "0",
+    min: 0,
+    max: 2147483647,
+    mutable: true,
+    doc: "Close idle clients after this many seconds (0 = never).",
+  },
+  {
+    name: "tcp-keepalive",
+    type: "int",
+    default: "300",
+    min: 0,
+    max: 2147483647,
+    mutable: true,
+    doc: "TCP keepalive on client sockets (0 = off).",
+  },
+  {
+    name: "hz",
+    type: "int",
+    default: "10",
+    min: 1,
+    max: 500,
+    mutable: true,
+    doc: "Background task frequency (active expiry).",
+  },
+  {
+    name: "loglevel",
+    type: "enum",
+    values: ["debug", "verbose", "notice", "warning", "nothing"],
+    default: "notice",
+    mutable: true,
+    doc: "Log verbosity.",
+  },
+  {
+    name: "logfile",
+    type: "string",
+    default: "",
+    mutable: false,
+    doc: "Log file (empty = standard output).",
+  },
+  {
+    name: "loadplugin",
+    type: "list",
+    default: "",
+    mutable: false,
+    inactive: PENDING_PLUGINS,
+    doc: "Plugin to load at start (repeatable).",
+  },
+];
+
+function checkOutputLimit(v: ConfigValue): string | null {
+  const parts = String(v).trim().split(/\s+/);
+  if (parts.length % 4 !== 0) return "Wrong number of arguments in buffer limit configuration.";
+  for (let i = 0; i < parts.length; i += 4) {
+    if (!["normal", "slave", "replica", "pubsub", "master"].includes(parts[i].toLowerCase())) {
+      return "Invalid client class specified in buffer limit configuration.";
+    }
+    for (const n of parts.slice(i + 1, i + 4)) {
+      if (parseMemory(n) === null) {
+        return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * A memory amount as Redis's memtoull: a number with an optional unit b, k (1000), kb (1024),
+ * m, mb, g, gb, case-insensitive. Null when invalid.
+ */
+export function parseMemory(text: string): number | null {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(text.trim());
+  if (!m) return null;
+  const mult: Record<string, number> = {
+    b: 1,
+    k: 1000,
+    kb: 1024,
+    m: 1000 ** 2,
+    mb: 1024 ** 2,
+    g: 1000 ** 3,
+    gb: 1024 ** 3,
+  };
+  const v = Number(m[1]) * mult[(m[2] ?? "b").toLowerCase()];
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+/** Where a value came from; CONFIG REWRITE and the startup log use it. */
+export type ConfigSource = "default" | "file" | "env" | "cli" | "runtime";
+
+/** Parameter values and their sources. */
+export class Config {
+  private readonly defs = new Map<string, ParamDef>();
+  private readonly values = new Map<string, ConfigValue>();
+  private readonly sources = new Map<string, ConfigSource>();
+  private readonly watchers = new Map<string, ((v: ConfigValue) => void)[]>();
+  /** The config file given at start, if any (CONFIG REWRITE writes it). */
+  file: string | null = null;
+
+  constructor(params: readonly ParamDef[] = PARAMS) {
+    for (const p of params) this.define(p);
+  }
+
+  /** Adds a parameter (families and plugins may add their own). */
+  define(p: ParamDef): void {
+    this.defs.set(p.name, p);
+    for (const a of p.aliases ?? []) this.defs.set(a, p);
+    this.values.set(p.name, this.parse(p, p.default));
+    this.sources.set(p.name, "default");
+  }
+
+  /** The definition of a name or alias. */
+  def(name: string): ParamDef | undefined {
+    return this.defs.get(name.toLowerCase());
+  }
+
+  /** Every parameter definition (aliases not repeated). */
+  all(): ParamDef[] {
+    return [...new Set(this.defs.values())];
+  }
+
+  /** Parses `text` for parameter `p`; throws ConfigError naming it. */
+  parse(p: ParamDef, text: string): ConfigValue {
+    const fail = (why: string) => new ConfigError(why);
+    switch (p.type) {
+      case "int": {
+        if (!/^-?\d+$/.test(text.trim())) throw fail("argument couldn't be parsed into an integer");
+        const n = Number(text);
+        if ((p.min !== undefined && n < p.min) || (p.max !== undefined && n > p.max)) {
+          throw fail(`argument must be between ${p.min} and ${p.max} inclusive`);
+        }
+        return n;
+      }
+      case "memory": {
+        const n = parseMemory(text);
+        if (n === null) throw fail("argument must be a memory value");
+        if (p.min !== undefined && n < p.min) {
+          throw fail(`argument must be between ${p.min} and ${Number.MAX_SAFE_INTEGER} inclusive`);
+        }
+        return n;
+      }
+      case "bool": {
+        const t = text.toLowerCase();
+        if (t !== "yes" && t !== "no") throw fail("argument must be 'yes' or 'no'");
+        return t === "yes";
+      }
+      case "enum": {
+        const t = text.toLowerCase();
+        if (!p.values!.includes(t)) {
+          throw fail(`argument(s) must be one of the following: ${p.values!.join(", ")}`);
+        }
+        return t;
+      }
+      case "list":
+        return text === "" ? [] : [text];
+      default: {
+        const err = p.check?.(text);
+        if (err) throw fail(err);
+        return text;
+      }
+    }
+  }
+
+  /** Sets a parameter from text; throws ConfigError with a message naming it. */
+  set(name: string, text: string, source: ConfigSource): void {
+    const p = this.def(name);
+    if (!p) throw new ConfigError(`unknown parameter '${name}'`);
+    let value: ConfigValue;
+    try {
+      value = this.parse(p, text);
+    } catch (e) {
+      throw new ConfigError(`invalid value '${text}' for '${p.name}': ${(e as Error).message}`);
+    }
+    if (p.type === "list" && source !== "runtime") {
+      const prev = this.sources.get(p.name) === source ? this.values.get(p.name) as string[] : [];
+      value = [...prev, ...(value as string[])];
+    }
+    this.values.set(p.name, value);
+    this.sources.set(p.name, source);
+    for (const w of this.watchers.get(p.name) ?? []) w(value);
+  }
+
+  /** The value of a parameter. */
+  get(name: string): ConfigValue {
+    const p = this.def(name);
+    if (!p) throw new ConfigError(`unknown parameter '${name}'`);
+    return this.values.get(p.name)!;
+  }
+
+  int(name: string): number {
+    return this.get(name) as number;
+  }
+  bool(name: string): boolean {
+    return this.get(name) as boolean;
+  }
+  str(name: string): string {
+    return this.get(name) as string;
+  }
+  list(name: string): string[] {
+    return this.get(name) as string[];
+  }
+
+  /** Where a parameter's value came from. */
+  source(name: string): ConfigSource {
+    return this.sources.get(this.def(name)!.name)!;
+  }
+
+  /** Calls `fn` whenever `name` changes (and never for its initial value). */
+  watch(name: string, fn: (v: ConfigValue) => void): void {
+    const p = this.def(name)!;
+    const list = this.watchers.get(p.name) ?? [];
+    list.push(fn);
+    this.watchers.set(p.name, list);
+  }
+
+  /** The value as CONFIG GET shows it. */
+  format(name: string): string {
+    const p = this.def(name)!;
+    const v = this.values.get(p.name)!;
+    if (p.type === "bool") return v ? "yes" : "no";
+    if (p.type === "list") return (v as string[]).join(" ");
+    return String(v);
+  }
+
+  /** CONFIG GET: [name, value] pairs for every parameter or alias matching a pattern. */
+  matching(patterns: string[]): [string, string][] {
+    const out = new Map<string, string>();
+    for (const pattern of patterns) {
+      const lower = pattern.toLowerCase();
+      const exact = this.defs.get(lower);
+      if (exact) {
+        out.set(lower, this.format(lower));
+        continue;
+      }
+      for (const p of this.all()) {
+        if (globMatch(lower, p.name, true)) out.set(p.name, this.format(p.name));
+      }
+    }
+    return [...out];
+  }
+
+  /** Parameters set away from their defaults whose feature is not built yet. */
+  inactiveInUse(): ParamDef[] {
+    return this.all().filter((p) => p.inactive && this.sources.get(p.name) !== "default");
+  }
+
+  /** Loads a redis.conf-style file: `name value ...` per line, `#` comments. */
+  loadFile(path: string, text: string): void {
+    this.file = path;
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].trim();
+      if (line === "" || line.startsWith("#")) continue;
+      const args = splitArgs(new TextEncoder().encode(line));
+      if (args === null) {
+        throw new ConfigError(`${path}:${i + 1}: unbalanced quotes in '${line}'`);
+      }
+      const [name, ...rest] = args.map((a) => new TextDecoder().decode(a));
+      try {
+        this.set(name, rest.join(" "), "file");
+      } catch (e) {
+        throw new ConfigError(`${path}:${i + 1}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Applies `FERRICSTORE_NAME=value` variables (`_` stands for `-`). */
+  loadEnv(env: Record<string, string>): void {
+    for (const p of this.all()) {
+      for (const n of [p.name, ...(p.aliases ?? [])]) {
+        const v = env[`FERRICSTORE_${n.toUpperCase().replaceAll("-", "_")}`];
+        if (v !== undefined) this.set(p.name, v, "env");
+      }
+    }
+  }
+
+  /**
+   * Applies command line arguments: an optional config file path first, then `--name value...`
+   * (the words up to the next `--name` form the value). Returns the config file path, if any.
+   */
+  static parseArgs(args: string[]): { file: string | null; pairs: [string, string][] } {
+    let file: string | null = null;
+    let i = 0;
+    if (args.length > 0 && !args[0].startsWith("--")) file = args[i++];
+    const pairs: [string, string][] = [];
+    while (i < args.length) {
+      const flag = args[i++];
+      if (!flag.startsWith("--") || flag.length === 2) {
+        throw new ConfigError(`unexpected argument '${flag}' (expected --name value)`);
+      }
+      let name = flag.slice(2);
+      const words: string[] = [];
+      const eq = name.indexOf("=");
+      if (eq >= 0) {
+        words.push(name.slice(eq + 1));
+        name = name.slice(0, eq);
+      }
+      while (i < args.length && !(args[i].startsWith("--") && args[i].length > 2)) {
+        words.push(args[i++]);
+      }
+      pairs.push([name, words.join(" ")]);
+    }
+    return { file, pairs };
+  }
+
+  /**
+   * CONFIG REWRITE: the config file with every parameter line set to its current value, and
+   * parameters changed from their defaults but absent from the file appended.
+   */
+  rewrite(original: string): string {
+    const lines = original.split(/\r?\n/);
+    if (lines.at(-1) === "") lines.pop();
+    const written = new Set<string>();
+    const out: string[] = [];
+    for (const line of lines) {
+      const t = line.trim();
+      const name = t.split(/\s+/)[0]?.toLowerCase();
+      const p = name && !t.startsWith("#") ? this.def(name) : undefined;
+      if (!p) {
+        out.push(line);
+        continue;
+      }
+      if (written.has(p.name)) continue;
+      written.add(p.name);
+      out.push(...this.lines(p));
+    }
+    const extra: string[] = [];
+    for (const p of this.all()) {
+      if (written.has(p.name) || this.isDefault(p)) {
+        continue;
+      }
+      extra.push(...this.lines(p));
+    }
+    if (extra.length) {
+      if (!out.includes("# Generated by CONFIG REWRITE")) out.push("# Generated by CONFIG REWRITE");
+      out.push(...extra);
+    }
+    return out.join("\n") + "\n";
+  }
+
+  private isDefault(p: ParamDef): boolean {
+    return this.format(p.name) === this.formatValue(p, this.parse(p, p.default));
+  }
+
+  private formatValue(p: ParamDef, v: ConfigValue): string {
+    if (p.type === "bool") return v ? "yes" : "no";
+    if (p.type === "list") return (v as string[]).join(" ");
+    return String(v);
+  }
+
+  private lines(p: ParamDef): string[] {
+    const quote = (s: string) => /^[A-Za-z0-9_.\/:\-]+$/.test(s) ? s : JSON.stringify(s);
+    if (p.type === "list") return this.list(p.name).map((v) => `${p.name} ${quote(v)}`);
+    return [`${p.name} ${quote(this.format(p.name))}`];
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * CLIENT PAUSE: holds back commands of every client (ALL) or only those that write (WRITE)
+ * until CLIENT UNPAUSE or the timeout.
+ *
+ * @module
+ */
+import type { Command } from "../commands/spec.ts";
+
+/** The pause in force, if any. */
+export class PauseState {
+  /** End of the pause in ms since the epoch; 0 when not paused. */
+  until = 0;
+  /** True for CLIENT PAUSE ALL, false for WRITE. */
+  all = false;
+  private waiters: (() => void)[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** True when `cmd` must wait for the pause to end. */
+  blocks(cmd: Command): boolean {
+    if (this.until === 0) return false;
+    if (Date.now() >= this.until) {
+      this.unpause();
+      return false;
+    }
+    if (this.all) return true;
+    return cmd.isWrite || cmd.flags.has("may_replicate");
+  }
+
+  /** Starts or extends a pause (a shorter or weaker pause never shortens one in force). */
+  pause(until: number, all: boolean): void {
+    if (this.until !== 0 && !all && this.all) all = true;
+    this.until = Math.max(this.until, until);
+    this.all = all;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.unpause(), Math.max(0, this.until - Date.now()));
+  }
+
+  /** Ends the pause and releases the waiting commands in arrival order. */
+  unpause(): void {
+    this.until = 0;
+    this.all = false;
+    clearTimeout(this.timer);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+
+  /** Ends the pause when its time has passed. */
+  expire(): void {
+    if (this.until !== 0 && Date.now() >= this.until) this.unpause();
+  }
+
+  /** Resolves when the pause ends. */
+  wait(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}

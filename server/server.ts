@@ -1,0 +1,231 @@
+/**
+ * The server: configuration, keyspace, command registry, clients and listeners, put together.
+ * `main.ts` builds one from the command line; embedders call {@link startServer}.
+ *
+ * @module
+ */
+import type { CommandGate } from "../commands/dispatch.ts";
+import { registerBuiltins } from "../commands/mod.ts";
+import { Registry } from "../commands/registry.ts";
+import type { Command } from "../commands/spec.ts";
+import { Keyspace } from "../engine/keyspace.ts";
+import { MemoryGuard } from "../engine/memory.ts";
+import { Connection } from "../protocol/connection.ts";
+import type { Client } from "./client.ts";
+import { Config, type ConfigValue } from "./config.ts";
+import { Logger, type LogLevel } from "./log.ts";
+import { PauseState } from "./pause.ts";
+import { ServerStats } from "./stats.ts";
+
+/** FerricStore's version, reported by INFO and HELLO. */
+export const VERSION = "7.0.15-ferricstore.0.1.0";
+/** The Redis version FerricStore answers as (`redis_version`, HELLO `version`). */
+export const REDIS_VERSION = "7.0.15";
+
+/** Called after every command that ran (slow log, latency monitor, metrics). */
+export type CommandHook = (cmd: Command, argv: Uint8Array[], usec: number) => void;
+
+/** A running FerricStore server. */
+export class Server {
+  readonly registry = new Registry();
+  readonly keyspace: Keyspace;
+  readonly clients = new Map<number, Client>();
+  readonly stats = new ServerStats();
+  readonly log: Logger;
+  readonly memory: MemoryGuard;
+  readonly pause = new PauseState();
+  readonly gates: CommandGate[] = [];
+  readonly commandHooks: CommandHook[] = [];
+  /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
+  readonly disconnectHooks: ((c: Client) => void)[] = [];
+  /** Called by RESET (leave MULTI, pub/sub, tracking …). */
+  readonly resetHooks: ((c: Client) => void)[] = [];
+  readonly startedAt = Date.now();
+  readonly runId: string = Array.from(
+    crypto.getRandomValues(new Uint8Array(20)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  readonly shardCount: number;
+  loading = false;
+  shuttingDown = false;
+  /** The port the RESP listener is bound to (differs from `port` when it was 0). */
+  port = 0;
+  private listeners: Deno.Listener[] = [];
+  private cron: ReturnType<typeof setInterval> | undefined;
+  private closedSignal: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  constructor(readonly config: Config) {
+    this.log = new Logger(config.str("loglevel") as LogLevel, config.str("logfile"));
+    config.watch("loglevel", (v) => this.log.level = v as LogLevel);
+    const shards = config.int("shard-count") || navigator.hardwareConcurrency || 1;
+    this.shardCount = shards;
+    this.keyspace = new Keyspace({ shardCount: shards, databases: config.int("databases") });
+    this.memory = new MemoryGuard(this.keyspace, config);
+    registerBuiltins(this);
+    const setLfu = (v: ConfigValue) => this.keyspace.lfuMode = String(v).endsWith("-lfu");
+    setLfu(config.get("maxmemory-policy"));
+    config.watch("maxmemory-policy", setLfu);
+    this.keyspace.lfuLogFactor = config.int("lfu-log-factor");
+    this.keyspace.lfuDecayTime = config.int("lfu-decay-time");
+    config.watch("lfu-log-factor", (v) => this.keyspace.lfuLogFactor = v as number);
+    config.watch("lfu-decay-time", (v) => this.keyspace.lfuDecayTime = v as number);
+  }
+
+  /** Whether new clients start authenticated (the default user has no password). */
+  get defaultUserNoPass(): boolean {
+    return this.config.str("requirepass") === "";
+  }
+
+  /** Binds the RESP listeners and starts background work. */
+  async listen(): Promise<void> {
+    const binds = this.config.str("bind").trim().split(/\s+/);
+    let port = this.config.int("port");
+    for (const raw of binds) {
+      const optional = raw.startsWith("-");
+      const hostname = optional ? raw.slice(1) : raw;
+      try {
+        const l = Deno.listen({ hostname: hostname === "*" ? "0.0.0.0" : hostname, port });
+        port = (l.addr as Deno.NetAddr).port;
+        this.listeners.push(l);
+        this.acceptLoop(l);
+      } catch (e) {
+        if (optional) continue;
+        this.close();
+        throw new Error(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
+      }
+    }
+    this.port = port;
+    const hz = this.config.int("hz");
+    let tick = 0;
+    this.cron = setInterval(() => this.serverCron(tick++), Math.max(2, Math.floor(1000 / hz)));
+    this.log.notice(
+      "server",
+      `Ready to accept connections tcp on ${binds.join(" ")} port ${this.port}`,
+    );
+  }
+
+  /** Resolves when the server has closed. */
+  get closed(): Promise<void> {
+    return this.closedSignal.promise;
+  }
+
+  private async acceptLoop(listener: Deno.Listener): Promise<void> {
+    try {
+      for await (const conn of listener) this.accept(conn);
+    } catch (e) {
+      if (!this.shuttingDown) this.log.warning("server", `accept failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Serves a new TCP connection. */
+  accept(conn: Deno.Conn): void {
+    if (this.shuttingDown) {
+      conn.close();
+      return;
+    }
+    const tcp = conn as Deno.TcpConn;
+    try {
+      tcp.setNoDelay?.(true);
+      if (this.config.int("tcp-keepalive") > 0) tcp.setKeepAlive?.(true);
+    } catch { /* not a TCP socket */ }
+    this.serveStream(conn, conn.remoteAddr, conn.localAddr);
+  }
+
+  /** Serves any byte stream as a client connection (TCP, TLS, in-memory). */
+  serveStream(
+    stream: {
+      read(p: Uint8Array): Promise<number | null>;
+      write(p: Uint8Array): Promise<number>;
+      close(): void;
+    },
+    remote?: Deno.Addr,
+    local?: Deno.Addr,
+  ): Connection {
+    const connection = new Connection(stream, this, remote, local);
+    const client = connection.client;
+    this.stats.connections++;
+    if (this.clients.size >= this.config.int("maxclients")) {
+      this.stats.rejectedConnections++;
+      stream.write(new TextEncoder().encode("-ERR max number of clients reached\r\n"))
+        .catch(() => {})
+        .finally(() => stream.close());
+      return connection;
+    }
+    client.authenticated = this.defaultUserNoPass;
+    this.clients.set(client.id, client);
+    connection.serve();
+    return connection;
+  }
+
+  /** Bookkeeping when a client's connection ends. */
+  disconnected(client: Client): void {
+    this.clients.delete(client.id);
+    for (const hook of this.disconnectHooks) hook(client);
+  }
+
+  /** Runs after every executed command. */
+  afterCommand(cmd: Command, argv: Uint8Array[], usec: number): void {
+    const hooks = this.commandHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i](cmd, argv, usec);
+  }
+
+  private serverCron(tick: number): void {
+    const hz = this.config.int("hz");
+    // Active expiry may use a quarter of each cycle, as Redis's slow cycle does.
+    this.keyspace.activeExpireCycle(250 / hz);
+    if (tick % hz === 0) this.closeIdleClients();
+    this.pause.expire();
+  }
+
+  private closeIdleClients(): void {
+    const timeout = this.config.int("timeout");
+    if (timeout <= 0) return;
+    const now = Date.now();
+    for (const c of this.clients.values()) {
+      if (now - c.lastInteraction > timeout * 1000) {
+        this.log.verbose("server", `closing idle client id=${c.id} addr=${c.transport.addr}`);
+        c.transport.close();
+      }
+    }
+  }
+
+  /** Stops listening, closes every client and stops background work. */
+  close(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    clearInterval(this.cron);
+    for (const l of this.listeners) {
+      try {
+        l.close();
+      } catch { /* already closed */ }
+    }
+    for (const c of this.clients.values()) c.transport.close();
+    this.pause.unpause();
+    this.log.close();
+    this.closedSignal.resolve();
+  }
+}
+
+/** Options of {@link startServer}: any configuration parameter, by name. */
+export type ServerOptions = Record<string, string | number | boolean>;
+
+/**
+ * Starts a server inside the calling program.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./server.ts";
+ * const server = await startServer({ port: 0, "loglevel": "warning" });
+ * console.assert(server.port > 0);
+ * server.close();
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<Server> {
+  const config = new Config();
+  for (const [name, value] of Object.entries(options)) {
+    config.set(name, typeof value === "boolean" ? (value ? "yes" : "no") : String(value), "cli");
+  }
+  const server = new Server(config);
+  await server.listen();
+  return server;
+}
