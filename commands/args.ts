@@ -34,7 +34,8 @@ export function utf8Bytes(s: string): Uint8Array {
 
 /** A copy of an argument, for values that outlive the request buffer. */
 export function copyBytes(b: Uint8Array): Uint8Array {
-  return b.slice();
+  // Not b.slice(): on a Buffer that is a view, and the request buffer is reused.
+  return new Uint8Array(b);
 }
 
 /** True when `b` equals the lower-case ASCII `word`, ignoring case. */

@@ -4,14 +4,30 @@
  * @module
  */
 import type { Server } from "../server/server.ts";
+import { clientCommands } from "./client.ts";
+import { configCommands } from "./config.ts";
 import { connectionCommands } from "./connection.ts";
-import { stringCommands } from "./strings.ts";
+import { hashCommands } from "./hashes.ts";
+import { infoCommands } from "./info.ts";
+import { keyCommands } from "./keys.ts";
+import { listCommands } from "./lists.ts";
+import { setCommands } from "./sets.ts";
+import { sortedSetCommands } from "./sorted_sets.ts";
 import type { CommandSpec } from "./spec.ts";
+import { stringCommands } from "./strings.ts";
 
-/** Every built-in family, in the order COMMAND lists them. */
+/** Every built-in family. */
 export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   connectionCommands,
   stringCommands,
+  keyCommands,
+  clientCommands,
+  configCommands,
+  infoCommands,
+  listCommands,
+  hashCommands,
+  setCommands,
+  sortedSetCommands,
 ];
 
 /** Registers the built-in commands on a server. */

@@ -6,7 +6,9 @@
  *
  * @module
  */
-import type { Value } from "./values/types.ts";
+import type { DataValue, Value } from "./values/types.ts";
+
+export type { DataValue };
 
 /** Receives the keyspace's effects in the order they happen. */
 export interface EffectLog {
@@ -14,6 +16,11 @@ export interface EffectLog {
   put(db: number, key: string, value: Value, expireAt: number): void;
   /** `key` no longer exists. */
   delete(db: number, key: string): void;
+  /**
+   * An element-level change to a collection at `key` of type `type` (`lpush` with the pushed
+   * elements, `hset` with field/value pairs …); replayed through {@link DataValue.apply}.
+   */
+  op(db: number, key: string, type: string, op: string, args: Uint8Array[]): void;
   /** `key`'s expiry changed to `expireAt` (0 = persistent). */
   expire(db: number, key: string, expireAt: number): void;
   /** Every key of database `db` is gone (`-1`: of every database). */
@@ -26,6 +33,7 @@ export interface EffectLog {
 export const NO_LOG: EffectLog = {
   put() {},
   delete() {},
+  op() {},
   expire() {},
   flush() {},
   swap() {},

@@ -439,13 +439,15 @@ export class Database {
   }
 
   /**
-   * Records that a collection value was changed in place: memory delta, the whole value as an
-   * effect (until element-level effects exist for it), and modification listeners.
+   * Records an element-level change a command made in place to the collection at `e`: the
+   * effect goes to the log (`op` and `args` must replay through the value's `apply`), the memory
+   * estimate moves by `sizeDelta`, and listeners (WATCH, tracking) hear of it. A collection left
+   * empty must be deleted by the caller (`db.delete`), as Redis deletes empty collections.
    */
-  changed(e: Entry, sizeDelta = 0): void {
+  effect(e: Entry, op: string, args: Uint8Array[], sizeDelta = 0): void {
     const ks = this.keyspace;
     ks.usedBytes += sizeDelta;
-    ks.log.put(this.index, e.key, e.value, e.expireAt);
+    ks.log.op(this.index, e.key, typeName(e.value), op, args);
     ks.modified(this.index, e.key);
   }
 

@@ -20,6 +20,31 @@ export interface DataValue {
   memoryUsage(): number;
   /** True when the collection has no elements left (Redis deletes empty collections). */
   isEmpty(): boolean;
+  /** The whole value as one snapshot record payload (compaction writes one per collection). */
+  encode(): Uint8Array;
+  /**
+   * Applies one element-level effect, as logged by {@link Database.effect}; recovery replays the
+   * log through this, so `apply(op, args)` must do exactly what the command did.
+   */
+  apply(op: string, args: Uint8Array[]): void;
+}
+
+/** Decodes a snapshot made by {@link DataValue.encode}; creates an empty value for `null`. */
+export type ValueDecoder = (snapshot: Uint8Array | null) => DataValue;
+
+const decoders = new Map<string, ValueDecoder>();
+
+/**
+ * Registers a value type so recovery can rebuild it from the log. Every family (and plugins that
+ * add types) registers its types once, by the name `TYPE` answers.
+ */
+export function registerValueType(type: string, decode: ValueDecoder): void {
+  decoders.set(type, decode);
+}
+
+/** The decoder of a registered type. */
+export function valueDecoder(type: string): ValueDecoder | undefined {
+  return decoders.get(type);
 }
 
 /** Any value a key can hold. */

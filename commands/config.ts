@@ -1,0 +1,8 @@
+/**
+ * (being written)
+ *
+ * @module
+ */
+import type { CommandSpec } from "./spec.ts";
+
+export const configCommands: CommandSpec[] = [];

@@ -1,0 +1,313 @@
+/**
+ * Test harness: FerricStore servers (in-process or as a child process), a real redis-server as
+ * the oracle, and a raw RESP client that returns reply bytes exactly as sent, for differential
+ * tests that compare both servers byte for byte.
+ *
+ * @module
+ */
+import { type Server, startServer } from "../server/server.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("latin1");
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts FerricStore in this process on a free port. */
+export async function startFerric(
+  options: Record<string, string | number | boolean> = {},
+): Promise<Server> {
+  return await startServer({
+    port: 0,
+    bind: "127.0.0.1",
+    loglevel: "warning",
+    "data-dir": await Deno.makeTempDir({ prefix: "ferric-test-" }),
+    ...options,
+  });
+}
+
+/** A server in a child process (for restarts, kills and real start-up). */
+export interface ChildServer {
+  port: number;
+  process: Deno.ChildProcess;
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  output(): string;
+}
+
+/** Waits until something answers PING on `port`. */
+export async function waitForPort(port: number, timeoutMs = 20000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const c = await RawClient.connect(port);
+      const r = await c.call("PING");
+      c.close();
+      if (r.startsWith("+PONG") || r.startsWith("-NOAUTH") || r.startsWith("-LOADING")) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing answered on port ${port} within ${timeoutMs} ms`);
+}
+
+async function spawn(cmd: string, args: string[], port: number): Promise<ChildServer> {
+  const process = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
+  let out = "";
+  const drain = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) out += new TextDecoder().decode(chunk);
+  };
+  const drained = Promise.all([drain(process.stdout), drain(process.stderr)]);
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await drained;
+    throw new Error(`${(e as Error).message}\n${out}`);
+  }
+  return {
+    port,
+    process,
+    output: () => out,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch { /* already exited */ }
+      const status = await process.status;
+      await drained;
+      return status;
+    },
+  };
+}
+
+/** Starts `deno run -A main.ts` with the given flags on a free port. */
+export async function spawnFerric(flags: string[] = []): Promise<ChildServer> {
+  const port = freePort();
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  return await spawn(Deno.execPath(), ["run", "-A", main, "--port", String(port), ...flags], port);
+}
+
+let redisPath: string | null | undefined;
+
+/** Path of redis-server, or null when it is not installed. */
+export function redisServerPath(): string | null {
+  if (redisPath !== undefined) return redisPath;
+  for (const p of ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]) {
+    try {
+      Deno.statSync(p);
+      return redisPath = p;
+    } catch { /* try next */ }
+  }
+  return redisPath = null;
+}
+
+/** Starts a real redis-server (the oracle) without persistence on a free port. */
+export async function startRedis(extra: string[] = []): Promise<ChildServer> {
+  const path = redisServerPath();
+  if (!path) throw new Error("redis-server is not installed (apt-get install -y redis-server)");
+  const port = freePort();
+  return await spawn(path, [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--daemonize",
+    "no",
+    ...extra,
+  ], port);
+}
+
+/** Index just past the RESP reply starting at `pos`, or -1 when it is incomplete. */
+export function replyEnd(buf: Uint8Array, pos: number): number {
+  if (pos >= buf.length) return -1;
+  const type = buf[pos];
+  const cr = buf.indexOf(13, pos);
+  if (cr < 0 || cr + 1 >= buf.length) return -1;
+  const line = dec.decode(buf.subarray(pos + 1, cr));
+  let next = cr + 2;
+  switch (String.fromCharCode(type)) {
+    case "+":
+    case "-":
+    case ":":
+    case "_":
+    case ",":
+    case "#":
+    case "(":
+      return next;
+    case "$":
+    case "!":
+    case "=": {
+      const n = Number(line);
+      if (n < 0) return next;
+      return next + n + 2 <= buf.length ? next + n + 2 : -1;
+    }
+    case "*":
+    case "~":
+    case ">":
+    case "%":
+    case "|": {
+      let n = Number(line);
+      if (n < 0) return next;
+      if (type === 37 || type === 124) n *= 2; // '%' and '|' hold pairs
+      for (let i = 0; i < n; i++) {
+        next = replyEnd(buf, next);
+        if (next < 0) return -1;
+      }
+      if (type === 124) return replyEnd(buf, next); // attribute precedes a reply
+      return next;
+    }
+    default:
+      throw new Error(`bad reply type byte ${type} at ${pos}: ${dec.decode(buf.subarray(pos, pos + 40))}`);
+  }
+}
+
+/** Encodes a command as a RESP multibulk request. */
+export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
+  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = typeof a === "string" ? enc.encode(a) : a;
+    parts.push(enc.encode(`$${b.length}\r\n`), b, enc.encode("\r\n"));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** A RESP client that hands back raw reply text (latin1), for byte-exact comparisons. */
+export class RawClient {
+  private buf = new Uint8Array(0);
+  private constructor(readonly conn: Deno.Conn) {}
+
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ hostname, port }));
+  }
+
+  /** Sends raw bytes. */
+  async write(data: string | Uint8Array): Promise<void> {
+    const b = typeof data === "string" ? enc.encode(data) : data;
+    let off = 0;
+    while (off < b.length) off += await this.conn.write(b.subarray(off));
+  }
+
+  /** Reads one complete reply (raw text), or null if the server closed the connection. */
+  async read(timeoutMs = 10000): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = replyEnd(this.buf, 0);
+      if (end >= 0) {
+        const text = dec.decode(this.buf.subarray(0, end));
+        this.buf = this.buf.slice(end);
+        return text;
+      }
+      const chunk = new Uint8Array(64 * 1024);
+      const timer = new Promise<"timeout">((r) =>
+        setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))
+      );
+      const n = await Promise.race([this.conn.read(chunk), timer]);
+      if (n === "timeout") throw new Error("timed out waiting for a reply");
+      if (n === null) return null;
+      const next = new Uint8Array(this.buf.length + n);
+      next.set(this.buf);
+      next.set(chunk.subarray(0, n), this.buf.length);
+      this.buf = next;
+    }
+  }
+
+  /** True when the server has closed the connection (reads EOF within `timeoutMs`). */
+  async closedByServer(timeoutMs = 2000): Promise<boolean> {
+    try {
+      return (await this.read(timeoutMs)) === null;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends one command and returns its raw reply. */
+  async call(...args: (string | Uint8Array)[]): Promise<string> {
+    await this.write(encodeCommand(args));
+    const r = await this.read();
+    if (r === null) throw new Error("connection closed");
+    return r;
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+/**
+ * Two servers side by side: the same command sequences go to FerricStore and to redis-server,
+ * and the raw replies are compared.
+ */
+export class Differential {
+  private constructor(
+    readonly ferric: RawClient,
+    readonly redis: RawClient,
+    private readonly cleanup: () => Promise<void>,
+  ) {}
+
+  static async start(
+    ferricOptions: Record<string, string | number | boolean> = {},
+  ): Promise<Differential> {
+    const server = await startFerric(ferricOptions);
+    const redis = await startRedis();
+    const f = await RawClient.connect(server.port);
+    const r = await RawClient.connect(redis.port);
+    return new Differential(f, r, async () => {
+      f.close();
+      r.close();
+      server.close();
+      await redis.stop("SIGKILL");
+    });
+  }
+
+  /** Runs one command on both; returns [ferric, redis] raw replies. */
+  async both(...args: (string | Uint8Array)[]): Promise<[string, string]> {
+    return [await this.ferric.call(...args), await this.redis.call(...args)];
+  }
+
+  /**
+   * Runs each command on both servers and returns a description of every difference (empty
+   * when the replies are identical byte for byte).
+   */
+  async compare(commands: (string | Uint8Array)[][]): Promise<string[]> {
+    const diffs: string[] = [];
+    for (const cmd of commands) {
+      const [f, r] = await this.both(...cmd);
+      if (f !== r) {
+        const show = cmd.map((a) => typeof a === "string" ? a : `<${a.length} bytes>`).join(" ");
+        diffs.push(`${show}\n  ferric: ${JSON.stringify(f)}\n  redis:  ${JSON.stringify(r)}`);
+      }
+    }
+    return diffs;
+  }
+
+  async close(): Promise<void> {
+    await this.cleanup();
+  }
+}
+
+/** Splits `SET k "a b"`-style lines into arguments (tests write command sequences as text). */
+export function cmd(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (const m of line.matchAll(re)) {
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]);
+  }
+  return out;
+}
