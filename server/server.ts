@@ -69,6 +69,14 @@ export class Server {
     this.keyspace.lfuDecayTime = config.int("lfu-decay-time");
     config.watch("lfu-log-factor", (v) => this.keyspace.lfuLogFactor = v as number);
     config.watch("lfu-decay-time", (v) => this.keyspace.lfuDecayTime = v as number);
+    // OBJECT ENCODING thresholds: every *-max-* size parameter, kept current by CONFIG SET.
+    const limits: Record<string, number> = {};
+    for (const p of config.all()) {
+      if (!/-max-(listpack|ziplist|intset)-/.test(p.name)) continue;
+      limits[p.name] = config.int(p.name);
+      config.watch(p.name, (v) => limits[p.name] = v as number);
+    }
+    this.keyspace.encodingLimits = limits;
   }
 
   /** Whether new clients start authenticated (the default user has no password). */

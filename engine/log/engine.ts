@@ -1,0 +1,155 @@
+/**
+ * Opening and closing the durable engine: the data directory lock, the layout check, recovery,
+ * and the shard logs that take new writes.
+ *
+ * ```
+ * <data-dir>/
+ *   LOCK              exclusive lock held while a server runs (holds its pid)
+ *   meta.json         { "format": 1, "shardCount": N }: a data dir keeps its shard count
+ *   namespaces.json   durability overrides per namespace
+ *   shard_0/00001.log segments, rotated at log-segment-size
+ *   shard_0/00003.snap compaction snapshot of everything up to segment 3
+ * ```
+ *
+ * @module
+ */
+import type { Keyspace } from "../keyspace.ts";
+import { NO_LOG } from "../effects.ts";
+import type { Logger } from "../../server/log.ts";
+import { DurableLog } from "./durable_log.ts";
+import { type Durability, Namespaces } from "./namespaces.ts";
+import { recover, type ShardRecovery } from "./recovery.ts";
+import { ShardLog } from "./shard_log.ts";
+
+/** The data directory cannot be used (locked, wrong layout). */
+export class DataDirError extends Error {}
+
+/** Options of {@link DurableEngine.open}. */
+export interface EngineOptions {
+  dataDir: string;
+  durability: Durability;
+  windowMs: number;
+  segmentSize: () => number;
+  log: Logger;
+}
+
+const FORMAT = 1;
+
+/** The open durable engine of one data directory. */
+export class DurableEngine {
+  private constructor(
+    readonly dataDir: string,
+    readonly log: DurableLog,
+    readonly namespaces: Namespaces,
+    readonly recovery: ShardRecovery[],
+    private readonly lock: Deno.FsFile,
+  ) {}
+
+  /** Locks the data directory, recovers the keyspace from it and starts logging to it. */
+  static async open(ks: Keyspace, opts: EngineOptions): Promise<DurableEngine> {
+    const dir = opts.dataDir;
+    await Deno.mkdir(dir, { recursive: true });
+    const lock = await acquireLock(dir);
+    try {
+      await checkLayout(dir, ks.shards.length);
+      const shardDirs = ks.shards.map((_, i) => `${dir}/shard_${i}`);
+      for (const d of shardDirs) await Deno.mkdir(d, { recursive: true });
+      const namespaces = new Namespaces(`${dir}/namespaces.json`, {
+        durability: opts.durability,
+        windowMs: opts.windowMs,
+      });
+      await namespaces.load();
+      const started = performance.now();
+      const saved = ks.log;
+      ks.log = NO_LOG;
+      let reports: ShardRecovery[];
+      try {
+        reports = await recover(ks, shardDirs, opts.log, (shard, records, fraction) => {
+          opts.log.notice(
+            "recovery",
+            `shard ${shard}: ${records} records, ${Math.round(fraction * 100)}%`,
+          );
+        });
+      } finally {
+        ks.log = saved;
+      }
+      const records = reports.reduce((n, r) => n + r.records, 0);
+      opts.log.notice(
+        "recovery",
+        `loaded ${ks.totalKeys()} keys from ${records} records in ${
+          Math.round(performance.now() - started)
+        } ms`,
+      );
+      const shards = reports.map((r, i) => {
+        const last = r.files.at(-1);
+        const segment = last === undefined ? 1 : last.snapshot ? last.id + 1 : last.id;
+        const bytes = last === undefined || last.snapshot ? 0 : last.size;
+        const sl = new ShardLog(i, shardDirs[i], segment, bytes, opts.segmentSize);
+        sl.stats.files = r.files.length;
+        sl.stats.bytes = r.bytes;
+        return sl;
+      });
+      const durable = new DurableLog(shards, namespaces, (key) => ks.shardOf(key));
+      ks.log = durable;
+      return new DurableEngine(dir, durable, namespaces, reports, lock);
+    } catch (e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  /** Flushes every shard, closes the logs and releases the lock. */
+  async close(): Promise<void> {
+    try {
+      await this.log.close();
+    } finally {
+      try {
+        await this.lock.unlock();
+      } catch { /* closing releases it too */ }
+      this.lock.close();
+    }
+  }
+}
+
+async function acquireLock(dir: string): Promise<Deno.FsFile> {
+  const path = `${dir}/LOCK`;
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    file.close();
+    let holder = "another process";
+    try {
+      const pid = (await Deno.readTextFile(path)).trim();
+      if (pid) holder = `pid ${pid}`;
+    } catch { /* unreadable */ }
+    throw new DataDirError(
+      `data directory ${dir} is locked by ${holder}: another FerricStore server is using it`,
+    );
+  }
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  return file;
+}
+
+async function checkLayout(dir: string, shardCount: number): Promise<void> {
+  const path = `${dir}/meta.json`;
+  let meta: { format: number; shardCount: number } | null = null;
+  try {
+    meta = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new DataDirError(`${path} is unreadable: ${(e as Error).message}`);
+    }
+  }
+  if (meta === null) {
+    await Deno.writeTextFile(path, JSON.stringify({ format: FORMAT, shardCount }) + "\n");
+    return;
+  }
+  if (meta.format !== FORMAT) {
+    throw new DataDirError(`${dir} has data format ${meta.format}; this server reads format ${FORMAT}`);
+  }
+  if (meta.shardCount !== shardCount) {
+    throw new DataDirError(
+      `${dir} was written with shard-count ${meta.shardCount}; start with --shard-count ${meta.shardCount}`,
+    );
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The on-disk record. Every shard log segment is a sequence of these:
+ *
+ * ```
+ *  offset  size  field
+ *  ------  ----  ---------------------------------------------------------------
+ *       0     4  crc32      CRC-32 (IEEE) of bytes 4 .. end of the record
+ *       4     1  type       RecordType, append-only numbering (see below)
+ *       5     1  flags      reserved, 0
+ *       6     2  db         logical database (0xffff: every database)
+ *       8     8  timestamp  ms since the epoch when the record was written (float64)
+ *      16     8  expireAt   absolute expiry in ms since the epoch, 0 = none (float64)
+ *      24     4  keyLen     bytes of key
+ *      28     4  valLen     bytes of payload
+ *      32     …  key        the key's bytes (latin1 binary string)
+ *       …     …  payload    depends on type
+ * ```
+ *
+ * All integers are little-endian. A record is valid only when its whole length is present and
+ * its CRC matches; recovery truncates a torn tail at the first invalid record.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { crc32 as zlibCrc32 } from "node:zlib";
+
+/** Bytes before the key. */
+export const HEADER_SIZE = 32;
+
+/**
+ * Record types. The numbers are written to disk: never reuse or renumber them (a test guards
+ * this list); add new types at the end.
+ */
+export const RecordType = {
+  /** A string value: payload = the value's bytes. */
+  PutString: 1,
+  /** The key was deleted (a tombstone; never confused with an empty value). */
+  Delete: 2,
+  /** The key's expiry changed to `expireAt` (0 = persist). */
+  Expire: 3,
+  /** A whole collection: payload = parts [type name, snapshot]. */
+  PutValue: 4,
+  /** An element-level change to a collection: payload = parts [type name, op, args...]. */
+  Op: 5,
+  /** Every key of `db` (0xffff: of every db) removed. */
+  FlushDb: 6,
+  /** Databases swapped: payload = two uint16. */
+  SwapDb: 7,
+  /** Start of an atomic batch: payload = batch id (float64) and participant shards (uint16). */
+  BatchBegin: 8,
+  /** End of an atomic batch: payload = batch id (float64). */
+  BatchEnd: 9,
+} as const;
+
+/** A record type number. */
+export type RecordTypeCode = typeof RecordType[keyof typeof RecordType];
+
+/** The database field value meaning "every database". */
+export const ALL_DBS = 0xffff;
+
+const CRC_TABLE = new Int32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c;
+}
+
+/** CRC-32 (IEEE 802.3) of buf[from, to). */
+export function crc32(buf: Uint8Array, from = 0, to = buf.length): number {
+  // zlib's native CRC wins for long runs; the table loop wins for the small records most are.
+  if (to - from > 256) return zlibCrc32(buf.subarray(from, to)) >>> 0;
+  let c = -1;
+  for (let i = from; i < to; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/** A decoded record; `key` is a latin1 binary string, `payload` a view into the read buffer. */
+export interface LogRecord {
+  type: number;
+  db: number;
+  timestamp: number;
+  expireAt: number;
+  key: string;
+  payload: Uint8Array;
+  /** Offset of the record in its segment and its total size. */
+  offset: number;
+  size: number;
+}
+
+/** Size of a record with this key and payload. */
+export function recordSize(keyLen: number, payloadLen: number): number {
+  return HEADER_SIZE + keyLen + payloadLen;
+}
+
+/**
+ * Writes a record into `out` at `pos` (which must have room for {@link recordSize} bytes);
+ * returns the position after it.
+ */
+export function writeRecord(
+  out: Buffer,
+  pos: number,
+  type: number,
+  db: number,
+  expireAt: number,
+  key: string,
+  payload: Uint8Array | null,
+  timestamp: number,
+): number {
+  const keyLen = key.length;
+  const valLen = payload ? payload.length : 0;
+  out[pos + 4] = type;
+  out[pos + 5] = 0;
+  out.writeUInt16LE(db, pos + 6);
+  out.writeDoubleLE(timestamp, pos + 8);
+  out.writeDoubleLE(expireAt, pos + 16);
+  out.writeUInt32LE(keyLen, pos + 24);
+  out.writeUInt32LE(valLen, pos + 28);
+  let p = pos + HEADER_SIZE;
+  if (keyLen < 32) {
+    for (let i = 0; i < keyLen; i++) out[p + i] = key.charCodeAt(i);
+  } else {
+    out.write(key, p, keyLen, "latin1");
+  }
+  p += keyLen;
+  if (payload) {
+    out.set(payload, p);
+    p += valLen;
+  }
+  out.writeUInt32LE(crc32(out, pos + 4, p), pos);
+  return p;
+}
+
+/** Why a record could not be read. */
+export type ReadFailure = "short" | "crc" | "type";
+
+/**
+ * Reads the record at `pos` in `buf`; returns it, or a failure when the bytes there are not a
+ * whole valid record.
+ */
+export function readRecord(buf: Buffer, pos: number): LogRecord | ReadFailure {
+  if (buf.length - pos < HEADER_SIZE) return "short";
+  const keyLen = buf.readUInt32LE(pos + 24);
+  const valLen = buf.readUInt32LE(pos + 28);
+  const end = pos + HEADER_SIZE + keyLen + valLen;
+  if (end > buf.length) return "short";
+  if (buf.readUInt32LE(pos) !== crc32(buf, pos + 4, end)) return "crc";
+  const type = buf[pos + 4];
+  if (type < RecordType.PutString || type > RecordType.BatchEnd) return "type";
+  const keyStart = pos + HEADER_SIZE;
+  return {
+    type,
+    db: buf.readUInt16LE(pos + 6),
+    timestamp: buf.readDoubleLE(pos + 8),
+    expireAt: buf.readDoubleLE(pos + 16),
+    key: buf.toString("latin1", keyStart, keyStart + keyLen),
+    payload: buf.subarray(keyStart + keyLen, end),
+    offset: pos,
+    size: end - pos,
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * One shard's append-only log: segment files `NNNNN.log` under `<data-dir>/shard_N/`, rotated at
+ * `log-segment-size`, written by group commit.
+ *
+ * Appends encode records into a pending buffer at once (so a record's file and offset are known
+ * when it is appended). A flush writes everything pending with one write per segment and one
+ * fdatasync; appends that arrive while a flush runs go into the next one, so under load every
+ * fdatasync carries the writes of many clients. Appends of `sync` namespaces raise the sequence
+ * number that {@link ShardLog.barrier} waits for; `async` appends are flushed within their
+ * commit window without anyone waiting.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { recordSize, writeRecord } from "./record.ts";
+
+/** Segment file name for an id. */
+export function segmentName(id: number): string {
+  return `${String(id).padStart(5, "0")}.log`;
+}
+
+/** Where a record was written. */
+export interface RecordLocation {
+  segment: number;
+  offset: number;
+  size: number;
+}
+
+/** Per-shard storage counters (INFO bitcask, FERRICSTORE.COMPACT). */
+export interface ShardLogStats {
+  files: number;
+  bytes: number;
+  deadBytes: number;
+  lastMerge: number;
+  merging: boolean;
+  flushes: number;
+  records: number;
+}
+
+interface Chunk {
+  segment: number;
+  buf: Buffer;
+  pos: number;
+}
+
+/** The append side of one shard's log. */
+export class ShardLog {
+  /** Id of the segment new records go to. */
+  segment: number;
+  /** Logical size of that segment, pending bytes included. */
+  private segmentBytes: number;
+  private chunks: Chunk[] = [];
+  private file: Deno.FsFile | null = null;
+  private fileSegment = -1;
+  private flushing: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerDue = Infinity;
+  /** Sequence of the last sync append, and of the last one made durable. */
+  private syncSeq = 0;
+  private durableSeq = 0;
+  private waiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private failed: Error | null = null;
+  readonly stats: ShardLogStats = {
+    files: 0,
+    bytes: 0,
+    deadBytes: 0,
+    lastMerge: 0,
+    merging: false,
+    flushes: 0,
+    records: 0,
+  };
+
+  constructor(
+    readonly index: number,
+    readonly dir: string,
+    segment: number,
+    segmentBytes: number,
+    private segmentLimit: () => number,
+    private onRotate: (closedSegment: number) => void = () => {},
+  ) {
+    this.segment = segment;
+    this.segmentBytes = segmentBytes;
+  }
+
+  /** True when records are waiting to be written. */
+  get pending(): boolean {
+    return this.chunks.length > 0 && this.chunks.some((c) => c.pos > 0);
+  }
+
+  /**
+   * Appends a record. `windowMs` is the longest it may wait before being written; `sync` makes
+   * the next {@link barrier} wait for it to be on disk.
+   */
+  append(
+    type: number,
+    db: number,
+    expireAt: number,
+    key: string,
+    payload: Uint8Array | null,
+    sync: boolean,
+    windowMs: number,
+  ): RecordLocation {
+    if (this.failed) throw this.failed;
+    const size = recordSize(key.length, payload ? payload.length : 0);
+    if (this.segmentBytes > 0 && this.segmentBytes + size > this.segmentLimit()) {
+      this.onRotate(this.segment);
+      this.segment++;
+      this.segmentBytes = 0;
+    }
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || chunk.segment !== this.segment || chunk.buf.length - chunk.pos < size) {
+      if (chunk !== undefined && chunk.segment === this.segment && chunk.pos === 0) {
+        chunk.buf = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+      } else {
+        chunk = { segment: this.segment, buf: Buffer.allocUnsafe(Math.max(size, 64 * 1024)), pos: 0 };
+        this.chunks.push(chunk);
+      }
+    }
+    const offset = this.segmentBytes;
+    chunk.pos = writeRecord(chunk.buf, chunk.pos, type, db, expireAt, key, payload, Date.now());
+    this.segmentBytes += size;
+    this.stats.bytes += size;
+    this.stats.records++;
+    if (sync) this.syncSeq++;
+    this.schedule(windowMs);
+    return { segment: this.segment, offset, size };
+  }
+
+  /** Resolves when every sync append made so far is on disk; null when it already is. */
+  barrier(): Promise<void> | null {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.durableSeq >= this.syncSeq) return null;
+    const seq = this.syncSeq;
+    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+  }
+
+  private schedule(windowMs: number): void {
+    if (this.flushing) return; // the running flush picks up what was appended
+    if (windowMs <= 0) {
+      // No window: write as soon as the current batch of commands is done.
+      if (this.timerDue === 0) return;
+      clearTimeout(this.timer);
+      this.timerDue = 0;
+      queueMicrotask(() => {
+        this.timerDue = Infinity;
+        this.flush();
+      });
+      return;
+    }
+    const due = Date.now() + windowMs;
+    if (due >= this.timerDue) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timerDue = Infinity;
+      this.flush();
+    }, windowMs);
+  }
+
+  /** Writes and fdatasyncs everything pending; resolves when it is on disk. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => this.pending ? this.flush() : undefined);
+    clearTimeout(this.timer);
+    this.timerDue = Infinity;
+    if (!this.pending) return Promise.resolve();
+    this.flushing = this.flushLoop().finally(() => this.flushing = null);
+    return this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending) {
+        const chunks = this.chunks;
+        const seq = this.syncSeq;
+        this.chunks = [];
+        for (const c of chunks) {
+          if (c.pos === 0) continue;
+          const file = await this.open(c.segment);
+          const bytes = c.buf.subarray(0, c.pos);
+          let off = 0;
+          while (off < bytes.length) off += await file.write(bytes.subarray(off));
+        }
+        await this.file!.syncData();
+        this.stats.flushes++;
+        this.durableSeq = seq;
+        const ready = this.waiters.filter((w) => w.seq <= seq);
+        this.waiters = this.waiters.filter((w) => w.seq > seq);
+        for (const w of ready) w.resolve();
+      }
+    } catch (e) {
+      // A log that cannot be written must not acknowledge anything more.
+      this.failed = new Error(`shard ${this.index}: log write failed: ${(e as Error).message}`);
+      for (const w of this.waiters) w.reject(this.failed);
+      this.waiters = [];
+      throw this.failed;
+    }
+  }
+
+  private async open(segment: number): Promise<Deno.FsFile> {
+    if (this.fileSegment === segment && this.file) return this.file;
+    if (this.file) {
+      await this.file.syncData();
+      this.file.close();
+    }
+    this.file = await Deno.open(`${this.dir}/${segmentName(segment)}`, {
+      create: true,
+      append: true,
+    });
+    this.fileSegment = segment;
+    this.stats.files++;
+    return this.file;
+  }
+
+  /** Starts writing to a new segment (compaction snapshots everything before it). */
+  rotate(): number {
+    this.onRotate(this.segment);
+    this.segment++;
+    this.segmentBytes = 0;
+    return this.segment - 1;
+  }
+
+  /** Flushes and closes the segment file. */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      clearTimeout(this.timer);
+      this.file?.close();
+      this.file = null;
+      this.fileSegment = -1;
+    }
+  }
+}
