@@ -33,8 +33,10 @@ async function main(args: string[]): Promise<number> {
   }
   try {
     await server.listen();
+    await server.open();
   } catch (e) {
     console.error(`ferricstore: ${(e as Error).message}`);
+    await server.close();
     return 1;
   }
   const stop = () => server.close();

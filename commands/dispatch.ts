@@ -90,10 +90,15 @@ export function call(
   client.lastCommand = cmd.fullName;
   const started = performance.now();
   let result: Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
+  const log = ks.log;
+  // One command's effects form one batch: recovery applies all of them or none.
+  log.begin?.();
   try {
     result = cmd.handler!(ctx, argv);
   } catch (e) {
     result = handlerError(server, cmd, e);
+  } finally {
+    log.end?.();
   }
   if (result instanceof Promise) {
     return result.then(

@@ -7,6 +7,7 @@ import type { Server } from "../server/server.ts";
 import { clientCommands } from "./client.ts";
 import { configCommands } from "./config.ts";
 import { connectionCommands } from "./connection.ts";
+import { ferricstoreCommands } from "./ferricstore.ts";
 import { hashCommands } from "./hashes.ts";
 import { infoCommands } from "./info.ts";
 import { keyCommands } from "./keys.ts";
@@ -28,6 +29,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   hashCommands,
   setCommands,
   sortedSetCommands,
+  ferricstoreCommands,
 ];
 
 /** Registers the built-in commands on a server. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Reply } from "../protocol/reply.ts";
+import { type Reply, SimpleString } from "../protocol/reply.ts";
 import type { Database } from "../engine/keyspace.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
@@ -143,7 +143,10 @@ export interface CommandSpec {
   keys?: KeySpec[];
   /** Subcommands of a container command (CLIENT, CONFIG, OBJECT …). */
   subcommands?: CommandSpec[];
-  /** Lines of `<CONTAINER> HELP` (a container answers HELP from these). */
+  /**
+   * Lines of `<CONTAINER> HELP`, without the first line and the closing HELP entry, which are
+   * added as Redis adds them. A container with help lines and no `help` subcommand gets one.
+   */
   help?: string[];
   /** Required unless the command is a container. */
   handler?: Handler;
@@ -181,6 +184,9 @@ export class Command {
     this.isWrite = this.flags.has("write");
     if (spec.subcommands) {
       this.subcommands = new Map(spec.subcommands.map((s) => [s.name, new Command(s, this)]));
+      if (spec.help && !this.subcommands.has("help")) {
+        this.subcommands.set("help", new Command(helpSubcommand(spec.help), this));
+      }
     }
   }
 
@@ -216,6 +222,28 @@ export class Command {
   get movableKeys(): boolean {
     return (this.spec.keys ?? []).some((k) => !("index" in k.begin) || !("lastKey" in k.find));
   }
+}
+
+/** The HELP subcommand of a container, replying as Redis's addReplyHelp. */
+function helpSubcommand(lines: string[]): CommandSpec {
+  return {
+    name: "help",
+    arity: 2,
+    flags: ["loading", "stale"],
+    categories: [],
+    group: "server",
+    summary: "Returns helpful text about the different subcommands.",
+    since: "5.0.0",
+    complexity: "O(1)",
+    handler: (_ctx, argv) => [
+      new SimpleString(
+        `${latin1(argv[0]).toUpperCase()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`,
+      ),
+      ...lines.map((l) => new SimpleString(l)),
+      new SimpleString("HELP"),
+      new SimpleString("    Print this help."),
+    ],
+  };
 }
 
 /** Categories implied by flags, as Redis's setImplicitACLCategories. */

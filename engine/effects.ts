@@ -27,6 +27,15 @@ export interface EffectLog {
   flush(db: number): void;
   /** Databases `a` and `b` swapped contents. */
   swap(a: number, b: number): void;
+  /** Starts grouping effects into one atomic batch (one command or transaction). */
+  begin?(): void;
+  /** Ends a {@link begin}; the outermost end writes the batch. */
+  end?(): void;
+  /**
+   * A promise that resolves when every effect that must be durable before its reply is on
+   * disk; null when nothing is waiting.
+   */
+  barrier?(): Promise<void> | null;
 }
 
 /** The effect log of a purely in-memory keyspace: effects go nowhere. */

@@ -97,6 +97,7 @@ export class Connection implements Transport {
         client.lastInteraction = Date.now();
         const pending = this.processBatch();
         if (pending) await pending;
+        await this.durable();
         await this.flush();
       }
     } catch (e) {
@@ -137,7 +138,7 @@ export class Connection implements Transport {
       const skip = client.replySkip;
       const result = dispatch(this.server, client, argv);
       if (result instanceof Promise) {
-        return this.flush().then(() => result).then((r) => {
+        return this.durable().then(() => this.flush()).then(() => result).then((r) => {
           this.reply(r, skip);
           return this.processBatch();
         });
@@ -155,6 +156,24 @@ export class Connection implements Transport {
     }
     if (r === NO_REPLY || skip || client.replyOff) return;
     this.writer.write(r, client.resp);
+  }
+
+  /**
+   * Waits until the writes these replies acknowledge are on disk (group commit). If the log
+   * cannot be written, the replies are dropped and the connection closed: nothing that is not
+   * durable is acknowledged.
+   */
+  private async durable(): Promise<void> {
+    const barrier = this.server.keyspace.log.barrier?.();
+    if (!barrier) return;
+    try {
+      await barrier;
+    } catch (e) {
+      this.server.log.warning("connection", `dropping replies to ${this.addr}: ${(e as Error).message}`);
+      this.writer.take();
+      this.client.closing = true;
+      this.shutdown();
+    }
   }
 
   /** Sends everything queued; resolves when the socket has taken it. */

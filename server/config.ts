@@ -49,7 +49,7 @@ const POLICIES = [
   "noeviction",
 ];
 
-const PENDING_ENGINE = "the durable engine (issue 3) is not built yet; data is kept in memory";
+const PENDING_ENGINE = "hot/cold values and eviction are not built yet; every value stays in memory";
 const PENDING_SECURITY = "TLS, ACL files and protected mode arrive with the security work";
 const PENDING_OPS = "the HTTP server and slow log arrive with the operations work";
 const PENDING_PLUGINS = "plugin loading arrives with the plugin API";
@@ -240,25 +240,23 @@ export const PARAMS: readonly ParamDef[] = [
     values: ["sync", "quorum", "async"],
     default: "sync",
     mutable: true,
-    inactive: PENDING_ENGINE,
-    doc: "Default durability: sync (reply after fdatasync) or async.",
+    doc: "Default durability of namespaces: sync (alias quorum: reply after fdatasync) or async (reply at once, written within the commit window).",
   },
   {
     name: "commit-window-ms",
     type: "int",
-    default: "1",
+    default: "0",
     min: 0,
     max: 10000,
     mutable: true,
-    inactive: PENDING_ENGINE,
-    doc: "Group-commit window in ms.",
+    doc: "Group-commit window in ms: how long writes may wait to share one write and fdatasync (0: write as soon as the current commands are done; writes that arrive during an fdatasync share the next one).",
   },
   {
     name: "log-segment-size",
     type: "memory",
     default: "256mb",
+    min: 4096,
     mutable: true,
-    inactive: PENDING_ENGINE,
     doc: "Size at which a shard log segment rotates.",
   },
   {

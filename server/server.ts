@@ -9,6 +9,8 @@ import { registerBuiltins } from "../commands/mod.ts";
 import { Registry } from "../commands/registry.ts";
 import type { Command } from "../commands/spec.ts";
 import { Keyspace } from "../engine/keyspace.ts";
+import { DurableEngine } from "../engine/log/engine.ts";
+import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
 import type { Client } from "./client.ts";
@@ -57,7 +59,8 @@ export class Server {
   constructor(readonly config: Config) {
     this.log = new Logger(config.str("loglevel") as LogLevel, config.str("logfile"));
     config.watch("loglevel", (v) => this.log.level = v as LogLevel);
-    const shards = config.int("shard-count") || navigator.hardwareConcurrency || 1;
+    const shards = config.int("shard-count") || savedShardCount(config.str("data-dir")) ||
+      navigator.hardwareConcurrency || 1;
     this.shardCount = shards;
     this.keyspace = new Keyspace({ shardCount: shards, databases: config.int("databases") });
     this.memory = new MemoryGuard(this.keyspace, config);
@@ -77,6 +80,34 @@ export class Server {
       config.watch(p.name, (v) => limits[p.name] = v as number);
     }
     this.keyspace.encodingLimits = limits;
+  }
+
+  /** The durable engine, once {@link open} has run. */
+  engine: DurableEngine | null = null;
+
+  /**
+   * Opens the data directory: locks it, recovers the keyspace from its logs (clients get
+   * -LOADING meanwhile), and makes every later write durable.
+   */
+  async open(): Promise<void> {
+    const config = this.config;
+    const durability = () => (config.str("durability") === "async" ? "async" : "sync") as Durability;
+    this.loading = true;
+    try {
+      this.engine = await DurableEngine.open(this.keyspace, {
+        dataDir: config.str("data-dir"),
+        durability: durability(),
+        windowMs: config.int("commit-window-ms"),
+        segmentSize: () => config.int("log-segment-size"),
+        log: this.log,
+      });
+    } finally {
+      this.loading = false;
+    }
+    const ns = this.engine.namespaces;
+    const update = () => ns.setDefaults({ durability: durability(), windowMs: config.int("commit-window-ms") });
+    config.watch("durability", update);
+    config.watch("commit-window-ms", update);
   }
 
   /** Whether new clients start authenticated (the default user has no password). */
@@ -197,9 +228,12 @@ export class Server {
     }
   }
 
-  /** Stops listening, closes every client and stops background work. */
-  close(): void {
-    if (this.shuttingDown) return;
+  /**
+   * Stops listening, closes every client, stops background work, and flushes and closes the
+   * durable engine. Resolves when everything is on disk.
+   */
+  close(): Promise<void> {
+    if (this.shuttingDown) return this.closedSignal.promise;
     this.shuttingDown = true;
     clearInterval(this.cron);
     for (const l of this.listeners) {
@@ -209,8 +243,17 @@ export class Server {
     }
     for (const c of this.clients.values()) c.transport.close();
     this.pause.unpause();
-    this.log.close();
-    this.closedSignal.resolve();
+    const engine = this.engine;
+    (async () => {
+      try {
+        await engine?.close();
+      } catch (e) {
+        this.log.warning("server", `closing the engine failed: ${(e as Error).message}`);
+      }
+      this.log.close();
+      this.closedSignal.resolve();
+    })();
+    return this.closedSignal.promise;
   }
 }
 
@@ -235,5 +278,20 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
   }
   const server = new Server(config);
   await server.listen();
+  try {
+    await server.open();
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
   return server;
+}
+
+/** The shard count a data directory was written with, if it has one (meta.json). */
+function savedShardCount(dataDir: string): number {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${dataDir}/meta.json`)).shardCount ?? 0;
+  } catch {
+    return 0;
+  }
 }

@@ -47,7 +47,7 @@ export async function waitForPort(port: number, timeoutMs = 20000): Promise<void
       const c = await RawClient.connect(port);
       const r = await c.call("PING");
       c.close();
-      if (r.startsWith("+PONG") || r.startsWith("-NOAUTH") || r.startsWith("-LOADING")) return;
+      if (r.startsWith("+PONG") || r.startsWith("-NOAUTH")) return;
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -62,7 +62,10 @@ async function spawn(cmd: string, args: string[], port: number): Promise<ChildSe
   };
   const drained = Promise.all([drain(process.stdout), drain(process.stderr)]);
   try {
-    await waitForPort(port);
+    const exited = process.status.then((s) => {
+      throw new Error(`${cmd} exited with code ${s.code} before answering on port ${port}`);
+    });
+    await Promise.race([waitForPort(port), exited]);
   } catch (e) {
     try {
       process.kill("SIGKILL");

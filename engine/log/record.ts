@@ -81,7 +81,7 @@ export interface LogRecord {
   timestamp: number;
   expireAt: number;
   key: string;
-  payload: Uint8Array;
+  payload: Buffer;
   /** Offset of the record in its segment and its total size. */
   offset: number;
   size: number;

@@ -102,7 +102,7 @@ async function survey(
   log: Logger,
   report: ShardRecovery,
 ): Promise<void> {
-  let open: number | null = null;
+  let open = -1;
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     const buf = await readFile(f.path);
@@ -110,7 +110,7 @@ async function survey(
       if (r.type === RecordType.BatchBegin) open = r.payload.readDoubleLE(0);
       else if (r.type === RecordType.BatchEnd && open === r.payload.readDoubleLE(0)) {
         parts.set(open, (parts.get(open) ?? 0) + 1);
-        open = null;
+        open = -1;
       }
     });
     if (result.skipped > 0) {
