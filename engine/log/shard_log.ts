@@ -12,6 +12,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import { recordSize, writeRecord } from "./record.ts";
 
 /** Segment file name for an id. */
@@ -141,7 +142,7 @@ export class ShardLog {
       if (this.timerDue === 0) return;
       clearTimeout(this.timer);
       this.timerDue = 0;
-      queueMicrotask(() => {
+      setImmediate(() => {
         this.timerDue = Infinity;
         this.flush();
       });
