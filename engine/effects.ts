@@ -6,23 +6,27 @@
  *
  * @module
  */
-import type { DataValue, Value } from "./values/types.ts";
+import type { DataValue } from "./values/types.ts";
+import type { Entry } from "./keyspace.ts";
 
 export type { DataValue };
 
 /** Receives the keyspace's effects in the order they happen. */
 export interface EffectLog {
-  /** `key` now holds `value` (a whole value), expiring at `expireAt` ms (0 = never). */
-  put(db: number, key: string, value: Value, expireAt: number): void;
-  /** `key` no longer exists. */
-  delete(db: number, key: string): void;
   /**
-   * An element-level change to a collection at `key` of type `type` (`lpush` with the pushed
-   * elements, `hset` with field/value pairs …); replayed through {@link DataValue.apply}.
+   * `e.key` now holds `e.value` (a whole value), expiring at `e.expireAt` (0 = never). The log
+   * owns the entry's on-disk bookkeeping (`lsn`, `loc`, `logBytes`) and updates it.
    */
-  op(db: number, key: string, type: string, op: string, args: Uint8Array[]): void;
-  /** `key`'s expiry changed to `expireAt` (0 = persistent). */
-  expire(db: number, key: string, expireAt: number): void;
+  put(db: number, e: Entry): void;
+  /** `e.key` no longer exists (the entry is already unlinked). */
+  delete(db: number, e: Entry): void;
+  /**
+   * An element-level change to the collection at `e` (`lpush` with the pushed elements, `hset`
+   * with field/value pairs …); replayed through {@link DataValue.apply}.
+   */
+  op(db: number, e: Entry, op: string, args: Uint8Array[]): void;
+  /** `e`'s expiry changed to `e.expireAt` (0 = persistent). */
+  expire(db: number, e: Entry): void;
   /** Every key of database `db` is gone (`-1`: of every database). */
   flush(db: number): void;
   /** Databases `a` and `b` swapped contents. */

@@ -37,6 +37,22 @@ export interface Entry {
   lfuMinute: number;
   /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
   encoding: string | undefined;
+  /** Log sequence number of the last record written for this key (0: none yet). */
+  lsn: number;
+  /** Where the key's string value is in the log (null: not written, or not a string). */
+  loc: ValueLocation | null;
+  /** Bytes of log records that describe this key's current state (dead once superseded). */
+  logBytes: number;
+  /** True when the string value is not held in memory (read back from `loc` on access). */
+  cold: boolean;
+}
+
+/** A string value's place in the log: segment id (negative for a snapshot file) and offset. */
+export interface ValueLocation {
+  segment: number;
+  /** Offset of the value's bytes (not of the record) and their length. */
+  offset: number;
+  length: number;
 }
 
 /** Keyspace counters reported by INFO. */
@@ -218,6 +234,10 @@ export class Keyspace {
   encodingLimits: EncodingLimits = {};
   /** Estimated bytes held by keys and values. */
   usedBytes = 0;
+  /** Reads a cold value back (set by the durable engine); counts hot and cold reads. */
+  coldReader: ((e: Entry) => Uint8Array) | null = null;
+  hotReads = 0;
+  coldReads = 0;
   private readonly shardMask: number;
 
   constructor(opts: KeyspaceOptions) {
@@ -338,14 +358,14 @@ export class Database {
     const ks = this.keyspace;
     this.unlink(t, e);
     ks.stats.expired++;
-    ks.log.delete(this.index, e.key);
+    ks.log.delete(this.index, e);
     ks.notify("x", "expired", this.index, e.key);
     ks.modified(this.index, e.key);
   }
 
   private unlink(t: KeyTable, e: Entry): void {
     t.remove(e);
-    this.keyspace.usedBytes -= ENTRY_OVERHEAD + e.key.length + valueSize(e.value);
+    this.keyspace.usedBytes -= ENTRY_OVERHEAD + e.key.length + (e.cold ? 0 : valueSize(e.value));
   }
 
   private touch(e: Entry): void {
@@ -372,7 +392,18 @@ export class Database {
       this.expireEntry(t, e);
       return undefined;
     }
+    if (e.cold) this.warm(e);
+    else if (e.value instanceof Uint8Array) this.keyspace.hotReads++;
     return e;
+  }
+
+  /** Reads a cold string value back into memory. */
+  private warm(e: Entry): void {
+    const ks = this.keyspace;
+    e.value = ks.coldReader!(e);
+    e.cold = false;
+    ks.coldReads++;
+    ks.usedBytes += e.value.length;
   }
 
   /** Looks a key up for reading: counts a hit or a miss and updates its access time. */
@@ -423,17 +454,22 @@ export class Database {
         lfu: LFU_INIT,
         lfuMinute: Math.floor(ks.now / 60000) & 0xffff,
         encoding,
+        lsn: 0,
+        loc: null,
+        logBytes: 0,
+        cold: false,
       };
       t.add(e);
       ks.usedBytes += ENTRY_OVERHEAD + key.length + valueSize(value);
     } else {
-      ks.usedBytes += valueSize(value) - valueSize(e.value);
+      ks.usedBytes += valueSize(value) - (e.cold ? 0 : valueSize(e.value));
+      e.cold = false;
       e.value = value;
       e.encoding = encoding;
       if (expireAt !== KEEP_TTL) t.setExpire(e, expireAt);
       this.touch(e);
     }
-    ks.log.put(this.index, key, value, e.expireAt);
+    ks.log.put(this.index, e);
     ks.modified(this.index, key);
     return e;
   }
@@ -447,7 +483,7 @@ export class Database {
   effect(e: Entry, op: string, args: Uint8Array[], sizeDelta = 0): void {
     const ks = this.keyspace;
     ks.usedBytes += sizeDelta;
-    ks.log.op(this.index, e.key, typeName(e.value), op, args);
+    ks.log.op(this.index, e, op, args);
     ks.modified(this.index, e.key);
   }
 
@@ -461,7 +497,7 @@ export class Database {
       return false;
     }
     this.unlink(t, e);
-    this.keyspace.log.delete(this.index, key);
+    this.keyspace.log.delete(this.index, e);
     this.keyspace.modified(this.index, key);
     return true;
   }
@@ -469,7 +505,7 @@ export class Database {
   /** Sets the absolute expiry of an existing entry (0 = persist). */
   setExpire(e: Entry, expireAt: number): void {
     this.table(e.key).setExpire(e, expireAt);
-    this.keyspace.log.expire(this.index, e.key, expireAt);
+    this.keyspace.log.expire(this.index, e);
     this.keyspace.modified(this.index, e.key);
   }
 
@@ -510,7 +546,9 @@ export class Database {
     let bytes = 0;
     for (const s of this.keyspace.shards) {
       const t = s.tables[this.index];
-      for (const e of t.map.values()) bytes += ENTRY_OVERHEAD + e.key.length + valueSize(e.value);
+      for (const e of t.map.values()) {
+        bytes += ENTRY_OVERHEAD + e.key.length + (e.cold ? 0 : valueSize(e.value));
+      }
       s.tables[this.index] = new KeyTable();
     }
     this.keyspace.usedBytes -= bytes;

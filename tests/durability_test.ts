@@ -33,7 +33,7 @@ Deno.test("record: round trip, and every kind of corruption is detected", () => 
   assertEquals(end, buf.length);
   const r = readRecord(buf, 0);
   assert(typeof r !== "string");
-  assertEquals([r.type, r.db, r.expireAt, r.key, r.timestamp], [1, 3, 1234, key, 99]);
+  assertEquals([r.type, r.db, r.expireAt, r.key, r.lsn], [1, 3, 1234, key, 99]);
   assertEquals([...r.payload], [...payload]);
   // Short: any prefix of the record.
   for (let n = 0; n < buf.length; n++) assertEquals(readRecord(buf.subarray(0, n), 0), "short");

@@ -8,11 +8,12 @@
  */
 import { Buffer } from "node:buffer";
 import type { EffectLog } from "../effects.ts";
-import type { DataValue, Value } from "../values/types.ts";
+import type { Entry } from "../keyspace.ts";
+import type { DataValue } from "../values/types.ts";
 import { encodeParts } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
-import { ALL_DBS, RecordType } from "./record.ts";
-import type { RecordLocation, ShardLog } from "./shard_log.ts";
+import { ALL_DBS, HEADER_SIZE, RecordType, recordSize } from "./record.ts";
+import type { ShardLog } from "./shard_log.ts";
 
 interface Pending {
   shard: number;
@@ -21,9 +22,11 @@ interface Pending {
   expireAt: number;
   key: string;
   payload: Uint8Array | null;
+  lsn: number;
   sync: boolean;
   windowMs: number;
-  onWritten?: (loc: RecordLocation) => void;
+  /** The entry whose string value this record holds (its location is noted once written). */
+  entry?: Entry;
 }
 
 const latin1 = (s: string) => Buffer.from(s, "latin1");
@@ -33,14 +36,27 @@ export class DurableLog implements EffectLog {
   private depth = 0;
   private pending: Pending[] = [];
   private nextBatchId = Date.now() * 1000;
-  /** Called with the location of every string put (hot/cold bookkeeping). */
-  onPut: ((db: number, key: string, loc: RecordLocation) => void) | null = null;
+  /** Last log sequence number given out, per shard. */
+  private readonly lsns: number[];
 
   constructor(
     readonly shards: ShardLog[],
     readonly namespaces: Namespaces,
     private readonly shardOf: (key: string) => number,
-  ) {}
+    lastLsns: number[] = [],
+  ) {
+    this.lsns = shards.map((_, i) => lastLsns[i] ?? 0);
+  }
+
+  /**
+   * The next log sequence number of a shard: a clock in microseconds since the epoch, strictly
+   * increasing per shard (and across restarts, since recovery starts from the largest seen).
+   */
+  private nextLsn(shard: number): number {
+    const lsn = Math.max(this.lsns[shard] + 1, Date.now() * 1000);
+    this.lsns[shard] = lsn;
+    return lsn;
+  }
 
   /** Starts collecting the effects of one command or transaction into one batch. */
   begin(): void {
@@ -73,10 +89,19 @@ export class DurableLog implements EffectLog {
       p.expireAt,
       p.key,
       p.payload,
+      p.lsn,
       p.sync,
       p.windowMs,
     );
-    p.onWritten?.(loc);
+    const e = p.entry;
+    // The value's place in the log, unless the key changed again before this was written.
+    if (e !== undefined && e.lsn === p.lsn) {
+      e.loc = {
+        segment: loc.segment,
+        offset: loc.offset + HEADER_SIZE + p.key.length,
+        length: p.payload!.length,
+      };
+    }
   }
 
   private writeBatch(items: Pending[]): void {
@@ -99,73 +124,82 @@ export class DurableLog implements EffectLog {
         windowMs = Math.min(windowMs, p.windowMs);
       }
       const log = this.shards[shard];
-      log.append(RecordType.BatchBegin, 0, 0, "", begin, false, windowMs);
+      log.append(RecordType.BatchBegin, 0, 0, "", begin, this.nextLsn(shard), false, windowMs);
       for (const p of list) this.write(p);
-      log.append(RecordType.BatchEnd, 0, 0, "", end, sync, windowMs);
+      log.append(RecordType.BatchEnd, 0, 0, "", end, this.nextLsn(shard), sync, windowMs);
     }
   }
 
+  /** Emits a record about entry `e`, keeping the entry's log bookkeeping. */
   private keyed(
     type: number,
     db: number,
-    key: string,
-    expireAt: number,
+    e: Entry,
     payload: Uint8Array | null,
-    onWritten?: (loc: RecordLocation) => void,
+    replaces: boolean,
   ): void {
+    const key = e.key;
+    const shard = this.shardOf(key);
     const ns = this.namespaces.resolve(key);
+    const lsn = this.nextLsn(shard);
+    const size = recordSize(key.length, payload ? payload.length : 0);
+    const stats = this.shards[shard].stats;
+    if (replaces) {
+      stats.deadBytes += e.logBytes;
+      e.logBytes = 0;
+    }
+    e.logBytes += size;
+    e.lsn = lsn;
+    if (type === RecordType.Delete) stats.deadBytes += e.logBytes;
     this.emit({
-      shard: this.shardOf(key),
+      shard,
       type,
       db,
-      expireAt,
+      expireAt: type === RecordType.Delete ? 0 : e.expireAt,
       key,
       payload,
+      lsn,
       sync: ns.sync,
       windowMs: ns.windowMs,
-      onWritten,
+      entry: type === RecordType.PutString ? e : undefined,
     });
   }
 
   private everyShard(type: number, db: number, payload: Uint8Array | null): void {
     for (let s = 0; s < this.shards.length; s++) {
-      this.emit({ shard: s, type, db, expireAt: 0, key: "", payload, sync: true, windowMs: 0 });
+      const lsn = this.nextLsn(s);
+      this.emit({ shard: s, type, db, expireAt: 0, key: "", payload, lsn, sync: true, windowMs: 0 });
     }
   }
 
-  put(db: number, key: string, value: Value, expireAt: number): void {
-    if (value instanceof Uint8Array) {
-      const onPut = this.onPut;
-      this.keyed(
-        RecordType.PutString,
-        db,
-        key,
-        expireAt,
-        value,
-        onPut ? (loc) => onPut(db, key, loc) : undefined,
-      );
+  put(db: number, e: Entry): void {
+    const v = e.value;
+    e.loc = null;
+    if (v instanceof Uint8Array) {
+      this.keyed(RecordType.PutString, db, e, v, true);
     } else {
-      const v = value as DataValue;
-      this.keyed(RecordType.PutValue, db, key, expireAt, encodeParts([latin1(v.type), v.encode()]));
+      const d = v as DataValue;
+      this.keyed(RecordType.PutValue, db, e, encodeParts([latin1(d.type), d.encode()]), true);
     }
   }
 
-  delete(db: number, key: string): void {
-    this.keyed(RecordType.Delete, db, key, 0, null);
+  delete(db: number, e: Entry): void {
+    this.keyed(RecordType.Delete, db, e, null, true);
   }
 
-  op(db: number, key: string, type: string, op: string, args: Uint8Array[]): void {
-    this.keyed(RecordType.Op, db, key, 0, encodeParts([latin1(type), latin1(op), ...args]));
+  op(db: number, e: Entry, op: string, args: Uint8Array[]): void {
+    const type = (e.value as DataValue).type;
+    this.keyed(RecordType.Op, db, e, encodeParts([latin1(type), latin1(op), ...args]), false);
   }
 
-  expire(db: number, key: string, expireAt: number): void {
-    this.keyed(RecordType.Expire, db, key, expireAt, null);
+  expire(db: number, e: Entry): void {
+    this.keyed(RecordType.Expire, db, e, null, false);
   }
 
   flush(db: number): void {
+    for (const s of this.shards) s.stats.deadBytes = s.stats.bytes;
     this.everyShard(RecordType.FlushDb, db < 0 ? ALL_DBS : db, null);
   }
-
   swap(a: number, b: number): void {
     const payload = Buffer.alloc(4);
     payload.writeUInt16LE(a, 0);

@@ -89,7 +89,12 @@ export class DurableEngine {
         sl.stats.bytes = r.bytes;
         return sl;
       });
-      const durable = new DurableLog(shards, namespaces, (key) => ks.shardOf(key));
+      const durable = new DurableLog(
+        shards,
+        namespaces,
+        (key) => ks.shardOf(key),
+        reports.map((r) => r.lastLsn),
+      );
       ks.log = durable;
       return new DurableEngine(dir, durable, namespaces, reports, lock);
     } catch (e) {

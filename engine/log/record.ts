@@ -8,7 +8,8 @@
  *       4     1  type       RecordType, append-only numbering (see below)
  *       5     1  flags      reserved, 0
  *       6     2  db         logical database (0xffff: every database)
- *       8     8  timestamp  ms since the epoch when the record was written (float64)
+ *       8     8  lsn        log sequence number: microseconds since the epoch when the record
+ *                           was made, strictly increasing within a shard (float64)
  *      16     8  expireAt   absolute expiry in ms since the epoch, 0 = none (float64)
  *      24     4  keyLen     bytes of key
  *      28     4  valLen     bytes of payload
@@ -78,7 +79,8 @@ export function crc32(buf: Uint8Array, from = 0, to = buf.length): number {
 export interface LogRecord {
   type: number;
   db: number;
-  timestamp: number;
+  /** Log sequence number (a µs clock, strictly increasing per shard). */
+  lsn: number;
   expireAt: number;
   key: string;
   payload: Buffer;
@@ -104,14 +106,14 @@ export function writeRecord(
   expireAt: number,
   key: string,
   payload: Uint8Array | null,
-  timestamp: number,
+  lsn: number,
 ): number {
   const keyLen = key.length;
   const valLen = payload ? payload.length : 0;
   out[pos + 4] = type;
   out[pos + 5] = 0;
   out.writeUInt16LE(db, pos + 6);
-  out.writeDoubleLE(timestamp, pos + 8);
+  out.writeDoubleLE(lsn, pos + 8);
   out.writeDoubleLE(expireAt, pos + 16);
   out.writeUInt32LE(keyLen, pos + 24);
   out.writeUInt32LE(valLen, pos + 28);
@@ -150,7 +152,7 @@ export function readRecord(buf: Buffer, pos: number): LogRecord | ReadFailure {
   return {
     type,
     db: buf.readUInt16LE(pos + 6),
-    timestamp: buf.readDoubleLE(pos + 8),
+    lsn: buf.readDoubleLE(pos + 8),
     expireAt: buf.readDoubleLE(pos + 16),
     key: buf.toString("latin1", keyStart, keyStart + keyLen),
     payload: buf.subarray(keyStart + keyLen, end),

@@ -36,6 +36,8 @@ export interface ShardRecovery {
   truncatedBytes: number;
   corruptBytes: number;
   droppedBatches: number;
+  /** The largest log sequence number seen. */
+  lastLsn: number;
 }
 
 /** Lists a shard directory's log files: the newest snapshot and the segments after it. */
@@ -141,63 +143,95 @@ async function survey(
   }
 }
 
-/** Applies one record to the keyspace. Payload views are copied before being kept. */
-function apply(ks: Keyspace, r: LogRecord, now: number): void {
+/**
+ * Applies one record of shard `shard`, read from file `fileId` (negative: a snapshot), to the
+ * keyspace, and keeps each entry's log bookkeeping (lsn, value location, live log bytes). A
+ * record no newer than the entry's state (a snapshot already holds it) is skipped. Payload views
+ * are copied before being kept.
+ */
+function apply(ks: Keyspace, shard: number, fileId: number, r: LogRecord, now: number): void {
   if (r.db !== ALL_DBS && r.db >= ks.dbs.length && r.type !== RecordType.SwapDb) {
     throw new Error(`record for database ${r.db}, but only ${ks.dbs.length} are configured`);
   }
+  if (r.type === RecordType.FlushDb) {
+    // Clears this shard's part only: every shard logs its own flush record.
+    const tables = ks.shards[shard].tables;
+    for (let d = 0; d < tables.length; d++) {
+      if (r.db !== ALL_DBS && d !== r.db) continue;
+      for (const e of [...tables[d].map.values()]) if (e.lsn < r.lsn) ks.dbs[d].delete(e.key);
+    }
+    return;
+  }
+  if (r.type === RecordType.SwapDb) {
+    const tables = ks.shards[shard].tables;
+    const a = r.payload.readUInt16LE(0), b = r.payload.readUInt16LE(2);
+    [tables[a], tables[b]] = [tables[b], tables[a]];
+    return;
+  }
+  const db = ks.dbs[r.db];
+  let e = db.peek(r.key);
+  if (e !== undefined && e.lsn >= r.lsn) return;
+  const expired = r.expireAt !== 0 && r.expireAt <= now;
   switch (r.type) {
     case RecordType.PutString: {
-      const db = ks.dbs[r.db];
-      if (r.expireAt !== 0 && r.expireAt <= now) db.delete(r.key);
-      else db.set(r.key, new Uint8Array(r.payload), r.expireAt);
-      return;
+      if (expired) {
+        db.delete(r.key);
+        return;
+      }
+      e = db.set(r.key, new Uint8Array(r.payload), r.expireAt);
+      e.loc = { segment: fileId, offset: r.offset + HEADER_SIZE + r.key.length, length: r.payload.length };
+      e.logBytes = r.size;
+      break;
     }
     case RecordType.PutValue: {
-      const db = ks.dbs[r.db];
       const [type, snapshot] = decodeParts(r.payload);
-      const decode = valueDecoder(Buffer.from(type).toString("latin1"));
-      if (!decode) throw new Error(`unknown value type '${Buffer.from(type).toString("latin1")}'`);
-      if (r.expireAt !== 0 && r.expireAt <= now) db.delete(r.key);
-      else db.set(r.key, decode(new Uint8Array(snapshot)), r.expireAt);
-      return;
+      const name = Buffer.from(type).toString("latin1");
+      const decode = valueDecoder(name);
+      if (!decode) throw new Error(`unknown value type '${name}'`);
+      if (expired) {
+        db.delete(r.key);
+        return;
+      }
+      e = db.set(r.key, decode(new Uint8Array(snapshot)), r.expireAt);
+      e.logBytes = r.size;
+      break;
     }
     case RecordType.Op: {
-      const db = ks.dbs[r.db];
       const [type, op, ...args] = decodeParts(r.payload);
-      const typeName = Buffer.from(type).toString("latin1");
-      let e = db.peek(r.key);
+      const name = Buffer.from(type).toString("latin1");
       if (e === undefined) {
-        const decode = valueDecoder(typeName);
-        if (!decode) throw new Error(`unknown value type '${typeName}'`);
+        const decode = valueDecoder(name);
+        if (!decode) throw new Error(`unknown value type '${name}'`);
         e = db.set(r.key, decode(null), 0);
+        e.logBytes = 0;
       }
-      if (e.value instanceof Uint8Array || e.value.type !== typeName) {
-        throw new Error(`'${typeName}' effect on key of another type`);
+      if (e.value instanceof Uint8Array || e.value.type !== name) {
+        throw new Error(`'${name}' effect on key of another type`);
       }
       e.value.apply(Buffer.from(op).toString("latin1"), args.map((a) => new Uint8Array(a)));
-      if (e.value.isEmpty()) db.delete(r.key);
-      return;
+      if (e.value.isEmpty()) {
+        db.delete(r.key);
+        return;
+      }
+      e.logBytes += r.size;
+      break;
     }
     case RecordType.Delete:
-      ks.dbs[r.db].delete(r.key);
+      db.delete(r.key);
       return;
-    case RecordType.Expire: {
-      const db = ks.dbs[r.db];
-      const e = db.peek(r.key);
+    case RecordType.Expire:
       if (e === undefined) return;
-      if (r.expireAt !== 0 && r.expireAt <= now) db.delete(r.key);
-      else db.setExpire(e, r.expireAt);
-      return;
-    }
-    case RecordType.FlushDb:
-      if (r.db === ALL_DBS) for (const db of ks.dbs) db.clear();
-      else ks.dbs[r.db].clear();
-      return;
-    case RecordType.SwapDb:
-      ks.swap(r.payload.readUInt16LE(0), r.payload.readUInt16LE(2));
+      if (expired) {
+        db.delete(r.key);
+        return;
+      }
+      db.setExpire(e, r.expireAt);
+      e.logBytes += r.size;
+      break;
+    default:
       return;
   }
+  e.lsn = r.lsn;
 }
 
 /**
@@ -221,6 +255,7 @@ export async function recover(
       truncatedBytes: 0,
       corruptBytes: 0,
       droppedBatches: 0,
+      lastLsn: 0,
     };
     const files = await listLogFiles(shardDirs[s]);
     await survey(s, files, parts, log, report);
@@ -240,8 +275,10 @@ export async function recover(
     let batchWhole = false;
     for (const f of fileLists[s]) {
       const buf = await readFile(f.path);
+      const fileId = f.snapshot ? -f.id : f.id;
       scan(buf.subarray(0, f.size), (r) => {
         report.records++;
+        if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
         if (r.type === RecordType.BatchBegin) {
           const id = r.payload.readDoubleLE(0);
           batchWhole = parts.get(id) === r.payload.readUInt16LE(8);
@@ -249,7 +286,7 @@ export async function recover(
           return;
         }
         if (r.type === RecordType.BatchEnd) {
-          if (batch && batchWhole) for (const b of batch) apply(ks, b, now);
+          if (batch && batchWhole) for (const b of batch) apply(ks, s, fileId, b, now);
           else if (batch) report.droppedBatches++;
           batch = null;
           return;
@@ -258,7 +295,7 @@ export async function recover(
           batch.push(r);
           return;
         }
-        apply(ks, r, now);
+        apply(ks, s, fileId, r, now);
         if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
           lastReport = performance.now();
           progress(s, report.records, (done + r.offset) / total);

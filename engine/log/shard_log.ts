@@ -89,7 +89,7 @@ export class ShardLog {
   }
 
   /**
-   * Appends a record. `windowMs` is the longest it may wait before being written; `sync` makes
+   * Appends a record with log sequence number `lsn`. `windowMs` is the longest it may wait before being written; `sync` makes
    * the next {@link barrier} wait for it to be on disk.
    */
   append(
@@ -98,6 +98,7 @@ export class ShardLog {
     expireAt: number,
     key: string,
     payload: Uint8Array | null,
+    lsn: number,
     sync: boolean,
     windowMs: number,
   ): RecordLocation {
@@ -118,7 +119,7 @@ export class ShardLog {
       }
     }
     const offset = this.segmentBytes;
-    chunk.pos = writeRecord(chunk.buf, chunk.pos, type, db, expireAt, key, payload, Date.now());
+    chunk.pos = writeRecord(chunk.buf, chunk.pos, type, db, expireAt, key, payload, lsn);
     this.segmentBytes += size;
     this.stats.bytes += size;
     this.stats.records++;
