@@ -8,7 +8,8 @@ import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import { latin1, word } from "./args.ts";
 import { err, Errors } from "./errors.ts";
-import type { CommandSpec } from "./spec.ts";
+import { type CommandSpec, keys } from "./spec.ts";
+import { typeName, valueSize } from "../engine/values/types.ts";
 
 function namespaces(server: Server) {
   const engine = server.engine;
@@ -31,8 +32,77 @@ function describe(prefix: string, s: NamespaceSettings): Reply {
   ]);
 }
 
+function engineOf(server: Server) {
+  const engine = server.engine;
+  if (!engine) throw err("ERR the durable engine is not open");
+  return engine;
+}
+
 /** FerricStore's native commands. */
 export const ferricstoreCommands: CommandSpec[] = [
+  {
+    name: "ferricstore.compact",
+    arity: -1,
+    flags: ["admin"],
+    categories: [],
+    group: "server",
+    summary: "Compacts the log of one shard, or of every shard, and returns when done.",
+    since: "0.1.0",
+    complexity: "O(N) where N is the number of keys in the compacted shards",
+    /** FERRICSTORE.COMPACT [shard] */
+    async handler(ctx, argv) {
+      if (argv.length > 2) return Errors.syntax;
+      const engine = engineOf(ctx.server);
+      const n = engine.shards.length;
+      let shards = [...Array(n).keys()];
+      if (argv.length === 2) {
+        const i = Number(latin1(argv[1]));
+        if (!/^\d+$/.test(latin1(argv[1])) || i >= n) {
+          return err(`ERR invalid shard index (expected 0 to ${n - 1})`);
+        }
+        shards = [i];
+      }
+      for (const s of shards) await engine.compactor.compact(s);
+      return OK;
+    },
+  },
+  {
+    name: "ferricstore.key_info",
+    arity: 2,
+    flags: ["readonly"],
+    categories: ["keyspace"],
+    group: "generic",
+    summary: "Returns where and how a key's value is stored.",
+    since: "0.1.0",
+    complexity: "O(1)",
+    keys: [keys.one(1, "RO")],
+    /** FERRICSTORE.KEY_INFO key */
+    handler(ctx, argv) {
+      const key = latin1(argv[1]);
+      const e = ctx.db.peek(key, false);
+      if (e === undefined) return null;
+      const engine = ctx.server.engine;
+      const isString = e.cold || e.value instanceof Uint8Array;
+      const size = e.cold ? e.loc!.length : valueSize(e.value);
+      const where = engine && e.loc ? engine.cold.locate(e) : null;
+      return new RespMap([
+        "type",
+        isString ? "string" : typeName(e.value),
+        "value_size",
+        size,
+        "ttl_ms",
+        e.expireAt === 0 ? -1 : Math.max(0, e.expireAt - ctx.db.keyspace.now),
+        "hot_cache_status",
+        e.cold ? "cold" : "hot",
+        "shard",
+        ctx.db.keyspace.shardOf(key),
+        "file",
+        where ? where.path.slice(where.path.lastIndexOf("/") + 1) : "",
+        "offset",
+        where ? where.offset : -1,
+      ]);
+    },
+  },
   {
     name: "ferricstore.config",
     arity: -2,
@@ -83,7 +153,9 @@ export const ferricstoreCommands: CommandSpec[] = [
         complexity: "O(1)",
         /** FERRICSTORE.CONFIG SET prefix field value [field value ...] */
         async handler(ctx, argv) {
-          if (argv.length % 2 === 0) return err("ERR wrong number of arguments for 'ferricstore.config|set' command");
+          if (argv.length % 2 === 0) {
+            return err("ERR wrong number of arguments for 'ferricstore.config|set' command");
+          }
           const prefix = latin1(argv[2]);
           const changes: { durability?: Durability; windowMs?: number } = {};
           for (let i = 3; i < argv.length; i += 2) {
@@ -97,11 +169,15 @@ export const ferricstoreCommands: CommandSpec[] = [
             } else if (field === "window_ms") {
               const n = Number(value);
               if (!/^\d+$/.test(value) || n > 10000) {
-                return err(`ERR invalid window_ms '${value}' (expected an integer from 0 to 10000)`);
+                return err(
+                  `ERR invalid window_ms '${value}' (expected an integer from 0 to 10000)`,
+                );
               }
               changes.windowMs = n;
             } else {
-              return err(`ERR unknown field '${latin1(argv[i])}' (expected durability or window_ms)`);
+              return err(
+                `ERR unknown field '${latin1(argv[i])}' (expected durability or window_ms)`,
+              );
             }
           }
           const c = ctx.client;

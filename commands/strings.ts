@@ -154,7 +154,17 @@ export const stringCommands: CommandSpec[] = [
     "1.0.0",
     "O(1)",
     /** GET key */
-    (ctx, argv) => readString(ctx.db, latin1(argv[1])),
+    (ctx, argv) => {
+      const e = ctx.db.get(latin1(argv[1]), false);
+      if (e === undefined) return null;
+      if (e.cold) {
+        // A large cold value goes from the log file to the socket without being loaded.
+        const slice = ctx.server.coldSlice(e);
+        if (slice) return slice;
+        ctx.db.load(e);
+      }
+      return stringOf(e);
+    },
   ),
   str(
     "set",

@@ -236,6 +236,8 @@ export class Keyspace {
   usedBytes = 0;
   /** Reads a cold value back (set by the durable engine); counts hot and cold reads. */
   coldReader: ((e: Entry) => Uint8Array) | null = null;
+  /** Called after a cold value was read back (large values go cold again). */
+  onWarm: ((e: Entry) => void) | null = null;
   hotReads = 0;
   coldReads = 0;
   private readonly shardMask: number;
@@ -383,8 +385,11 @@ export class Database {
     }
   }
 
-  /** The live entry for `key` (expired keys are deleted on the way), without touching it. */
-  peek(key: string): Entry | undefined {
+  /**
+   * The live entry for `key` (expired keys are deleted on the way), without touching it. A cold
+   * value is read back unless `warm` is false (then the caller must use {@link load}).
+   */
+  peek(key: string, warm = true): Entry | undefined {
     const t = this.table(key);
     const e = t.map.get(key);
     if (e === undefined) return undefined;
@@ -392,23 +397,28 @@ export class Database {
       this.expireEntry(t, e);
       return undefined;
     }
-    if (e.cold) this.warm(e);
-    else if (e.value instanceof Uint8Array) this.keyspace.hotReads++;
+    if (!e.cold) {
+      if (e.value instanceof Uint8Array) this.keyspace.hotReads++;
+    } else if (warm) this.load(e);
     return e;
   }
 
   /** Reads a cold string value back into memory. */
-  private warm(e: Entry): void {
+  load(e: Entry): void {
     const ks = this.keyspace;
     e.value = ks.coldReader!(e);
     e.cold = false;
     ks.coldReads++;
     ks.usedBytes += e.value.length;
+    ks.onWarm?.(e);
   }
 
-  /** Looks a key up for reading: counts a hit or a miss and updates its access time. */
-  get(key: string): Entry | undefined {
-    const e = this.peek(key);
+  /**
+   * Looks a key up for reading: counts a hit or a miss and updates its access time. With
+   * `warm` false a cold value stays cold (GET streams large ones from the log).
+   */
+  get(key: string, warm = true): Entry | undefined {
+    const e = this.peek(key, warm);
     if (e === undefined) {
       this.keyspace.stats.misses++;
       return undefined;

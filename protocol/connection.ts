@@ -10,8 +10,10 @@ import { dispatch } from "../commands/dispatch.ts";
 import { Client, type Transport } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { ProtocolError, QueryBufferOverflow, RequestParser } from "./parser.ts";
-import { NO_REPLY, type Reply } from "./reply.ts";
+import { FileSlice, NO_REPLY, type Reply } from "./reply.ts";
 import { ReplyWriter } from "./writer.ts";
+
+const CRLF = new Uint8Array([13, 10]);
 
 /** A socket-like byte stream (Deno.Conn, a TLS socket adapter, an in-memory pipe). */
 export interface ByteStream {
@@ -138,16 +140,17 @@ export class Connection implements Transport {
       const skip = client.replySkip;
       const result = dispatch(this.server, client, argv);
       if (result instanceof Promise) {
-        return this.durable().then(() => this.flush()).then(() => result).then((r) => {
-          this.reply(r, skip);
+        return this.durable().then(() => this.flush()).then(() => result).then(async (r) => {
+          await this.reply(r, skip);
           return this.processBatch();
         });
       }
-      this.reply(result, skip);
+      const streaming = this.reply(result, skip);
+      if (streaming) return streaming.then(() => this.processBatch());
     }
   }
 
-  private reply(r: Reply | typeof NO_REPLY, skip: boolean): void {
+  private reply(r: Reply | typeof NO_REPLY, skip: boolean): Promise<void> | undefined {
     const client = this.client;
     if (client.replySkip && skip) client.replySkip = false;
     if (client.replySkipNext) {
@@ -155,7 +158,33 @@ export class Connection implements Transport {
       client.replySkip = true;
     }
     if (r === NO_REPLY || skip || client.replyOff) return;
+    if (r instanceof FileSlice) return this.stream(r);
     this.writer.write(r, client.resp);
+  }
+
+  /** Sends a bulk string from a file, 64 KiB at a time, never holding it whole. */
+  private async stream(slice: FileSlice): Promise<void> {
+    const file = slice.file;
+    try {
+      this.writer.raw(new TextEncoder().encode(`$${slice.length}\r\n`));
+      await this.durable();
+      await this.flush();
+      await file.seek(slice.offset, Deno.SeekMode.Start);
+      const chunk = new Uint8Array(Math.min(64 * 1024, slice.length));
+      let left = slice.length;
+      while (left > 0) {
+        const n = await file.read(chunk.subarray(0, Math.min(chunk.length, left)));
+        if (n === null) throw new Error("log file cut short while streaming a value");
+        left -= n;
+        this.client.netOut += n;
+        this.server.stats.netOutput += n;
+        let off = 0;
+        while (off < n) off += await this.conn.write(chunk.subarray(off, n));
+      }
+    } finally {
+      file.close();
+    }
+    this.writer.raw(CRLF);
   }
 
   /**
@@ -169,7 +198,10 @@ export class Connection implements Transport {
     try {
       await barrier;
     } catch (e) {
-      this.server.log.warning("connection", `dropping replies to ${this.addr}: ${(e as Error).message}`);
+      this.server.log.warning(
+        "connection",
+        `dropping replies to ${this.addr}: ${(e as Error).message}`,
+      );
       this.writer.take();
       this.client.closing = true;
       this.shutdown();

@@ -80,6 +80,16 @@ export class BigNumber {
   constructor(readonly value: bigint) {}
 }
 
+/**
+ * A bulk string whose bytes are in a file (a large cold value): the connection streams it from
+ * the file to the socket in chunks instead of holding it in memory. Only valid as a whole reply.
+ */
+export class FileSlice {
+  /** `file` is opened when the reply is made, so the bytes stay readable even if compaction
+   * removes the file meanwhile; the connection closes it. */
+  constructor(readonly file: Deno.FsFile, readonly offset: number, readonly length: number) {}
+}
+
 /** The null that RESP2 writes as a null array (`*-1`), e.g. BLPOP's timeout and aborted EXEC. */
 export const NULL_ARRAY: unique symbol = Symbol("null-array");
 
@@ -100,6 +110,7 @@ export type Reply =
   | Push
   | Verbatim
   | BigNumber
+  | FileSlice
   | typeof NULL_ARRAY;
 
 /** The ubiquitous `+OK`. */

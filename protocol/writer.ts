@@ -199,6 +199,6 @@ export class ReplyWriter {
       if (proto === 3) return this.latin1(`(${r.value}\r\n`);
       return this.bulkString(String(r.value));
     }
-    throw new TypeError(`not a reply value: ${String(r)}`);
+    throw new TypeError(`cannot encode ${r?.constructor?.name ?? String(r)} here`);
   }
 }

@@ -8,7 +8,8 @@ import type { CommandGate } from "../commands/dispatch.ts";
 import { registerBuiltins } from "../commands/mod.ts";
 import { Registry } from "../commands/registry.ts";
 import type { Command } from "../commands/spec.ts";
-import { Keyspace } from "../engine/keyspace.ts";
+import { type Entry, Keyspace } from "../engine/keyspace.ts";
+import { FileSlice } from "../protocol/reply.ts";
 import { DurableEngine } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
@@ -91,11 +92,15 @@ export class Server {
    */
   async open(): Promise<void> {
     const config = this.config;
-    const durability = () => (config.str("durability") === "async" ? "async" : "sync") as Durability;
+    const durability = () =>
+      (config.str("durability") === "async" ? "async" : "sync") as Durability;
     this.loading = true;
     try {
+      const maxmemory = config.int("maxmemory");
       this.engine = await DurableEngine.open(this.keyspace, {
         dataDir: config.str("data-dir"),
+        keepHot: (length) =>
+          length <= this.memory.hotMax && (maxmemory <= 0 || this.keyspace.usedBytes < maxmemory),
         durability: durability(),
         windowMs: config.int("commit-window-ms"),
         segmentSize: () => config.int("log-segment-size"),
@@ -104,10 +109,41 @@ export class Server {
     } finally {
       this.loading = false;
     }
+    const engine = this.engine;
+    const memory = this.memory;
+    memory.canCool = (e) => {
+      const loc = e.loc;
+      if (loc === null) return false;
+      return engine.shards[this.keyspace.shardOf(e.key)].isSynced(
+        loc.segment,
+        loc.offset + loc.length,
+      );
+    };
+    engine.log.onValueWritten = (e) => {
+      if (memory.tooLargeToKeep(e)) memory.coolLater(e);
+    };
+    this.keyspace.onWarm = (e) => {
+      if (memory.tooLargeToKeep(e)) memory.coolLater(e);
+    };
+    for (const s of engine.shards) s.onSynced = () => memory.drain();
     const ns = this.engine.namespaces;
-    const update = () => ns.setDefaults({ durability: durability(), windowMs: config.int("commit-window-ms") });
+    const update = () =>
+      ns.setDefaults({ durability: durability(), windowMs: config.int("commit-window-ms") });
     config.watch("durability", update);
     config.watch("commit-window-ms", update);
+  }
+
+  /**
+   * A large cold value as a file slice to stream (values over `sendfile-threshold`), or null
+   * when it should simply be read back.
+   */
+  coldSlice(e: Entry): FileSlice | null {
+    const engine = this.engine;
+    if (!engine || !e.cold || e.loc === null) return null;
+    if (e.loc.length <= this.config.int("sendfile-threshold")) return null;
+    const { path, offset, length } = engine.cold.locate(e);
+    this.keyspace.coldReads++;
+    return new FileSlice(Deno.openSync(path, { read: true }), offset, length);
   }
 
   /** Whether new clients start authenticated (the default user has no password). */
@@ -204,6 +240,7 @@ export class Server {
 
   /** Runs after every executed command. */
   afterCommand(cmd: Command, argv: Uint8Array[], usec: number): void {
+    this.memory.drain();
     const hooks = this.commandHooks;
     for (let i = 0; i < hooks.length; i++) hooks[i](cmd, argv, usec);
   }
@@ -212,8 +249,31 @@ export class Server {
     const hz = this.config.int("hz");
     // Active expiry may use a quarter of each cycle, as Redis's slow cycle does.
     this.keyspace.activeExpireCycle(250 / hz);
-    if (tick % hz === 0) this.closeIdleClients();
+    if (tick % hz === 0) {
+      this.closeIdleClients();
+      this.autoCompact();
+    }
     this.pause.expire();
+    this.memory.drain();
+    const max = this.config.int("maxmemory");
+    if (max > 0 && this.keyspace.usedBytes > max) this.memory.evict(max);
+  }
+
+  /** Starts compaction of shards whose dead bytes passed merge-dead-ratio and merge-min-dead-bytes. */
+  private autoCompact(): void {
+    const engine = this.engine;
+    if (!engine) return;
+    const ratio = Number(this.config.str("merge-dead-ratio"));
+    const minDead = this.config.int("merge-min-dead-bytes");
+    engine.shards.forEach((s, i) => {
+      const st = s.stats;
+      if (engine.compactor.isRunning(i) || st.bytes === 0) return;
+      if (st.deadBytes >= minDead && st.deadBytes / st.bytes >= ratio) {
+        engine.compactor.compact(i).catch((e) =>
+          this.log.warning("compaction", `shard ${i}: ${(e as Error).message}`)
+        );
+      }
+    });
   }
 
   private closeIdleClients(): void {

@@ -5,8 +5,8 @@ import {
   crc32,
   HEADER_SIZE,
   readRecord,
-  RecordType,
   recordSize,
+  RecordType,
   writeRecord,
 } from "../engine/log/record.ts";
 import { listLogFiles } from "../engine/log/recovery.ts";
@@ -78,7 +78,9 @@ Deno.test("durability: every acknowledged write survives SIGKILL in the middle o
         const n = await c.call("INCR", `counter:${w}`);
         if (n.startsWith(":")) counters.set(`counter:${w}`, Number(n.slice(1)));
       }
-    } catch { /* the kill cuts connections */ } finally {
+    } catch {
+      /* the kill cuts connections */
+    } finally {
       c.close();
     }
   };
@@ -110,7 +112,10 @@ Deno.test("durability: async namespace acknowledges at once; what survives a kil
   const dir = await tempDir();
   const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
   const c = await RawClient.connect(server.port);
-  assertEquals(await c.call("FERRICSTORE.CONFIG", "SET", "cache", "durability", "async", "window_ms", "50"), "+OK\r\n");
+  assertEquals(
+    await c.call("FERRICSTORE.CONFIG", "SET", "cache", "durability", "async", "window_ms", "50"),
+    "+OK\r\n",
+  );
   for (let i = 0; i < 2000; i++) await c.call("SET", `cache:${i}`, `value-${i}`);
   await c.call("SET", "durable", "yes"); // a sync write after them flushes its own shard
   c.close();
@@ -137,9 +142,18 @@ Deno.test("durability: namespace settings survive restart; RESET restores defaul
   let server = await startFerric({ "data-dir": dir });
   let c = await RawClient.connect(server.port);
   assertEquals(await c.call("FERRICSTORE.CONFIG", "SET", "sess", "durability", "async"), "+OK\r\n");
-  assertMatch(await c.call("FERRICSTORE.CONFIG", "SET", "sess", "durability", "maybe"), /^-ERR invalid durability/);
-  assertMatch(await c.call("FERRICSTORE.CONFIG", "SET", "sess", "colour", "red"), /^-ERR unknown field/);
-  assertMatch(await c.call("FERRICSTORE.CONFIG", "SET", "sess", "window_ms"), /^-ERR wrong number of arguments/);
+  assertMatch(
+    await c.call("FERRICSTORE.CONFIG", "SET", "sess", "durability", "maybe"),
+    /^-ERR invalid durability/,
+  );
+  assertMatch(
+    await c.call("FERRICSTORE.CONFIG", "SET", "sess", "colour", "red"),
+    /^-ERR unknown field/,
+  );
+  assertMatch(
+    await c.call("FERRICSTORE.CONFIG", "SET", "sess", "window_ms"),
+    /^-ERR wrong number of arguments/,
+  );
   c.close();
   await server.close();
   server = await startFerric({ "data-dir": dir });

@@ -12,7 +12,7 @@ import type { Entry } from "../keyspace.ts";
 import type { DataValue } from "../values/types.ts";
 import { encodeParts } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
-import { ALL_DBS, HEADER_SIZE, RecordType, recordSize } from "./record.ts";
+import { ALL_DBS, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
 import type { ShardLog } from "./shard_log.ts";
 
 interface Pending {
@@ -38,6 +38,10 @@ export class DurableLog implements EffectLog {
   private nextBatchId = Date.now() * 1000;
   /** Last log sequence number given out, per shard. */
   private readonly lsns: number[];
+  /** Called when a string value has its place in the log (hot/cold bookkeeping). */
+  onValueWritten: ((e: Entry) => void) | null = null;
+  /** Called on FLUSHDB, FLUSHALL and SWAPDB (they abort compaction runs). */
+  onFlushOrSwap: (() => void) | null = null;
 
   constructor(
     readonly shards: ShardLog[],
@@ -101,6 +105,7 @@ export class DurableLog implements EffectLog {
         offset: loc.offset + HEADER_SIZE + p.key.length,
         length: p.payload!.length,
       };
+      this.onValueWritten?.(e);
     }
   }
 
@@ -168,7 +173,17 @@ export class DurableLog implements EffectLog {
   private everyShard(type: number, db: number, payload: Uint8Array | null): void {
     for (let s = 0; s < this.shards.length; s++) {
       const lsn = this.nextLsn(s);
-      this.emit({ shard: s, type, db, expireAt: 0, key: "", payload, lsn, sync: true, windowMs: 0 });
+      this.emit({
+        shard: s,
+        type,
+        db,
+        expireAt: 0,
+        key: "",
+        payload,
+        lsn,
+        sync: true,
+        windowMs: 0,
+      });
     }
   }
 
@@ -197,10 +212,12 @@ export class DurableLog implements EffectLog {
   }
 
   flush(db: number): void {
+    this.onFlushOrSwap?.();
     for (const s of this.shards) s.stats.deadBytes = s.stats.bytes;
     this.everyShard(RecordType.FlushDb, db < 0 ? ALL_DBS : db, null);
   }
   swap(a: number, b: number): void {
+    this.onFlushOrSwap?.();
     const payload = Buffer.alloc(4);
     payload.writeUInt16LE(a, 0);
     payload.writeUInt16LE(b, 2);

@@ -20,6 +20,8 @@ import { DurableLog } from "./durable_log.ts";
 import { type Durability, Namespaces } from "./namespaces.ts";
 import { recover, type ShardRecovery } from "./recovery.ts";
 import { ShardLog } from "./shard_log.ts";
+import { ColdReader } from "./cold.ts";
+import { Compactor } from "./compaction.ts";
 
 /** The data directory cannot be used (locked, wrong layout). */
 export class DataDirError extends Error {}
@@ -27,6 +29,8 @@ export class DataDirError extends Error {}
 /** Options of {@link DurableEngine.open}. */
 export interface EngineOptions {
   dataDir: string;
+  /** Whether a value of this length loaded at recovery stays in memory (else it is cold). */
+  keepHot?: (length: number) => boolean;
   durability: Durability;
   windowMs: number;
   segmentSize: () => number;
@@ -43,7 +47,14 @@ export class DurableEngine {
     readonly namespaces: Namespaces,
     readonly recovery: ShardRecovery[],
     private readonly lock: Deno.FsFile,
+    readonly cold: ColdReader,
+    readonly compactor: Compactor,
   ) {}
+
+  /** The shard logs. */
+  get shards(): ShardLog[] {
+    return this.log.shards;
+  }
 
   /** Locks the data directory, recovers the keyspace from it and starts logging to it. */
   static async open(ks: Keyspace, opts: EngineOptions): Promise<DurableEngine> {
@@ -69,7 +80,7 @@ export class DurableEngine {
             "recovery",
             `shard ${shard}: ${records} records, ${Math.round(fraction * 100)}%`,
           );
-        });
+        }, opts.keepHot);
       } finally {
         ks.log = saved;
       }
@@ -96,7 +107,11 @@ export class DurableEngine {
         reports.map((r) => r.lastLsn),
       );
       ks.log = durable;
-      return new DurableEngine(dir, durable, namespaces, reports, lock);
+      const cold = new ColdReader(shardDirs, (key) => ks.shardOf(key));
+      ks.coldReader = (e) => cold.read(e);
+      const compactor = new Compactor(ks, shards, opts.log, (e) => cold.read(e));
+      durable.onFlushOrSwap = () => compactor.abortAll();
+      return new DurableEngine(dir, durable, namespaces, reports, lock, cold, compactor);
     } catch (e) {
       lock.close();
       throw e;
@@ -106,7 +121,9 @@ export class DurableEngine {
   /** Flushes every shard, closes the logs and releases the lock. */
   async close(): Promise<void> {
     try {
+      this.compactor.abortAll();
       await this.log.close();
+      this.cold.forget();
     } finally {
       try {
         await this.lock.unlock();
@@ -150,7 +167,9 @@ async function checkLayout(dir: string, shardCount: number): Promise<void> {
     return;
   }
   if (meta.format !== FORMAT) {
-    throw new DataDirError(`${dir} has data format ${meta.format}; this server reads format ${FORMAT}`);
+    throw new DataDirError(
+      `${dir} has data format ${meta.format}; this server reads format ${FORMAT}`,
+    );
   }
   if (meta.shardCount !== shardCount) {
     throw new DataDirError(

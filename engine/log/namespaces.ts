@@ -100,7 +100,11 @@ export class Namespaces {
   }
 
   /** Sets overrides of a prefix and saves them. */
-  async set(prefix: string, changes: Partial<Pick<NamespaceSettings, "durability" | "windowMs">>, by: string): Promise<void> {
+  async set(
+    prefix: string,
+    changes: Partial<Pick<NamespaceSettings, "durability" | "windowMs">>,
+    by: string,
+  ): Promise<void> {
     const cur = this.get(prefix);
     this.overrides.set(prefix, { ...cur, ...changes, changedAt: Date.now(), changedBy: by });
     this.cache.clear();
@@ -120,7 +124,9 @@ export class Namespaces {
     const tmp = `${this.file}.tmp`;
     const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
-      await f.write(new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.overrides), null, 2)));
+      await f.write(
+        new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.overrides), null, 2)),
+      );
       await f.syncData();
     } finally {
       f.close();

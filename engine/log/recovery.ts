@@ -19,6 +19,9 @@ import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
 import { ALL_DBS, HEADER_SIZE, type LogRecord, readRecord, RecordType } from "./record.ts";
 
+/** The value of an entry loaded cold (its bytes stay in the log until read). */
+const COLD = new Uint8Array(0);
+
 /** A segment or snapshot file found in a shard directory. */
 export interface LogFile {
   id: number;
@@ -47,11 +50,18 @@ export async function listLogFiles(dir: string): Promise<LogFile[]> {
     const m = /^(\d+)\.(log|snap)$/.exec(e.name);
     if (!m || !e.isFile) continue;
     const path = `${dir}/${e.name}`;
-    all.push({ id: Number(m[1]), path, snapshot: m[2] === "snap", size: (await Deno.stat(path)).size });
+    all.push({
+      id: Number(m[1]),
+      path,
+      snapshot: m[2] === "snap",
+      size: (await Deno.stat(path)).size,
+    });
   }
   const snaps = all.filter((f) => f.snapshot).sort((a, b) => a.id - b.id);
   const base = snaps.at(-1);
-  const segments = all.filter((f) => !f.snapshot && (!base || f.id > base.id)).sort((a, b) => a.id - b.id);
+  const segments = all.filter((f) => !f.snapshot && (!base || f.id > base.id)).sort((a, b) =>
+    a.id - b.id
+  );
   return base ? [base, ...segments] : segments;
 }
 
@@ -149,7 +159,14 @@ async function survey(
  * record no newer than the entry's state (a snapshot already holds it) is skipped. Payload views
  * are copied before being kept.
  */
-function apply(ks: Keyspace, shard: number, fileId: number, r: LogRecord, now: number): void {
+function apply(
+  ks: Keyspace,
+  shard: number,
+  fileId: number,
+  r: LogRecord,
+  now: number,
+  keepHot: (length: number) => boolean,
+): void {
   if (r.db !== ALL_DBS && r.db >= ks.dbs.length && r.type !== RecordType.SwapDb) {
     throw new Error(`record for database ${r.db}, but only ${ks.dbs.length} are configured`);
   }
@@ -178,8 +195,14 @@ function apply(ks: Keyspace, shard: number, fileId: number, r: LogRecord, now: n
         db.delete(r.key);
         return;
       }
-      e = db.set(r.key, new Uint8Array(r.payload), r.expireAt);
-      e.loc = { segment: fileId, offset: r.offset + HEADER_SIZE + r.key.length, length: r.payload.length };
+      const hot = keepHot(r.payload.length);
+      e = db.set(r.key, hot ? new Uint8Array(r.payload) : COLD, r.expireAt);
+      e.loc = {
+        segment: fileId,
+        offset: r.offset + HEADER_SIZE + r.key.length,
+        length: r.payload.length,
+      };
+      e.cold = !hot;
       e.logBytes = r.size;
       break;
     }
@@ -243,6 +266,7 @@ export async function recover(
   shardDirs: string[],
   log: Logger,
   progress: (shard: number, records: number, fraction: number) => void = () => {},
+  keepHot: (length: number) => boolean = () => true,
 ): Promise<ShardRecovery[]> {
   const reports: ShardRecovery[] = [];
   const fileLists: LogFile[][] = [];
@@ -286,7 +310,7 @@ export async function recover(
           return;
         }
         if (r.type === RecordType.BatchEnd) {
-          if (batch && batchWhole) for (const b of batch) apply(ks, s, fileId, b, now);
+          if (batch && batchWhole) { for (const b of batch) apply(ks, s, fileId, b, now, keepHot); }
           else if (batch) report.droppedBatches++;
           batch = null;
           return;
@@ -295,7 +319,7 @@ export async function recover(
           batch.push(r);
           return;
         }
-        apply(ks, s, fileId, r, now);
+        apply(ks, s, fileId, r, now, keepHot);
         if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
           lastReport = performance.now();
           progress(s, report.records, (done + r.offset) / total);

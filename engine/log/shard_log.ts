@@ -53,6 +53,12 @@ export class ShardLog {
   private chunks: Chunk[] = [];
   private file: Deno.FsFile | null = null;
   private fileSegment = -1;
+  private fileBytes = 0;
+  /** Everything before this point is on disk: segment id and bytes of it. */
+  private syncedSegment = 0;
+  private syncedBytes = 0;
+  /** Called after each fdatasync (cooling values waits for them to be on disk). */
+  onSynced: (() => void) | null = null;
   private flushing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDue = Infinity;
@@ -81,6 +87,8 @@ export class ShardLog {
   ) {
     this.segment = segment;
     this.segmentBytes = segmentBytes;
+    this.syncedSegment = segment;
+    this.syncedBytes = segmentBytes;
   }
 
   /** True when records are waiting to be written. */
@@ -110,11 +118,17 @@ export class ShardLog {
       this.segmentBytes = 0;
     }
     let chunk = this.chunks[this.chunks.length - 1];
-    if (chunk === undefined || chunk.segment !== this.segment || chunk.buf.length - chunk.pos < size) {
+    if (
+      chunk === undefined || chunk.segment !== this.segment || chunk.buf.length - chunk.pos < size
+    ) {
       if (chunk !== undefined && chunk.segment === this.segment && chunk.pos === 0) {
         chunk.buf = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
       } else {
-        chunk = { segment: this.segment, buf: Buffer.allocUnsafe(Math.max(size, 64 * 1024)), pos: 0 };
+        chunk = {
+          segment: this.segment,
+          buf: Buffer.allocUnsafe(Math.max(size, 64 * 1024)),
+          pos: 0,
+        };
         this.chunks.push(chunk);
       }
     }
@@ -126,6 +140,13 @@ export class ShardLog {
     if (sync) this.syncSeq++;
     this.schedule(windowMs);
     return { segment: this.segment, offset, size };
+  }
+
+  /** True when the bytes at a location (segment id, end offset) are on disk. */
+  isSynced(segment: number, end: number): boolean {
+    if (segment < 0) return true; // snapshots are complete before they exist
+    return segment < this.syncedSegment ||
+      (segment === this.syncedSegment && end <= this.syncedBytes);
   }
 
   /** Resolves when every sync append made so far is on disk; null when it already is. */
@@ -181,13 +202,17 @@ export class ShardLog {
           const bytes = c.buf.subarray(0, c.pos);
           let off = 0;
           while (off < bytes.length) off += await file.write(bytes.subarray(off));
+          this.fileBytes += bytes.length;
         }
         await this.file!.syncData();
+        this.syncedSegment = this.fileSegment;
+        this.syncedBytes = this.fileBytes;
         this.stats.flushes++;
         this.durableSeq = seq;
         const ready = this.waiters.filter((w) => w.seq <= seq);
         this.waiters = this.waiters.filter((w) => w.seq > seq);
         for (const w of ready) w.resolve();
+        this.onSynced?.();
       }
     } catch (e) {
       // A log that cannot be written must not acknowledge anything more.
@@ -209,6 +234,7 @@ export class ShardLog {
       append: true,
     });
     this.fileSegment = segment;
+    this.fileBytes = (await this.file.stat()).size;
     this.stats.files++;
     return this.file;
   }

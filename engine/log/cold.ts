@@ -1,0 +1,61 @@
+/**
+ * Reading values back from the log. A cold string value (dropped from memory by the maxmemory
+ * policy, or too large to keep hot) is read from its segment or snapshot on access.
+ *
+ * @module
+ */
+import type { Entry, ValueLocation } from "../keyspace.ts";
+import { snapshotName } from "./compaction.ts";
+import { segmentName } from "./shard_log.ts";
+
+/** Opens and caches read handles of log files. */
+export class ColdReader {
+  private readonly files = new Map<string, Deno.FsFile>();
+
+  constructor(
+    private readonly shardDirs: string[],
+    private readonly shardOf: (key: string) => number,
+  ) {}
+
+  /** Path of the file a location points into. */
+  path(shard: number, loc: ValueLocation): string {
+    const name = loc.segment < 0 ? snapshotName(-loc.segment) : segmentName(loc.segment);
+    return `${this.shardDirs[shard]}/${name}`;
+  }
+
+  /** The file path and value location of an entry (for streaming and KEY_INFO). */
+  locate(e: Entry): { path: string; offset: number; length: number } {
+    const loc = e.loc!;
+    return { path: this.path(this.shardOf(e.key), loc), offset: loc.offset, length: loc.length };
+  }
+
+  /** Reads an entry's value bytes from the log (synchronously: a page-cache read). */
+  read(e: Entry): Uint8Array {
+    const loc = e.loc;
+    if (!loc) throw new Error(`value of '${e.key}' is not in the log`);
+    const path = this.path(this.shardOf(e.key), loc);
+    let file = this.files.get(path);
+    if (!file) {
+      file = Deno.openSync(path, { read: true });
+      this.files.set(path, file);
+    }
+    const out = new Uint8Array(loc.length);
+    file.seekSync(loc.offset, Deno.SeekMode.Start);
+    let off = 0;
+    while (off < out.length) {
+      const n = file.readSync(out.subarray(off));
+      if (n === null) throw new Error(`${path}: value of '${e.key}' is cut short`);
+      off += n;
+    }
+    return out;
+  }
+
+  /** Closes handles of files that compaction removed (or all). */
+  forget(paths?: (path: string) => boolean): void {
+    for (const [p, f] of this.files) {
+      if (paths && !paths(p)) continue;
+      f.close();
+      this.files.delete(p);
+    }
+  }
+}

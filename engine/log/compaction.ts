@@ -1,0 +1,170 @@
+/**
+ * Compaction (merge): rewrites a shard's live state as one snapshot file and drops the segments
+ * it replaces, so the log stays bounded.
+ *
+ * 1. The shard's log rotates: everything written from now on goes to segments after `S`.
+ * 2. The shard's keys are visited a few hundred at a time (commands run between the steps),
+ *    and each live key is written to `S.snap.tmp` as one record (a string put, or a whole
+ *    collection snapshot) carrying the key's log sequence number.
+ * 3. The file is fdatasynced and renamed to `S.snap`; then segments up to `S` are deleted.
+ *
+ * Keys that change while the snapshot is being written need no locking: recovery loads the
+ * newest snapshot, then replays the segments after `S`, skipping any record whose sequence
+ * number is not newer than the key's state in the snapshot. A crash at any point leaves a
+ * loadable directory: before the rename the old segments are complete; after it the snapshot
+ * is.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
+import type { Entry, Keyspace } from "../keyspace.ts";
+import { encodeParts } from "../values/codec.ts";
+import type { Logger } from "../../server/log.ts";
+import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
+import type { ShardLog } from "./shard_log.ts";
+import { listLogFiles } from "./recovery.ts";
+
+/** Snapshot file name for the segment id it covers. */
+export function snapshotName(id: number): string {
+  return `${String(id).padStart(5, "0")}.snap`;
+}
+
+const STEP = 256;
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Compacts shard logs, one run per shard at a time. */
+export class Compactor {
+  private readonly running = new Map<number, Promise<void>>();
+  private aborted = new Set<number>();
+
+  constructor(
+    private readonly ks: Keyspace,
+    private readonly shards: ShardLog[],
+    private readonly log: Logger,
+    /** Reads a cold value's bytes (the engine's cold reader). */
+    private readonly readCold: (e: Entry) => Uint8Array,
+  ) {}
+
+  /** True while shard `s` is being compacted. */
+  isRunning(s: number): boolean {
+    return this.running.has(s);
+  }
+
+  /** Stops runs in progress (FLUSHDB and SWAPDB make their snapshots meaningless). */
+  abortAll(): void {
+    for (const s of this.running.keys()) this.aborted.add(s);
+  }
+
+  /** Compacts shard `s`; resolves when done (joins a run already in progress). */
+  compact(s: number): Promise<void> {
+    const existing = this.running.get(s);
+    if (existing) return existing;
+    const run = this.run(s).finally(() => {
+      this.running.delete(s);
+      this.aborted.delete(s);
+      this.shards[s].stats.merging = false;
+    });
+    this.running.set(s, run);
+    return run;
+  }
+
+  private async run(s: number): Promise<void> {
+    const shardLog = this.shards[s];
+    const stats = shardLog.stats;
+    stats.merging = true;
+    const started = performance.now();
+    await shardLog.flush();
+    const boundary = shardLog.rotate();
+    const deadAtStart = stats.deadBytes;
+    const tmp = `${shardLog.dir}/${snapshotName(boundary)}.tmp`;
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    let offset = 0;
+    let records = 0;
+    const moved: [Entry, number, number][] = []; // entry, lsn captured, value offset
+    try {
+      const tables = this.ks.shards[s].tables;
+      for (let db = 0; db < tables.length; db++) {
+        const table = tables[db];
+        let batch: Entry[] = [];
+        const flushBatch = async () => {
+          const now = Date.now();
+          const items: [Entry, number, Uint8Array][] = [];
+          let size = 0;
+          for (const e of batch) {
+            if (e.expireAt !== 0 && e.expireAt <= now) continue;
+            let item: [Entry, number, Uint8Array];
+            if (e.cold || e.value instanceof Uint8Array) {
+              item = [e, RecordType.PutString, e.cold ? this.readCold(e) : e.value as Uint8Array];
+            } else {
+              const v = e.value;
+              item = [
+                e,
+                RecordType.PutValue,
+                encodeParts([Buffer.from(v.type, "latin1"), v.encode()]),
+              ];
+            }
+            items.push(item);
+            size += recordSize(e.key.length, item[2].length);
+          }
+          const buf = Buffer.allocUnsafe(size);
+          let pos = 0;
+          for (const [e, type, payload] of items) {
+            if (type === RecordType.PutString) {
+              moved.push([e, e.lsn, offset + pos + HEADER_SIZE + e.key.length]);
+            }
+            pos = writeRecord(buf, pos, type, db, e.expireAt, e.key, payload, e.lsn);
+            records++;
+          }
+          let off = 0;
+          while (off < buf.length) off += await file.write(buf.subarray(off));
+          offset += buf.length;
+          batch = [];
+          await tick();
+          if (this.aborted.has(s)) throw new Error("aborted by FLUSHDB/FLUSHALL/SWAPDB");
+        };
+        for (const e of table.map.values()) {
+          batch.push(e);
+          if (batch.length >= STEP) await flushBatch();
+          if (tables[db] !== table) break; // flushed or swapped meanwhile
+        }
+        if (batch.length) await flushBatch();
+      }
+      await file.syncData();
+    } catch (e) {
+      file.close();
+      await Deno.remove(tmp).catch(() => {});
+      this.log.warning("compaction", `shard ${s}: compaction stopped: ${(e as Error).message}`);
+      return;
+    }
+    file.close();
+    await Deno.rename(tmp, `${shardLog.dir}/${snapshotName(boundary)}`);
+    // Values now live in the snapshot: point unchanged entries at it before the old files go.
+    for (const [e, lsn, valueOffset] of moved) {
+      if (e.lsn !== lsn) continue;
+      const length = e.cold ? e.loc!.length : (e.value as Uint8Array).length;
+      e.loc = { segment: -boundary, offset: valueOffset, length };
+      e.logBytes = recordSize(e.key.length, length);
+    }
+    let removed = 0;
+    for await (const f of Deno.readDir(shardLog.dir)) {
+      const m = /^(\d+)\.(log|snap)$/.exec(f.name);
+      if (!m) continue;
+      const id = Number(m[1]);
+      if ((m[2] === "log" && id <= boundary) || (m[2] === "snap" && id < boundary)) {
+        await Deno.remove(`${shardLog.dir}/${f.name}`);
+        removed++;
+      }
+    }
+    const files = await listLogFiles(shardLog.dir);
+    stats.files = files.length;
+    stats.bytes = files.reduce((n, f) => n + f.size, 0);
+    stats.deadBytes = Math.max(0, stats.deadBytes - deadAtStart);
+    stats.lastMerge = Date.now();
+    this.log.notice(
+      "compaction",
+      `shard ${s}: wrote ${records} keys (${offset} bytes) to ${snapshotName(boundary)}, ` +
+        `removed ${removed} files, in ${Math.round(performance.now() - started)} ms`,
+    );
+  }
+}

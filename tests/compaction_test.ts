@@ -1,0 +1,132 @@
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { RawClient, spawnFerric, startFerric } from "./_harness.ts";
+import { listLogFiles } from "../engine/log/recovery.ts";
+
+async function tempDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "ferric-compaction-" });
+}
+
+async function logBytes(dir: string, shard = 0): Promise<number> {
+  return (await listLogFiles(`${dir}/shard_${shard}`)).reduce((n, f) => n + f.size, 0);
+}
+
+Deno.test("compaction: FERRICSTORE.COMPACT shrinks the log to the live data, which survives restart", async () => {
+  const dir = await tempDir();
+  let server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 65536 });
+  let c = await RawClient.connect(server.port);
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < 200; i++) {
+      await c.call("SET", `key${i}`, `round${round}-${"v".repeat(100)}`);
+    }
+  }
+  for (let i = 100; i < 200; i++) await c.call("DEL", `key${i}`).catch(() => "");
+  await c.call("SET", "ttl", "x", "PX", "1");
+  await new Promise((r) => setTimeout(r, 5));
+  const before = await logBytes(dir);
+  assertEquals(await c.call("FERRICSTORE.COMPACT"), "+OK\r\n");
+  assertMatch(await c.call("FERRICSTORE.COMPACT", "7"), /^-ERR invalid shard index/);
+  const after = await logBytes(dir);
+  assert(after < before / 5, `log went from ${before} to ${after} bytes`);
+  const files = await listLogFiles(`${dir}/shard_0`);
+  assert(files[0].snapshot, "the first file after compaction is the snapshot");
+  await c.call("SET", "after", "compaction");
+  c.close();
+  await server.close();
+  server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  c = await RawClient.connect(server.port);
+  try {
+    const del = await c.call("DEL", "nothing");
+    const hasDel = !del.startsWith("-ERR unknown");
+    for (let i = 0; i < 200; i++) {
+      const expected = i < 100 || !hasDel ? `round9-${"v".repeat(100)}` : null;
+      const got = await c.call("GET", `key${i}`);
+      assertEquals(
+        got,
+        expected === null ? "$-1\r\n" : `$${expected.length}\r\n${expected}\r\n`,
+        `key${i}`,
+      );
+    }
+    assertEquals(await c.call("GET", "after"), "$10\r\ncompaction\r\n");
+    assertEquals(await c.call("GET", "ttl"), "$-1\r\n");
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("compaction: runs by itself when dead bytes pass merge-dead-ratio", async () => {
+  const dir = await tempDir();
+  const server = await startFerric({
+    "data-dir": dir,
+    "shard-count": 1,
+    "merge-dead-ratio": "0.5",
+    "merge-min-dead-bytes": "64kb",
+    hz: 50,
+  });
+  const c = await RawClient.connect(server.port);
+  try {
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 50; i++) await c.call("SET", `k${i}`, "x".repeat(200));
+    }
+    const stats = server.engine!.shards[0].stats;
+    const deadline = Date.now() + 5000;
+    while (stats.lastMerge === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert(stats.lastMerge > 0, "no compaction started");
+    assert(stats.bytes < 50 * 300 * 2, `log still ${stats.bytes} bytes`);
+    assertEquals(await c.call("GET", "k49"), `$200\r\n${"x".repeat(200)}\r\n`);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("compaction: SIGKILL during compaction under concurrent writes loses no acknowledged write", async () => {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const dir = await tempDir();
+    const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
+    const seed = await RawClient.connect(server.port);
+    for (let i = 0; i < 3000; i++) {
+      await seed.call("SET", `seed:${i}`, `value-${i}-${"s".repeat(64)}`);
+    }
+    const acked = new Map<string, string>();
+    let stop = false;
+    const writer = async (w: number) => {
+      const c = await RawClient.connect(server.port);
+      try {
+        for (let i = 0; !stop; i++) {
+          const key = `w:${w}:${i % 500}`;
+          const value = `${i}`;
+          if ((await c.call("SET", key, value)) === "+OK\r\n") acked.set(key, value);
+        }
+      } catch {
+        /* killed */
+      } finally {
+        c.close();
+      }
+    };
+    const writers = [0, 1, 2, 3].map(writer);
+    const compacting = seed.call("FERRICSTORE.COMPACT").catch(() => "killed");
+    await new Promise((r) => setTimeout(r, 20 + attempt * 40));
+    await server.stop("SIGKILL");
+    stop = true;
+    await Promise.all(writers);
+    await compacting;
+    seed.close();
+    const again = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
+    const c = await RawClient.connect(again.port);
+    try {
+      for (let i = 0; i < 3000; i += 7) {
+        const v = `value-${i}-${"s".repeat(64)}`;
+        assertEquals(await c.call("GET", `seed:${i}`), `$${v.length}\r\n${v}\r\n`);
+      }
+      for (const [key, value] of acked) {
+        assertEquals(await c.call("GET", key), `$${value.length}\r\n${value}\r\n`, key);
+      }
+    } finally {
+      c.close();
+      await again.stop();
+    }
+  }
+});

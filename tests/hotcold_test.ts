@@ -1,0 +1,105 @@
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { RawClient, startFerric } from "./_harness.ts";
+
+function valueOf(i: number, size: number): string {
+  const base = `value-${i}-`;
+  return base + String.fromCharCode(97 + (i % 26)).repeat(size - base.length);
+}
+
+Deno.test("hot/cold: a data set 5x maxmemory stays fully readable, byte for byte", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-hotcold-" });
+  const maxmemory = 1024 * 1024;
+  let server = await startFerric({
+    "data-dir": dir,
+    maxmemory,
+    "maxmemory-policy": "allkeys-lru",
+  });
+  let c = await RawClient.connect(server.port);
+  const n = 500, size = 10 * 1024; // 5 MB of values
+  try {
+    for (let i = 0; i < n; i++) {
+      assertEquals(await c.call("SET", `k${i}`, valueOf(i, size)), "+OK\r\n");
+    }
+    await new Promise((r) => setTimeout(r, 300)); // the cron cools what the last writes added
+    assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
+    assert(server.keyspace.stats.evicted > 0, "nothing was made cold");
+    let cold = 0;
+    for (let i = 0; i < n; i++) {
+      if ((await c.call("FERRICSTORE.KEY_INFO", `k${i}`)).includes("cold")) cold++;
+    }
+    assert(cold > n / 2, `only ${cold} of ${n} values are cold`);
+    for (let i = 0; i < n; i++) {
+      const v = valueOf(i, size);
+      assertEquals(await c.call("GET", `k${i}`), `$${v.length}\r\n${v}\r\n`, `k${i}`);
+    }
+    assert(server.keyspace.coldReads > 0 && server.keyspace.hotReads > 0);
+  } finally {
+    c.close();
+    await server.close();
+  }
+  // After a restart the values beyond maxmemory load cold.
+  server = await startFerric({ "data-dir": dir, maxmemory, "maxmemory-policy": "allkeys-lru" });
+  c = await RawClient.connect(server.port);
+  try {
+    assert(server.memory.used() <= maxmemory * 1.2, `${server.memory.used()} bytes after restart`);
+    for (let i = 0; i < n; i += 3) {
+      const v = valueOf(i, size);
+      assertEquals(await c.call("GET", `k${i}`), `$${v.length}\r\n${v}\r\n`);
+    }
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("hot/cold: noeviction refuses writes over maxmemory with Redis's OOM; reads work", async () => {
+  const server = await startFerric({ maxmemory: "200kb", "maxmemory-policy": "noeviction" });
+  const c = await RawClient.connect(server.port);
+  try {
+    let oom = "";
+    for (let i = 0; i < 100 && !oom; i++) {
+      const r = await c.call("SET", `k${i}`, "x".repeat(10000));
+      if (r.startsWith("-")) oom = r;
+    }
+    assertEquals(oom, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    assertEquals(await c.call("GET", "k0"), `$10000\r\n${"x".repeat(10000)}\r\n`);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("hot/cold: values over hot-cache-max-value-size go cold and stream back from the log", async () => {
+  const server = await startFerric({
+    "hot-cache-max-value-size": "64kb",
+    "sendfile-threshold": "64kb",
+  });
+  const c = await RawClient.connect(server.port);
+  try {
+    const big = "0123456789abcdef".repeat(65536); // 1 MiB
+    assertEquals(await c.call("SET", "big", big), "+OK\r\n");
+    assertEquals(await c.call("SET", "small", "tiny"), "+OK\r\n");
+    await new Promise((r) => setTimeout(r, 200));
+    assertMatch(await c.call("FERRICSTORE.KEY_INFO", "big"), /cold/);
+    assertMatch(await c.call("FERRICSTORE.KEY_INFO", "small"), /hot/);
+    const before = server.memory.used();
+    assert(before < big.length, `${before} bytes held with a 1 MiB value cold`);
+    for (let i = 0; i < 3; i++) {
+      assertEquals(await c.call("GET", "big"), `$${big.length}\r\n${big}\r\n`);
+    }
+    // Pipelined with other commands, the streamed reply keeps its place.
+    await c.write(
+      "*2\r\n$3\r\nGET\r\n$5\r\nsmall\r\n*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n*1\r\n$4\r\nPING\r\n",
+    );
+    assertEquals(await c.read(), "$4\r\ntiny\r\n");
+    assertEquals(await c.read(), `$${big.length}\r\n${big}\r\n`);
+    assertEquals(await c.read(), "+PONG\r\n");
+    assert(server.memory.used() < big.length, "streaming kept the value out of memory");
+    const info = await c.call("FERRICSTORE.KEY_INFO", "big");
+    assertMatch(info, /value_size\r\n:1048576/);
+    assertMatch(info, /file\r\n\$9\r\n00001\.log/);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
