@@ -96,11 +96,12 @@ export class Server {
       (config.str("durability") === "async" ? "async" : "sync") as Durability;
     this.loading = true;
     try {
-      const maxmemory = config.int("maxmemory");
+      const maxmemory = config.int("maxmemory") || Infinity;
+      const hotMax = this.memory.hotMax;
+      const ks = this.keyspace;
       this.engine = await DurableEngine.open(this.keyspace, {
         dataDir: config.str("data-dir"),
-        keepHot: (length) =>
-          length <= this.memory.hotMax && (maxmemory <= 0 || this.keyspace.usedBytes < maxmemory),
+        keepHot: (length) => length <= hotMax && ks.usedBytes < maxmemory,
         durability: durability(),
         windowMs: config.int("commit-window-ms"),
         segmentSize: () => config.int("log-segment-size"),

@@ -132,6 +132,22 @@ export function writeRecord(
   return p;
 }
 
+/**
+ * Checks the record at `pos` without decoding it: its size when whole and valid, or -1 when it
+ * is short, fails its CRC or has an unknown type.
+ */
+export function checkRecord(buf: Buffer, pos: number): number {
+  if (buf.length - pos < HEADER_SIZE) return -1;
+  const keyLen = buf.readUInt32LE(pos + 24);
+  const valLen = buf.readUInt32LE(pos + 28);
+  const end = pos + HEADER_SIZE + keyLen + valLen;
+  if (end > buf.length) return -1;
+  const type = buf[pos + 4];
+  if (type < RecordType.PutString || type > RecordType.BatchEnd) return -1;
+  if (buf.readUInt32LE(pos) !== crc32(buf, pos + 4, end)) return -1;
+  return end - pos;
+}
+
 /** Why a record could not be read. */
 export type ReadFailure = "short" | "crc" | "type";
 

@@ -17,7 +17,7 @@ import type { Keyspace } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
-import { ALL_DBS, HEADER_SIZE, type LogRecord, readRecord, RecordType } from "./record.ts";
+import { ALL_DBS, checkRecord, HEADER_SIZE, RecordType } from "./record.ts";
 
 /** The value of an entry loaded cold (its bytes stay in the log until read). */
 const COLD = new Uint8Array(0);
@@ -28,6 +28,8 @@ export interface LogFile {
   path: string;
   snapshot: boolean;
   size: number;
+  /** Valid byte ranges, found by the first recovery pass. */
+  ranges?: [number, number][];
 }
 
 /** What recovery found in one shard. */
@@ -65,37 +67,112 @@ export async function listLogFiles(dir: string): Promise<LogFile[]> {
   return base ? [base, ...segments] : segments;
 }
 
-type Visit = (rec: LogRecord) => void;
+/** The valid stretches of a file: [start, end) byte ranges of whole, checked records. */
+type Ranges = [number, number][];
 
 /**
- * Visits every valid record of a file's bytes. Returns the offset after the last valid record
- * and the number of bytes skipped over corrupt records in the middle.
+ * Checks every record of a file's bytes. Returns the valid ranges, the offset after the last
+ * valid record and the bytes skipped over corrupt records in the middle.
  */
-function scan(buf: Buffer, visit: Visit): { end: number; skipped: number; tail: boolean } {
+function survey1(buf: Buffer, visit: (pos: number) => void): { ranges: Ranges; end: number; skipped: number } {
+  const ranges: Ranges = [];
   let pos = 0;
   let skipped = 0;
-  let end = 0;
+  let start = 0;
   while (pos < buf.length) {
-    const r = readRecord(buf, pos);
-    if (typeof r !== "string") {
-      visit(r);
-      pos += r.size;
-      end = pos;
+    const size = checkRecord(buf, pos);
+    if (size > 0) {
+      visit(pos);
+      pos += size;
       continue;
     }
+    if (pos > start) ranges.push([start, pos]);
     // Look for the next valid record; if there is none, this is a torn tail.
     let next = -1;
     for (let q = pos + 1; q + HEADER_SIZE <= buf.length; q++) {
-      if (typeof readRecord(buf, q) !== "string") {
+      if (checkRecord(buf, q) > 0) {
         next = q;
         break;
       }
     }
-    if (next < 0) return { end, skipped, tail: true };
+    if (next < 0) return { ranges, end: pos, skipped };
     skipped += next - pos;
-    pos = next;
+    pos = start = next;
   }
-  return { end, skipped, tail: false };
+  if (pos > start) ranges.push([start, pos]);
+  return { ranges, end: pos, skipped };
+}
+
+/**
+ * One record of a file being replayed, decoded in place: one object is reused for every record
+ * (recovery reads millions), so whoever keeps one must {@link copyView} it.
+ */
+interface RecordView {
+  buf: Buffer;
+  view: DataView;
+  type: number;
+  db: number;
+  lsn: number;
+  expireAt: number;
+  key: string;
+  /** Payload bytes: buf[payloadStart, end). */
+  payloadStart: number;
+  end: number;
+  offset: number;
+}
+
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+function decodeAt(r: RecordView, pos: number): void {
+  const buf = r.buf, view = r.view;
+  const keyLen = view.getUint32(pos + 24, true);
+  const valLen = view.getUint32(pos + 28, true);
+  const keyStart = pos + HEADER_SIZE;
+  r.type = buf[pos + 4];
+  r.db = view.getUint16(pos + 6, true);
+  r.lsn = view.getFloat64(pos + 8, true);
+  r.expireAt = view.getFloat64(pos + 16, true);
+  if (keyLen < 24) {
+    let k = "";
+    for (let i = keyStart; i < keyStart + keyLen; i++) k += String.fromCharCode(buf[i]);
+    r.key = k;
+  } else {
+    r.key = (buf as Latin1Buffer).latin1Slice(keyStart, keyStart + keyLen);
+  }
+  r.payloadStart = keyStart + keyLen;
+  r.end = r.payloadStart + valLen;
+  r.offset = pos;
+}
+
+function copyView(r: RecordView): RecordView {
+  return { ...r };
+}
+
+function payloadOf(r: RecordView): Buffer {
+  return r.buf.subarray(r.payloadStart, r.end);
+}
+
+/**
+ * Small values recovered from the log are copied into shared slabs: allocating a million tiny
+ * arrays one by one is what recovery would otherwise spend most of its time on.
+ */
+let slab = new Uint8Array(0);
+let slabPos = 0;
+const SLAB = 256 * 1024;
+
+/** A copy of the payload (values outlive the file buffer). */
+function payloadCopy(r: RecordView): Uint8Array {
+  const n = r.end - r.payloadStart;
+  const buf = r.buf;
+  if (n > 1024) return new Uint8Array(buf.subarray(r.payloadStart, r.end));
+  if (slabPos + n > slab.length) {
+    slab = new Uint8Array(SLAB);
+    slabPos = 0;
+  }
+  const out = slab.subarray(slabPos, slabPos + n);
+  slabPos += n;
+  for (let i = 0, p = r.payloadStart; i < n; i++, p++) out[i] = buf[p];
+  return out;
 }
 
 /** Keys of complete batch parts found in one shard: batch id → participant count. */
@@ -118,13 +195,15 @@ async function survey(
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     const buf = await readFile(f.path);
-    const result = scan(buf, (r) => {
-      if (r.type === RecordType.BatchBegin) open = r.payload.readDoubleLE(0);
-      else if (r.type === RecordType.BatchEnd && open === r.payload.readDoubleLE(0)) {
+    const result = survey1(buf, (pos) => {
+      const type = buf[pos + 4];
+      if (type === RecordType.BatchBegin) open = buf.readDoubleLE(pos + HEADER_SIZE);
+      else if (type === RecordType.BatchEnd && open === buf.readDoubleLE(pos + HEADER_SIZE)) {
         parts.set(open, (parts.get(open) ?? 0) + 1);
         open = -1;
       }
     });
+    f.ranges = result.ranges;
     if (result.skipped > 0) {
       report.corruptBytes += result.skipped;
       log.warning(
@@ -156,20 +235,21 @@ async function survey(
 /**
  * Applies one record of shard `shard`, read from file `fileId` (negative: a snapshot), to the
  * keyspace, and keeps each entry's log bookkeeping (lsn, value location, live log bytes). A
- * record no newer than the entry's state (a snapshot already holds it) is skipped. Payload views
+ * record no newer than the entry's state (a snapshot already holds it) is skipped. Payload bytes
  * are copied before being kept.
  */
 function apply(
   ks: Keyspace,
   shard: number,
   fileId: number,
-  r: LogRecord,
+  r: RecordView,
   now: number,
   keepHot: (length: number) => boolean,
 ): void {
   if (r.db !== ALL_DBS && r.db >= ks.dbs.length && r.type !== RecordType.SwapDb) {
     throw new Error(`record for database ${r.db}, but only ${ks.dbs.length} are configured`);
   }
+  const size = r.end - r.offset;
   if (r.type === RecordType.FlushDb) {
     // Clears this shard's part only: every shard logs its own flush record.
     const tables = ks.shards[shard].tables;
@@ -181,51 +261,54 @@ function apply(
   }
   if (r.type === RecordType.SwapDb) {
     const tables = ks.shards[shard].tables;
-    const a = r.payload.readUInt16LE(0), b = r.payload.readUInt16LE(2);
+    const a = r.view.getUint16(r.payloadStart, true), b = r.view.getUint16(r.payloadStart + 2, true);
     [tables[a], tables[b]] = [tables[b], tables[a]];
     return;
   }
   const db = ks.dbs[r.db];
-  let e = db.peek(r.key);
+  const key = r.key;
+  // A raw lookup: expiry is judged from the records themselves.
+  let e = ks.shards[shard].tables[r.db].map.get(key);
   if (e !== undefined && e.lsn >= r.lsn) return;
   const expired = r.expireAt !== 0 && r.expireAt <= now;
   switch (r.type) {
     case RecordType.PutString: {
       if (expired) {
-        db.delete(r.key);
+        if (e) db.delete(key);
         return;
       }
-      const hot = keepHot(r.payload.length);
-      e = db.set(r.key, hot ? new Uint8Array(r.payload) : COLD, r.expireAt);
-      e.loc = {
-        segment: fileId,
-        offset: r.offset + HEADER_SIZE + r.key.length,
-        length: r.payload.length,
-      };
+      const length = r.end - r.payloadStart;
+      const hot = keepHot(length);
+      e = db.set(key, hot ? payloadCopy(r) : COLD, r.expireAt);
+      e.loc = { segment: fileId, offset: r.payloadStart, length };
       e.cold = !hot;
-      e.logBytes = r.size;
+      e.logBytes = size;
       break;
     }
     case RecordType.PutValue: {
-      const [type, snapshot] = decodeParts(r.payload);
+      const [type, snapshot] = decodeParts(payloadOf(r));
       const name = Buffer.from(type).toString("latin1");
       const decode = valueDecoder(name);
       if (!decode) throw new Error(`unknown value type '${name}'`);
       if (expired) {
-        db.delete(r.key);
+        if (e) db.delete(key);
         return;
       }
-      e = db.set(r.key, decode(new Uint8Array(snapshot)), r.expireAt);
-      e.logBytes = r.size;
+      e = db.set(key, decode(new Uint8Array(snapshot)), r.expireAt);
+      e.logBytes = size;
       break;
     }
     case RecordType.Op: {
-      const [type, op, ...args] = decodeParts(r.payload);
+      const [type, op, ...args] = decodeParts(payloadOf(r));
       const name = Buffer.from(type).toString("latin1");
+      if (e !== undefined && e.expireAt !== 0 && e.expireAt <= now) {
+        db.delete(key);
+        e = undefined;
+      }
       if (e === undefined) {
         const decode = valueDecoder(name);
         if (!decode) throw new Error(`unknown value type '${name}'`);
-        e = db.set(r.key, decode(null), 0);
+        e = db.set(key, decode(null), 0);
         e.logBytes = 0;
       }
       if (e.value instanceof Uint8Array || e.value.type !== name) {
@@ -233,23 +316,23 @@ function apply(
       }
       e.value.apply(Buffer.from(op).toString("latin1"), args.map((a) => new Uint8Array(a)));
       if (e.value.isEmpty()) {
-        db.delete(r.key);
+        db.delete(key);
         return;
       }
-      e.logBytes += r.size;
+      e.logBytes += size;
       break;
     }
     case RecordType.Delete:
-      db.delete(r.key);
+      if (e) db.delete(key);
       return;
     case RecordType.Expire:
       if (e === undefined) return;
       if (expired) {
-        db.delete(r.key);
+        db.delete(key);
         return;
       }
       db.setExpire(e, r.expireAt);
-      e.logBytes += r.size;
+      e.logBytes += size;
       break;
     default:
       return;
@@ -295,36 +378,52 @@ export async function recover(
     let done = 0;
     let lastReport = performance.now();
     // Batch state carries across files: a batch may straddle a segment rotation.
-    let batch: LogRecord[] | null = null;
+    let batch: RecordView[] | null = null;
     let batchWhole = false;
     for (const f of fileLists[s]) {
       const buf = await readFile(f.path);
       const fileId = f.snapshot ? -f.id : f.id;
-      scan(buf.subarray(0, f.size), (r) => {
-        report.records++;
-        if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
-        if (r.type === RecordType.BatchBegin) {
-          const id = r.payload.readDoubleLE(0);
-          batchWhole = parts.get(id) === r.payload.readUInt16LE(8);
-          batch = [];
-          return;
+      const r: RecordView = {
+        buf,
+        view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+        type: 0,
+        db: 0,
+        lsn: 0,
+        expireAt: 0,
+        key: "",
+        payloadStart: 0,
+        end: 0,
+        offset: 0,
+      };
+      for (const [from, to] of f.ranges ?? []) {
+        for (let pos = from; pos < to; pos = r.end) {
+          decodeAt(r, pos);
+          report.records++;
+          if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
+          if (r.type === RecordType.BatchBegin) {
+            const id = r.view.getFloat64(r.payloadStart, true);
+            batchWhole = parts.get(id) === r.view.getUint16(r.payloadStart + 8, true);
+            batch = [];
+            continue;
+          }
+          if (r.type === RecordType.BatchEnd) {
+            if (batch && batchWhole) {
+              for (const b of batch) apply(ks, s, fileId, b, now, keepHot);
+            } else if (batch) report.droppedBatches++;
+            batch = null;
+            continue;
+          }
+          if (batch) {
+            batch.push(copyView(r));
+            continue;
+          }
+          apply(ks, s, fileId, r, now, keepHot);
+          if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
+            lastReport = performance.now();
+            progress(s, report.records, (done + pos) / total);
+          }
         }
-        if (r.type === RecordType.BatchEnd) {
-          if (batch && batchWhole) { for (const b of batch) apply(ks, s, fileId, b, now, keepHot); }
-          else if (batch) report.droppedBatches++;
-          batch = null;
-          return;
-        }
-        if (batch) {
-          batch.push(r);
-          return;
-        }
-        apply(ks, s, fileId, r, now, keepHot);
-        if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
-          lastReport = performance.now();
-          progress(s, report.records, (done + r.offset) / total);
-        }
-      });
+      }
       done += f.size;
       report.bytes += f.size;
     }
