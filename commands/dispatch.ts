@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { NO_REPLY, type Reply, RespError } from "../protocol/reply.ts";
+import { NO_REPLY, QUEUED, type Reply, RespError } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";
@@ -42,6 +42,9 @@ function resolve(server: Server, argv: Uint8Array[]): Command | RespError {
   return unknownSubcommand(latin1(argv[1]), cmd.name);
 }
 
+/** Commands that run at once inside MULTI instead of being queued (as in Redis). */
+const TX_CONTROL = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
+
 function arityOk(arity: number, argc: number): boolean {
   return arity > 0 ? argc === arity : argc >= -arity;
 }
@@ -69,6 +72,21 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   }
   if (cmd.flags.has("denyoom") && server.memory.overLimit()) {
     return reject(server, client, cmd, Errors.oom);
+  }
+  const tx = client.tx;
+  if (tx !== null) {
+    if (cmd.flags.has("no_multi")) {
+      return reject(
+        server,
+        client,
+        cmd,
+        new RespError("ERR Command not allowed inside a transaction"),
+      );
+    }
+    if (!TX_CONTROL.has((cmd.parent ?? cmd).name)) {
+      tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
+      return QUEUED;
+    }
   }
   if (server.pause.blocks(cmd)) {
     return server.pause.wait().then(() => dispatch(server, client, argv));
@@ -138,6 +156,8 @@ function finish(
 function reject(server: Server, client: Client, cmd: Command | null, e: RespError): RespError {
   if (cmd) cmd.stats.rejected++;
   server.stats.countError(e);
+  // A command refused while queuing makes the transaction fail with EXECABORT.
+  if (client.tx !== null) client.tx.aborted = true;
   for (const gate of server.gates) gate.rejected?.(client, e);
   return e;
 }

@@ -16,6 +16,7 @@ import { setCommands } from "./sets.ts";
 import { sortedSetCommands } from "./sorted_sets.ts";
 import type { CommandSpec } from "./spec.ts";
 import { stringCommands } from "./strings.ts";
+import { transactionCommands } from "./transactions.ts";
 
 /** Every built-in family. */
 export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
@@ -29,6 +30,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   hashCommands,
   setCommands,
   sortedSetCommands,
+  transactionCommands,
   ferricstoreCommands,
 ];
 

@@ -67,7 +67,10 @@ export interface KeyspaceStats {
 
 /** Who hears about changes: WATCH, client tracking, keyspace notifications. */
 export interface KeyspaceListener {
-  /** `key` in `db` changed; `key` is null when the whole database changed (flush, swap). */
+  /**
+   * `key` in `db` changed; `key` is null when the whole database is about to change (flush,
+   * swap: called before the change).
+   */
   modified?(db: number, key: string | null): void;
   /** A keyspace notification: `cls` is Redis's class letter (`$`, `g`, `x` …). */
   notify?(cls: string, event: string, db: number, key: string): void;
@@ -274,17 +277,19 @@ export class Keyspace {
 
   /** Removes every key of every database (FLUSHALL). */
   flushAll(): void {
+    // Listeners hear of a whole-database change before it happens, so they can still see
+    // which of their keys existed (WATCH marks only those).
+    for (let i = 0; i < this.dbs.length; i++) this.modified(i, null);
     for (const db of this.dbs) db.clear();
     this.log.flush(-1);
-    for (let i = 0; i < this.dbs.length; i++) this.modified(i, null);
   }
 
   /** Swaps the contents of two databases (SWAPDB). */
   swap(a: number, b: number): void {
-    for (const s of this.shards) [s.tables[a], s.tables[b]] = [s.tables[b], s.tables[a]];
-    this.log.swap(a, b);
     this.modified(a, null);
     this.modified(b, null);
+    for (const s of this.shards) [s.tables[a], s.tables[b]] = [s.tables[b], s.tables[a]];
+    this.log.swap(a, b);
   }
 
   /**
@@ -566,9 +571,9 @@ export class Database {
 
   /** FLUSHDB: removes every key of this database. */
   flush(): void {
+    this.keyspace.modified(this.index, null);
     this.clear();
     this.keyspace.log.flush(this.index);
-    this.keyspace.modified(this.index, null);
   }
 
   /** Sends a keyspace notification for `key` in this database. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Reply } from "../protocol/reply.ts";
+import type { Command } from "../commands/spec.ts";
 
 /** What a client's connection offers to commands. */
 export interface Transport {
@@ -20,6 +21,14 @@ export interface Transport {
   queryBuffer(): [number, number];
   /** Output bytes waiting to be sent (CLIENT LIST `omem`, `obl`). */
   outputPending(): number;
+}
+
+/** A transaction being queued. */
+export interface Transaction {
+  /** Queued commands with their own copies of the arguments. */
+  queue: { cmd: Command; argv: Uint8Array[] }[];
+  /** Set when a command was rejected while queuing: EXEC answers EXECABORT. */
+  aborted: boolean;
 }
 
 let nextId = 1;
@@ -47,6 +56,13 @@ export class Client {
   noTouch = false;
   /** Set when the connection must close once its pending replies are written. */
   closing = false;
+  /** The open transaction (between MULTI and EXEC/DISCARD), or null. */
+  tx: Transaction | null = null;
+  /** True while EXEC runs this client's queued commands (blocking commands do not block). */
+  inExec = false;
+  /** Keys this client WATCHes, as `db:key`; set when one of them changed. */
+  readonly watched: Set<string> = new Set();
+  watchDirty = false;
   /** Bytes read and written on this connection. */
   netIn = 0;
   netOut = 0;

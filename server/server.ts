@@ -18,6 +18,7 @@ import type { Client } from "./client.ts";
 import { Config, type ConfigValue } from "./config.ts";
 import { Logger, type LogLevel } from "./log.ts";
 import { PauseState } from "./pause.ts";
+import { WatchRegistry } from "./watch.ts";
 import { ServerStats } from "./stats.ts";
 
 /** FerricStore's version, reported by INFO and HELLO. */
@@ -37,6 +38,7 @@ export class Server {
   readonly log: Logger;
   readonly memory: MemoryGuard;
   readonly pause = new PauseState();
+  readonly watches: WatchRegistry;
   readonly gates: CommandGate[] = [];
   readonly commandHooks: CommandHook[] = [];
   /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
@@ -65,6 +67,14 @@ export class Server {
     this.shardCount = shards;
     this.keyspace = new Keyspace({ shardCount: shards, databases: config.int("databases") });
     this.memory = new MemoryGuard(this.keyspace, config);
+    this.watches = new WatchRegistry(this.keyspace);
+    // Leaving a connection or RESET ends its transaction and its watches.
+    const endTx = (c: Client) => {
+      c.tx = null;
+      this.watches.unwatchAll(c);
+    };
+    this.disconnectHooks.push(endTx);
+    this.resetHooks.push(endTx);
     registerBuiltins(this);
     const setLfu = (v: ConfigValue) => this.keyspace.lfuMode = String(v).endsWith("-lfu");
     setLfu(config.get("maxmemory-policy"));

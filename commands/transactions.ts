@@ -1,0 +1,165 @@
+/**
+ * Transactions: MULTI EXEC DISCARD WATCH UNWATCH. Queueing happens in dispatch (commands sent
+ * after MULTI answer +QUEUED; a command refused while queuing aborts the transaction); EXEC runs
+ * the queue without letting any other client's command in between, and its effects reach the
+ * log as one batch.
+ *
+ * @module
+ */
+import { NO_REPLY, NULL_ARRAY, OK, type Reply, RespError } from "../protocol/reply.ts";
+import type { Server } from "../server/server.ts";
+import type { Client } from "../server/client.ts";
+import { latin1 } from "./args.ts";
+import { call } from "./dispatch.ts";
+import { type CommandSpec, keys } from "./spec.ts";
+
+const EXEC_ABORT = new RespError("EXECABORT Transaction discarded because of previous errors.");
+
+function unwatch(server: Server, client: Client): void {
+  server.watches.unwatchAll(client);
+}
+
+/**
+ * Runs the queued commands of `client`'s transaction, synchronously (so no other client's
+ * command runs in between) unless a queued command itself has to wait.
+ */
+function exec(server: Server, client: Client): Reply | Promise<Reply> {
+  const tx = client.tx!;
+  client.tx = null;
+  if (tx.aborted) {
+    unwatch(server, client);
+    return EXEC_ABORT;
+  }
+  // A watched key that expired since WATCH is a change too: looking it up expires it.
+  for (const k of client.watched) {
+    const bar = k.indexOf("|");
+    server.keyspace.dbs[Number(k.slice(0, bar))].peek(k.slice(bar + 1), false);
+  }
+  const dirty = client.watchDirty;
+  unwatch(server, client);
+  if (dirty) return NULL_ARRAY;
+  const replies: Reply[] = [];
+  const queue = tx.queue;
+  let i = 0;
+  const run = (): Reply | Promise<Reply> => {
+    client.inExec = true;
+    try {
+      for (; i < queue.length; i++) {
+        const r = call(server, client, queue[i].cmd, queue[i].argv);
+        if (r instanceof Promise) {
+          i++;
+          return r.then((v) => {
+            replies.push(v === NO_REPLY ? null : v);
+            return run();
+          });
+        }
+        replies.push(r === NO_REPLY ? null : r);
+      }
+      return replies;
+    } finally {
+      client.inExec = false;
+    }
+  };
+  return run();
+}
+
+const tx = (
+  name: string,
+  arity: number,
+  flags: CommandSpec["flags"],
+  summary: string,
+  since: string,
+  complexity: string,
+  handler: CommandSpec["handler"],
+  keySpecs?: CommandSpec["keys"],
+): CommandSpec => ({
+  name,
+  arity,
+  flags,
+  categories: ["transaction"],
+  group: "transactions",
+  summary,
+  since,
+  complexity,
+  keys: keySpecs,
+  handler,
+});
+
+/** The transaction family's commands. */
+export const transactionCommands: CommandSpec[] = [
+  tx(
+    "multi",
+    1,
+    ["noscript", "loading", "stale", "fast", "allow_busy"],
+    "Starts a transaction.",
+    "1.2.0",
+    "O(1)",
+    /** MULTI */
+    (ctx) => {
+      if (ctx.client.tx !== null) return new RespError("ERR MULTI calls can not be nested");
+      ctx.client.tx = { queue: [], aborted: false };
+      return OK;
+    },
+  ),
+  tx(
+    "exec",
+    1,
+    ["noscript", "loading", "stale", "skip_slowlog"],
+    "Executes all commands in a transaction.",
+    "1.2.0",
+    "Depends on commands in the transaction",
+    /** EXEC */
+    (ctx) => {
+      if (ctx.client.tx === null) return new RespError("ERR EXEC without MULTI");
+      return exec(ctx.server, ctx.client);
+    },
+  ),
+  tx(
+    "discard",
+    1,
+    ["noscript", "loading", "stale", "fast", "allow_busy"],
+    "Discards a transaction.",
+    "2.0.0",
+    "O(N), when N is the number of queued commands",
+    /** DISCARD */
+    (ctx) => {
+      if (ctx.client.tx === null) return new RespError("ERR DISCARD without MULTI");
+      ctx.client.tx = null;
+      unwatch(ctx.server, ctx.client);
+      return OK;
+    },
+  ),
+  tx(
+    "watch",
+    -2,
+    ["noscript", "loading", "stale", "fast", "allow_busy"],
+    "Monitors changes to keys to determine the execution of a transaction.",
+    "2.2.0",
+    "O(1) for every key.",
+    /** WATCH key [key ...] */
+    (ctx, argv) => {
+      if (ctx.client.tx !== null) return new RespError("ERR WATCH inside MULTI is not allowed");
+      for (let i = 1; i < argv.length; i++) {
+        const key = latin1(argv[i]);
+        // An expired key is reclaimed now, so its expiry does not count as a later change.
+        ctx.db.peek(key, false);
+        ctx.server.watches.watch(ctx.client, ctx.client.db, key);
+      }
+      return OK;
+    },
+    [keys.range(1, -1, 1, "RO")],
+  ),
+  tx(
+    "unwatch",
+    1,
+    ["noscript", "loading", "stale", "fast", "allow_busy"],
+    "Forgets about watched keys of a transaction.",
+    "2.2.0",
+    "O(1)",
+    /** UNWATCH */
+    (ctx) => {
+      unwatch(ctx.server, ctx.client);
+      return OK;
+    },
+  ),
+];

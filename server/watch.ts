@@ -1,0 +1,65 @@
+/**
+ * WATCH: which clients watch which keys, and marking them when a watched key changes. Every
+ * change goes through the keyspace's `modified` signal — writes by any client, expiry, eviction
+ * of the key, FLUSHDB/FLUSHALL/SWAPDB — so a key written back with the same value still counts.
+ *
+ * @module
+ */
+import type { Keyspace, KeyspaceListener } from "../engine/keyspace.ts";
+import type { Client } from "./client.ts";
+
+function id(db: number, key: string): string {
+  return `${db}|${key}`;
+}
+
+/** The watched keys of every client. */
+export class WatchRegistry implements KeyspaceListener {
+  private readonly watchers = new Map<string, Set<Client>>();
+
+  constructor(private readonly keyspace: Keyspace) {
+    keyspace.listeners.push(this);
+  }
+
+  /** Number of keys watched by anyone. */
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /** `client` watches `key` in `db`. */
+  watch(client: Client, db: number, key: string): void {
+    const k = id(db, key);
+    if (client.watched.has(k)) return;
+    client.watched.add(k);
+    let set = this.watchers.get(k);
+    if (!set) this.watchers.set(k, set = new Set());
+    set.add(client);
+  }
+
+  /** Forgets every key `client` watches (UNWATCH, EXEC, DISCARD, RESET, disconnect). */
+  unwatchAll(client: Client): void {
+    for (const k of client.watched) {
+      const set = this.watchers.get(k);
+      set?.delete(client);
+      if (set?.size === 0) this.watchers.delete(k);
+    }
+    client.watched.clear();
+    client.watchDirty = false;
+  }
+
+  modified(db: number, key: string | null): void {
+    if (this.watchers.size === 0) return;
+    if (key !== null) {
+      const set = this.watchers.get(id(db, key));
+      if (set) { for (const c of set) c.watchDirty = true; }
+      return;
+    }
+    // A flush or swap of `db` is about to happen: watched keys that exist there now change.
+    const prefix = `${db}|`;
+    for (const [k, set] of this.watchers) {
+      if (!k.startsWith(prefix)) continue;
+      if (this.keyspace.dbs[db].exists(k.slice(prefix.length))) {
+        for (const c of set) c.watchDirty = true;
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { assert, assertEquals } from "./_assert.ts";
+import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
+
+Deno.test("transactions: replies match redis-server (RESP2 and RESP3)", async () => {
+  for (const proto of ["2", "3"]) {
+    const d = await Differential.start();
+    try {
+      await d.both("HELLO", proto);
+      const script = [
+        "MULTI",
+        "SET a 1",
+        "INCR a",
+        "GET a",
+        "EXEC",
+        "EXEC",
+        "DISCARD",
+        "MULTI",
+        "MULTI",
+        "WATCH x",
+        "SET b 2",
+        "DISCARD",
+        "GET b",
+        "MULTI",
+        "SET c 1",
+        "NOSUCHCOMMAND",
+        "GET",
+        "EXEC",
+        "GET c",
+        "SET s hello",
+        "MULTI",
+        "INCR s",
+        "SET t 1",
+        "EXEC",
+        "GET t",
+        "WATCH w",
+        "SET w changed",
+        "MULTI",
+        "SET w2 x",
+        "EXEC",
+        "GET w2",
+        "WATCH w",
+        "UNWATCH",
+        "SET w again",
+        "MULTI",
+        "SET w3 x",
+        "EXEC",
+        "MULTI",
+        "EXEC",
+        "MULTI",
+        "PING",
+        "ECHO hi",
+        "DISCARD",
+      ].map(cmd);
+      assertEquals(await d.compare(script), [], `RESP${proto}`);
+    } finally {
+      await d.close();
+    }
+  }
+});
+
+Deno.test("transactions: WATCH sees writes by other clients, expiry and FLUSHALL, even of the same value", async () => {
+  const server = await startFerric();
+  const a = await RawClient.connect(server.port);
+  const b = await RawClient.connect(server.port);
+  try {
+    await a.call("SET", "k", "v");
+    // Written back with the same value by another client: still a change.
+    await a.call("WATCH", "k");
+    await b.call("SET", "k", "v");
+    await a.call("MULTI");
+    await a.call("SET", "k", "mine");
+    assertEquals(await a.call("EXEC"), "*-1\r\n");
+    assertEquals(await a.call("GET", "k"), "$1\r\nv\r\n");
+    // Untouched: EXEC runs.
+    await a.call("WATCH", "k");
+    await a.call("MULTI");
+    await a.call("SET", "k", "mine");
+    assertEquals(await a.call("EXEC"), "*1\r\n+OK\r\n");
+    // Expiry of a watched key.
+    await a.call("SET", "e", "1", "PX", "30");
+    await a.call("WATCH", "e");
+    await new Promise((r) => setTimeout(r, 60));
+    await a.call("MULTI");
+    await a.call("SET", "z", "1");
+    assertEquals(await a.call("EXEC"), "*-1\r\n");
+    // FLUSHALL of a watched key that exists.
+    await a.call("SET", "f", "1");
+    await a.call("WATCH", "f");
+    await b.call("FLUSHALL");
+    await a.call("MULTI");
+    await a.call("SET", "z", "1");
+    assertEquals(await a.call("EXEC"), "*-1\r\n");
+    // RESET leaves MULTI and forgets watches.
+    await a.call("MULTI");
+    assertEquals(await a.call("RESET"), "+RESET\r\n");
+    assertEquals(await a.call("EXEC"), "-ERR EXEC without MULTI\r\n");
+  } finally {
+    a.close();
+    b.close();
+    await server.close();
+  }
+});
+
+Deno.test("transactions: EXEC is atomic under concurrent load", async () => {
+  const server = await startFerric();
+  const clients = await Promise.all(
+    Array.from({ length: 6 }, () => RawClient.connect(server.port)),
+  );
+  const observer = await RawClient.connect(server.port);
+  try {
+    let stop = false;
+    let torn = 0;
+    const watch = (async () => {
+      while (!stop) {
+        const r = await observer.call("MGET", "x", "y");
+        const [x, y] = r.split("\r\n").filter((l) => !/^[*$]/.test(l));
+        if ((x ?? "") !== (y ?? "")) torn++;
+      }
+    })();
+    await Promise.all(clients.map(async (c, w) => {
+      for (let i = 0; i < 150; i++) {
+        await c.write(
+          "*1\r\n$5\r\nMULTI\r\n" +
+            `*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$${String(w * 1000 + i).length}\r\n${w * 1000 + i}\r\n` +
+            `*3\r\n$3\r\nSET\r\n$1\r\ny\r\n$${String(w * 1000 + i).length}\r\n${w * 1000 + i}\r\n` +
+            "*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n" +
+            "*1\r\n$4\r\nEXEC\r\n",
+        );
+        for (let j = 0; j < 5; j++) await c.read();
+      }
+    }));
+    stop = true;
+    await watch;
+    assertEquals(torn, 0, "an observer saw x and y from different transactions");
+    assertEquals(await observer.call("GET", "counter"), "$3\r\n900\r\n");
+  } finally {
+    for (const c of clients) c.close();
+    observer.close();
+    await server.close();
+  }
+});
+
+Deno.test("transactions: a transaction's writes reach the log as one batch", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-tx-" });
+  const server = await startFerric({ "data-dir": dir, "shard-count": 2 });
+  const c = await RawClient.connect(server.port);
+  try {
+    await c.call("MULTI");
+    for (let i = 0; i < 20; i++) await c.call("SET", `key${i}`, `${i}`);
+    const before = server.engine!.shards.map((s) => s.stats.records);
+    await c.call("EXEC");
+    const after = server.engine!.shards.map((s) => s.stats.records);
+    // 20 puts plus a begin and an end record in each shard that took part.
+    const written = after.reduce((n, a, i) => n + a - before[i], 0);
+    assert(written === 22 || written === 24, `${written} records`);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
