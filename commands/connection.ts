@@ -58,8 +58,12 @@ export const connectionCommands: CommandSpec[] = [
     since: "1.0.0",
     complexity: "O(1)",
     /** PING [message] */
-    handler(_ctx, argv) {
+    handler(ctx, argv) {
       if (argv.length > 2) return wrongArity("ping");
+      // A subscribed RESP2 connection answers in the shape of a message.
+      if (ctx.client.resp === 2 && ctx.client.inPubSubMode) {
+        return ["pong", argv.length === 2 ? argv[1] : ""];
+      }
       return argv.length === 2 ? argv[1] : PONG;
     },
   },

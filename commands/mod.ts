@@ -17,6 +17,7 @@ import { sortedSetCommands } from "./sorted_sets.ts";
 import type { CommandSpec } from "./spec.ts";
 import { stringCommands } from "./strings.ts";
 import { transactionCommands } from "./transactions.ts";
+import { pubsubCommands } from "./pubsub.ts";
 
 /** Every built-in family. */
 export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
@@ -31,6 +32,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   setCommands,
   sortedSetCommands,
   transactionCommands,
+  pubsubCommands,
   ferricstoreCommands,
 ];
 

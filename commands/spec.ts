@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Reply, SimpleString } from "../protocol/reply.ts";
+import { type NO_REPLY, type Reply, SimpleString } from "../protocol/reply.ts";
 import type { Database } from "../engine/keyspace.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
@@ -124,7 +124,10 @@ export interface CommandContext {
 }
 
 /** A command implementation. argv[0] is the command name; arity is already checked. */
-export type Handler = (ctx: CommandContext, argv: Uint8Array[]) => Reply | Promise<Reply>;
+export type Handler = (
+  ctx: CommandContext,
+  argv: Uint8Array[],
+) => Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
 
 /** A command as families and plugins declare it. */
 export interface CommandSpec {

@@ -426,6 +426,7 @@ export class Database {
     const e = this.peek(key, warm);
     if (e === undefined) {
       this.keyspace.stats.misses++;
+      this.keyspace.notify("m", "keymiss", this.index, key);
       return undefined;
     }
     this.keyspace.stats.hits++;
@@ -476,6 +477,7 @@ export class Database {
       };
       t.add(e);
       ks.usedBytes += ENTRY_OVERHEAD + key.length + valueSize(value);
+      ks.notify("n", "new", this.index, key);
     } else {
       ks.usedBytes += valueSize(value) - (e.cold ? 0 : valueSize(e.value));
       e.cold = false;

@@ -39,6 +39,14 @@ export class Connection implements Transport {
   private spare = new ReplyWriter();
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /**
+   * True while a read batch is processed and its durability awaited: pushes that arrive then
+   * (pub/sub messages) wait too, so they cannot carry earlier replies out before their writes
+   * are on disk.
+   */
+  private holding = false;
+  /** When the output first went over the soft limit (0: it is not over). */
+  private softSince = 0;
 
   constructor(
     private readonly conn: ByteStream,
@@ -66,7 +74,44 @@ export class Connection implements Transport {
   push(reply: Reply): void {
     if (this.closed) return;
     this.writer.write(reply, this.client.resp);
-    this.flush();
+    this.afterPush();
+  }
+
+  pushEncoded(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.writer.raw(bytes);
+    this.afterPush();
+  }
+
+  private afterPush(): void {
+    if (this.overOutputLimit()) return;
+    if (!this.holding) this.flush();
+  }
+
+  /**
+   * Applies client-output-buffer-limit to a client whose output keeps growing (a subscriber that
+   * does not read): over the hard limit, or over the soft limit for too long, it is closed.
+   */
+  private overOutputLimit(): boolean {
+    const limit = this.server.outputLimit(this.client);
+    if (limit === null) return false;
+    const pending = this.outputPending();
+    const over = (limit.hard > 0 && pending > limit.hard) ||
+      (limit.soft > 0 && pending > limit.soft &&
+        (this.softSince === 0
+          ? (this.softSince = Date.now(), false)
+          : Date.now() - this.softSince > limit.seconds * 1000));
+    if (limit.soft > 0 && pending <= limit.soft) this.softSince = 0;
+    if (!over) return false;
+    this.server.log.warning(
+      "connection",
+      `closing client id=${this.client.id} addr=${this.addr}: ${pending} bytes of output over client-output-buffer-limit`,
+    );
+    this.writer.take();
+    this.spare.take();
+    this.client.closing = true;
+    this.shutdown();
+    return true;
   }
 
   close(): void {
@@ -97,9 +142,11 @@ export class Connection implements Transport {
         client.netIn += n;
         server.stats.netInput += n;
         client.lastInteraction = Date.now();
+        this.holding = true;
         const pending = this.processBatch();
         if (pending) await pending;
         await this.durable();
+        this.holding = false;
         await this.flush();
       }
     } catch (e) {
@@ -140,7 +187,12 @@ export class Connection implements Transport {
       const skip = client.replySkip;
       const result = dispatch(this.server, client, argv);
       if (result instanceof Promise) {
-        return this.durable().then(() => this.flush()).then(() => result).then(async (r) => {
+        return this.durable().then(() => {
+          // While the command waits (blocking pops, CLIENT PAUSE), pushes go out at once.
+          this.holding = false;
+          return this.flush();
+        }).then(() => result).then(async (r) => {
+          this.holding = true;
           await this.reply(r, skip);
           return this.processBatch();
         });

@@ -21,6 +21,8 @@ export interface Transport {
   queryBuffer(): [number, number];
   /** Output bytes waiting to be sent (CLIENT LIST `omem`, `obl`). */
   outputPending(): number;
+  /** Sends bytes already encoded for this client's protocol (pub/sub fan-out encodes once). */
+  pushEncoded(bytes: Uint8Array): void;
 }
 
 /** A transaction being queued. */
@@ -63,9 +65,23 @@ export class Client {
   /** Keys this client WATCHes, as `db:key`; set when one of them changed. */
   readonly watched: Set<string> = new Set();
   watchDirty = false;
+  /** Pub/sub subscriptions: channels, patterns and shard channels (binary strings). */
+  readonly channels: Set<string> = new Set();
+  readonly patterns: Set<string> = new Set();
+  readonly shardChannels: Set<string> = new Set();
   /** Bytes read and written on this connection. */
   netIn = 0;
   netOut = 0;
 
   constructor(readonly transport: Transport) {}
+
+  /** Number of channel and pattern subscriptions (shard channels count on their own). */
+  get subscriptions(): number {
+    return this.channels.size + this.patterns.size;
+  }
+
+  /** True in RESP2 subscribed mode, where only (P|S)(UN)SUBSCRIBE, PING, QUIT, RESET run. */
+  get inPubSubMode(): boolean {
+    return this.channels.size + this.patterns.size + this.shardChannels.size > 0;
+  }
 }

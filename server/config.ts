@@ -7,6 +7,7 @@
  */
 import { splitArgs } from "../protocol/parser.ts";
 import { globMatch } from "../engine/glob.ts";
+import { formatEventFlags, parseEventFlags } from "./notifications.ts";
 
 /** A bad parameter name or value; the message names the parameter and the reason. */
 export class ConfigError extends Error {}
@@ -31,6 +32,8 @@ export interface ParamDef {
   inactive?: string;
   /** Extra validation of a parsed value; returns an error text or null. */
   check?: (value: ConfigValue) => string | null;
+  /** Rewrites a valid string value into the form CONFIG GET shows. */
+  normalize?: (text: string) => string;
   /** One line for docs/configuration.md. */
   doc: string;
 }
@@ -313,7 +316,8 @@ export const PARAMS: readonly ParamDef[] = [
     type: "string",
     default: "",
     mutable: true,
-    inactive: PENDING_MESSAGING,
+    check: (v) => parseEventFlags(String(v)) === null ? "Invalid event class character. Use 'Ag$lshzxeKEtmnd'." : null,
+    normalize: (v) => formatEventFlags(parseEventFlags(v)!),
     doc: "Keyspace notification classes (K E g $ l s h z x e t m n d A).",
   },
   {
@@ -499,7 +503,7 @@ export class Config {
       default: {
         const err = p.check?.(text);
         if (err) throw fail(err);
-        return text;
+        return p.normalize ? p.normalize(text) : text;
       }
     }
   }

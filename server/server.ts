@@ -15,10 +15,13 @@ import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
 import type { Client } from "./client.ts";
-import { Config, type ConfigValue } from "./config.ts";
+import { Config, type ConfigValue, parseMemory } from "./config.ts";
 import { Logger, type LogLevel } from "./log.ts";
 import { PauseState } from "./pause.ts";
 import { WatchRegistry } from "./watch.ts";
+import { PubSub } from "./pubsub.ts";
+import { KeyspaceNotifier } from "./notifications.ts";
+import { subscribedModeGate } from "../commands/pubsub.ts";
 import { ServerStats } from "./stats.ts";
 
 /** FerricStore's version, reported by INFO and HELLO. */
@@ -39,6 +42,8 @@ export class Server {
   readonly memory: MemoryGuard;
   readonly pause = new PauseState();
   readonly watches: WatchRegistry;
+  readonly pubsub = new PubSub();
+  readonly notifier: KeyspaceNotifier;
   readonly gates: CommandGate[] = [];
   readonly commandHooks: CommandHook[] = [];
   /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
@@ -68,6 +73,7 @@ export class Server {
     this.keyspace = new Keyspace({ shardCount: shards, databases: config.int("databases") });
     this.memory = new MemoryGuard(this.keyspace, config);
     this.watches = new WatchRegistry(this.keyspace);
+    config.watch("client-output-buffer-limit", () => this.outputLimits = null);
     // Leaving a connection or RESET ends its transaction and its watches.
     const endTx = (c: Client) => {
       c.tx = null;
@@ -75,6 +81,13 @@ export class Server {
     };
     this.disconnectHooks.push(endTx);
     this.resetHooks.push(endTx);
+    const leavePubSub = (c: Client) => this.pubsub.unsubscribeAll(c);
+    this.disconnectHooks.push(leavePubSub);
+    this.resetHooks.push(leavePubSub);
+    this.notifier = new KeyspaceNotifier(this.keyspace, this.pubsub);
+    this.notifier.configure(config.str("notify-keyspace-events"));
+    config.watch("notify-keyspace-events", (v) => this.notifier.configure(String(v)));
+    this.gates.push(subscribedModeGate);
     registerBuiltins(this);
     const setLfu = (v: ConfigValue) => this.keyspace.lfuMode = String(v).endsWith("-lfu");
     setLfu(config.get("maxmemory-policy"));
@@ -155,6 +168,30 @@ export class Server {
     const { path, offset, length } = engine.cold.locate(e);
     this.keyspace.coldReads++;
     return new FileSlice(Deno.openSync(path, { read: true }), offset, length);
+  }
+
+  private outputLimits: Map<string, OutputLimit> | null = null;
+
+  /**
+   * The client-output-buffer-limit of a client's class (pubsub for subscribed clients, normal
+   * otherwise), or null when that class has no limit.
+   */
+  outputLimit(client: Client): OutputLimit | null {
+    if (this.outputLimits === null) {
+      const parts = this.config.str("client-output-buffer-limit").trim().split(/\s+/);
+      const limits = new Map<string, OutputLimit>();
+      for (let i = 0; i + 3 < parts.length; i += 4) {
+        const cls = parts[i].toLowerCase() === "slave" ? "replica" : parts[i].toLowerCase();
+        limits.set(cls, {
+          hard: parseMemory(parts[i + 1]) ?? 0,
+          soft: parseMemory(parts[i + 2]) ?? 0,
+          seconds: Number(parts[i + 3]),
+        });
+      }
+      this.outputLimits = limits;
+    }
+    const limit = this.outputLimits.get(client.inPubSubMode ? "pubsub" : "normal");
+    return limit && (limit.hard > 0 || limit.soft > 0) ? limit : null;
   }
 
   /** Whether new clients start authenticated (the default user has no password). */
@@ -326,6 +363,13 @@ export class Server {
     })();
     return this.closedSignal.promise;
   }
+}
+
+/** One class's output buffer limit: bytes hard, bytes soft, seconds over soft. */
+export interface OutputLimit {
+  hard: number;
+  soft: number;
+  seconds: number;
 }
 
 /** Options of {@link startServer}: any configuration parameter, by name. */

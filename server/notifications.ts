@@ -1,0 +1,55 @@
+/**
+ * Keyspace notifications (`notify-keyspace-events`): every `db.notify(class, event, key)` the
+ * commands and the engine send becomes a pub/sub message on `__keyspace@<db>__:<key>` (the
+ * event as message, class K) and `__keyevent@<db>__:<event>` (the key as message, class E).
+ *
+ * @module
+ */
+import type { Keyspace, KeyspaceListener } from "../engine/keyspace.ts";
+import type { PubSub } from "./pubsub.ts";
+
+/** Classes that `A` stands for. */
+const ALL = "g$lshzxetd";
+/** Every class letter, in the order Redis prints them. */
+const ORDER = "g$lshzxetd";
+
+/** Parses a flags string; null when it has a letter Redis does not know. */
+export function parseEventFlags(text: string): Set<string> | null {
+  const flags = new Set<string>();
+  for (const ch of text) {
+    if (ch === "A") { for (const c of ALL) flags.add(c); }
+    else if ("KEg$lshzxetmnd".includes(ch)) flags.add(ch);
+    else return null;
+  }
+  return flags;
+}
+
+/** The flags as Redis prints them back (CONFIG GET notify-keyspace-events). */
+export function formatEventFlags(flags: Set<string>): string {
+  let out = "";
+  if ([...ALL].every((c) => flags.has(c))) out = "A";
+  else for (const c of ORDER) if (flags.has(c)) out += c;
+  for (const c of "KEmn") if (flags.has(c)) out += c;
+  return out;
+}
+
+/** Publishes keyspace events by the configured flags. */
+export class KeyspaceNotifier implements KeyspaceListener {
+  private flags = new Set<string>();
+
+  constructor(keyspace: Keyspace, private readonly pubsub: PubSub) {
+    keyspace.listeners.push(this);
+  }
+
+  /** Sets the flags from a `notify-keyspace-events` value. */
+  configure(text: string): void {
+    this.flags = parseEventFlags(text) ?? new Set();
+  }
+
+  notify(cls: string, event: string, db: number, key: string): void {
+    const f = this.flags;
+    if (f.size === 0 || !f.has(cls)) return;
+    if (f.has("K")) this.pubsub.publish(`__keyspace@${db}__:${key}`, event);
+    if (f.has("E")) this.pubsub.publish(`__keyevent@${db}__:${event}`, key);
+  }
+}
