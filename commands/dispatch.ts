@@ -104,6 +104,7 @@ export function call(
   const ks = server.keyspace;
   ks.now = Date.now();
   ks.noTouch = client.noTouch && cmd.name !== "touch";
+  server.currentClient = client;
   const ctx: CommandContext = { server, client, db: ks.dbs[client.db], command: cmd };
   client.lastCommand = cmd.fullName;
   const started = performance.now();
@@ -120,11 +121,11 @@ export function call(
   }
   if (result instanceof Promise) {
     return result.then(
-      (r) => finish(server, cmd, argv, started, r),
-      (e) => finish(server, cmd, argv, started, handlerError(server, cmd, e)),
+      (r) => finish(server, client, cmd, argv, started, r),
+      (e) => finish(server, client, cmd, argv, started, handlerError(server, cmd, e)),
     );
   }
-  return finish(server, cmd, argv, started, result);
+  return finish(server, client, cmd, argv, started, result);
 }
 
 function handlerError(server: Server, cmd: Command, e: unknown): RespError {
@@ -135,6 +136,7 @@ function handlerError(server: Server, cmd: Command, e: unknown): RespError {
 
 function finish(
   server: Server,
+  client: Client,
   cmd: Command,
   argv: Uint8Array[],
   started: number,
@@ -149,7 +151,7 @@ function finish(
     st.failed++;
     server.stats.countError(r);
   }
-  server.afterCommand(cmd, argv, usec);
+  server.afterCommand(client, cmd, argv, usec);
   return r;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Reply } from "../protocol/reply.ts";
 import type { Command } from "../commands/spec.ts";
+import type { ClientTracking } from "./tracking.ts";
 
 /** What a client's connection offers to commands. */
 export interface Transport {
@@ -69,6 +70,8 @@ export class Client {
   readonly channels: Set<string> = new Set();
   readonly patterns: Set<string> = new Set();
   readonly shardChannels: Set<string> = new Set();
+  /** CLIENT TRACKING state, or null when not tracking. */
+  tracking: ClientTracking | null = null;
   /** Bytes read and written on this connection. */
   netIn = 0;
   netOut = 0;

@@ -21,6 +21,7 @@ import { PauseState } from "./pause.ts";
 import { WatchRegistry } from "./watch.ts";
 import { PubSub } from "./pubsub.ts";
 import { KeyspaceNotifier } from "./notifications.ts";
+import { Tracking } from "./tracking.ts";
 import { subscribedModeGate } from "../commands/pubsub.ts";
 import { ServerStats } from "./stats.ts";
 
@@ -30,7 +31,7 @@ export const VERSION = "7.0.15-ferricstore.0.1.0";
 export const REDIS_VERSION = "7.0.15";
 
 /** Called after every command that ran (slow log, latency monitor, metrics). */
-export type CommandHook = (cmd: Command, argv: Uint8Array[], usec: number) => void;
+export type CommandHook = (client: Client, cmd: Command, argv: Uint8Array[], usec: number) => void;
 
 /** A running FerricStore server. */
 export class Server {
@@ -44,6 +45,7 @@ export class Server {
   readonly watches: WatchRegistry;
   readonly pubsub = new PubSub();
   readonly notifier: KeyspaceNotifier;
+  readonly tracking: Tracking;
   readonly gates: CommandGate[] = [];
   readonly commandHooks: CommandHook[] = [];
   /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
@@ -58,6 +60,8 @@ export class Server {
   readonly shardCount: number;
   loading = false;
   shuttingDown = false;
+  /** The client whose command is running (NOLOOP tracking, plugins). */
+  currentClient: Client | null = null;
   /** The port the RESP listener is bound to (differs from `port` when it was 0). */
   port = 0;
   private listeners: Deno.Listener[] = [];
@@ -88,6 +92,10 @@ export class Server {
     this.notifier.configure(config.str("notify-keyspace-events"));
     config.watch("notify-keyspace-events", (v) => this.notifier.configure(String(v)));
     this.gates.push(subscribedModeGate);
+    this.tracking = new Tracking(this.keyspace, (id) => this.clients.get(id), () => this.currentClient);
+    this.commandHooks.push((client, cmd, argv) => this.tracking.afterCommand(client, cmd, argv));
+    this.disconnectHooks.push((c) => this.tracking.forget(c));
+    this.resetHooks.push((c) => this.tracking.disable(c));
     registerBuiltins(this);
     const setLfu = (v: ConfigValue) => this.keyspace.lfuMode = String(v).endsWith("-lfu");
     setLfu(config.get("maxmemory-policy"));
@@ -287,10 +295,10 @@ export class Server {
   }
 
   /** Runs after every executed command. */
-  afterCommand(cmd: Command, argv: Uint8Array[], usec: number): void {
+  afterCommand(client: Client, cmd: Command, argv: Uint8Array[], usec: number): void {
     this.memory.drain();
     const hooks = this.commandHooks;
-    for (let i = 0; i < hooks.length; i++) hooks[i](cmd, argv, usec);
+    for (let i = 0; i < hooks.length; i++) hooks[i](client, cmd, argv, usec);
   }
 
   private serverCron(tick: number): void {

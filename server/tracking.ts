@@ -1,0 +1,135 @@
+/**
+ * Client-side caching (CLIENT TRACKING): remembers which clients read which keys, and sends
+ * them an invalidation when a key changes — as a RESP3 `invalidate` push, or, for RESP2 clients
+ * that redirect to a subscribed connection, as a message on `__redis__:invalidate`. BCAST
+ * clients get invalidations for every key under their prefixes without being remembered.
+ *
+ * @module
+ */
+import type { Keyspace, KeyspaceListener } from "../engine/keyspace.ts";
+import { type Command, findKeys } from "../commands/spec.ts";
+import { latin1 } from "../commands/args.ts";
+import { Push, type Reply } from "../protocol/reply.ts";
+import type { Client } from "./client.ts";
+
+/** A client's tracking options. */
+export interface TrackingOptions {
+  redirect: number;
+  bcast: boolean;
+  optin: boolean;
+  optout: boolean;
+  noloop: boolean;
+  prefixes: string[];
+}
+
+/** Tracking state of a client. */
+export interface ClientTracking extends TrackingOptions {
+  /** CLIENT CACHING YES/NO given for the next command (null: not given). */
+  caching: boolean | null;
+  /** Set when the redirect client went away. */
+  brokenRedirect: boolean;
+}
+
+/** The tracking table and the clients that track. */
+export class Tracking implements KeyspaceListener {
+  /** Keys read by tracking clients: key → ids of clients to invalidate. */
+  private readonly table = new Map<string, Set<number>>();
+  private readonly bcast = new Set<Client>();
+  readonly clients = new Set<Client>();
+
+  constructor(
+    keyspace: Keyspace,
+    private readonly lookup: (id: number) => Client | undefined,
+    private readonly current: () => Client | null,
+  ) {
+    keyspace.listeners.push(this);
+  }
+
+  /** Number of keys in the tracking table. */
+  get keys(): number {
+    return this.table.size;
+  }
+
+  enable(client: Client, options: TrackingOptions): void {
+    client.tracking = { ...options, caching: null, brokenRedirect: false };
+    this.clients.add(client);
+    if (options.bcast) this.bcast.add(client);
+    else this.bcast.delete(client);
+  }
+
+  disable(client: Client): void {
+    client.tracking = null;
+    this.clients.delete(client);
+    this.bcast.delete(client);
+  }
+
+  /** After a command: remember the keys a tracking client read (Redis's trackingRememberKeys). */
+  afterCommand(client: Client, cmd: Command, argv: Uint8Array[]): void {
+    const t = client.tracking;
+    if (t === null) return;
+    const caching = t.caching;
+    if (!(cmd.parent?.name === "client" && cmd.name === "caching")) t.caching = null;
+    if (t.bcast || !cmd.flags.has("readonly")) return;
+    if ((t.optin && caching !== true) || (t.optout && caching === false)) return;
+    for (const k of findKeys(cmd, argv)) {
+      const key = latin1(argv[k.index]);
+      let ids = this.table.get(key);
+      if (!ids) this.table.set(key, ids = new Set());
+      ids.add(client.id);
+    }
+  }
+
+  modified(_db: number, key: string | null): void {
+    if (this.clients.size === 0) return;
+    const writer = this.current();
+    if (key === null) {
+      // A flush invalidates everything every tracking client may hold.
+      for (const c of this.clients) this.send(c, null);
+      this.table.clear();
+      return;
+    }
+    const ids = this.table.get(key);
+    if (ids) {
+      this.table.delete(key);
+      for (const id of ids) {
+        const c = this.lookup(id);
+        if (!c || c.tracking === null || c.tracking.bcast) continue;
+        if (c.tracking.noloop && c === writer) continue;
+        this.send(c, key);
+      }
+    }
+    for (const c of this.bcast) {
+      const t = c.tracking!;
+      if (t.noloop && c === writer) continue;
+      if (t.prefixes.length === 0 || t.prefixes.some((p) => key.startsWith(p))) this.send(c, key);
+    }
+  }
+
+  /** Sends one invalidation (key null: everything) to a tracking client or its redirect. */
+  private send(client: Client, key: string | null): void {
+    const t = client.tracking!;
+    const keys: Reply = key === null ? null : [key];
+    let target = client;
+    if (t.redirect > 0) {
+      const redir = this.lookup(t.redirect);
+      if (!redir) {
+        t.brokenRedirect = true;
+        if (client.resp === 3) {
+          client.transport.push(new Push(["tracking-redir-broken", t.redirect]));
+        }
+        return;
+      }
+      target = redir;
+    }
+    if (target.resp === 3) {
+      target.transport.push(new Push(["invalidate", keys]));
+    } else if (target !== client && target.inPubSubMode) {
+      target.transport.push(new Push(["message", "__redis__:invalidate", keys]));
+    }
+  }
+
+  /** Forgets a client that disconnected. */
+  forget(client: Client): void {
+    this.disable(client);
+  }
+}
