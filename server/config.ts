@@ -193,7 +193,6 @@ export const PARAMS: readonly ParamDef[] = [
     min: 0,
     max: 65535,
     mutable: false,
-    inactive: PENDING_SECURITY,
     doc: "TLS listener port (0 = off).",
   },
   {
@@ -201,7 +200,6 @@ export const PARAMS: readonly ParamDef[] = [
     type: "string",
     default: "",
     mutable: false,
-    inactive: PENDING_SECURITY,
     doc: "Server certificate (PEM).",
   },
   {
@@ -209,7 +207,6 @@ export const PARAMS: readonly ParamDef[] = [
     type: "string",
     default: "",
     mutable: false,
-    inactive: PENDING_SECURITY,
     doc: "Server private key (PEM).",
   },
   {
@@ -217,7 +214,6 @@ export const PARAMS: readonly ParamDef[] = [
     type: "string",
     default: "",
     mutable: false,
-    inactive: PENDING_SECURITY,
     doc: "CA that client certificates must chain to.",
   },
   {
@@ -226,7 +222,6 @@ export const PARAMS: readonly ParamDef[] = [
     values: ["yes", "no", "optional"],
     default: "yes",
     mutable: true,
-    inactive: PENDING_SECURITY,
     doc: "Whether TLS clients must present a certificate.",
   },
   {
@@ -234,7 +229,6 @@ export const PARAMS: readonly ParamDef[] = [
     type: "bool",
     default: "no",
     mutable: true,
-    inactive: PENDING_SECURITY,
     doc: "Refuse plaintext connections.",
   },
   {

@@ -14,6 +14,7 @@ import { DurableEngine } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
+import { listenTls } from "../protocol/tls.ts";
 import type { Client } from "./client.ts";
 import { Config, type ConfigValue, parseMemory } from "./config.ts";
 import { Logger, type LogLevel } from "./log.ts";
@@ -92,7 +93,11 @@ export class Server {
     this.notifier.configure(config.str("notify-keyspace-events"));
     config.watch("notify-keyspace-events", (v) => this.notifier.configure(String(v)));
     this.gates.push(subscribedModeGate);
-    this.tracking = new Tracking(this.keyspace, (id) => this.clients.get(id), () => this.currentClient);
+    this.tracking = new Tracking(
+      this.keyspace,
+      (id) => this.clients.get(id),
+      () => this.currentClient,
+    );
     this.commandHooks.push((client, cmd, argv) => this.tracking.afterCommand(client, cmd, argv));
     this.disconnectHooks.push((c) => this.tracking.forget(c));
     this.resetHooks.push((c) => this.tracking.disable(c));
@@ -226,6 +231,7 @@ export class Server {
       }
     }
     this.port = port;
+    if (this.config.int("tls-port") > 0) await this.listenTls(binds);
     const hz = this.config.int("hz");
     let tick = 0;
     this.cron = setInterval(() => this.serverCron(tick++), Math.max(2, Math.floor(1000 / hz)));
@@ -233,6 +239,37 @@ export class Server {
       "server",
       `Ready to accept connections tcp on ${binds.join(" ")} port ${this.port}`,
     );
+  }
+
+  /** The TLS listener's port (0 when TLS is off). */
+  tlsPort = 0;
+  private closeTls: (() => void) | null = null;
+
+  private async listenTls(binds: string[]): Promise<void> {
+    const c = this.config;
+    try {
+      const { port, close } = await listenTls(
+        {
+          port: c.int("tls-port"),
+          hostnames: binds.map((b) => b.replace(/^-/, "")),
+          certFile: c.str("tls-cert-file"),
+          keyFile: c.str("tls-key-file"),
+          caFile: c.str("tls-ca-cert-file"),
+          authClients: c.str("tls-auth-clients") as "yes" | "no" | "optional",
+        },
+        (stream, remote, local) => this.serveStream(stream, remote, local, true),
+        (message) => this.log.warning("tls", message),
+      );
+      this.tlsPort = port;
+      this.closeTls = close;
+      this.log.notice(
+        "server",
+        `Ready to accept connections tls on ${binds.join(" ")} port ${port}`,
+      );
+    } catch (e) {
+      this.close();
+      throw e;
+    }
   }
 
   /** Resolves when the server has closed. */
@@ -259,7 +296,7 @@ export class Server {
       tcp.setNoDelay?.(true);
       if (this.config.int("tcp-keepalive") > 0) tcp.setKeepAlive?.(true);
     } catch { /* not a TCP socket */ }
-    this.serveStream(conn, conn.remoteAddr, conn.localAddr);
+    this.serveStream(conn, conn.remoteAddr, conn.localAddr, false);
   }
 
   /** Serves any byte stream as a client connection (TCP, TLS, in-memory). */
@@ -271,10 +308,18 @@ export class Server {
     },
     remote?: Deno.Addr,
     local?: Deno.Addr,
+    secure = false,
   ): Connection {
     const connection = new Connection(stream, this, remote, local);
     const client = connection.client;
     this.stats.connections++;
+    if (!secure && this.config.bool("require-tls") && remote !== undefined) {
+      this.stats.rejectedConnections++;
+      stream.write(new TextEncoder().encode(
+        "-ERR plaintext connections are not accepted: this server requires TLS (require-tls yes)\r\n",
+      )).catch(() => {}).finally(() => stream.close());
+      return connection;
+    }
     if (this.clients.size >= this.config.int("maxclients")) {
       this.stats.rejectedConnections++;
       stream.write(new TextEncoder().encode("-ERR max number of clients reached\r\n"))
@@ -357,6 +402,7 @@ export class Server {
         l.close();
       } catch { /* already closed */ }
     }
+    this.closeTls?.();
     for (const c of this.clients.values()) c.transport.close();
     this.pause.unpause();
     const engine = this.engine;
