@@ -1,0 +1,336 @@
+/**
+ * ACL users and selectors as Redis 7 has them, and the SETUSER rule language:
+ * `on off nopass resetpass >pw <pw #hash !hash reset allkeys resetkeys ~p %R~p %W~p %RW~p
+ * allchannels resetchannels &p allcommands nocommands +cmd -cmd +cmd|sub +@cat -@cat (...)
+ * clearselectors sanitize-payload skip-sanitize-payload`.
+ *
+ * Passwords are kept only as SHA-256 hex digests, as Redis keeps them.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { globMatch } from "../glob.ts";
+import type { AclCategory, Command } from "../../commands/spec.ts";
+import { ACL_CATEGORIES } from "../../commands/spec.ts";
+
+/** A SETUSER rule that cannot be applied; `message` is Redis's reason text. */
+export class AclRuleError extends Error {}
+
+const ERR = {
+  syntax: "Syntax error",
+  unknown: "Unknown command or category name in ACL",
+  keysAfterAll:
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
+  channelsAfterAll:
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
+  noSuchPassword: "The password you are trying to remove from the user does not exist",
+  badHash:
+    "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters",
+};
+
+/** SHA-256 hex digest of a password, as ACL stores it. */
+export function hashPassword(password: Uint8Array | string): string {
+  return createHash("sha256").update(password).digest("hex");
+}
+
+interface KeyPattern {
+  pattern: string;
+  read: boolean;
+  write: boolean;
+}
+
+/** Resolves command names for rules (`get`, `client|kill`, `client`). */
+export interface CommandLookup {
+  get(name: string): Command | undefined;
+  all(): Iterable<Command>;
+}
+
+/** What a selector or user refused: the command, a key, or a channel (with its name). */
+export type Denial =
+  | { reason: "command" }
+  | { reason: "key"; object: string }
+  | { reason: "channel"; object: string };
+
+/** Key access a command needs for a key, from its key-spec flags (Redis's ACLSelectorCheckKey). */
+export function keyAccess(flags: readonly string[]): { read: boolean; write: boolean } {
+  return {
+    read: flags.includes("ACCESS"),
+    write: flags.includes("INSERT") || flags.includes("DELETE") || flags.includes("UPDATE"),
+  };
+}
+
+/** One selector: commands, key patterns, channel patterns. */
+export class Selector {
+  /** Base permission of commands no rule mentions (+@all / -@all). */
+  allowAll = false;
+  /** Command rules in order; later rules win: `get`, `client|kill`, `@string`. */
+  rules: { name: string; allow: boolean }[] = [];
+  keys: KeyPattern[] = [];
+  allKeys = false;
+  channels: string[] = [];
+  allChannels = false;
+
+  clone(): Selector {
+    const s = new Selector();
+    s.allowAll = this.allowAll;
+    s.rules = this.rules.map((r) => ({ ...r }));
+    s.keys = this.keys.map((k) => ({ ...k }));
+    s.allKeys = this.allKeys;
+    s.channels = [...this.channels];
+    s.allChannels = this.allChannels;
+    return s;
+  }
+
+  /** Whether the selector lets `cmd` run (ignoring keys and channels). */
+  canRun(cmd: Command): boolean {
+    let allowed = this.allowAll;
+    for (const r of this.rules) if (ruleMatches(r.name, cmd)) allowed = r.allow;
+    return allowed;
+  }
+
+  /** Whether a key may be accessed with the given intent. */
+  canAccessKey(key: string, read: boolean, write: boolean): boolean {
+    if (this.allKeys) return true;
+    for (const p of this.keys) {
+      if ((read && !p.read) || (write && !p.write)) continue;
+      if (globMatch(p.pattern, key)) return true;
+    }
+    return false;
+  }
+
+  /** Whether a channel (or, for pattern subscriptions, a pattern, compared literally) is allowed. */
+  canAccessChannel(channel: string, isPattern: boolean): boolean {
+    if (this.allChannels) return true;
+    for (const p of this.channels) {
+      if (isPattern ? p === channel : globMatch(p, channel)) return true;
+    }
+    return false;
+  }
+
+  /** Applies one rule; throws AclRuleError with Redis's reason. */
+  apply(rule: string, lookup: CommandLookup): void {
+    const op = rule.toLowerCase();
+    if (op === "allkeys" || op === "~*") {
+      this.allKeys = true;
+      this.keys = [];
+    } else if (op === "resetkeys") {
+      this.allKeys = false;
+      this.keys = [];
+    } else if (op === "allchannels" || op === "&*") {
+      this.allChannels = true;
+      this.channels = [];
+    } else if (op === "resetchannels") {
+      this.allChannels = false;
+      this.channels = [];
+    } else if (op === "allcommands" || op === "+@all") {
+      this.allowAll = true;
+      this.rules = [];
+    } else if (op === "nocommands" || op === "-@all") {
+      this.allowAll = false;
+      this.rules = [];
+    } else if (rule.startsWith("~") || rule.startsWith("%")) {
+      let read = true, write = true, pattern: string;
+      if (rule.startsWith("%")) {
+        const tilde = rule.indexOf("~");
+        const perms = rule.slice(1, tilde < 0 ? rule.length : tilde).toUpperCase();
+        if (tilde < 0 || perms.length === 0 || /[^RW]/.test(perms)) throw new AclRuleError(ERR.syntax);
+        read = perms.includes("R");
+        write = perms.includes("W");
+        pattern = rule.slice(tilde + 1);
+      } else pattern = rule.slice(1);
+      if (this.allKeys) throw new AclRuleError(ERR.keysAfterAll);
+      const existing = this.keys.find((k) => k.pattern === pattern);
+      if (existing) {
+        existing.read ||= read;
+        existing.write ||= write;
+      } else if (pattern === "*" && read && write) {
+        this.allKeys = true;
+        this.keys = [];
+      } else this.keys.push({ pattern, read, write });
+    } else if (rule.startsWith("&")) {
+      if (this.allChannels) throw new AclRuleError(ERR.channelsAfterAll);
+      const pattern = rule.slice(1);
+      if (!this.channels.includes(pattern)) this.channels.push(pattern);
+    } else if (rule.startsWith("+") || rule.startsWith("-")) {
+      const allow = rule[0] === "+";
+      const name = op.slice(1);
+      if (name.startsWith("@")) {
+        if (!ACL_CATEGORIES.includes(name.slice(1) as AclCategory)) throw new AclRuleError(ERR.unknown);
+        this.record(name, allow);
+        return;
+      }
+      const [top, sub] = name.split("|");
+      const cmd = lookup.get(top);
+      if (!cmd || (sub !== undefined && !cmd.subcommands?.has(sub))) throw new AclRuleError(ERR.unknown);
+      const target = sub !== undefined ? cmd.subcommands!.get(sub)! : cmd;
+      // A rule that changes nothing is not kept (as Redis compacts them).
+      if (allCovered(target, this, allow)) return;
+      this.record(name, allow);
+    } else throw new AclRuleError(ERR.syntax);
+  }
+
+  private record(name: string, allow: boolean): void {
+    this.rules = this.rules.filter((r) => r.name !== name);
+    this.rules.push({ name, allow });
+  }
+
+  /** `+@all -set +get`-style description of the command rules. */
+  describeCommands(): string {
+    return [this.allowAll ? "+@all" : "-@all", ...this.rules.map((r) => `${r.allow ? "+" : "-"}${r.name}`)]
+      .join(" ");
+  }
+
+  describeKeys(): string {
+    if (this.allKeys) return "~*";
+    return this.keys.map((k) => `${k.read && k.write ? "" : k.read ? "%R" : "%W"}~${k.pattern}`).join(" ");
+  }
+
+  describeChannels(): string {
+    if (this.allChannels) return "&*";
+    return this.channels.map((c) => `&${c}`).join(" ");
+  }
+
+  /** The selector in ACL LIST form: keys, channels, commands. */
+  describe(): string {
+    const parts: string[] = [];
+    const keys = this.describeKeys();
+    if (keys) parts.push(keys);
+    parts.push(this.allChannels ? "&*" : ["resetchannels", ...this.channels.map((c) => `&${c}`)].join(" "));
+    parts.push(this.describeCommands());
+    return parts.join(" ");
+  }
+}
+
+/** True when a rule name (`get`, `client`, `client|kill`, `@cat`) covers a command. */
+function ruleMatches(name: string, cmd: Command): boolean {
+  if (name.charCodeAt(0) === 64) return cmd.categories.has(name.slice(1) as AclCategory);
+  if (name === cmd.fullName) return true;
+  return cmd.parent !== undefined && name === cmd.parent.name;
+}
+
+function allCovered(cmd: Command, sel: Selector, allow: boolean): boolean {
+  const targets = cmd.subcommands ? [...cmd.subcommands.values()] : [cmd];
+  return targets.every((c) => sel.canRun(c) === allow);
+}
+
+/** One ACL user. */
+export class User {
+  enabled = false;
+  nopass = false;
+  passwords: string[] = [];
+  sanitize: "" | "sanitize-payload" | "skip-sanitize-payload" = "";
+  root = new Selector();
+  selectors: Selector[] = [];
+
+  constructor(readonly name: string) {
+    // acl-pubsub-default is resetchannels: new users start with no channels.
+  }
+
+  clone(name = this.name): User {
+    const u = new User(name);
+    u.enabled = this.enabled;
+    u.nopass = this.nopass;
+    u.passwords = [...this.passwords];
+    u.sanitize = this.sanitize;
+    u.root = this.root.clone();
+    u.selectors = this.selectors.map((s) => s.clone());
+    return u;
+  }
+
+  /** Applies one SETUSER rule; throws AclRuleError. */
+  apply(rule: string, lookup: CommandLookup): void {
+    const op = rule.toLowerCase();
+    if (op === "on") this.enabled = true;
+    else if (op === "off") this.enabled = false;
+    else if (op === "nopass") {
+      this.nopass = true;
+      this.passwords = [];
+    } else if (op === "resetpass") {
+      this.nopass = false;
+      this.passwords = [];
+    } else if (op === "sanitize-payload" || op === "skip-sanitize-payload") {
+      this.sanitize = op;
+    } else if (op === "reset") {
+      for (const r of ["resetpass", "resetkeys", "resetchannels", "off", "-@all", "clearselectors"]) {
+        this.apply(r, lookup);
+      }
+      this.sanitize = "sanitize-payload";
+    } else if (op === "clearselectors") {
+      this.selectors = [];
+    } else if (rule.startsWith(">")) {
+      const h = hashPassword(rule.slice(1));
+      if (!this.passwords.includes(h)) this.passwords.push(h);
+      this.nopass = false;
+    } else if (rule.startsWith("<")) {
+      const h = hashPassword(rule.slice(1));
+      if (!this.passwords.includes(h)) throw new AclRuleError(ERR.noSuchPassword);
+      this.passwords = this.passwords.filter((p) => p !== h);
+    } else if (rule.startsWith("#")) {
+      const h = rule.slice(1);
+      if (!/^[0-9a-f]{64}$/.test(h)) throw new AclRuleError(ERR.badHash);
+      if (!this.passwords.includes(h)) this.passwords.push(h);
+      this.nopass = false;
+    } else if (rule.startsWith("!")) {
+      const h = rule.slice(1);
+      if (!/^[0-9a-f]{64}$/.test(h)) throw new AclRuleError(ERR.badHash);
+      if (!this.passwords.includes(h)) throw new AclRuleError(ERR.noSuchPassword);
+      this.passwords = this.passwords.filter((p) => p !== h);
+    } else if (rule.startsWith("(") && rule.endsWith(")")) {
+      const s = new Selector();
+      for (const r of splitRules(rule.slice(1, -1))) s.apply(r, lookup);
+      this.selectors.push(s);
+    } else this.root.apply(rule, lookup);
+  }
+
+  /** Whether a password is one of this user's (constant-time comparison of digests). */
+  checkPassword(password: Uint8Array): boolean {
+    if (this.nopass) return true;
+    const h = Buffer.from(hashPassword(password), "hex");
+    let ok = false;
+    for (const p of this.passwords) {
+      if (timingSafeEqual(Buffer.from(p, "hex"), h)) ok = true;
+    }
+    return ok;
+  }
+
+  /** The ACL LIST line of this user. */
+  describe(): string {
+    const flags = [this.enabled ? "on" : "off"];
+    if (this.nopass) flags.push("nopass");
+    if (this.sanitize) flags.push(this.sanitize);
+    const parts = [`user ${this.name}`, ...flags, ...this.passwords.map((p) => `#${p}`), this.root.describe()];
+    for (const s of this.selectors) parts.push(`(${s.describe()})`);
+    return parts.join(" ");
+  }
+
+  /**
+   * Whether the user may run a command line: some selector must allow the command and all its
+   * keys and channels. Returns null, or the denial to report (the furthest any selector got).
+   */
+  check(cmd: Command, keys: { key: string; read: boolean; write: boolean }[], channels: { name: string; pattern: boolean }[]): Denial | null {
+    let worst: Denial | null = null;
+    const rank = (d: Denial) => d.reason === "command" ? 0 : d.reason === "key" ? 1 : 2;
+    for (const s of [this.root, ...this.selectors]) {
+      let denial: Denial | null = null;
+      if (!s.canRun(cmd)) denial = { reason: "command" };
+      else {
+        const k = keys.find((k) => !s.canAccessKey(k.key, k.read, k.write));
+        if (k) denial = { reason: "key", object: k.key };
+        else {
+          const c = channels.find((c) => !s.canAccessChannel(c.name, c.pattern));
+          if (c) denial = { reason: "channel", object: c.name };
+        }
+      }
+      if (denial === null) return null;
+      if (worst === null || rank(denial) > rank(worst)) worst = denial;
+    }
+    return worst;
+  }
+}
+
+/** Splits a selector's inner rules (`+get ~k*`) on spaces. */
+export function splitRules(text: string): string[] {
+  return text.split(/\s+/).filter((r) => r.length > 0);
+}
+

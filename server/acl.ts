@@ -1,0 +1,272 @@
+/**
+ * Access control: the users, the check every command passes in dispatch (command, keys by their
+ * key specs with read/write intent, pub/sub channels), authentication, ACL LOG, and the ACL
+ * file. `requirepass` is the default user's password.
+ *
+ * @module
+ */
+import { findKeys } from "../commands/spec.ts";
+import type { Command } from "../commands/spec.ts";
+import { latin1 } from "../commands/args.ts";
+import type { CommandGate } from "../commands/dispatch.ts";
+import { RespError } from "../protocol/reply.ts";
+import { type CommandLookup, type Denial, keyAccess, splitRules, User } from "../engine/acl/user.ts";
+import type { Client } from "./client.ts";
+
+/** One ACL LOG entry. */
+export interface AclLogEntry {
+  count: number;
+  reason: "command" | "key" | "channel" | "auth";
+  context: "toplevel" | "multi";
+  object: string;
+  username: string;
+  created: number;
+  updated: number;
+  clientInfo: string;
+  entryId: number;
+}
+
+const LOG_MAX = 128;
+
+/** Users, checks and the ACL log. */
+export class Acl implements CommandGate {
+  readonly users = new Map<string, User>();
+  log: AclLogEntry[] = [];
+  private nextEntryId = 0;
+
+  constructor(
+    private readonly commands: CommandLookup,
+    private readonly describeClient: (c: Client) => string,
+    private readonly clients: () => Iterable<Client>,
+  ) {
+    this.users.set("default", defaultUser(commands));
+  }
+
+  /** The default user (requirepass is its password). */
+  get defaultUser(): User {
+    return this.users.get("default")!;
+  }
+
+  /** True when new connections are authenticated as `default` without AUTH. */
+  defaultNoPass(): boolean {
+    const d = this.defaultUser;
+    return d.enabled && d.nopass;
+  }
+
+  /** Applies `requirepass`: the default user's only password, or nopass when empty. */
+  setRequirePass(password: string): void {
+    const d = this.defaultUser;
+    d.apply("resetpass", this.commands);
+    d.apply(password === "" ? "nopass" : `>${password}`, this.commands);
+  }
+
+  /** AUTH / HELLO AUTH: authenticates the client or returns WRONGPASS (and logs it). */
+  authenticate(client: Client, username: string, password: Uint8Array): RespError | null {
+    const u = this.users.get(username);
+    if (u && u.enabled && u.checkPassword(password)) {
+      client.user = username;
+      client.authenticated = true;
+      return null;
+    }
+    this.addLog(client, "auth", "AUTH", username);
+    return new RespError("WRONGPASS invalid username-password pair or user is disabled.");
+  }
+
+  /** The dispatch gate: NOPERM when the client's user may not run this command line. */
+  check(client: Client, cmd: Command, argv: Uint8Array[]): RespError | undefined {
+    const user = this.users.get(client.user);
+    if (!user) return new RespError(`NOPERM this user has no permissions to run the '${cmd.fullName}' command`);
+    const denial = this.deny(user, cmd, argv);
+    if (denial === null) return undefined;
+    const object = denial.reason === "command" ? cmd.fullName : denial.object;
+    this.addLog(client, denial.reason, object, user.name);
+    return new RespError(nopermText(denial, cmd));
+  }
+
+  /** Why `user` may not run a command line, or null. */
+  deny(user: User, cmd: Command, argv: Uint8Array[]): Denial | null {
+    // The default user with every permission is the common case: skip the work.
+    if (user.root.allowAll && user.root.rules.length === 0 && user.root.allKeys && user.root.allChannels) {
+      return null;
+    }
+    const keys = [];
+    for (const k of findKeys(cmd, argv)) {
+      if (k.flags.includes("NOT_KEY")) continue;
+      keys.push({ key: latin1(argv[k.index]), ...keyAccess(k.flags) });
+    }
+    return user.check(cmd, keys, channelsOf(cmd, argv));
+  }
+
+  /** ACL DRYRUN's answer: null when allowed, else the sentence Redis replies with. */
+  dryRun(user: User, cmd: Command, argv: Uint8Array[]): string | null {
+    const d = this.deny(user, cmd, argv);
+    if (d === null) return null;
+    if (d.reason === "command") return `This user has no permissions to run the '${cmd.fullName}' command`;
+    if (d.reason === "key") return `This user has no permissions to access the '${d.object}' key`;
+    return `This user has no permissions to access the '${d.object}' channel`;
+  }
+
+  /** Adds (or merges into) an ACL LOG entry. */
+  addLog(client: Client, reason: AclLogEntry["reason"], object: string, username: string): void {
+    const context = client.tx !== null ? "multi" : "toplevel";
+    const now = Date.now();
+    const same = this.log.find((e) =>
+      e.reason === reason && e.context === context && e.object === object && e.username === username &&
+      now - e.updated < 60000
+    );
+    if (same) {
+      same.count++;
+      same.updated = now;
+      same.clientInfo = this.describeClient(client);
+      this.log = [same, ...this.log.filter((e) => e !== same)];
+      return;
+    }
+    this.log.unshift({
+      count: 1,
+      reason,
+      context,
+      object,
+      username,
+      created: now,
+      updated: now,
+      clientInfo: this.describeClient(client),
+      entryId: this.nextEntryId++,
+    });
+    if (this.log.length > LOG_MAX) this.log.length = LOG_MAX;
+  }
+
+  /** Applies SETUSER rules to a copy and swaps it in only when every rule is valid. */
+  setUser(name: string, rules: string[]): void {
+    const current = this.users.get(name);
+    const next = current ? current.clone() : new User(name);
+    for (const r of mergeSelectorArgs(rules)) {
+      try {
+        next.apply(r, this.commands);
+      } catch (e) {
+        throw new RespError(`ERR Error in ACL SETUSER modifier '${r}': ${(e as Error).message}`);
+      }
+    }
+    this.users.set(name, next);
+    this.disconnectPubSubNoLongerAllowed(name);
+  }
+
+  /** Deletes users; their clients are disconnected. Returns how many existed. */
+  deleteUsers(names: string[]): number {
+    let n = 0;
+    for (const name of names) {
+      if (this.users.delete(name)) {
+        n++;
+        this.disconnectUser(name);
+      }
+    }
+    return n;
+  }
+
+  /** Closes every connection authenticated as `name`. */
+  disconnectUser(name: string): void {
+    for (const c of this.clients()) if (c.user === name) c.transport.close();
+  }
+
+  private disconnectPubSubNoLongerAllowed(name: string): void {
+    const u = this.users.get(name)!;
+    for (const c of this.clients()) {
+      if (c.user !== name || !c.inPubSubMode) continue;
+      const sels = [u.root, ...u.selectors];
+      const ok = (ch: string, pattern: boolean) => sels.some((s) => s.canAccessChannel(ch, pattern));
+      if (
+        [...c.channels, ...c.shardChannels].some((ch) => !ok(ch, false)) ||
+        [...c.patterns].some((p) => !ok(p, true))
+      ) c.transport.close();
+    }
+  }
+
+  /** The ACL file text (ACL SAVE). */
+  serialize(): string {
+    return [...this.users.values()].map((u) => u.describe()).join("\n") + "\n";
+  }
+
+  /**
+   * Parses ACL file text into users without applying them; throws RespError naming the line.
+   */
+  parse(text: string, path: string): Map<string, User> {
+    const users = new Map<string, User>();
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].trim();
+      if (line === "" || line.startsWith("#")) continue;
+      const words = splitRules(line);
+      if (words[0] !== "user" || words.length < 2) {
+        throw new RespError(`ERR ${path}:${i + 1}: line should start with user keyword`);
+      }
+      const name = words[1];
+      if (users.has(name)) throw new RespError(`ERR ${path}:${i + 1}: Duplicate user '${name}' found`);
+      const u = new User(name);
+      for (const r of mergeSelectorArgs(words.slice(2))) {
+        try {
+          u.apply(r, this.commands);
+        } catch (e) {
+          throw new RespError(`ERR ${path}:${i + 1}: ${(e as Error).message}. `);
+        }
+      }
+      users.set(name, u);
+    }
+    if (!users.has("default")) users.set("default", defaultUser(this.commands));
+    return users;
+  }
+
+  /** Replaces every user (ACL LOAD); clients of changed or removed users are disconnected. */
+  replaceUsers(users: Map<string, User>): void {
+    const before = new Map([...this.users].map(([n, u]) => [n, u.describe()]));
+    this.users.clear();
+    for (const [n, u] of users) this.users.set(n, u);
+    for (const [name, desc] of before) {
+      if (this.users.get(name)?.describe() !== desc) this.disconnectUser(name);
+    }
+  }
+}
+
+function defaultUser(commands: CommandLookup): User {
+  const u = new User("default");
+  for (const r of ["on", "nopass", "~*", "&*", "+@all"]) u.apply(r, commands);
+  return u;
+}
+
+/** SETUSER arguments with selectors split over several arguments joined back: `(+get`, `~k)`. */
+export function mergeSelectorArgs(args: string[]): string[] {
+  const out: string[] = [];
+  let open: string[] | null = null;
+  for (const a of args) {
+    if (open) {
+      open.push(a);
+      if (a.endsWith(")")) {
+        out.push(open.join(" "));
+        open = null;
+      }
+    } else if (a.startsWith("(") && !a.endsWith(")")) open = [a];
+    else out.push(a);
+  }
+  if (open) out.push(open.join(" ")); // unbalanced: the rule reports a syntax error
+  return out;
+}
+
+/** The pub/sub channels a command line names, for channel permissions. */
+function channelsOf(cmd: Command, argv: Uint8Array[]): { name: string; pattern: boolean }[] {
+  switch (cmd.fullName) {
+    case "publish":
+    case "spublish":
+      return [{ name: latin1(argv[1]), pattern: false }];
+    case "subscribe":
+    case "ssubscribe":
+      return argv.slice(1).map((a) => ({ name: latin1(a), pattern: false }));
+    case "psubscribe":
+      return argv.slice(1).map((a) => ({ name: latin1(a), pattern: true }));
+    default:
+      return [];
+  }
+}
+
+function nopermText(d: Denial, cmd: Command): string {
+  if (d.reason === "command") return `NOPERM this user has no permissions to run the '${cmd.fullName}' command`;
+  if (d.reason === "key") return "NOPERM this user has no permissions to access one of the keys used as arguments";
+  return "NOPERM this user has no permissions to access one of the channels used as arguments";
+}

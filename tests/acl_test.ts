@@ -1,0 +1,183 @@
+import * as net from "node:net";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
+
+const SETUP = [
+  "ACL SETUSER bob on >pw ~key:* %R~ro:* %W~wo:* &chan* +@string +@pubsub -set +get (+hget ~h*)",
+  "ACL SETUSER carol on nopass ~* &* +@all -@dangerous",
+  "ACL SETUSER dan reset",
+  "ACL SETUSER erin on >a >b",
+];
+
+Deno.test("acl: users, rules and errors match redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const script = [
+      ...SETUP,
+      "ACL LIST",
+      "ACL USERS",
+      "ACL GETUSER bob",
+      "ACL GETUSER carol",
+      "ACL GETUSER dan",
+      "ACL GETUSER nobody",
+      "ACL SETUSER bob +foo",
+      "ACL SETUSER bob +@nosuch",
+      "ACL SETUSER bob ~x allkeys ~y",
+      "ACL SETUSER bob #abc",
+      "ACL SETUSER bob <nopw",
+      "ACL SETUSER bob %X~k",
+      "ACL SETUSER bob bogus",
+      "ACL SETUSER erin <a",
+      "ACL GETUSER erin",
+      "ACL SETUSER erin resetpass nopass",
+      "ACL GETUSER erin",
+      "ACL DELUSER default",
+      "ACL DELUSER nobody erin",
+      "ACL WHOAMI",
+      "ACL CAT nosuchcat",
+      "ACL DRYRUN bob set key:1 v",
+      "ACL DRYRUN bob get other",
+      "ACL DRYRUN bob get key:1",
+      "ACL DRYRUN bob hget hx f",
+      "ACL DRYRUN bob get ro:1",
+      "ACL DRYRUN bob append ro:1 x",
+      "ACL DRYRUN bob get wo:1",
+      "ACL DRYRUN bob publish chan1 x",
+      "ACL DRYRUN bob publish other x",
+      "ACL DRYRUN nobody get x",
+      "ACL DRYRUN bob nosuchcmd",
+      "ACL LOG RESET",
+      "AUTH bob wrong",
+      "AUTH nobody x",
+      "AUTH bob pw",
+      "ACL WHOAMI",
+      "GET key:1",
+      "SET key:1 v",
+      "GET other",
+      "APPEND ro:1 x",
+      "GET wo:1",
+      "PUBLISH chan1 x",
+      "PUBLISH other x",
+      "SUBSCRIBE other",
+      "HGET hx f",
+      "HGET other f",
+      "AUTH default x",
+    ].map(cmd);
+    assertEquals(await d.compare(script), []);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("acl: every registered command is refused to a user without its categories", async () => {
+  const server = await startFerric();
+  const c = await RawClient.connect(server.port);
+  try {
+    await c.call("ACL", "SETUSER", "nobody", "on", ">x", "~*", "&*", "-@all");
+    await c.call("AUTH", "nobody", "x");
+    let checked = 0;
+    for (const command of server.registry.all()) {
+      if (command.flags.has("no_auth")) continue; // AUTH, HELLO, QUIT, RESET run without permissions
+      const targets = command.subcommands ? [...command.subcommands.values()] : [command];
+      for (const t of targets) {
+        const argv = t.parent ? [t.parent.name, t.name] : [t.name];
+        while (t.arity > 0 ? argv.length < t.arity : argv.length < -t.arity) argv.push("x");
+        const r = await c.call(...argv);
+        assertMatch(r, /^-NOPERM this user has no permissions to run the '/, `${t.fullName}: ${r}`);
+        checked++;
+      }
+    }
+    assert(checked > 50, `only ${checked} commands checked`);
+    assertMatch(await c.call("ACL", "WHOAMI"), /NOPERM/);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("acl: denials inside MULTI abort the transaction; ACL LOG records them", async () => {
+  const server = await startFerric();
+  const admin = await RawClient.connect(server.port);
+  const c = await RawClient.connect(server.port);
+  try {
+    await admin.call("ACL", "SETUSER", "bob", "on", ">pw", "~key:*", "+@all");
+    await c.call("AUTH", "bob", "pw");
+    assertEquals(await c.call("MULTI"), "+OK\r\n");
+    assertEquals(await c.call("SET", "key:1", "v"), "+QUEUED\r\n");
+    assertMatch(await c.call("SET", "other", "v"), /^-NOPERM/);
+    assertEquals(await c.call("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    const log = await admin.call("ACL", "LOG", "1");
+    assertMatch(log, /reason\r\n\$3\r\nkey/);
+    assertMatch(log, /context\r\n\$5\r\nmulti/);
+    assertMatch(log, /object\r\n\$5\r\nother/);
+  } finally {
+    admin.close();
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("acl: requirepass, NOAUTH, and deleting a user disconnects its clients", async () => {
+  const server = await startFerric({ requirepass: "secret" });
+  const a = await RawClient.connect(server.port);
+  const b = await RawClient.connect(server.port);
+  try {
+    assertEquals(await a.call("GET", "k"), "-NOAUTH Authentication required.\r\n");
+    assertEquals(await a.call("AUTH", "nope"), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assertEquals(await a.call("AUTH", "secret"), "+OK\r\n");
+    assertEquals(await a.call("ACL", "SETUSER", "temp", "on", ">t", "+@all", "~*"), "+OK\r\n");
+    assertEquals(await b.call("AUTH", "temp", "t"), "+OK\r\n");
+    assertEquals(await a.call("ACL", "DELUSER", "temp"), ":1\r\n");
+    assert(await b.closedByServer(), "the deleted user's client is still connected");
+    assertMatch(await a.call("HELLO", "3", "AUTH", "default", "secret"), /^%7/);
+  } finally {
+    a.close();
+    b.close();
+    await server.close();
+  }
+});
+
+Deno.test("acl: ACL SAVE writes the file (mode 0600) and ACL LOAD reads it back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-acl-" });
+  const aclfile = `${dir}/users.acl`;
+  await Deno.writeTextFile(aclfile, "user default on nopass ~* &* +@all\nuser ann on #" + "a".repeat(64) + " ~ann:* -@all +get\n");
+  const server = await startFerric({ aclfile });
+  const c = await RawClient.connect(server.port);
+  try {
+    assertMatch(await c.call("ACL", "LIST"), /user ann on #a{64} ~ann:\* resetchannels -@all \+get/);
+    await c.call("ACL", "SETUSER", "zed", "on", ">z", "+ping");
+    assertEquals(await c.call("ACL", "SAVE"), "+OK\r\n");
+    assertEquals((await Deno.stat(aclfile)).mode! & 0o777, 0o600);
+    assertMatch(await Deno.readTextFile(aclfile), /user zed on #[0-9a-f]{64} resetchannels -@all \+ping/);
+    await c.call("ACL", "DELUSER", "zed");
+    assertEquals(await c.call("ACL", "LOAD"), "+OK\r\n");
+    assertMatch(await c.call("ACL", "USERS"), /zed/);
+    await Deno.writeTextFile(aclfile, "user broken on +nosuchcommand\n");
+    assertMatch(await c.call("ACL", "LOAD"), /^-ERR .*users\.acl:1: Unknown command or category name in ACL/);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("protected mode: non-loopback clients are refused while the default user has no password", async () => {
+  const server = await startFerric({ "protected-mode": "yes", bind: "127.0.0.1" });
+  const connectFrom = (localAddress: string) =>
+    new Promise<string>((resolve) => {
+      const s = net.connect({ port: server.port, host: "127.0.0.1", localAddress });
+      let data = "";
+      s.on("connect", () => s.write("*1\r\n$4\r\nPING\r\n"));
+      s.on("data", (d) => data += d.toString());
+      s.on("close", () => resolve(data));
+      s.on("error", () => resolve(data));
+      setTimeout(() => s.destroy(), 1000);
+    });
+  try {
+    assertMatch(await connectFrom("127.0.0.2"), /^-DENIED Redis is running in protected mode/);
+    assertEquals(await connectFrom("127.0.0.1"), "+PONG\r\n");
+    server.config.set("requirepass", "pw", "runtime");
+    assertEquals(await connectFrom("127.0.0.2"), "-NOAUTH Authentication required.\r\n");
+  } finally {
+    await server.close();
+  }
+});
