@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { Double, OK, type Reply, RespError, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
-import type { Selector, User } from "../engine/acl/user.ts";
+import type { CommandLookup, Selector, User } from "../engine/acl/user.ts";
 import { intArg, isWord, latin1 } from "./args.ts";
 import { Errors } from "./errors.ts";
 import { ACL_CATEGORIES, type AclCategory, type CommandSpec } from "./spec.ts";
@@ -14,11 +14,18 @@ import { ACL_CATEGORIES, type AclCategory, type CommandSpec } from "./spec.ts";
 const NO_ACL_FILE =
   "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
-function selectorMap(s: Selector): RespMap {
-  return new RespMap(["commands", s.describeCommands(), "keys", s.describeKeys(), "channels", s.describeChannels()]);
+function selectorMap(s: Selector, lookup: CommandLookup): RespMap {
+  return new RespMap([
+    "commands",
+    s.describeCommands(lookup),
+    "keys",
+    s.describeKeys(),
+    "channels",
+    s.describeChannels(),
+  ]);
 }
 
-function userMap(u: User): RespMap {
+function userMap(u: User, lookup: CommandLookup): RespMap {
   const flags: Reply[] = [u.enabled ? "on" : "off"];
   if (u.nopass) flags.push("nopass");
   if (u.sanitize) flags.push(u.sanitize);
@@ -28,13 +35,13 @@ function userMap(u: User): RespMap {
     "passwords",
     [...u.passwords],
     "commands",
-    u.root.describeCommands(),
+    u.root.describeCommands(lookup),
     "keys",
     u.root.describeKeys(),
     "channels",
     u.root.describeChannels(),
     "selectors",
-    u.selectors.map(selectorMap),
+    u.selectors.map((s) => selectorMap(s, lookup)),
   ]);
 }
 
@@ -165,11 +172,11 @@ export const aclCommands: CommandSpec[] = [
         /** ACL GETUSER username */
         (ctx, argv) => {
           const u = ctx.server.acl.users.get(latin1(argv[2]));
-          return u ? userMap(u) : null;
+          return u ? userMap(u, ctx.server.registry) : null;
         }),
       sub("list", 2, ADMIN, "Dumps the effective rules in ACL file format.", "6.0.0",
         /** ACL LIST */
-        (ctx) => [...ctx.server.acl.users.values()].map((u) => u.describe())),
+        (ctx) => ctx.server.acl.list()),
       sub("load", 2, ADMIN, "Reloads the rules from the configured ACL file.", "6.0.0",
         /** ACL LOAD */
         async (ctx) => {

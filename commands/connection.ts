@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
 import { OK, PONG, RespMap, SimpleString } from "../protocol/reply.ts";
 import { REDIS_VERSION } from "../server/server.ts";
 import type { Server } from "../server/server.ts";
@@ -20,17 +19,6 @@ export function validClientName(name: Uint8Array): boolean {
   return true;
 }
 
-/** Checks a password of the default user in constant time. */
-function passwordMatches(server: Server, pass: Uint8Array): boolean {
-  const expected = new TextEncoder().encode(server.config.str("requirepass"));
-  if (expected.length === 0) return false;
-  const a = new Uint8Array(Math.max(expected.length, pass.length));
-  const b = new Uint8Array(a.length);
-  a.set(expected);
-  b.set(pass);
-  return timingSafeEqual(a, b) && expected.length === pass.length;
-}
-
 /** AUTH's check, shared with HELLO … AUTH. Returns an error or null. */
 export function authenticate(
   server: Server,
@@ -38,12 +26,7 @@ export function authenticate(
   user: string,
   pass: Uint8Array,
 ): RespError | null {
-  if (user === "default" && (server.defaultUserNoPass || passwordMatches(server, pass))) {
-    client.authenticated = true;
-    client.user = user;
-    return null;
-  }
-  return Errors.wrongPass;
+  return server.acl.authenticate(client, user, pass);
 }
 
 /** The connection family's commands. */

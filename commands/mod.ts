@@ -18,6 +18,7 @@ import type { CommandSpec } from "./spec.ts";
 import { stringCommands } from "./strings.ts";
 import { transactionCommands } from "./transactions.ts";
 import { pubsubCommands } from "./pubsub.ts";
+import { aclCommands } from "./acl.ts";
 
 /** Every built-in family. */
 export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
@@ -33,6 +34,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   sortedSetCommands,
   transactionCommands,
   pubsubCommands,
+  aclCommands,
   ferricstoreCommands,
 ];
 

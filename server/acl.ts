@@ -74,6 +74,8 @@ export class Acl implements CommandGate {
 
   /** The dispatch gate: NOPERM when the client's user may not run this command line. */
   check(client: Client, cmd: Command, argv: Uint8Array[]): RespError | undefined {
+    // AUTH, HELLO, QUIT and RESET run whatever the user may do, as in Redis.
+    if (cmd.flags.has("no_auth")) return undefined;
     const user = this.users.get(client.user);
     if (!user) return new RespError(`NOPERM this user has no permissions to run the '${cmd.fullName}' command`);
     const denial = this.deny(user, cmd, argv);
@@ -85,10 +87,9 @@ export class Acl implements CommandGate {
 
   /** Why `user` may not run a command line, or null. */
   deny(user: User, cmd: Command, argv: Uint8Array[]): Denial | null {
-    // The default user with every permission is the common case: skip the work.
-    if (user.root.allowAll && user.root.rules.length === 0 && user.root.allKeys && user.root.allChannels) {
-      return null;
-    }
+    // A user allowed every key and channel needs no key extraction: the common case.
+    const root = user.root;
+    if (root.allKeys && root.allChannels && root.canRun(cmd)) return null;
     const keys = [];
     for (const k of findKeys(cmd, argv)) {
       if (k.flags.includes("NOT_KEY")) continue;
@@ -182,7 +183,12 @@ export class Acl implements CommandGate {
 
   /** The ACL file text (ACL SAVE). */
   serialize(): string {
-    return [...this.users.values()].map((u) => u.describe()).join("\n") + "\n";
+    return this.list().join("\n") + "\n";
+  }
+
+  /** ACL LIST lines, by user name as Redis orders them. */
+  list(): string[] {
+    return [...this.users.keys()].sort().map((n) => this.users.get(n)!.describe(this.commands));
   }
 
   /**
@@ -216,11 +222,11 @@ export class Acl implements CommandGate {
 
   /** Replaces every user (ACL LOAD); clients of changed or removed users are disconnected. */
   replaceUsers(users: Map<string, User>): void {
-    const before = new Map([...this.users].map(([n, u]) => [n, u.describe()]));
+    const before = new Map([...this.users].map(([n, u]) => [n, u.describe(this.commands)]));
     this.users.clear();
     for (const [n, u] of users) this.users.set(n, u);
     for (const [name, desc] of before) {
-      if (this.users.get(name)?.describe() !== desc) this.disconnectUser(name);
+      if (this.users.get(name)?.describe(this.commands) !== desc) this.disconnectUser(name);
     }
   }
 }

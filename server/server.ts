@@ -23,6 +23,7 @@ import { WatchRegistry } from "./watch.ts";
 import { PubSub } from "./pubsub.ts";
 import { KeyspaceNotifier } from "./notifications.ts";
 import { Tracking } from "./tracking.ts";
+import { Acl } from "./acl.ts";
 import { subscribedModeGate } from "../commands/pubsub.ts";
 import { ServerStats } from "./stats.ts";
 
@@ -47,6 +48,10 @@ export class Server {
   readonly pubsub = new PubSub();
   readonly notifier: KeyspaceNotifier;
   readonly tracking: Tracking;
+  readonly acl: Acl;
+  /** Formats a client as a CLIENT LIST line (ACL LOG's client-info). */
+  describeClient: (c: Client) => string = (c) =>
+    `id=${c.id} addr=${c.transport.addr} laddr=${c.transport.laddr} name=${c.name} db=${c.db} user=${c.user}`;
   readonly gates: CommandGate[] = [];
   readonly commandHooks: CommandHook[] = [];
   /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
@@ -92,6 +97,7 @@ export class Server {
     this.notifier = new KeyspaceNotifier(this.keyspace, this.pubsub);
     this.notifier.configure(config.str("notify-keyspace-events"));
     config.watch("notify-keyspace-events", (v) => this.notifier.configure(String(v)));
+    // The ACL gate (added first, in registerBuiltins' wake) runs before this one.
     this.gates.push(subscribedModeGate);
     this.tracking = new Tracking(
       this.keyspace,
@@ -102,6 +108,10 @@ export class Server {
     this.disconnectHooks.push((c) => this.tracking.forget(c));
     this.resetHooks.push((c) => this.tracking.disable(c));
     registerBuiltins(this);
+    this.acl = new Acl(this.registry, (c) => this.describeClient(c), () => this.clients.values());
+    this.gates.push(this.acl);
+    this.acl.setRequirePass(config.str("requirepass"));
+    config.watch("requirepass", (v) => this.acl.setRequirePass(String(v)));
     const setLfu = (v: ConfigValue) => this.keyspace.lfuMode = String(v).endsWith("-lfu");
     setLfu(config.get("maxmemory-policy"));
     config.watch("maxmemory-policy", setLfu);
@@ -128,6 +138,21 @@ export class Server {
    */
   async open(): Promise<void> {
     const config = this.config;
+    const aclfile = config.str("aclfile");
+    if (aclfile) {
+      let text = "";
+      try {
+        text = await Deno.readTextFile(aclfile);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw new Error(`aclfile ${aclfile}: ${(e as Error).message}`);
+      }
+      try {
+        this.acl.replaceUsers(this.acl.parse(text, aclfile));
+      } catch (e) {
+        throw new Error(`aclfile: ${(e as Error).message.replace(/^ERR /, "")}`);
+      }
+      if (config.str("requirepass")) this.acl.setRequirePass(config.str("requirepass"));
+    }
     const durability = () =>
       (config.str("durability") === "async" ? "async" : "sync") as Durability;
     this.loading = true;
@@ -209,7 +234,7 @@ export class Server {
 
   /** Whether new clients start authenticated (the default user has no password). */
   get defaultUserNoPass(): boolean {
-    return this.config.str("requirepass") === "";
+    return this.acl.defaultNoPass();
   }
 
   /** Binds the RESP listeners and starts background work. */
@@ -327,6 +352,14 @@ export class Server {
         .finally(() => stream.close());
       return connection;
     }
+    if (
+      !secure && remote !== undefined && this.config.bool("protected-mode") && this.defaultUserNoPass &&
+      !isLoopback(connection.addr)
+    ) {
+      this.stats.rejectedConnections++;
+      stream.write(new TextEncoder().encode(PROTECTED_MODE_DENIED)).catch(() => {}).finally(() => stream.close());
+      return connection;
+    }
     client.authenticated = this.defaultUserNoPass;
     this.clients.set(client.id, client);
     connection.serve();
@@ -418,6 +451,16 @@ export class Server {
     return this.closedSignal.promise;
   }
 }
+
+/** Whether a client address (`ip:port`) is the loopback interface, as Redis's islocalClient. */
+function isLoopback(addr: string): boolean {
+  const ip = addr.slice(0, addr.lastIndexOf(":"));
+  return ip === "127.0.0.1" || ip === "::1";
+}
+
+/** Redis's protected-mode refusal, word for word. */
+const PROTECTED_MODE_DENIED =
+  "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /** One class's output buffer limit: bytes hard, bytes soft, seconds over soft. */
 export interface OutputLimit {

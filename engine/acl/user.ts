@@ -62,10 +62,10 @@ export function keyAccess(flags: readonly string[]): { read: boolean; write: boo
 
 /** One selector: commands, key patterns, channel patterns. */
 export class Selector {
-  /** Base permission of commands no rule mentions (+@all / -@all). */
+  /** Set by +@all: commands added later (plugins) are allowed too. */
   allowAll = false;
-  /** Command rules in order; later rules win: `get`, `client|kill`, `@string`. */
-  rules: { name: string; allow: boolean }[] = [];
+  /** Full names (`get`, `client`, `client|kill`) the selector allows, as Redis's command bitmap. */
+  allowed = new Set<string>();
   keys: KeyPattern[] = [];
   allKeys = false;
   channels: string[] = [];
@@ -74,7 +74,7 @@ export class Selector {
   clone(): Selector {
     const s = new Selector();
     s.allowAll = this.allowAll;
-    s.rules = this.rules.map((r) => ({ ...r }));
+    s.allowed = new Set(this.allowed);
     s.keys = this.keys.map((k) => ({ ...k }));
     s.allKeys = this.allKeys;
     s.channels = [...this.channels];
@@ -84,10 +84,13 @@ export class Selector {
 
   /** Whether the selector lets `cmd` run (ignoring keys and channels). */
   canRun(cmd: Command): boolean {
-    let allowed = this.allowAll;
-    for (const r of this.rules) if (ruleMatches(r.name, cmd)) allowed = r.allow;
-    return allowed;
+    if (this.allowed.has(cmd.fullName)) return true;
+    // Commands registered after the rules were set (plugins) follow +@all.
+    return this.allowAll && cmd.plugin !== undefined && !this.known.has(cmd.fullName);
   }
+
+  /** Names that existed when the rules were last applied. */
+  private known = new Set<string>();
 
   /** Whether a key may be accessed with the given intent. */
   canAccessKey(key: string, read: boolean, write: boolean): boolean {
@@ -108,9 +111,16 @@ export class Selector {
     return false;
   }
 
+  /** Sets the permission of a command, and of all its subcommands for a container. */
+  private setCommand(cmd: Command, allow: boolean): void {
+    const names = [cmd.fullName, ...[...cmd.subcommands?.values() ?? []].map((s) => s.fullName)];
+    for (const n of names) allow ? this.allowed.add(n) : this.allowed.delete(n);
+  }
+
   /** Applies one rule; throws AclRuleError with Redis's reason. */
   apply(rule: string, lookup: CommandLookup): void {
     const op = rule.toLowerCase();
+    for (const c of everyCommand(lookup)) this.known.add(c.fullName);
     if (op === "allkeys" || op === "~*") {
       this.allKeys = true;
       this.keys = [];
@@ -125,10 +135,10 @@ export class Selector {
       this.channels = [];
     } else if (op === "allcommands" || op === "+@all") {
       this.allowAll = true;
-      this.rules = [];
+      for (const c of everyCommand(lookup)) this.allowed.add(c.fullName);
     } else if (op === "nocommands" || op === "-@all") {
       this.allowAll = false;
-      this.rules = [];
+      this.allowed.clear();
     } else if (rule.startsWith("~") || rule.startsWith("%")) {
       let read = true, write = true, pattern: string;
       if (rule.startsWith("%")) {
@@ -156,29 +166,68 @@ export class Selector {
       const allow = rule[0] === "+";
       const name = op.slice(1);
       if (name.startsWith("@")) {
-        if (!ACL_CATEGORIES.includes(name.slice(1) as AclCategory)) throw new AclRuleError(ERR.unknown);
-        this.record(name, allow);
+        const cat = name.slice(1) as AclCategory;
+        if (!ACL_CATEGORIES.includes(cat)) throw new AclRuleError(ERR.unknown);
+        for (const c of everyCommand(lookup)) {
+          if (c.categories.has(cat)) allow ? this.allowed.add(c.fullName) : this.allowed.delete(c.fullName);
+        }
         return;
       }
       const [top, sub] = name.split("|");
       const cmd = lookup.get(top);
       if (!cmd || (sub !== undefined && !cmd.subcommands?.has(sub))) throw new AclRuleError(ERR.unknown);
-      const target = sub !== undefined ? cmd.subcommands!.get(sub)! : cmd;
-      // A rule that changes nothing is not kept (as Redis compacts them).
-      if (allCovered(target, this, allow)) return;
-      this.record(name, allow);
+      this.setCommand(sub !== undefined ? cmd.subcommands!.get(sub)! : cmd, allow);
     } else throw new AclRuleError(ERR.syntax);
   }
 
-  private record(name: string, allow: boolean): void {
-    this.rules = this.rules.filter((r) => r.name !== name);
-    this.rules.push({ name, allow });
-  }
-
-  /** `+@all -set +get`-style description of the command rules. */
-  describeCommands(): string {
-    return [this.allowAll ? "+@all" : "-@all", ...this.rules.map((r) => `${r.allow ? "+" : "-"}${r.name}`)]
-      .join(" ");
+  /**
+   * The command permissions as rules, the way Redis 7.0 describes them: start from +@all or
+   * -@all, add (or remove) the categories that fit best, then the single commands that still
+   * differ.
+   */
+  describeCommands(lookup?: CommandLookup): string {
+    const all = lookup ? [...everyCommand(lookup)] : [];
+    const additive = !this.allowAll;
+    const rules = [additive ? "-@all" : "+@all"];
+    const fake = new Set<string>(additive ? [] : all.map((c) => c.fullName));
+    // The commands not yet explained by the rules so far.
+    const pending = new Set(all.map((c) => c.fullName).filter((n) => this.allowed.has(n) === additive));
+    const applied = new Set<string>();
+    for (;;) {
+      let best: AclCategory | null = null;
+      let minDiff = Infinity, maxSame = 0;
+      for (const cat of ACL_CATEGORIES) {
+        if (applied.has(cat)) continue;
+        let same = 0, diff = 0;
+        for (const c of all) {
+          if (!c.categories.has(cat)) continue;
+          if (pending.has(c.fullName)) same++;
+          else if (this.allowed.has(c.fullName) !== additive) diff++;
+        }
+        if (same > diff && (diff < minDiff || (diff === minDiff && same > maxSame))) {
+          best = cat;
+          minDiff = diff;
+          maxSame = same;
+        }
+      }
+      if (best === null) break;
+      applied.add(best);
+      rules.push(`${additive ? "+" : "-"}@${best}`);
+      for (const c of all) {
+        if (!c.categories.has(best)) continue;
+        pending.delete(c.fullName);
+        additive ? fake.add(c.fullName) : fake.delete(c.fullName);
+      }
+    }
+    for (const c of all) {
+      const want = this.allowed.has(c.fullName);
+      if (want === fake.has(c.fullName)) continue;
+      rules.push(`${want ? "+" : "-"}${c.fullName}`);
+      for (const n of [c.fullName, ...[...c.subcommands?.values() ?? []].map((s) => s.fullName)]) {
+        want ? fake.add(n) : fake.delete(n);
+      }
+    }
+    return rules.join(" ");
   }
 
   describeKeys(): string {
@@ -192,26 +241,22 @@ export class Selector {
   }
 
   /** The selector in ACL LIST form: keys, channels, commands. */
-  describe(): string {
+  describe(lookup?: CommandLookup): string {
     const parts: string[] = [];
     const keys = this.describeKeys();
     if (keys) parts.push(keys);
     parts.push(this.allChannels ? "&*" : ["resetchannels", ...this.channels.map((c) => `&${c}`)].join(" "));
-    parts.push(this.describeCommands());
+    parts.push(this.describeCommands(lookup));
     return parts.join(" ");
   }
 }
 
-/** True when a rule name (`get`, `client`, `client|kill`, `@cat`) covers a command. */
-function ruleMatches(name: string, cmd: Command): boolean {
-  if (name.charCodeAt(0) === 64) return cmd.categories.has(name.slice(1) as AclCategory);
-  if (name === cmd.fullName) return true;
-  return cmd.parent !== undefined && name === cmd.parent.name;
-}
-
-function allCovered(cmd: Command, sel: Selector, allow: boolean): boolean {
-  const targets = cmd.subcommands ? [...cmd.subcommands.values()] : [cmd];
-  return targets.every((c) => sel.canRun(c) === allow);
+/** Every command and subcommand, containers before their subcommands. */
+function* everyCommand(lookup: CommandLookup): Iterable<Command> {
+  for (const c of lookup.all()) {
+    yield c;
+    if (c.subcommands) yield* c.subcommands.values();
+  }
 }
 
 /** One ACL user. */
@@ -295,12 +340,17 @@ export class User {
   }
 
   /** The ACL LIST line of this user. */
-  describe(): string {
+  describe(lookup?: CommandLookup): string {
     const flags = [this.enabled ? "on" : "off"];
     if (this.nopass) flags.push("nopass");
     if (this.sanitize) flags.push(this.sanitize);
-    const parts = [`user ${this.name}`, ...flags, ...this.passwords.map((p) => `#${p}`), this.root.describe()];
-    for (const s of this.selectors) parts.push(`(${s.describe()})`);
+    const parts = [
+      `user ${this.name}`,
+      ...flags,
+      ...this.passwords.map((p) => `#${p}`),
+      this.root.describe(lookup),
+    ];
+    for (const s of this.selectors) parts.push(`(${s.describe(lookup)})`);
     return parts.join(" ");
   }
 
