@@ -35,6 +35,7 @@ export const connectionCommands: CommandSpec[] = [
     name: "ping",
     arity: -1,
     flags: ["fast"],
+    tips: ["request_policy:all_shards", "response_policy:all_succeeded"],
     categories: ["connection"],
     group: "connection",
     summary: "Returns the server's liveliness response.",
@@ -53,7 +54,7 @@ export const connectionCommands: CommandSpec[] = [
   {
     name: "echo",
     arity: 2,
-    flags: ["fast"],
+    flags: ["loading", "stale", "fast"],
     categories: ["connection"],
     group: "connection",
     summary: "Returns the given string.",
@@ -145,7 +146,7 @@ export const connectionCommands: CommandSpec[] = [
       if (!c.authenticated) {
         return new RespError(
           "NOAUTH HELLO must be called with the client already authenticated, otherwise the " +
-            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and " +
+            "HELLO AUTH <user> <pass> option can be used to authenticate the client and " +
             "select the RESP protocol version at the same time",
         );
       }

@@ -35,7 +35,8 @@ function resolve(server: Server, argv: Uint8Array[]): Command | RespError {
     return unknownCommand(latin1(argv[0]), argv.slice(1).map(latin1));
   }
   if (cmd.subcommands === undefined) return cmd;
-  if (argv.length < 2) return wrongArity(cmd.fullName);
+  // A container with a handler of its own (COMMAND) runs it when no subcommand is named.
+  if (argv.length < 2) return cmd.handler ? cmd : wrongArity(cmd.fullName);
   const subName = latin1(argv[1]).toLowerCase();
   const sub = cmd.subcommands.get(subName);
   if (sub !== undefined) return sub;

@@ -46,12 +46,17 @@ export const Errors = {
 
 /** `ERR unknown command 'x', with args beginning with: 'a' 'b' ` (Redis's exact wording). */
 export function unknownCommand(name: string, args: string[]): RespError {
+  // Redis formats these with C's %s: each string ends at its first NUL byte.
+  const cut = (s: string) => {
+    const nul = s.indexOf("\0");
+    return nul < 0 ? s : s.slice(0, nul);
+  };
   let list = "";
   for (let i = 0; i < args.length && list.length < 128; i++) {
-    list += `'${args[i].slice(0, 128 - list.length)}' `;
+    list += `'${cut(args[i]).slice(0, 128 - list.length)}' `;
   }
   return new RespError(
-    `ERR unknown command '${name.slice(0, 128)}', with args beginning with: ${list}`,
+    `ERR unknown command '${cut(name).slice(0, 128)}', with args beginning with: ${list}`,
   );
 }
 

@@ -19,6 +19,7 @@ import { stringCommands } from "./strings.ts";
 import { transactionCommands } from "./transactions.ts";
 import { pubsubCommands } from "./pubsub.ts";
 import { aclCommands } from "./acl.ts";
+import { commandCommands } from "./command.ts";
 
 /** Every built-in family. */
 export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
@@ -35,6 +36,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   transactionCommands,
   pubsubCommands,
   aclCommands,
+  commandCommands,
   ferricstoreCommands,
 ];
 

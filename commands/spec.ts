@@ -109,6 +109,8 @@ export type KeyFind =
 
 /** A Redis 7 key specification. */
 export interface KeySpec {
+  /** Why the flags are what they are (COMMAND INFO shows it). */
+  notes?: string;
   flags: KeySpecFlag[];
   begin: KeyBegin;
   find: KeyFind;
@@ -144,6 +146,11 @@ export interface CommandSpec {
   since: string;
   complexity: string;
   keys?: KeySpec[];
+  /**
+   * Keys found by looking at the arguments, where the key specs alone cannot tell the access
+   * (Redis's getkeys_proc: SET is OW/UPDATE unless GET makes it RW/ACCESS).
+   */
+  getKeys?: (argv: readonly Uint8Array[]) => FoundKey[];
   /** Subcommands of a container command (CLIENT, CONFIG, OBJECT …). */
   subcommands?: CommandSpec[];
   /**
@@ -153,6 +160,8 @@ export interface CommandSpec {
   help?: string[];
   /** Required unless the command is a container. */
   handler?: Handler;
+  /** Hints for clients and proxies (`request_policy:all_shards` …), as COMMAND INFO lists them. */
+  tips?: string[];
   /** Documentation of arguments for COMMAND DOCS (free-form Redis argument specs). */
   arguments?: unknown[];
 }
@@ -244,7 +253,7 @@ function helpSubcommand(lines: string[]): CommandSpec {
       ),
       ...lines.map((l) => new SimpleString(l)),
       new SimpleString("HELP"),
-      new SimpleString("    Print this help."),
+      new SimpleString("    Prints this help."),
     ],
   };
 }
@@ -270,6 +279,7 @@ export interface FoundKey {
 
 /** The keys of a command line, found by its key specs (COMMAND GETKEYS, ACL key checks). */
 export function findKeys(cmd: Command, argv: readonly Uint8Array[]): FoundKey[] {
+  if (cmd.spec.getKeys) return cmd.spec.getKeys(argv);
   const out: FoundKey[] = [];
   const argc = argv.length;
   for (const ks of cmd.spec.keys ?? []) {

@@ -539,6 +539,25 @@ export const stringCommands: CommandSpec[] = [
   ),
 ];
 
+{
+  const set = stringCommands.find((c) => c.name === "set")!;
+  set.keys![0].notes = "RW and ACCESS due to the optional `GET` argument";
+  stringCommands.find((c) => c.name === "getex")!.keys![0].notes =
+    "RW and UPDATE because it changes the TTL";
+  const multi = ["request_policy:multi_shard", "response_policy:all_succeeded"];
+  stringCommands.find((c) => c.name === "mset")!.tips = multi;
+  stringCommands.find((c) => c.name === "msetnx")!.tips = multi;
+  stringCommands.find((c) => c.name === "mget")!.tips = ["request_policy:multi_shard"];
+}
+
+// SET reads its key only with GET: without it the key is written over (OW), as Redis's setGetKeys.
+stringCommands.find((c) => c.name === "set")!.getKeys = (argv) => [{
+  index: 1,
+  flags: argv.slice(3).some((a) => isWord(a, "get"))
+    ? ["RW", "ACCESS", "UPDATE"]
+    : ["OW", "UPDATE"],
+}];
+
 /** LCS, following Redis's lcsCommand step for step (same ranges, same order). */
 function lcs(db: Database, server: Server, argv: Uint8Array[]): Reply {
   const ea = db.get(latin1(argv[1]));

@@ -211,6 +211,13 @@ export interface KeyspaceOptions {
   log?: EffectLog;
 }
 
+/**
+ * Active expiry of parts of values (hash fields with TTLs), run at the end of every
+ * {@link Keyspace.activeExpireCycle} with `ks.now` set and the budget left. Value families that
+ * expire sub-elements register here when their module loads.
+ */
+export const subkeyExpireCycles: ((ks: Keyspace, budgetMs: number) => void)[] = [];
+
 /** All data: shards × databases, and what watches it. */
 export class Keyspace {
   readonly shards: Shard[];
@@ -325,6 +332,9 @@ export class Keyspace {
         }
       }
     }
+    for (const run of subkeyExpireCycles) {
+      run(this, Math.max(0, budgetMs - (performance.now() - start)));
+    }
     if (sampled > 0) {
       this.stats.expiredStalePercent = this.stats.expiredStalePercent * 0.95 +
         (expired / sampled) * 100 * 0.05;
@@ -434,10 +444,30 @@ export class Database {
     return e;
   }
 
-  /** Looks a key up for writing: updates its access time, counts nothing. */
-  find(key: string): Entry | undefined {
-    const e = this.peek(key);
+  /**
+   * Looks a key up for writing: updates its access time, counts nothing. With `warm` false a
+   * cold value stays cold (commands that change only the TTL).
+   */
+  find(key: string, warm = true): Entry | undefined {
+    const e = this.peek(key, warm);
     if (e !== undefined) this.touch(e);
+    return e;
+  }
+
+  /**
+   * Looks a key up for reading without touching it (Redis's LOOKUP_NOTOUCH: EXISTS, TYPE, TTL,
+   * OBJECT): counts a hit or a miss and, unless `notifyMiss` is false (LOOKUP_NONOTIFY), sends
+   * `keymiss`. A cold value stays cold.
+   */
+  inspect(key: string, notifyMiss = true): Entry | undefined {
+    const e = this.peek(key, false);
+    const ks = this.keyspace;
+    if (e === undefined) {
+      ks.stats.misses++;
+      if (notifyMiss) ks.notify("m", "keymiss", this.index, key);
+    } else {
+      ks.stats.hits++;
+    }
     return e;
   }
 

@@ -173,6 +173,8 @@ export class Connection implements Transport {
     while (!client.closing) {
       let argv: Uint8Array[] | null;
       try {
+        // AUTH earlier in the same batch lifts the unauthenticated size limits at once.
+        this.parser.authRequired = !client.authenticated;
         argv = this.parser.next();
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;

@@ -143,6 +143,13 @@ export class RequestParser {
       }
       const count = parseLength(buf, this.start + 1, cr);
       if (count === null || count > 2147483647) {
+        // Redis finds the line end with strchr, which stops at a NUL: it waits for more.
+        if (hasNul(buf, this.start, cr)) {
+          if (this.end - this.start > INLINE_MAX) {
+            throw new ProtocolError("ERR Protocol error: too big mbulk count string");
+          }
+          return null;
+        }
         throw new ProtocolError("ERR Protocol error: invalid multibulk length");
       }
       if (count > 10 && this.authRequired) {
@@ -166,13 +173,20 @@ export class RequestParser {
           }
           return null;
         }
-        if (buf[this.pos] !== 36) {
-          throw new ProtocolError(
-            `ERR Protocol error: expected '$', got '${String.fromCharCode(buf[this.pos])}'`,
-          );
-        }
-        const len = parseLength(buf, this.pos + 1, cr);
+        const len = buf[this.pos] === 36 ? parseLength(buf, this.pos + 1, cr) : null;
         if (len === null || len < 0 || len > this.limits.maxBulkLen) {
+          // As above: a NUL hides the line end from Redis, which then waits for more.
+          if (hasNul(buf, this.pos, cr)) {
+            if (this.end - this.pos > INLINE_MAX) {
+              throw new ProtocolError("ERR Protocol error: too big bulk count string");
+            }
+            return null;
+          }
+          if (buf[this.pos] !== 36) {
+            throw new ProtocolError(
+              `ERR Protocol error: expected '$', got '${String.fromCharCode(buf[this.pos])}'`,
+            );
+          }
           throw new ProtocolError("ERR Protocol error: invalid bulk length");
         }
         if (len > 16384 && this.authRequired) {
@@ -193,7 +207,9 @@ export class RequestParser {
   }
 
   private inline(): Buffer[] | null {
-    const nl = this.buf.indexOf(10, this.start);
+    let nl = this.buf.indexOf(10, this.start);
+    // Redis finds the newline with strchr, which stops at a NUL: such a line never ends.
+    if (nl >= 0 && nl < this.end && hasNul(this.buf, this.start, nl)) nl = -1;
     if (nl < 0 || nl >= this.end) {
       if (this.end - this.start > INLINE_MAX) {
         throw new ProtocolError("ERR Protocol error: too big inline request");
@@ -207,6 +223,12 @@ export class RequestParser {
     this.finish(nl + 1);
     return args;
   }
+}
+
+/** True when buf[from, to) holds a NUL byte. */
+function hasNul(buf: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] === 0) return true;
+  return false;
 }
 
 /** Parses the decimal number in buf[from, to) as `string2ll`; null when it is not one. */

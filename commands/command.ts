@@ -1,0 +1,271 @@
+/**
+ * COMMAND: COUNT, LIST, INFO, DOCS, GETKEYS, GETKEYSANDFLAGS, generated from the command specs
+ * of every registered command (plugins included), in Redis 7's reply shapes.
+ *
+ * @module
+ */
+import { globMatch } from "../engine/glob.ts";
+import { type Reply, RespError, RespMap, RespSet, SimpleString } from "../protocol/reply.ts";
+import type { Server } from "../server/server.ts";
+import { isWord, latin1 } from "./args.ts";
+import { Errors } from "./errors.ts";
+import { ACL_CATEGORIES, type Command, type CommandSpec, findKeys, type KeySpec } from "./spec.ts";
+
+const status = (s: string) => new SimpleString(s);
+
+/** Key-spec flag names as COMMAND prints them (access types in lower case). */
+function keySpecFlag(f: string): string {
+  return ["RO", "RW", "OW", "RM"].includes(f) ? f : f.toLowerCase();
+}
+
+function keySpecReply(k: KeySpec): Reply {
+  const begin = "index" in k.begin
+    ? new RespMap(["type", "index", "spec", new RespMap(["index", k.begin.index])])
+    : new RespMap([
+      "type",
+      "keyword",
+      "spec",
+      new RespMap(["keyword", k.begin.keyword, "startfrom", k.begin.startFrom]),
+    ]);
+  const find = "lastKey" in k.find
+    ? new RespMap([
+      "type",
+      "range",
+      "spec",
+      new RespMap(["lastkey", k.find.lastKey, "keystep", k.find.keyStep, "limit", k.find.limit]),
+    ])
+    : new RespMap([
+      "type",
+      "keynum",
+      "spec",
+      new RespMap([
+        "keynumidx",
+        k.find.keyNumIdx,
+        "firstkey",
+        k.find.firstKey,
+        "keystep",
+        k.find.keyStep,
+      ]),
+    ]);
+  const entries: Reply[] = k.notes ? ["notes", k.notes] : [];
+  entries.push(
+    "flags",
+    new RespSet(k.flags.map((f) => status(keySpecFlag(f)))),
+    "begin_search",
+    begin,
+    "find_keys",
+    find,
+  );
+  return new RespMap(entries);
+}
+
+/** One command's COMMAND INFO entry. */
+export function commandInfo(cmd: Command): Reply {
+  const [first, last, step] = cmd.legacyKeyRange();
+  const flags = [...cmd.flags].map(status);
+  if (cmd.movableKeys) flags.push(status("movablekeys"));
+  const cats = ACL_CATEGORIES.filter((c) => cmd.categories.has(c)).map((c) => status(`@${c}`));
+  return [
+    cmd.fullName,
+    cmd.arity,
+    new RespSet(flags),
+    first,
+    last,
+    step,
+    new RespSet(cats),
+    new RespSet(cmd.spec.tips ?? []),
+    new RespSet((cmd.spec.keys ?? []).map(keySpecReply)),
+    new RespSet([...cmd.subcommands?.values() ?? []].map(commandInfo)),
+  ];
+}
+
+/** One command's COMMAND DOCS entry. */
+function commandDocs(cmd: Command): Reply {
+  const s = cmd.spec;
+  const doc: Reply[] = [
+    "summary",
+    s.summary,
+    "since",
+    s.since,
+    "group",
+    s.group,
+    "complexity",
+    s.complexity,
+  ];
+  if (cmd.plugin) doc.push("module", cmd.plugin);
+  if (s.arguments?.length) doc.push("arguments", s.arguments as Reply[]);
+  if (cmd.subcommands?.size) {
+    const subs: Reply[] = [];
+    for (const sub of cmd.subcommands.values()) subs.push(sub.fullName, commandDocs(sub));
+    doc.push("subcommands", new RespMap(subs));
+  }
+  return new RespMap(doc);
+}
+
+/** Finds a command (or `container subcommand`) by name; undefined when there is none. */
+function byName(server: Server, name: string): Command | undefined {
+  const [top, sub] = name.toLowerCase().split("|");
+  const cmd = server.registry.get(top);
+  return sub === undefined ? cmd : cmd?.subcommands?.get(sub);
+}
+
+function keysOf(server: Server, argv: Uint8Array[], withFlags: boolean): Reply {
+  let cmd = server.registry.lookup(argv[0]);
+  if (!cmd) return new RespError("ERR Invalid command specified");
+  if (cmd.subcommands && argv.length > 1) {
+    cmd = cmd.subcommands.get(latin1(argv[1]).toLowerCase()) ?? cmd;
+  }
+  const a = cmd.arity;
+  if (a > 0 ? argv.length !== a : argv.length < -a) {
+    return new RespError("ERR Invalid number of arguments specified for command");
+  }
+  const found = findKeys(cmd, argv).filter((k) => !k.flags.includes("NOT_KEY"));
+  if (found.length === 0) return new RespError("ERR The command has no key arguments");
+  return found.map((k) =>
+    withFlags
+      ? [argv[k.index], new RespSet(k.flags.map((f) => status(keySpecFlag(f))))]
+      : argv[k.index]
+  );
+}
+
+const sub = (
+  name: string,
+  arity: number,
+  summary: string,
+  handler: CommandSpec["handler"],
+): CommandSpec => ({
+  name,
+  arity,
+  flags: ["loading", "stale"],
+  categories: ["connection"],
+  group: "server",
+  summary,
+  since: "7.0.0",
+  complexity: "O(N) where N is the number of commands to look up",
+  handler,
+});
+
+/** The COMMAND command. */
+export const commandCommands: CommandSpec[] = [
+  {
+    name: "command",
+    arity: -1,
+    flags: ["loading", "stale"],
+    categories: ["connection"],
+    group: "server",
+    summary: "Returns detailed information about all commands.",
+    since: "2.8.13",
+    complexity: "O(N) where N is the total number of Redis commands",
+    help: [
+      "(no subcommand)",
+      "    Return details about all Redis commands.",
+      "COUNT",
+      "    Return the total number of commands in this Redis server.",
+      "LIST",
+      "    Return a list of all commands in this Redis server.",
+      "INFO [<command-name> ...]",
+      "    Return details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "DOCS [<command-name> ...]",
+      "    Return documentation details about multiple Redis commands.",
+      "    If no command names are given, documentation details for all",
+      "    commands are returned.",
+      "GETKEYS <full-command>",
+      "    Return the keys from a full Redis command.",
+      "GETKEYSANDFLAGS <full-command>",
+      "    Return the keys and the access flags from a full Redis command.",
+    ],
+    /** COMMAND */
+    handler: (ctx) => [...ctx.server.registry.all()].map(commandInfo),
+    subcommands: [
+      sub(
+        "count",
+        2,
+        "Returns a count of commands.", /** COMMAND COUNT */
+        (ctx) => ctx.server.registry.size,
+      ),
+      sub(
+        "list",
+        -2,
+        "Returns a list of command names.",
+        /** COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>] */
+        (ctx, argv) => {
+          const all = [...ctx.server.registry.all()];
+          const names = (cmds: Command[]) => cmds.map((c) => c.fullName);
+          if (argv.length === 2) return names(all);
+          if (argv.length !== 5 || !isWord(argv[2], "filterby")) return Errors.syntax;
+          const value = latin1(argv[4]);
+          if (isWord(argv[3], "module")) return names(all.filter((c) => c.plugin === value));
+          if (isWord(argv[3], "aclcat")) {
+            const cat = value.toLowerCase();
+            const out: string[] = [];
+            for (const c of all) {
+              if (c.categories.has(cat as never)) out.push(c.fullName);
+              for (const s of c.subcommands?.values() ?? []) {
+                if (s.categories.has(cat as never)) {
+                  out.push(s.fullName);
+                }
+              }
+            }
+            return out;
+          }
+          if (isWord(argv[3], "pattern")) {
+            const out: string[] = [];
+            for (const c of all) {
+              if (globMatch(value, c.fullName, true)) out.push(c.fullName);
+              for (
+                const s of c.subcommands?.values() ?? []
+              ) if (globMatch(value, s.fullName, true)) out.push(s.fullName);
+            }
+            return out;
+          }
+          return Errors.syntax;
+        },
+      ),
+      sub(
+        "info",
+        -2,
+        "Returns information about one, multiple or all commands.",
+        /** COMMAND INFO [command-name [command-name ...]] */
+        (ctx, argv) => {
+          if (argv.length === 2) return [...ctx.server.registry.all()].map(commandInfo);
+          return argv.slice(2).map((a) => {
+            const c = byName(ctx.server, latin1(a));
+            return c ? commandInfo(c) : null;
+          });
+        },
+      ),
+      sub(
+        "docs",
+        -2,
+        "Returns documentary information about one, multiple or all commands.",
+        /** COMMAND DOCS [command-name [command-name ...]] */
+        (ctx, argv) => {
+          const out: Reply[] = [];
+          const cmds = argv.length === 2
+            ? [...ctx.server.registry.all()]
+            : argv.slice(2).map((a) => byName(ctx.server, latin1(a))).filter((c) =>
+              c !== undefined
+            );
+          for (const c of cmds) out.push(c!.fullName, commandDocs(c!));
+          return new RespMap(out);
+        },
+      ),
+      sub(
+        "getkeys",
+        -4,
+        "Extracts the key names from an arbitrary command.",
+        /** COMMAND GETKEYS command [arg [arg ...]] */
+        (ctx, argv) => keysOf(ctx.server, argv.slice(2), false),
+      ),
+      sub(
+        "getkeysandflags",
+        -4,
+        "Extracts the key names and access flags for an arbitrary command.",
+        /** COMMAND GETKEYSANDFLAGS command [arg [arg ...]] */
+        (ctx, argv) => keysOf(ctx.server, argv.slice(2), true),
+      ),
+    ],
+  },
+];
