@@ -160,6 +160,8 @@ export interface CommandSpec {
   help?: string[];
   /** Required unless the command is a container. */
   handler?: Handler;
+  /** How the command differs from Redis's, if it does (docs/commands.md shows it). */
+  differences?: string;
   /** Hints for clients and proxies (`request_policy:all_shards` …), as COMMAND INFO lists them. */
   tips?: string[];
   /** Documentation of arguments for COMMAND DOCS (free-form Redis argument specs). */
