@@ -85,6 +85,7 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
       );
     }
     if (!TX_CONTROL.has((cmd.parent ?? cmd).name)) {
+      client.lastCommand = cmd.fullName;
       tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
       return QUEUED;
     }

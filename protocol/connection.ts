@@ -47,6 +47,11 @@ export class Connection implements Transport {
   private holding = false;
   /** When the output first went over the soft limit (0: it is not over). */
   private softSince = 0;
+  /** A socket read started while a command waited ({@link whileWaiting}), into `aheadBuf`. */
+  private ahead: Promise<number | null> | null = null;
+  private aheadBuf: Uint8Array | null = null;
+  /** Set when the client's departure was reported while a command waited. */
+  private gone = false;
 
   constructor(
     private readonly conn: ByteStream,
@@ -135,19 +140,21 @@ export class Connection implements Transport {
     try {
       while (!client.closing) {
         this.parser.authRequired = !client.authenticated;
-        const target = this.parser.readTarget();
-        const n = await this.conn.read(target);
+        const n = await this.read();
         if (n === null) break;
-        this.parser.commit(n);
         client.netIn += n;
         server.stats.netInput += n;
         client.lastInteraction = Date.now();
         this.holding = true;
         const pending = this.processBatch();
         if (pending) await pending;
-        await this.durable();
+        const durable = this.durable();
+        if (durable) await durable;
         this.holding = false;
-        await this.flush();
+        // The write goes out while the next request is read; only a client that lets its
+        // replies pile up waits for them to drain.
+        const sending = this.flush();
+        if (this.outputPending() > 1024 * 1024) await sending;
       }
     } catch (e) {
       if (e instanceof QueryBufferOverflow) {
@@ -163,7 +170,64 @@ export class Connection implements Transport {
         await this.flush();
       } catch { /* peer gone */ }
       this.shutdown();
-      server.disconnected(client);
+      if (!this.gone) server.disconnected(client);
+    }
+  }
+
+  /** Reads request bytes into the parser, finishing first a read started while waiting. */
+  private async read(): Promise<number | null> {
+    const ahead = this.ahead;
+    if (ahead === null) {
+      const n = await this.conn.read(this.parser.readTarget());
+      if (n !== null) this.parser.commit(n);
+      return n;
+    }
+    const n = await ahead;
+    this.ahead = null;
+    if (n !== null) this.parser.feed(this.aheadBuf!.subarray(0, n));
+    return n;
+  }
+
+  /**
+   * Waits for the reply of a command that waits (blocking pops, CLIENT PAUSE) while still
+   * reading the socket, as Redis does for a blocked client: a client that disconnects is noticed
+   * at once (the disconnect hooks cancel its wait, so it cannot take an element it would never
+   * receive), and requests it sends meanwhile are kept for after the reply (not parsed before:
+   * the waiting command's arguments still live in the parser's buffer).
+   */
+  private async whileWaiting<T>(result: Promise<T>): Promise<T> {
+    let settled = false;
+    const done = result.then(() => settled = true, () => settled = true).then(() => undefined);
+    const stash: Uint8Array[] = [];
+    let stashed = 0;
+    const limit = this.server.config.int("client-query-buffer-limit");
+    while (!settled && !this.closed && !this.gone) {
+      this.aheadBuf ??= new Uint8Array(16 * 1024);
+      // A read error ends the connection just as end-of-stream does.
+      this.ahead ??= this.conn.read(this.aheadBuf).catch(() => null);
+      const n = await Promise.race([done, this.ahead]);
+      if (n === undefined) break;
+      this.ahead = null;
+      if (n !== null) {
+        this.client.netIn += n;
+        this.server.stats.netInput += n;
+        this.client.lastInteraction = Date.now();
+        stash.push(this.aheadBuf.slice(0, n));
+        stashed += n;
+        if (stashed <= limit) continue;
+        this.server.log.warning(
+          "connection",
+          `closing client ${this.addr} (id=${this.client.id}): query buffer over client-query-buffer-limit`,
+        );
+      }
+      this.gone = true;
+      this.client.closing = true;
+      this.server.disconnected(this.client);
+    }
+    try {
+      return await result;
+    } finally {
+      if (!this.gone) { for (const chunk of stash) this.parser.feed(chunk); }
     }
   }
 
@@ -189,11 +253,11 @@ export class Connection implements Transport {
       const skip = client.replySkip;
       const result = dispatch(this.server, client, argv);
       if (result instanceof Promise) {
-        return this.durable().then(() => {
+        return Promise.resolve(this.durable()).then(() => {
           // While the command waits (blocking pops, CLIENT PAUSE), pushes go out at once.
           this.holding = false;
           return this.flush();
-        }).then(() => result).then(async (r) => {
+        }).then(() => this.whileWaiting(result)).then(async (r) => {
           this.holding = true;
           await this.reply(r, skip);
           return this.processBatch();
@@ -206,14 +270,27 @@ export class Connection implements Transport {
 
   private reply(r: Reply | typeof NO_REPLY, skip: boolean): Promise<void> | undefined {
     const client = this.client;
-    if (client.replySkip && skip) client.replySkip = false;
+    // CLIENT REPLY SKIP silences the next command, unless that command is CLIENT REPLY ON.
+    const silenced = skip && client.replySkip;
+    if (skip) client.replySkip = false;
     if (client.replySkipNext) {
       client.replySkipNext = false;
       client.replySkip = true;
     }
-    if (r === NO_REPLY || skip || client.replyOff) return;
-    if (r instanceof FileSlice) return this.stream(r);
+    if (r === NO_REPLY || silenced || client.replyOff) {
+      this.afterReply();
+      return;
+    }
+    if (r instanceof FileSlice) return this.stream(r).then(() => this.afterReply());
     this.writer.write(r, client.resp);
+    this.afterReply();
+  }
+
+  private afterReply(): void {
+    const pushes = this.client.afterReply;
+    if (pushes.length === 0) return;
+    this.client.afterReply = [];
+    for (const p of pushes) this.writer.write(p, this.client.resp);
   }
 
   /** Sends a bulk string from a file, 64 KiB at a time, never holding it whole. */
@@ -246,9 +323,13 @@ export class Connection implements Transport {
    * cannot be written, the replies are dropped and the connection closed: nothing that is not
    * durable is acknowledged.
    */
-  private async durable(): Promise<void> {
+  private durable(): Promise<void> | undefined {
     const barrier = this.server.keyspace.log.barrier?.();
-    if (!barrier) return;
+    if (!barrier) return undefined;
+    return this.awaitDurable(barrier);
+  }
+
+  private async awaitDurable(barrier: Promise<void>): Promise<void> {
     try {
       await barrier;
     } catch (e) {

@@ -61,6 +61,8 @@ export class Client {
   closing = false;
   /** The open transaction (between MULTI and EXEC/DISCARD), or null. */
   tx: Transaction | null = null;
+  /** True while the client waits in a blocking command (BLPOP …). */
+  blocked = false;
   /** True while EXEC runs this client's queued commands (blocking commands do not block). */
   inExec = false;
   /** Keys this client WATCHes, as `db:key`; set when one of them changed. */
@@ -70,6 +72,11 @@ export class Client {
   readonly channels: Set<string> = new Set();
   readonly patterns: Set<string> = new Set();
   readonly shardChannels: Set<string> = new Set();
+  /**
+   * Pushes to send after the reply of the command being run (a client's invalidations for keys it
+   * changed itself follow the reply, as in Redis).
+   */
+  afterReply: Reply[] = [];
   /** CLIENT TRACKING state, or null when not tracking. */
   tracking: ClientTracking | null = null;
   /** Bytes read and written on this connection. */

@@ -52,8 +52,8 @@ const POLICIES = [
   "noeviction",
 ];
 
-const PENDING_ENGINE = "hot/cold values and eviction are not built yet; every value stays in memory";
-const PENDING_SECURITY = "TLS, ACL files and protected mode arrive with the security work";
+const PENDING_ENGINE =
+  "hot/cold values and eviction are not built yet; every value stays in memory";
 const PENDING_OPS = "the HTTP server and slow log arrive with the operations work";
 const PENDING_PLUGINS = "plugin loading arrives with the plugin API";
 const PENDING_MESSAGING = "keyspace notifications arrive with the messaging work";
@@ -149,7 +149,7 @@ export const PARAMS: readonly ParamDef[] = [
     type: "int",
     default: "10000",
     min: 1,
-    max: 2147483647,
+    max: 4294967295,
     mutable: true,
     doc: "Maximum number of connected clients.",
   },
@@ -165,7 +165,6 @@ export const PARAMS: readonly ParamDef[] = [
     type: "string",
     default: "",
     mutable: false,
-    inactive: PENDING_SECURITY,
     doc: "ACL file to load users from.",
   },
   {
@@ -173,7 +172,6 @@ export const PARAMS: readonly ParamDef[] = [
     type: "bool",
     default: "yes",
     mutable: true,
-    inactive: PENDING_SECURITY,
     doc: "Refuse non-loopback clients while the default user has no password.",
   },
   {
@@ -237,7 +235,8 @@ export const PARAMS: readonly ParamDef[] = [
     values: ["sync", "quorum", "async"],
     default: "sync",
     mutable: true,
-    doc: "Default durability of namespaces: sync (alias quorum: reply after fdatasync) or async (reply at once, written within the commit window).",
+    doc:
+      "Default durability of namespaces: sync (alias quorum: reply after fdatasync) or async (reply at once, written within the commit window).",
   },
   {
     name: "commit-window-ms",
@@ -246,7 +245,8 @@ export const PARAMS: readonly ParamDef[] = [
     min: 0,
     max: 10000,
     mutable: true,
-    doc: "Group-commit window in ms: how long writes may wait to share one write and fdatasync (0: write as soon as the current commands are done; writes that arrive during an fdatasync share the next one).",
+    doc:
+      "Group-commit window in ms: how long writes may wait to share one write and fdatasync (0: write as soon as the current commands are done; writes that arrive during an fdatasync share the next one).",
   },
   {
     name: "log-segment-size",
@@ -261,7 +261,8 @@ export const PARAMS: readonly ParamDef[] = [
     type: "string",
     default: "0.5",
     mutable: true,
-    check: (v) => /^(0(\.\d+)?|1(\.0+)?)$/.test(String(v)) ? null : "argument must be a ratio between 0 and 1",
+    check: (v) =>
+      /^(0(\.\d+)?|1(\.0+)?)$/.test(String(v)) ? null : "argument must be a ratio between 0 and 1",
     doc: "Compact a shard when this fraction of its log is dead (superseded or deleted records).",
   },
   {
@@ -276,14 +277,14 @@ export const PARAMS: readonly ParamDef[] = [
     type: "memory",
     default: "64kb",
     mutable: true,
-        doc: "Larger values are never kept hot.",
+    doc: "Larger values are never kept hot.",
   },
   {
     name: "sendfile-threshold",
     type: "memory",
     default: "64kb",
     mutable: true,
-        doc: "Cold values larger than this stream to the socket.",
+    doc: "Cold values larger than this stream to the socket.",
   },
   {
     name: "slowlog-log-slower-than",
@@ -310,7 +311,10 @@ export const PARAMS: readonly ParamDef[] = [
     type: "string",
     default: "",
     mutable: true,
-    check: (v) => parseEventFlags(String(v)) === null ? "Invalid event class character. Use 'Ag$lshzxeKEtmnd'." : null,
+    check: (v) =>
+      parseEventFlags(String(v)) === null
+        ? "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+        : null,
     normalize: (v) => formatEventFlags(parseEventFlags(v)!),
     doc: "Keyspace notification classes (K E g $ l s h z x e t m n d A).",
   },
@@ -381,6 +385,74 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "Log file (empty = standard output).",
   },
   {
+    name: "list-max-listpack-size",
+    aliases: ["list-max-ziplist-size"],
+    type: "int",
+    default: "-2",
+    min: -5,
+    max: 2147483647,
+    mutable: true,
+    doc: "List node size limit (negative: -1..-5 = 4..64 KiB; positive: entries).",
+  },
+  {
+    name: "list-compress-depth",
+    type: "int",
+    default: "0",
+    min: 0,
+    max: 2147483647,
+    mutable: true,
+    doc: "Accepted for compatibility; list nodes are not compressed.",
+  },
+  {
+    name: "hash-max-listpack-entries",
+    aliases: ["hash-max-ziplist-entries"],
+    type: "int",
+    default: "512",
+    min: 0,
+    max: 9223372036854775807,
+    mutable: true,
+    doc: "Hashes with at most this many fields report the listpack encoding.",
+  },
+  {
+    name: "hash-max-listpack-value",
+    aliases: ["hash-max-ziplist-value"],
+    type: "int",
+    default: "64",
+    min: 0,
+    max: 9223372036854775807,
+    mutable: true,
+    doc: "...and whose fields and values are all at most this long.",
+  },
+  {
+    name: "set-max-intset-entries",
+    type: "int",
+    default: "512",
+    min: 0,
+    max: 9223372036854775807,
+    mutable: true,
+    doc: "Sets of integers with at most this many members report the intset encoding.",
+  },
+  {
+    name: "zset-max-listpack-entries",
+    aliases: ["zset-max-ziplist-entries"],
+    type: "int",
+    default: "128",
+    min: 0,
+    max: 9223372036854775807,
+    mutable: true,
+    doc: "Sorted sets with at most this many members report the listpack encoding.",
+  },
+  {
+    name: "zset-max-listpack-value",
+    aliases: ["zset-max-ziplist-value"],
+    type: "int",
+    default: "64",
+    min: 0,
+    max: 9223372036854775807,
+    mutable: true,
+    doc: "...and whose members are all at most this long.",
+  },
+  {
     name: "loadplugin",
     type: "list",
     default: "",
@@ -426,6 +498,13 @@ export function parseMemory(text: string): number | null {
   return Number.isSafeInteger(v) ? v : null;
 }
 
+/** A range bound as Redis prints it: the int64 limits stand for "no bound" beyond 2^53. */
+function bound(n: number | undefined): string {
+  if (n === undefined || n >= Number.MAX_SAFE_INTEGER) return "9223372036854775807";
+  if (n <= Number.MIN_SAFE_INTEGER) return "-9223372036854775808";
+  return String(n);
+}
+
 /** Where a value came from; CONFIG REWRITE and the startup log use it. */
 export type ConfigSource = "default" | "file" | "env" | "cli" | "runtime";
 
@@ -465,10 +544,13 @@ export class Config {
     const fail = (why: string) => new ConfigError(why);
     switch (p.type) {
       case "int": {
-        if (!/^-?\d+$/.test(text.trim())) throw fail("argument couldn't be parsed into an integer");
+        // As Redis's string2ll: no spaces, no '+', no leading zeros.
+        if (!/^(0|-?[1-9]\d*)$/.test(text)) {
+          throw fail("argument couldn't be parsed into an integer");
+        }
         const n = Number(text);
         if ((p.min !== undefined && n < p.min) || (p.max !== undefined && n > p.max)) {
-          throw fail(`argument must be between ${p.min} and ${p.max} inclusive`);
+          throw fail(`argument must be between ${bound(p.min)} and ${bound(p.max)} inclusive`);
         }
         return n;
       }
@@ -476,7 +558,7 @@ export class Config {
         const n = parseMemory(text);
         if (n === null) throw fail("argument must be a memory value");
         if (p.min !== undefined && n < p.min) {
-          throw fail(`argument must be between ${p.min} and ${Number.MAX_SAFE_INTEGER} inclusive`);
+          throw fail(`argument must be between ${p.min} and ${bound(p.max)} inclusive`);
         }
         return n;
       }
@@ -563,21 +645,26 @@ export class Config {
     return String(v);
   }
 
-  /** CONFIG GET: [name, value] pairs for every parameter or alias matching a pattern. */
+  /**
+   * CONFIG GET: [name, value] pairs for every parameter or alias matching a pattern, as Redis
+   * 7 answers: a pattern without glob characters is a name and comes back spelled as given;
+   * glob patterns match names and aliases; each parameter name appears once.
+   */
   matching(patterns: string[]): [string, string][] {
-    const out = new Map<string, string>();
+    const out = new Map<string, [string, string]>();
     for (const pattern of patterns) {
       const lower = pattern.toLowerCase();
-      const exact = this.defs.get(lower);
-      if (exact) {
-        out.set(lower, this.format(lower));
+      if (!/[[*?]/.test(pattern)) {
+        if (this.defs.has(lower) && !out.has(lower)) out.set(lower, [pattern, this.format(lower)]);
         continue;
       }
-      for (const p of this.all()) {
-        if (globMatch(lower, p.name, true)) out.set(p.name, this.format(p.name));
+      for (const name of this.defs.keys()) {
+        if (!out.has(name) && globMatch(lower, name, true)) {
+          out.set(name, [name, this.format(name)]);
+        }
       }
     }
-    return [...out];
+    return [...out.values()];
   }
 
   /** Parameters set away from their defaults whose feature is not built yet. */

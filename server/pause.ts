@@ -6,6 +6,9 @@
  */
 import type { Command } from "../commands/spec.ts";
 
+/** Longest delay a timer takes (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The pause in force, if any. */
 export class PauseState {
   /** End of the pause in ms since the epoch; 0 when not paused. */
@@ -31,8 +34,14 @@ export class PauseState {
     if (this.until !== 0 && !all && this.all) all = true;
     this.until = Math.max(this.until, until);
     this.all = all;
+    this.arm();
+  }
+
+  /** Sets the timer for the end of the pause (timers cannot wait more than 2^31-1 ms at once). */
+  private arm(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.unpause(), Math.max(0, this.until - Date.now()));
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, this.until - Date.now()));
+    this.timer = setTimeout(() => Date.now() >= this.until ? this.unpause() : this.arm(), wait);
   }
 
   /** Ends the pause and releases the waiting commands in arrival order. */

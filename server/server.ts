@@ -15,6 +15,7 @@ import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
 import { listenTls } from "../protocol/tls.ts";
+import { Blocking } from "./blocking.ts";
 import type { Client } from "./client.ts";
 import { Config, type ConfigValue, parseMemory } from "./config.ts";
 import { Logger, type LogLevel } from "./log.ts";
@@ -24,6 +25,7 @@ import { PubSub } from "./pubsub.ts";
 import { KeyspaceNotifier } from "./notifications.ts";
 import { Tracking } from "./tracking.ts";
 import { Acl } from "./acl.ts";
+import { clientInfoLine } from "../commands/client.ts";
 import { subscribedModeGate } from "../commands/pubsub.ts";
 import { ServerStats } from "./stats.ts";
 
@@ -50,14 +52,15 @@ export class Server {
   readonly tracking: Tracking;
   readonly acl: Acl;
   /** Formats a client as a CLIENT LIST line (ACL LOG's client-info). */
-  describeClient: (c: Client) => string = (c) =>
-    `id=${c.id} addr=${c.transport.addr} laddr=${c.transport.laddr} name=${c.name} db=${c.db} user=${c.user}`;
+  describeClient: (c: Client) => string = (c) => clientInfoLine(c, null);
   readonly gates: CommandGate[] = [];
   readonly commandHooks: CommandHook[] = [];
   /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
   readonly disconnectHooks: ((c: Client) => void)[] = [];
   /** Called by RESET (leave MULTI, pub/sub, tracking …). */
   readonly resetHooks: ((c: Client) => void)[] = [];
+  /** Clients blocked in BLPOP, BZPOPMIN … (server/blocking.ts). */
+  readonly blocking: Blocking;
   readonly startedAt = Date.now();
   readonly runId: string = Array.from(
     crypto.getRandomValues(new Uint8Array(20)),
@@ -82,6 +85,7 @@ export class Server {
     this.shardCount = shards;
     this.keyspace = new Keyspace({ shardCount: shards, databases: config.int("databases") });
     this.memory = new MemoryGuard(this.keyspace, config);
+    this.blocking = new Blocking(this);
     this.watches = new WatchRegistry(this.keyspace);
     config.watch("client-output-buffer-limit", () => this.outputLimits = null);
     // Leaving a connection or RESET ends its transaction and its watches.
@@ -144,7 +148,9 @@ export class Server {
       try {
         text = await Deno.readTextFile(aclfile);
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw new Error(`aclfile ${aclfile}: ${(e as Error).message}`);
+        if (!(e instanceof Deno.errors.NotFound)) {
+          throw new Error(`aclfile ${aclfile}: ${(e as Error).message}`);
+        }
       }
       try {
         this.acl.replaceUsers(this.acl.parse(text, aclfile));
@@ -257,9 +263,8 @@ export class Server {
     }
     this.port = port;
     if (this.config.int("tls-port") > 0) await this.listenTls(binds);
-    const hz = this.config.int("hz");
-    let tick = 0;
-    this.cron = setInterval(() => this.serverCron(tick++), Math.max(2, Math.floor(1000 / hz)));
+    this.startCron();
+    this.config.watch("hz", () => this.startCron());
     this.log.notice(
       "server",
       `Ready to accept connections tcp on ${binds.join(" ")} port ${this.port}`,
@@ -337,7 +342,6 @@ export class Server {
   ): Connection {
     const connection = new Connection(stream, this, remote, local);
     const client = connection.client;
-    this.stats.connections++;
     if (!secure && this.config.bool("require-tls") && remote !== undefined) {
       this.stats.rejectedConnections++;
       stream.write(new TextEncoder().encode(
@@ -353,13 +357,17 @@ export class Server {
       return connection;
     }
     if (
-      !secure && remote !== undefined && this.config.bool("protected-mode") && this.defaultUserNoPass &&
+      !secure && remote !== undefined && this.config.bool("protected-mode") &&
+      this.defaultUserNoPass &&
       !isLoopback(connection.addr)
     ) {
       this.stats.rejectedConnections++;
-      stream.write(new TextEncoder().encode(PROTECTED_MODE_DENIED)).catch(() => {}).finally(() => stream.close());
+      stream.write(new TextEncoder().encode(PROTECTED_MODE_DENIED)).catch(() => {}).finally(() =>
+        stream.close()
+      );
       return connection;
     }
+    this.stats.connections++;
     client.authenticated = this.defaultUserNoPass;
     this.clients.set(client.id, client);
     connection.serve();
@@ -377,6 +385,13 @@ export class Server {
     this.memory.drain();
     const hooks = this.commandHooks;
     for (let i = 0; i < hooks.length; i++) hooks[i](client, cmd, argv, usec);
+  }
+
+  private startCron(): void {
+    clearInterval(this.cron);
+    const hz = this.config.int("hz");
+    let tick = 0;
+    this.cron = setInterval(() => this.serverCron(tick++), Math.max(2, Math.floor(1000 / hz)));
   }
 
   private serverCron(tick: number): void {
@@ -415,6 +430,8 @@ export class Server {
     if (timeout <= 0) return;
     const now = Date.now();
     for (const c of this.clients.values()) {
+      // As in Redis, subscribers and clients waiting in blocking commands do not time out.
+      if (c.inPubSubMode || c.blocked) continue;
       if (now - c.lastInteraction > timeout * 1000) {
         this.log.verbose("server", `closing idle client id=${c.id} addr=${c.transport.addr}`);
         c.transport.close();

@@ -122,7 +122,9 @@ export class Tracking implements KeyspaceListener {
       target = redir;
     }
     if (target.resp === 3) {
-      target.transport.push(new Push(["invalidate", keys]));
+      const msg = new Push(["invalidate", keys]);
+      if (target === this.current()) target.afterReply.push(msg);
+      else target.transport.push(msg);
     } else if (target !== client && target.inPubSubMode) {
       target.transport.push(new Push(["message", "__redis__:invalidate", keys]));
     }

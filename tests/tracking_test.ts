@@ -1,0 +1,110 @@
+import { createClient } from "redis5";
+import { assertEquals } from "./_assert.ts";
+import { cmd, Differential, encodeCommand, RawClient, startFerric } from "./_harness.ts";
+
+Deno.test("client tracking: replies and invalidations match redis-server (RESP3)", async () => {
+  const d = await Differential.start();
+  try {
+    await d.both("HELLO", "3"); // ids differ
+    const script = [
+      "CLIENT TRACKING ON BCAST PREFIX a PREFIX ab",
+      "CLIENT TRACKING ON PREFIX a",
+      "CLIENT TRACKING ON OPTIN OPTOUT",
+      "CLIENT TRACKING ON BCAST OPTIN",
+      "CLIENT TRACKING ON REDIRECT 999999",
+      "CLIENT TRACKING MAYBE",
+      "CLIENT CACHING YES",
+      "CLIENT GETREDIR",
+      "CLIENT TRACKINGINFO",
+      "CLIENT TRACKING ON BCAST PREFIX x NOLOOP",
+      "CLIENT TRACKINGINFO",
+      "CLIENT GETREDIR",
+      "SET x1 v",
+      "CLIENT TRACKING OFF",
+      "CLIENT TRACKING ON OPTIN",
+      "CLIENT CACHING YES",
+      "GET k",
+      "SET k 1",
+      "GET k",
+      "SET k 2",
+      "CLIENT TRACKINGINFO",
+      "CLIENT TRACKING ON",
+    ].map(cmd);
+    // Invalidations for the client's own writes come after the reply: a PING after each
+    // command shows whatever was pushed in between.
+    const upToPong = async (c: RawClient) => {
+      const out: string[] = [];
+      for (;;) {
+        const r = (await c.read())!;
+        if (r === "+PONG\r\n") return out;
+        out.push(r);
+      }
+    };
+    for (const c of script) {
+      for (const client of [d.ferric, d.redis]) {
+        await client.write(encodeCommand(c));
+        await client.write(encodeCommand(["PING"]));
+      }
+      assertEquals(await upToPong(d.ferric), await upToPong(d.redis), c.join(" "));
+    }
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("client tracking: RESP2 redirect to a subscribed connection; FLUSHALL invalidates everything", async () => {
+  const server = await startFerric();
+  const sink = await RawClient.connect(server.port);
+  const reader = await RawClient.connect(server.port);
+  const writer = await RawClient.connect(server.port);
+  try {
+    const sinkId = (await sink.call("CLIENT", "ID")).slice(1, -2);
+    await sink.call("SUBSCRIBE", "__redis__:invalidate");
+    assertEquals(await reader.call("CLIENT", "TRACKING", "ON", "REDIRECT", sinkId), "+OK\r\n");
+    await reader.call("GET", "cached");
+    await writer.call("SET", "cached", "new");
+    assertEquals(
+      await sink.read(),
+      "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$6\r\ncached\r\n",
+    );
+    await reader.call("GET", "other");
+    await writer.call("FLUSHALL");
+    assertEquals(
+      await sink.read(),
+      "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n",
+    );
+    assertEquals(await reader.call("CLIENT", "GETREDIR"), `:${sinkId}\r\n`);
+  } finally {
+    for (const c of [sink, reader, writer]) c.close();
+    await server.close();
+  }
+});
+
+Deno.test("client tracking: node-redis clientSideCache over RESP3 sees invalidations", async () => {
+  const server = await startFerric();
+  const cached = createClient({
+    socket: { port: server.port },
+    RESP: 3,
+    clientSideCache: { ttl: 0, maxEntries: 0 },
+  });
+  const other = createClient({ socket: { port: server.port } });
+  try {
+    await cached.connect();
+    await other.connect();
+    await other.set("csc", "one");
+    assertEquals(await cached.get("csc"), "one");
+    assertEquals(await cached.get("csc"), "one"); // served from the local cache
+    await other.set("csc", "two");
+    const deadline = Date.now() + 2000;
+    let value = await cached.get("csc");
+    while (value !== "two" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      value = await cached.get("csc");
+    }
+    assertEquals(value, "two");
+  } finally {
+    await cached.quit();
+    await other.quit();
+    await server.close();
+  }
+});
