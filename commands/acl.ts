@@ -121,28 +121,57 @@ export const aclCommands: CommandSpec[] = [
       "    Return the current connection username.",
     ],
     subcommands: [
-      sub("cat", -2, PLAIN, "Lists the ACL categories, or the commands inside a category.", "6.0.0",
+      sub(
+        "cat",
+        -2,
+        PLAIN,
+        "Lists the ACL categories, or the commands inside a category.",
+        "6.0.0",
         /** ACL CAT [category] */
         (ctx, argv) => {
           if (argv.length > 3) return Errors.syntax;
           if (argv.length === 2) return [...ACL_CATEGORIES];
           const cat = latin1(argv[2]).toLowerCase() as AclCategory;
-          if (!ACL_CATEGORIES.includes(cat)) return new RespError(`ERR Unknown category '${latin1(argv[2])}'`);
+          if (!ACL_CATEGORIES.includes(cat)) {
+            return new RespError(
+              `ERR Unknown category '${latin1(argv[2])}'`,
+            );
+          }
           const out: string[] = [];
           for (const c of ctx.server.registry.all()) {
             if (c.categories.has(cat)) out.push(c.fullName);
-            for (const s of c.subcommands?.values() ?? []) if (s.categories.has(cat)) out.push(s.fullName);
+            for (const s of c.subcommands?.values() ?? []) {
+              if (s.categories.has(cat)) {
+                out.push(s.fullName);
+              }
+            }
           }
           return out;
-        }),
-      sub("deluser", -3, ADMIN, "Deletes ACL users, and terminates their connections.", "6.0.0",
+        },
+      ),
+      sub(
+        "deluser",
+        -3,
+        ADMIN,
+        "Deletes ACL users, and terminates their connections.",
+        "6.0.0",
         /** ACL DELUSER username [username ...] */
         (ctx, argv) => {
           const names = argv.slice(2).map(latin1);
-          if (names.includes("default")) return new RespError("ERR The 'default' user cannot be removed");
+          if (names.includes("default")) {
+            return new RespError(
+              "ERR The 'default' user cannot be removed",
+            );
+          }
           return ctx.server.acl.deleteUsers(names);
-        }),
-      sub("dryrun", -4, ADMIN, "Simulates the execution of a command by a user, without executing the command.", "7.0.0",
+        },
+      ),
+      sub(
+        "dryrun",
+        -4,
+        ADMIN,
+        "Simulates the execution of a command by a user, without executing the command.",
+        "7.0.0",
         /** ACL DRYRUN username command [arg [arg ...]] */
         (ctx, argv) => {
           const user = ctx.server.acl.users.get(latin1(argv[2]));
@@ -150,34 +179,62 @@ export const aclCommands: CommandSpec[] = [
           const cmdArgv = argv.slice(3);
           let cmd = ctx.server.registry.lookup(cmdArgv[0]);
           if (!cmd) return new RespError(`ERR Command '${latin1(cmdArgv[0])}' not found`);
-          if (cmd.subcommands && cmdArgv.length > 1) cmd = cmd.subcommands.get(latin1(cmdArgv[1]).toLowerCase()) ?? cmd;
+          if (cmd.subcommands && cmdArgv.length > 1) {
+            cmd = cmd.subcommands.get(latin1(cmdArgv[1]).toLowerCase()) ?? cmd;
+          }
           const a = cmd.arity;
           if (a > 0 ? cmdArgv.length !== a : cmdArgv.length < -a) {
             return new RespError(`ERR wrong number of arguments for '${cmd.fullName}' command`);
           }
           return ctx.server.acl.dryRun(user, cmd, cmdArgv) ?? OK;
-        }),
-      sub("genpass", -2, PLAIN, "Generates a pseudorandom, secure password that can be used to identify ACL users.", "6.0.0",
+        },
+      ),
+      sub(
+        "genpass",
+        -2,
+        PLAIN,
+        "Generates a pseudorandom, secure password that can be used to identify ACL users.",
+        "6.0.0",
         /** ACL GENPASS [bits] */
         (_ctx, argv) => {
           if (argv.length > 3) return Errors.syntax;
           const bits = argv.length === 3 ? intArg(argv[2]) : 256;
           if (bits <= 0 || bits > 4096) {
-            return new RespError("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096");
+            return new RespError(
+              "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096",
+            );
           }
           const chars = Math.ceil(bits / 4);
           return randomBytes(Math.ceil(chars / 2)).toString("hex").slice(0, chars);
-        }),
-      sub("getuser", 3, ADMIN, "Lists the ACL rules of a user.", "6.0.0",
+        },
+      ),
+      sub(
+        "getuser",
+        3,
+        ADMIN,
+        "Lists the ACL rules of a user.",
+        "6.0.0",
         /** ACL GETUSER username */
         (ctx, argv) => {
           const u = ctx.server.acl.users.get(latin1(argv[2]));
           return u ? userMap(u, ctx.server.registry) : null;
-        }),
-      sub("list", 2, ADMIN, "Dumps the effective rules in ACL file format.", "6.0.0",
+        },
+      ),
+      sub(
+        "list",
+        2,
+        ADMIN,
+        "Dumps the effective rules in ACL file format.",
+        "6.0.0",
         /** ACL LIST */
-        (ctx) => ctx.server.acl.list()),
-      sub("load", 2, ADMIN, "Reloads the rules from the configured ACL file.", "6.0.0",
+        (ctx) => ctx.server.acl.list(),
+      ),
+      sub(
+        "load",
+        2,
+        ADMIN,
+        "Reloads the rules from the configured ACL file.",
+        "6.0.0",
         /** ACL LOAD */
         async (ctx) => {
           const path = ctx.server.config.str("aclfile");
@@ -186,12 +243,20 @@ export const aclCommands: CommandSpec[] = [
           try {
             text = await Deno.readTextFile(path);
           } catch (e) {
-            return new RespError(`ERR Error loading ACLs, opening file '${path}': ${(e as Error).message}`);
+            return new RespError(
+              `ERR Error loading ACLs, opening file '${path}': ${(e as Error).message}`,
+            );
           }
           ctx.server.acl.replaceUsers(ctx.server.acl.parse(text, path));
           return OK;
-        }),
-      sub("log", -2, ADMIN, "Lists recent security events generated due to ACL rejections.", "6.0.0",
+        },
+      ),
+      sub(
+        "log",
+        -2,
+        ADMIN,
+        "Lists recent security events generated due to ACL rejections.",
+        "6.0.0",
         /** ACL LOG [count | RESET] */
         (ctx, argv) => {
           if (argv.length > 3) return Errors.syntax;
@@ -200,7 +265,9 @@ export const aclCommands: CommandSpec[] = [
             acl.log = [];
             return OK;
           }
-          const n = argv.length === 3 ? intArg(argv[2], new RespError("ERR value is out of range, must be positive")) : 10;
+          const n = argv.length === 3
+            ? intArg(argv[2], new RespError("ERR value is out of range, must be positive"))
+            : 10;
           if (n < 0) return new RespError("ERR value is out of range, must be positive");
           const now = Date.now();
           return acl.log.slice(0, n).map((e) =>
@@ -221,30 +288,58 @@ export const aclCommands: CommandSpec[] = [
               e.clientInfo,
             ])
           );
-        }),
-      sub("save", 2, ADMIN, "Saves the effective ACL rules in the configured ACL file.", "6.0.0",
+        },
+      ),
+      sub(
+        "save",
+        2,
+        ADMIN,
+        "Saves the effective ACL rules in the configured ACL file.",
+        "6.0.0",
         /** ACL SAVE */
         async (ctx) => {
           if (!ctx.server.config.str("aclfile")) return new RespError(NO_ACL_FILE);
           try {
             await saveFile(ctx.server);
           } catch (e) {
-            return new RespError(`ERR There was an error trying to save the ACLs. Please check the server logs for more information (${(e as Error).message})`);
+            return new RespError(
+              `ERR There was an error trying to save the ACLs. Please check the server logs for more information (${
+                (e as Error).message
+              })`,
+            );
           }
           return OK;
-        }),
-      sub("setuser", -3, ADMIN, "Creates and modifies an ACL user and its rules.", "6.0.0",
+        },
+      ),
+      sub(
+        "setuser",
+        -3,
+        ADMIN,
+        "Creates and modifies an ACL user and its rules.",
+        "6.0.0",
         /** ACL SETUSER username [rule [rule ...]] */
         (ctx, argv) => {
           ctx.server.acl.setUser(latin1(argv[2]), argv.slice(3).map(latin1));
           return OK;
-        }),
-      sub("users", 2, ADMIN, "Lists all ACL users.", "6.0.0",
-        /** ACL USERS */
-        (ctx) => [...ctx.server.acl.users.keys()].sort()),
-      sub("whoami", 2, PLAIN, "Returns the authenticated username of the current connection.", "6.0.0",
+        },
+      ),
+      sub(
+        "users",
+        2,
+        ADMIN,
+        "Lists all ACL users.",
+        "6.0.0", /** ACL USERS */
+        (ctx) => [...ctx.server.acl.users.keys()].sort(),
+      ),
+      sub(
+        "whoami",
+        2,
+        PLAIN,
+        "Returns the authenticated username of the current connection.",
+        "6.0.0",
         /** ACL WHOAMI */
-        (ctx) => ctx.client.user),
+        (ctx) => ctx.client.user,
+      ),
     ],
   },
 ];

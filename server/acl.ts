@@ -10,7 +10,13 @@ import type { Command } from "../commands/spec.ts";
 import { latin1 } from "../commands/args.ts";
 import type { CommandGate } from "../commands/dispatch.ts";
 import { RespError } from "../protocol/reply.ts";
-import { type CommandLookup, type Denial, keyAccess, splitRules, User } from "../engine/acl/user.ts";
+import {
+  type CommandLookup,
+  type Denial,
+  keyAccess,
+  splitRules,
+  User,
+} from "../engine/acl/user.ts";
 import type { Client } from "./client.ts";
 
 /** One ACL LOG entry. */
@@ -77,7 +83,11 @@ export class Acl implements CommandGate {
     // AUTH, HELLO, QUIT and RESET run whatever the user may do, as in Redis.
     if (cmd.flags.has("no_auth")) return undefined;
     const user = this.users.get(client.user);
-    if (!user) return new RespError(`NOPERM this user has no permissions to run the '${cmd.fullName}' command`);
+    if (!user) {
+      return new RespError(
+        `NOPERM this user has no permissions to run the '${cmd.fullName}' command`,
+      );
+    }
     const denial = this.deny(user, cmd, argv);
     if (denial === null) return undefined;
     const object = denial.reason === "command" ? cmd.fullName : denial.object;
@@ -102,7 +112,9 @@ export class Acl implements CommandGate {
   dryRun(user: User, cmd: Command, argv: Uint8Array[]): string | null {
     const d = this.deny(user, cmd, argv);
     if (d === null) return null;
-    if (d.reason === "command") return `This user has no permissions to run the '${cmd.fullName}' command`;
+    if (d.reason === "command") {
+      return `This user has no permissions to run the '${cmd.fullName}' command`;
+    }
     if (d.reason === "key") return `This user has no permissions to access the '${d.object}' key`;
     return `This user has no permissions to access the '${d.object}' channel`;
   }
@@ -112,7 +124,8 @@ export class Acl implements CommandGate {
     const context = client.tx !== null ? "multi" : "toplevel";
     const now = Date.now();
     const same = this.log.find((e) =>
-      e.reason === reason && e.context === context && e.object === object && e.username === username &&
+      e.reason === reason && e.context === context && e.object === object &&
+      e.username === username &&
       now - e.updated < 60000
     );
     if (same) {
@@ -173,7 +186,8 @@ export class Acl implements CommandGate {
     for (const c of this.clients()) {
       if (c.user !== name || !c.inPubSubMode) continue;
       const sels = [u.root, ...u.selectors];
-      const ok = (ch: string, pattern: boolean) => sels.some((s) => s.canAccessChannel(ch, pattern));
+      const ok = (ch: string, pattern: boolean) =>
+        sels.some((s) => s.canAccessChannel(ch, pattern));
       if (
         [...c.channels, ...c.shardChannels].some((ch) => !ok(ch, false)) ||
         [...c.patterns].some((p) => !ok(p, true))
@@ -205,7 +219,9 @@ export class Acl implements CommandGate {
         throw new RespError(`ERR ${path}:${i + 1}: line should start with user keyword`);
       }
       const name = words[1];
-      if (users.has(name)) throw new RespError(`ERR ${path}:${i + 1}: Duplicate user '${name}' found`);
+      if (users.has(name)) {
+        throw new RespError(`ERR ${path}:${i + 1}: Duplicate user '${name}' found`);
+      }
       const u = new User(name);
       for (const r of mergeSelectorArgs(words.slice(2))) {
         try {
@@ -272,7 +288,11 @@ function channelsOf(cmd: Command, argv: Uint8Array[]): { name: string; pattern: 
 }
 
 function nopermText(d: Denial, cmd: Command): string {
-  if (d.reason === "command") return `NOPERM this user has no permissions to run the '${cmd.fullName}' command`;
-  if (d.reason === "key") return "NOPERM this user has no permissions to access one of the keys used as arguments";
+  if (d.reason === "command") {
+    return `NOPERM this user has no permissions to run the '${cmd.fullName}' command`;
+  }
+  if (d.reason === "key") {
+    return "NOPERM this user has no permissions to access one of the keys used as arguments";
+  }
   return "NOPERM this user has no permissions to access one of the channels used as arguments";
 }
