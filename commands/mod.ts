@@ -13,6 +13,7 @@ import { infoCommands } from "./info.ts";
 import { keyCommands } from "./keys.ts";
 import { listCommands } from "./lists.ts";
 import { setCommands } from "./sets.ts";
+import { sortCommands } from "./sort.ts";
 import { sortedSetCommands } from "./sorted_sets.ts";
 import type { CommandSpec } from "./spec.ts";
 import { stringCommands } from "./strings.ts";
@@ -32,6 +33,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   listCommands,
   hashCommands,
   setCommands,
+  sortCommands,
   sortedSetCommands,
   transactionCommands,
   pubsubCommands,

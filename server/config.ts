@@ -54,7 +54,7 @@ const POLICIES = [
 
 const PENDING_ENGINE =
   "hot/cold values and eviction are not built yet; every value stays in memory";
-const PENDING_OPS = "the HTTP server and slow log arrive with the operations work";
+const PENDING_OPS = "the HTTP server arrives with the operations work";
 const PENDING_PLUGINS = "plugin loading arrives with the plugin API";
 const PENDING_MESSAGING = "keyspace notifications arrive with the messaging work";
 
@@ -293,18 +293,68 @@ export const PARAMS: readonly ParamDef[] = [
     min: -1,
     max: 9007199254740991,
     mutable: true,
-    inactive: PENDING_OPS,
-    doc: "Microseconds above which a command is logged.",
+    doc: "Microseconds above which a command is logged (-1: off, 0: every command).",
   },
   {
     name: "slowlog-max-len",
     type: "int",
     default: "128",
     min: 0,
+    max: 9007199254740991,
+    mutable: true,
+    doc: "Slow log length.",
+  },
+  // Operations (commands/server.ts, server/latency.ts, server/shutdown.ts).
+  {
+    name: "latency-monitor-threshold",
+    type: "int",
+    default: "0",
+    min: 0,
+    max: 9007199254740991,
+    mutable: true,
+    doc: "Milliseconds from which LATENCY records a command (0: the latency monitor is off).",
+  },
+  {
+    name: "latency-tracking",
+    type: "bool",
+    default: "yes",
+    mutable: true,
+    doc: "Keep per-command latency histograms (LATENCY HISTOGRAM).",
+  },
+  {
+    name: "enable-debug-command",
+    type: "enum",
+    values: ["no", "yes", "local"],
+    default: "no",
+    mutable: false,
+    doc: "Allow DEBUG: no, yes, or local (loopback clients only).",
+  },
+  {
+    name: "shutdown-timeout",
+    type: "int",
+    default: "10",
+    min: 0,
     max: 2147483647,
     mutable: true,
-    inactive: PENDING_OPS,
-    doc: "Slow log length.",
+    doc: "Seconds a shutdown may wait for in-flight replies before it closes connections.",
+  },
+  {
+    name: "shutdown-on-sigterm",
+    type: "string",
+    default: "default",
+    mutable: true,
+    check: checkShutdownFlags,
+    normalize: normalizeShutdownFlags,
+    doc: "SHUTDOWN flags for SIGTERM: default, or save, nosave, now, force combined.",
+  },
+  {
+    name: "shutdown-on-sigint",
+    type: "string",
+    default: "default",
+    mutable: true,
+    check: checkShutdownFlags,
+    normalize: normalizeShutdownFlags,
+    doc: "SHUTDOWN flags for SIGINT: default, or save, nosave, now, force combined.",
   },
   {
     name: "notify-keyspace-events",
@@ -461,6 +511,26 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "Plugin to load at start (repeatable).",
   },
 ];
+
+const SHUTDOWN_FLAGS = ["save", "nosave", "now", "force"];
+
+/** shutdown-on-sigterm/sigint: `default`, or a combination of save, nosave, now, force. */
+function checkShutdownFlags(v: ConfigValue): string | null {
+  const flags = String(v).trim().toLowerCase().split(/\s+/);
+  if (!flags.every((f) => f === "default" || SHUTDOWN_FLAGS.includes(f))) {
+    return "argument(s) must be one of the following: default, save, nosave, now, force";
+  }
+  if (flags.includes("save") && flags.includes("nosave")) {
+    return "shutdown options SAVE and NOSAVE can't be used simultaneously";
+  }
+  return null;
+}
+
+/** The flags in Redis's order; `default` when none is set. */
+function normalizeShutdownFlags(v: string): string {
+  const flags = v.trim().toLowerCase().split(/\s+/);
+  return SHUTDOWN_FLAGS.filter((f) => flags.includes(f)).join(" ") || "default";
+}
 
 function checkOutputLimit(v: ConfigValue): string | null {
   const parts = String(v).trim().split(/\s+/);

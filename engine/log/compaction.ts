@@ -74,7 +74,7 @@ export class Compactor {
     const stats = shardLog.stats;
     stats.merging = true;
     const started = performance.now();
-    await shardLog.flush();
+    await shardLog.flush(true);
     const boundary = shardLog.rotate();
     const deadAtStart = stats.deadBytes;
     const tmp = `${shardLog.dir}/${snapshotName(boundary)}.tmp`;

@@ -237,7 +237,7 @@ export class DurableLog implements EffectLog {
 
   /** Writes and fdatasyncs everything pending on every shard. */
   async flushAll(): Promise<void> {
-    await Promise.all(this.shards.map((s) => s.flush()));
+    await Promise.all(this.shards.map((s) => s.flush(true)));
   }
 
   /** Flushes and closes every shard log. */

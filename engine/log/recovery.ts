@@ -314,11 +314,10 @@ function apply(
       if (e.value instanceof Uint8Array || e.value.type !== name) {
         throw new Error(`'${name}' effect on key of another type`);
       }
+      // An effect may leave a collection empty for a moment (an encoding change logged before
+      // the first member): commands delete empty keys with a Delete record of their own, so
+      // emptiness is settled when the whole log has been read.
       e.value.apply(Buffer.from(op).toString("latin1"), args.map((a) => new Uint8Array(a)));
-      if (e.value.isEmpty()) {
-        db.delete(key);
-        return;
-      }
       e.logBytes += size;
       break;
     }
@@ -432,6 +431,14 @@ export async function recover(
       log.warning("recovery", `shard ${s}: dropped ${report.droppedBatches} incomplete batch(es)`);
     }
     progress(s, report.records, 1);
+  }
+  // Collections a crash left empty (their Delete record never reached the disk) are gone.
+  for (const shard of ks.shards) {
+    for (let d = 0; d < shard.tables.length; d++) {
+      for (const e of [...shard.tables[d].map.values()]) {
+        if (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty()) ks.dbs[d].delete(e.key);
+      }
+    }
   }
   return reports;
 }

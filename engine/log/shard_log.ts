@@ -62,6 +62,9 @@ export class ShardLog {
   private flushing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDue = Infinity;
+  /** When async writes must be fdatasynced by, and the timer for it. */
+  private syncDue = Infinity;
+  private syncTimer: ReturnType<typeof setTimeout> | undefined;
   /** Sequence of the last sync append, and of the last one made durable. */
   private syncSeq = 0;
   private durableSeq = 0;
@@ -137,8 +140,14 @@ export class ShardLog {
     this.segmentBytes += size;
     this.stats.bytes += size;
     this.stats.records++;
-    if (sync) this.syncSeq++;
-    this.schedule(windowMs);
+    if (sync) {
+      this.syncSeq++;
+      this.schedule(windowMs);
+    } else {
+      // Async: on its way to the file at once, fdatasync'ed within its window.
+      this.schedule(0);
+      this.requestSync(windowMs);
+    }
     return { segment: this.segment, offset, size };
   }
 
@@ -180,19 +189,33 @@ export class ShardLog {
     }, windowMs);
   }
 
-  /** Writes and fdatasyncs everything pending; resolves when it is on disk. */
-  flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => this.pending ? this.flush() : undefined);
+  /** Asks for an fdatasync of what async appends wrote, at the latest `windowMs` from now. */
+  private requestSync(windowMs: number): void {
+    const due = Date.now() + windowMs;
+    if (due >= this.syncDue) return;
+    this.syncDue = due;
+    clearTimeout(this.syncTimer);
+    this.syncTimer = setTimeout(() => this.flush(true), windowMs);
+  }
+
+  /**
+   * Writes everything pending, and fdatasyncs when a sync append is waiting, an async window
+   * ran out, or `sync` is set. Resolves when done.
+   */
+  flush(sync = false): Promise<void> {
+    if (this.flushing) {
+      return this.flushing.then(() => this.pending || sync ? this.flush(sync) : undefined);
+    }
     clearTimeout(this.timer);
     this.timerDue = Infinity;
-    if (!this.pending) return Promise.resolve();
-    this.flushing = this.flushLoop().finally(() => this.flushing = null);
+    if (!this.pending && !(sync && this.fileBytes > this.syncedBytes)) return Promise.resolve();
+    this.flushing = this.flushLoop(sync).finally(() => this.flushing = null);
     return this.flushing;
   }
 
-  private async flushLoop(): Promise<void> {
+  private async flushLoop(forceSync: boolean): Promise<void> {
     try {
-      while (this.pending) {
+      while (this.pending || forceSync) {
         const chunks = this.chunks;
         const seq = this.syncSeq;
         this.chunks = [];
@@ -200,13 +223,20 @@ export class ShardLog {
           if (c.pos === 0) continue;
           const file = await this.open(c.segment);
           const bytes = c.buf.subarray(0, c.pos);
+          // A write to the page cache is a short copy: done in place, it saves an async hop
+          // per flush; only the fdatasync waits on the disk.
           let off = 0;
-          while (off < bytes.length) off += await file.write(bytes.subarray(off));
+          while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
           this.fileBytes += bytes.length;
         }
-        await this.file!.syncData();
+        const mustSync = forceSync || seq > this.durableSeq || Date.now() >= this.syncDue;
+        forceSync = false;
+        if (!mustSync || this.file === null) continue;
+        await this.file.syncData();
         this.syncedSegment = this.fileSegment;
         this.syncedBytes = this.fileBytes;
+        this.syncDue = Infinity;
+        clearTimeout(this.syncTimer);
         this.stats.flushes++;
         this.durableSeq = seq;
         const ready = this.waiters.filter((w) => w.seq <= seq);
@@ -250,9 +280,10 @@ export class ShardLog {
   /** Flushes and closes the segment file. */
   async close(): Promise<void> {
     try {
-      await this.flush();
+      await this.flush(true);
     } finally {
       clearTimeout(this.timer);
+      clearTimeout(this.syncTimer);
       this.file?.close();
       this.file = null;
       this.fileSegment = -1;

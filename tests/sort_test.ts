@@ -1,0 +1,413 @@
+/**
+ * SORT and SORT_RO: differential tests against redis-server (RESP2 and RESP3) over sets, sorted
+ * sets and lists, with BY (string keys and hash fields), GET, LIMIT, ALPHA, DESC and STORE.
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { cmd, RawClient, replyEnd, startFerric, startRedis } from "./_harness.ts";
+import type { Server } from "../server/server.ts";
+import { sortCommands } from "../commands/sort.ts";
+
+/**
+ * Starts FerricStore with SORT registered (until commands/mod.ts lists the family; registered
+ * late as a plugin would be, so that the default user's +@all covers it).
+ */
+async function startWithSort(options: Record<string, string> = {}): Promise<Server> {
+  const server = await startFerric(options);
+  for (const spec of sortCommands) {
+    if (!server.registry.get(spec.name)) server.registry.register(spec, "sort-test");
+  }
+  return server;
+}
+
+/** Sorts the elements of every aggregate in a raw reply (for replies whose order is undefined). */
+function unordered(raw: string): string {
+  return normalizeAt(raw, 0)[0];
+}
+
+function normalizeAt(raw: string, pos: number): [string, number] {
+  const buf = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  const end = replyEnd(buf, pos);
+  const t = raw[pos];
+  if (t !== "*" && t !== "~") return [raw.slice(pos, end), end];
+  const lineEnd = raw.indexOf("\r\n", pos);
+  const n = Number(raw.slice(pos + 1, lineEnd));
+  if (n < 0) return [raw.slice(pos, end), end];
+  const items: string[] = [];
+  let p = lineEnd + 2;
+  for (let i = 0; i < n; i++) {
+    const [s, next] = normalizeAt(raw, p);
+    items.push(s);
+    p = next;
+  }
+  items.sort();
+  return [raw.slice(pos, lineEnd + 2) + items.join(""), p];
+}
+
+/** FerricStore (in process) and redis-server side by side. */
+class Pair {
+  private constructor(
+    readonly server: Server,
+    readonly ferric: RawClient,
+    readonly redis: RawClient,
+    private readonly stopRedis: () => Promise<unknown>,
+  ) {}
+
+  static async start(resp3: boolean): Promise<Pair> {
+    const server = await startWithSort();
+    const redis = await startRedis();
+    const pair = new Pair(
+      server,
+      await RawClient.connect(server.port),
+      await RawClient.connect(redis.port),
+      () => redis.stop("SIGKILL"),
+    );
+    if (resp3) {
+      await pair.ferric.call("HELLO", "3");
+      await pair.redis.call("HELLO", "3");
+    }
+    return pair;
+  }
+
+  /** Runs lines on both; a line starting with `~ ` is compared with aggregates sorted. */
+  async run(lines: (string | Uint8Array[])[]): Promise<string[]> {
+    const diffs: string[] = [];
+    for (const line of lines) {
+      let args: (string | Uint8Array)[];
+      let sortReplies = false;
+      if (typeof line === "string") {
+        sortReplies = line.startsWith("~ ");
+        args = cmd(sortReplies ? line.slice(2) : line);
+      } else args = line;
+      let f = await this.ferric.call(...args);
+      let r = await this.redis.call(...args);
+      if (sortReplies) [f, r] = [unordered(f), unordered(r)];
+      if (f !== r) {
+        const show = args.map((a) => typeof a === "string" ? a : JSON.stringify(latin(a))).join(
+          " ",
+        );
+        diffs.push(`${show}\n  ferric: ${JSON.stringify(f)}\n  redis:  ${JSON.stringify(r)}`);
+      }
+    }
+    return diffs;
+  }
+
+  async close(): Promise<void> {
+    this.ferric.close();
+    this.redis.close();
+    await this.server.close();
+    await this.stopRedis();
+  }
+}
+
+function latin(b: Uint8Array): string {
+  return String.fromCharCode(...b);
+}
+
+function bytes(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+const SETUP = [
+  "SADD s 3 1 2 10",
+  "MSET w_1 30 w_2 20 w_3 10 w_10 x",
+  "HSET o_1 f 3 g a",
+  "HSET o_2 f 1 g b",
+  "HSET o_3 f 2",
+  "HSET o_10 g 1",
+  "SADD t b a c",
+  "SET str x",
+  "ZADD z 3 c 1 a 2 b",
+  "ZADD zn 1 10 2 9 3 8",
+];
+
+const SET_SCRIPT = [
+  ...SETUP,
+  "SORT s",
+  "SORT s DESC",
+  "SORT s ASC",
+  "SORT s desc asc",
+  "SORT s ALPHA",
+  "SORT s ALPHA DESC",
+  "SORT s LIMIT 1 2",
+  "SORT s LIMIT 0 0",
+  "SORT s LIMIT -5 2",
+  "SORT s LIMIT 2 -1",
+  "SORT s LIMIT 10 5",
+  "SORT s LIMIT 4 1",
+  "SORT s LIMIT 3 1",
+  "SORT s LIMIT 1 9223372036854775807",
+  "SORT s LIMIT -9223372036854775808 2",
+  "SORT s LIMIT 1",
+  "SORT s LIMIT a 1",
+  "SORT s LIMIT 1 a",
+  "SORT s LIMIT 9223372036854775808 1",
+  "SORT s BY w_*",
+  "SET w_10 5",
+  "SORT s BY w_*",
+  "SORT s BY w_* DESC",
+  "SORT s BY w_* ALPHA",
+  "SORT s BY w_* ALPHA DESC",
+  "SORT s BY w_* LIMIT 1 2",
+  "SORT s BY w_* LIMIT 1 2 GET #",
+  "SORT s BY nosort",
+  "SORT s BY nosort DESC",
+  "SORT s BY nosort LIMIT 1 2",
+  "SORT s BY nosort GET # GET w_*",
+  "SORT s BY #",
+  "SORT s GET w_* GET # GET nokey_* GET x GET #x",
+  "SORT s GET w_*_*",
+  "SORT s BY o_*->f",
+  "SORT s BY o_*->f DESC GET # GET o_*->f GET o_*->g",
+  "SORT s BY o_*->f ALPHA",
+  "SORT s BY o_*->",
+  "SORT s BY o_*->g",
+  "SORT s BY o_*->g ALPHA",
+  "SORT s BY w_*->f",
+  "SORT s BY o_*",
+  "SORT s GET o_* GET o_*-> GET o->f_*",
+  "SORT s BY nokey_*",
+  "SORT s BY nokey_* DESC",
+  "SORT t ALPHA",
+  "SORT t ALPHA DESC",
+  "SORT t",
+  "SORT t BY nokey_*",
+  "SORT t BY nokey_* DESC",
+  "~ SORT t BY nosort",
+  "~ SORT t BY nokey_* ALPHA",
+  "SORT t ALPHA LIMIT 1 1",
+  "SORT str",
+  "SORT str BY nosort",
+  "SORT o_1",
+  "SORT nokey",
+  "SORT nokey BY w_* GET # LIMIT 0 10",
+  "SORT nokey ALPHA DESC",
+  "SORT s FOO",
+  "SORT s STORE",
+  "SORT s BY",
+  "SORT s GET",
+  "SORT s ALPHA LIMIT",
+  "SORT",
+  "SORT_RO s",
+  "SORT_RO s ALPHA DESC LIMIT 0 2 GET # GET w_*",
+  "SORT_RO s STORE d",
+  "SORT_RO s BY w_*",
+  "SORT_RO str",
+  "SORT_RO nokey",
+  "SORT_RO",
+  // Scores as SORT reads them (strtod with Redis's checks).
+  'SADD sc1 1.5 "  2" 1e3 -inf +5 .5 5. 0x10 "" infinity',
+  "SORT sc1",
+  "SORT sc1 DESC",
+  "SADD sc4 nan",
+  "SORT sc4",
+  'SADD sc5 " "',
+  "SORT sc5",
+  'SADD sc6 "5 "',
+  "SORT sc6",
+  "SADD sc7 1e-300 0x1p-1070",
+  "SORT sc7",
+  [bytes("SADD"), bytes("sc8"), bytes("7\u0000x"), bytes("2")],
+  "SORT sc8",
+  [bytes("SET"), bytes("nul"), bytes("v")],
+  [bytes("SORT"), bytes("s"), bytes("GET"), bytes("nul\u0000*")],
+  [bytes("SORT"), bytes("s"), bytes("BY"), bytes("w\u0000_*")],
+  // Sorted sets: their own order with BY nosort, converted to skiplist by SORT.
+  "SORT z ALPHA",
+  "SORT z ALPHA DESC",
+  "SORT z BY nosort",
+  "SORT z BY nosort DESC",
+  "SORT z BY nosort LIMIT 1 1",
+  "SORT z BY nosort DESC LIMIT 1 5",
+  "SORT z BY nosort LIMIT 5 5",
+  "SORT z BY nosort LIMIT 0 -1",
+  "SORT z",
+  "SORT zn",
+  "SORT zn DESC",
+  "SORT zn BY nosort GET #",
+  "SORT zn BY nosort DESC LIMIT 1 1",
+  "SORT_RO zn BY w_*",
+  "ZADD zl 1 a",
+  "OBJECT ENCODING zl",
+  "SORT_RO zl ALPHA",
+  "OBJECT ENCODING zl",
+  // Out-of-range scores last: strtod's ERANGE stays in redis-server's errno (SORT does not
+  // reset it), which makes its later numeric sorts fail until a system call clears it.
+  "SADD sc2 1e-310",
+  "SORT sc2",
+  "SADD sc3 1e400",
+  "SORT sc3",
+];
+
+for (const resp3 of [false, true]) {
+  Deno.test(`sort: replies match redis-server over sets and sorted sets (RESP${resp3 ? 3 : 2})`, async () => {
+    const p = await Pair.start(resp3);
+    try {
+      assertEquals(await p.run(SET_SCRIPT), []);
+    } finally {
+      await p.close();
+    }
+  });
+}
+
+const LIST_SCRIPT = [
+  ...SETUP,
+  "RPUSH l 3 1 2 10 2",
+  "RPUSH la b a c a",
+  "SORT l",
+  "SORT l DESC",
+  "SORT l ALPHA",
+  "SORT l BY nosort",
+  "SORT l BY nosort DESC",
+  "SORT l BY nosort LIMIT 1 2",
+  "SORT l BY nosort DESC LIMIT 1 2",
+  "SORT l BY nosort LIMIT 4 10",
+  "SORT l BY nosort LIMIT 5 1",
+  "SORT l BY nosort LIMIT -1 2",
+  "SORT l BY nosort LIMIT 2 0",
+  "SORT l BY w_* GET # GET w_*",
+  "SORT la",
+  "SORT la ALPHA",
+  "SORT la BY nokey_* ALPHA",
+  "SORT la BY nokey_* ALPHA DESC",
+  "SORT la BY nokey_*",
+  "SORT_RO la ALPHA LIMIT 1 2",
+  // STORE writes a list (and deletes the destination for an empty result).
+  "SORT l STORE dst",
+  "LRANGE dst 0 -1",
+  "TYPE dst",
+  "OBJECT ENCODING dst",
+  "SORT l DESC LIMIT 1 2 STORE dst",
+  "LRANGE dst 0 -1",
+  "SORT s GET w_* GET nokey_* STORE dst",
+  "LRANGE dst 0 -1",
+  "SORT t BY nosort STORE dst",
+  "LRANGE dst 0 -1",
+  "SORT t BY nosort DESC STORE dst",
+  "LRANGE dst 0 -1",
+  "SORT z BY nosort DESC STORE dst",
+  "LRANGE dst 0 -1",
+  "SET dst x",
+  "EXPIRE dst 100",
+  "SORT la ALPHA STORE dst",
+  "TTL dst",
+  "LRANGE dst 0 -1",
+  "SORT nokey STORE dst",
+  "EXISTS dst",
+  "SORT la STORE dst",
+  "EXISTS dst",
+  "SORT la ALPHA LIMIT 9 1 STORE dst",
+  "SORT la ALPHA STORE dst STORE dst2",
+  "EXISTS dst dst2",
+  "LRANGE dst2 0 -1",
+  "SORT l STORE l",
+  "LRANGE l 0 -1",
+  "SORT str STORE dst",
+];
+
+for (const resp3 of [false, true]) {
+  Deno.test(`sort: replies match redis-server over lists, and STORE (RESP${resp3 ? 3 : 2})`, async () => {
+    const p = await Pair.start(resp3);
+    try {
+      assertEquals(await p.run(LIST_SCRIPT), []);
+    } finally {
+      await p.close();
+    }
+  });
+}
+
+Deno.test("sort: the list STORE writes survives a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-sort-" });
+  let server = await startWithSort({ "data-dir": dir });
+  let c = await RawClient.connect(server.port);
+  const expected = "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n";
+  try {
+    await c.call("SADD", "s", "b", "a", "c");
+    assertEquals(await c.call("SORT", "s", "ALPHA", "STORE", "d"), ":3\r\n");
+    assertEquals(await c.call("LRANGE", "d", "0", "-1"), expected);
+    await c.call("SET", "gone", "x");
+    assertEquals(await c.call("SORT", "nokey", "STORE", "gone"), ":0\r\n");
+  } finally {
+    c.close();
+    await server.close();
+  }
+  server = await startWithSort({ "data-dir": dir });
+  c = await RawClient.connect(server.port);
+  try {
+    assertEquals(await c.call("LRANGE", "d", "0", "-1"), expected);
+    assertEquals(await c.call("TYPE", "d"), "+list\r\n");
+    assertEquals(await c.call("EXISTS", "gone"), ":0\r\n");
+  } finally {
+    c.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sort: STORE sends Redis's keyspace notifications", async () => {
+  const p = await Pair.start(false);
+  const subs = [
+    await RawClient.connect(p.server.port),
+    await RawClient.connect((p.redis.conn.remoteAddr as Deno.NetAddr).port),
+  ];
+  try {
+    await p.run(["CONFIG SET notify-keyspace-events KEA"]);
+    for (const s of subs) {
+      await s.call("PSUBSCRIBE", "__key*__:*");
+      await s.call("SUBSCRIBE", "marker");
+    }
+    const diffs = await p.run([
+      "RPUSH l 3 1 2",
+      "SORT l STORE d",
+      "SORT l LIMIT 0 0 STORE d",
+      "SORT nokey STORE d",
+      "SORT_RO l",
+      "SORT l",
+    ]);
+    assertEquals(diffs, []);
+    await p.run(["PUBLISH marker done"]);
+    const [mine, theirs] = [await untilMarker(subs[0]), await untilMarker(subs[1])];
+    assertEquals(mine, theirs);
+    assert(theirs.some((m) => m.includes("sortstore")));
+  } finally {
+    for (const s of subs) s.close();
+    await p.close();
+  }
+});
+
+/** Reads pub/sub messages until the `marker` message; returns them raw. */
+async function untilMarker(c: RawClient): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const m = await c.read();
+    if (m === null) throw new Error("connection closed");
+    if (m.includes("\r\nmarker\r\n")) return out;
+    out.push(m);
+  }
+  throw new Error("no marker");
+}
+
+Deno.test("sort: BY and GET need read access to every key (ACL)", async () => {
+  const p = await Pair.start(false);
+  try {
+    const diffs = await p.run([
+      "SADD ks 2 1",
+      "SET kw_1 5",
+      "ACL SETUSER limited on nopass ~k* +@all",
+      "ACL SETUSER reader on nopass %R~* +@all",
+      "AUTH limited x",
+      "SORT ks",
+      "SORT ks BY nosort",
+      "SORT ks BY kw_*",
+      "SORT ks GET #",
+      "SORT ks BY kw_* GET #",
+      "SORT ks LIMIT 0 1 GET kw_*",
+      "SORT_RO ks BY kw_*",
+      "AUTH reader x",
+      "SORT ks BY kw_* GET # GET kw_*",
+      "SORT ks GET # STORE kdst",
+    ]);
+    assertEquals(diffs, []);
+  } finally {
+    await p.close();
+  }
+});
