@@ -16,6 +16,7 @@ import {
   Verbatim,
 } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
+import { unblockClient } from "../server/blocking.ts";
 import type { Server } from "../server/server.ts";
 import { isWord, latin1 } from "./args.ts";
 import { validClientName } from "./connection.ts";
@@ -43,6 +44,7 @@ const unknownType = (b: Uint8Array) => err(`ERR Unknown client type '${latin1(b)
 /** CLIENT LIST `flags=`, in Redis's order (N when none applies). */
 function flagsOf(c: Client): string {
   let f = "";
+  if (c.blocked) f += "b";
   if (c.inPubSubMode) f += "P";
   if (c.tx !== null) f += "x";
   if (c.tracking !== null) {
@@ -261,6 +263,8 @@ export const clientCommands: CommandSpec[] = [
       "    Protect current client connection from eviction.",
       "NO-TOUCH (ON|OFF)",
       "    Will not touch LRU/LFU stats when this mode is on.",
+      "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+      "    Unblock the specified blocked client.",
       "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
       "         [OPTIN] [OPTOUT] [NOLOOP]",
       "    Control server assisted client side caching.",
@@ -452,6 +456,27 @@ export const clientCommands: CommandSpec[] = [
             all,
           );
           return OK;
+        },
+      }),
+      sub({
+        name: "unblock",
+        arity: -3,
+        flags: [...ADMIN],
+        summary: "Unblocks a client blocked by a blocking command from a different connection.",
+        since: "5.0.0",
+        complexity: "O(log N) where N is the number of client connections",
+        /** CLIENT UNBLOCK client-id [TIMEOUT | ERROR] */
+        handler(ctx, argv) {
+          const id = parseInt64(argv[2]);
+          if (id === null) return Errors.notInteger;
+          let mode: "timeout" | "error" = "timeout";
+          if (argv.length === 4) {
+            if (isWord(argv[3], "error")) mode = "error";
+            else if (!isWord(argv[3], "timeout")) {
+              return new RespError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            }
+          } else if (argv.length > 4) return Errors.syntax;
+          return unblockClient(ctx.server, Number(id), mode) ? 1 : 0;
         },
       }),
       sub({

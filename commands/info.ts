@@ -225,9 +225,9 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["maxclients", server.config.int("maxclients")],
         ["client_recent_max_input_buffer", maxIn],
         ["client_recent_max_output_buffer", maxOut],
-        ["blocked_clients", 0],
+        ["blocked_clients", server.blocking.count],
         ["tracking_clients", server.tracking.clients.size],
-        ["clients_in_timeout_table", 0],
+        ["clients_in_timeout_table", server.blocking.timeoutCount],
       ];
     },
   },

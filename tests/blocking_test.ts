@@ -365,3 +365,30 @@ Deno.test("blocking: servers stop cleanly", async () => {
   assertEquals(await c.read(), null);
   await c.close();
 });
+
+Deno.test("CLIENT UNBLOCK: TIMEOUT and ERROR release a blocked client as redis-server does", async () => {
+  const { startFerric, startRedis, RawClient } = await import("./_harness.ts");
+  const ferric = await startFerric();
+  const redis = await startRedis();
+  try {
+    for (const mode of ["TIMEOUT", "ERROR"]) {
+      const results: string[][] = [];
+      for (const port of [ferric.port, redis.port]) {
+        const blocked = await RawClient.connect(port);
+        const admin = await RawClient.connect(port);
+        const id = (await blocked.call("CLIENT", "ID")).slice(1, -2);
+        await blocked.write("*3\r\n$5\r\nBLPOP\r\n$7\r\nnothing\r\n$1\r\n0\r\n");
+        await new Promise((r) => setTimeout(r, 50));
+        const unblocked = await admin.call("CLIENT", "UNBLOCK", id, mode);
+        const again = await admin.call("CLIENT", "UNBLOCK", id, mode);
+        results.push([unblocked, (await blocked.read())!, again]);
+        blocked.close();
+        admin.close();
+      }
+      assertEquals(results[0], results[1], mode);
+    }
+  } finally {
+    await ferric.close();
+    await redis.stop("SIGKILL");
+  }
+});
