@@ -32,10 +32,41 @@ export function utf8Bytes(s: string): Uint8Array {
   return Buffer.from(s, "utf8");
 }
 
+// Small copies are carved out of shared slabs: allocating a typed array of its own costs several
+// times more than the copy. A slab lives while any value cut from it does, so only small values
+// share one (at most SLAB_VALUE bytes, in slabs of SLAB bytes).
+const SLAB = 16 * 1024;
+const SLAB_VALUE = 256;
+let slab = new Uint8Array(SLAB);
+let slabPos = 0;
+
+/** The ASCII text of a number as bytes (INCR's results), cut from the same slabs. */
+export function numberBytes(n: number | bigint): Uint8Array {
+  const s = String(n);
+  const len = s.length;
+  if (slabPos + len > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabPos = 0;
+  }
+  const out = slab.subarray(slabPos, slabPos + len);
+  for (let i = 0; i < len; i++) out[i] = s.charCodeAt(i);
+  slabPos += len;
+  return out;
+}
+
 /** A copy of an argument, for values that outlive the request buffer. */
 export function copyBytes(b: Uint8Array): Uint8Array {
+  const n = b.length;
   // Not b.slice(): on a Buffer that is a view, and the request buffer is reused.
-  return new Uint8Array(b);
+  if (n > SLAB_VALUE) return new Uint8Array(b);
+  if (slabPos + n > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabPos = 0;
+  }
+  const out = slab.subarray(slabPos, slabPos + n);
+  out.set(b);
+  slabPos += n;
+  return out;
 }
 
 /** True when `b` equals the lower-case ASCII `word`, ignoring case. */

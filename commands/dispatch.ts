@@ -43,6 +43,8 @@ function resolve(server: Server, argv: Uint8Array[]): Command | RespError {
   return unknownSubcommand(latin1(argv[1]), cmd.name);
 }
 
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Commands that run at once inside MULTI instead of being queued (as in Redis). */
 const TX_CONTROL = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
 
@@ -104,12 +106,13 @@ export function call(
   argv: Uint8Array[],
 ): DispatchResult {
   const ks = server.keyspace;
-  ks.now = Date.now();
+  const started = performance.now();
+  // One clock reading serves the command's wall time (Redis's cached mstime) and its duration.
+  ks.now = Math.floor(TIME_ORIGIN + started);
   ks.noTouch = client.noTouch && cmd.name !== "touch";
   server.currentClient = client;
   const ctx: CommandContext = { server, client, db: ks.dbs[client.db], command: cmd };
   client.lastCommand = cmd.fullName;
-  const started = performance.now();
   let result: Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
   const log = ks.log;
   // One command's effects form one batch: recovery applies all of them or none.

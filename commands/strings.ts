@@ -9,7 +9,7 @@ import { incrByFloat } from "../engine/longdouble.ts";
 import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
-import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
+import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Bytes, numberBytes } from "./args.ts";
 import { err, Errors, RespError, wrongArity } from "./errors.ts";
 import { type CommandSpec, keys } from "./spec.ts";
 
@@ -116,7 +116,7 @@ function incrBy(db: Database, key: string, by: number | bigint): Reply {
   }
   const next = addInt64(current, by);
   if (next === null) throw Errors.overflow;
-  db.set(key, latin1Bytes(String(next)), KEEP_TTL);
+  db.set(key, numberBytes(next), KEEP_TTL);
   db.notify("$", "incrby", key);
   return next;
 }

@@ -16,16 +16,20 @@ export class MemoryGuard {
   canCool: (e: Entry) => boolean = () => false;
   private queue: Entry[] = [];
 
-  constructor(private readonly keyspace: Keyspace, private readonly config: Config) {}
+  /** maxmemory and hot-cache-max-value-size, kept current (read on every write). */
+  private max: number;
+  hotMax: number;
+
+  constructor(private readonly keyspace: Keyspace, private readonly config: Config) {
+    this.max = config.int("maxmemory");
+    this.hotMax = config.int("hot-cache-max-value-size");
+    config.watch("maxmemory", (v) => this.max = v as number);
+    config.watch("hot-cache-max-value-size", (v) => this.hotMax = v as number);
+  }
 
   /** Bytes held in memory by keys and hot values (estimated as they are stored). */
   used(): number {
     return this.keyspace.usedBytes;
-  }
-
-  /** Largest value kept hot. */
-  get hotMax(): number {
-    return this.config.int("hot-cache-max-value-size");
   }
 
   /**
@@ -33,7 +37,7 @@ export class MemoryGuard {
    * (Redis's performEvictions before a command that may add data).
    */
   overLimit(): boolean {
-    const max = this.config.int("maxmemory");
+    const max = this.max;
     if (max <= 0 || this.keyspace.usedBytes <= max) return false;
     this.evict(max);
     return this.keyspace.usedBytes > max;

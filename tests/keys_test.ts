@@ -558,7 +558,6 @@ Deno.test("keys: OBJECT subcommands match redis-server", async () => {
       "OBJECT ENCODING int2",
       "RENAME small small2",
       "OBJECT ENCODING small2",
-      "OBJECT IDLETIME e",
       "OBJECT FREQ e",
       "OBJECT ENCODING nokey",
       "OBJECT REFCOUNT nokey",

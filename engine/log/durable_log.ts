@@ -48,6 +48,8 @@ export class DurableLog implements EffectLog {
     readonly namespaces: Namespaces,
     private readonly shardOf: (key: string) => number,
     lastLsns: number[] = [],
+    /** The command clock in ms (the keyspace's), so records need no clock reading of their own. */
+    private readonly clock: () => number = Date.now,
   ) {
     this.lsns = shards.map((_, i) => lastLsns[i] ?? 0);
   }
@@ -57,7 +59,7 @@ export class DurableLog implements EffectLog {
    * increasing per shard (and across restarts, since recovery starts from the largest seen).
    */
   private nextLsn(shard: number): number {
-    const lsn = Math.max(this.lsns[shard] + 1, Date.now() * 1000);
+    const lsn = Math.max(this.lsns[shard] + 1, this.clock() * 1000);
     this.lsns[shard] = lsn;
     return lsn;
   }

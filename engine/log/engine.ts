@@ -105,6 +105,7 @@ export class DurableEngine {
         namespaces,
         (key) => ks.shardOf(key),
         reports.map((r) => r.lastLsn),
+        () => ks.now,
       );
       ks.log = durable;
       const cold = new ColdReader(shardDirs, (key) => ks.shardOf(key));

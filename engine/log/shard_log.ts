@@ -64,6 +64,7 @@ export class ShardLog {
   private timerDue = Infinity;
   /** When async writes must be fdatasynced by, and the timer for it. */
   private syncDue = Infinity;
+  private syncWindow = Infinity;
   private syncTimer: ReturnType<typeof setTimeout> | undefined;
   /** Sequence of the last sync append, and of the last one made durable. */
   private syncSeq = 0;
@@ -191,6 +192,9 @@ export class ShardLog {
 
   /** Asks for an fdatasync of what async appends wrote, at the latest `windowMs` from now. */
   private requestSync(windowMs: number): void {
+    // A sync already due within a window no longer than this one comes soon enough.
+    if (this.syncDue !== Infinity && windowMs >= this.syncWindow) return;
+    this.syncWindow = windowMs;
     const due = Date.now() + windowMs;
     if (due >= this.syncDue) return;
     this.syncDue = due;
