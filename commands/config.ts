@@ -99,6 +99,7 @@ export function resetStats(server: Server): void {
         st.rejected =
         st.failed =
           0;
+      st.histogram.fill(0);
     }
   }
   const ks = server.keyspace.stats;

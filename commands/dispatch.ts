@@ -13,7 +13,7 @@ import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";
 import { Errors, unknownCommand, unknownSubcommand, wrongArity } from "./errors.ts";
-import type { Command, CommandContext } from "./spec.ts";
+import { type Command, type CommandContext, latencyBucket } from "./spec.ts";
 
 /** What dispatch produces: a reply, nothing (CLIENT REPLY OFF), or a reply to wait for. */
 export type DispatchResult = Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
@@ -151,6 +151,7 @@ function finish(
   const st = cmd.stats;
   st.calls++;
   st.usec += usec;
+  st.histogram[latencyBucket(usec)]++;
   server.stats.commands++;
   if (r instanceof RespError) {
     st.failed++;

@@ -11,6 +11,7 @@ import { Verbatim } from "../protocol/reply.ts";
 import { REDIS_VERSION, type Server, VERSION } from "../server/server.ts";
 import { latin1, utf8Bytes } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
+import { valueSize } from "../engine/values/types.ts";
 
 /** One `field:value` line. */
 export type InfoLine = [field: string, value: string | number];
@@ -390,7 +391,150 @@ export const INFO_SECTIONS: InfoSection[] = [
       return out;
     },
   },
+  {
+    name: "latencystats",
+    title: "Latencystats",
+    default: false,
+    lines(server) {
+      const out: InfoLine[] = [];
+      for (const cmd of server.registry.all()) {
+        for (const c of [cmd, ...(cmd.subcommands?.values() ?? [])]) {
+          if (c.stats.calls === 0) continue;
+          const p = (q: number) => fixed3(percentile(c.stats.histogram, c.stats.calls, q));
+          out.push([
+            `latency_percentiles_usec_${c.fullName}`,
+            `p50=${p(0.5)},p99=${p(0.99)},p99.9=${p(0.999)}`,
+          ]);
+        }
+      }
+      return out;
+    },
+  },
+  {
+    name: "namespace_config",
+    title: "Namespace_config",
+    default: false,
+    lines(server) {
+      const ns = server.engine?.namespaces;
+      const out: InfoLine[] = [
+        ["default_durability", server.config.str("durability") === "async" ? "async" : "sync"],
+        ["default_window_ms", server.config.int("commit-window-ms")],
+      ];
+      for (const prefix of ns?.prefixes() ?? []) {
+        const n = ns!.get(prefix);
+        out.push([
+          `ns_${prefix}`,
+          `durability=${n.durability},window_ms=${n.windowMs},changed_at=${n.changedAt},changed_by=${n.changedBy}`,
+        ]);
+      }
+      return out;
+    },
+  },
+  {
+    name: "raft",
+    title: "Raft",
+    default: false,
+    lines(server) {
+      // One node: every shard's log is its own leader; commit = on disk, applied = in memory.
+      const out: InfoLine[] = [["cluster_nodes", 1]];
+      for (const [i, s] of (server.engine?.shards ?? []).entries()) {
+        out.push([
+          `shard_${i}`,
+          `role=leader,term=1,commit_index=${s.stats.syncedRecords},applied_index=${s.stats.records}`,
+        ]);
+      }
+      return out;
+    },
+  },
+  {
+    name: "bitcask",
+    title: "Bitcask",
+    default: false,
+    lines(server) {
+      const out: InfoLine[] = [];
+      for (const [i, s] of (server.engine?.shards ?? []).entries()) {
+        const st = s.stats;
+        out.push([
+          `shard_${i}`,
+          `files=${st.files},bytes=${st.bytes},dead_bytes=${st.deadBytes},` +
+          `dead_ratio=${fixed2(st.bytes ? st.deadBytes / st.bytes : 0)},` +
+          `last_merge=${Math.floor(st.lastMerge / 1000)},merge_running=${st.merging ? 1 : 0}`,
+        ]);
+      }
+      return out;
+    },
+  },
+  {
+    name: "ferricstore",
+    title: "FerricStore",
+    default: false,
+    lines(server) {
+      const ks = server.keyspace;
+      const reads = ks.hotReads + ks.coldReads;
+      let cold = 0;
+      for (const sh of ks.shards) {
+        for (const t of sh.tables) for (const e of t.map.values()) if (e.cold) cold++;
+      }
+      return [
+        ["hot_reads", ks.hotReads],
+        ["cold_reads", ks.coldReads],
+        ["cold_read_ratio", fixed2(reads ? ks.coldReads / reads : 0)],
+        ["cold_values", cold],
+        ["values_made_cold", ks.stats.evicted],
+        ["hot_cache_max_value_size", server.config.int("hot-cache-max-value-size")],
+        ["shard_count", server.shardCount],
+        ["data_dir", resolve(server.config.str("data-dir"))],
+      ];
+    },
+  },
+  {
+    name: "keydir_analysis",
+    title: "Keydir_analysis",
+    default: false,
+    lines(server) {
+      // Keys and bytes per namespace (the key prefix before the first ':'), largest first.
+      const per = new Map<string, [number, number]>();
+      for (const sh of server.keyspace.shards) {
+        for (const t of sh.tables) {
+          for (const e of t.map.values()) {
+            const i = e.key.indexOf(":");
+            const prefix = i < 0 ? "" : e.key.slice(0, i);
+            const cur = per.get(prefix) ?? [0, 0];
+            cur[0]++;
+            cur[1] += e.key.length + (e.cold ? e.loc?.length ?? 0 : valueSize(e.value));
+            per.set(prefix, cur);
+          }
+        }
+      }
+      return [...per].sort((a, b) => b[1][1] - a[1][1]).slice(0, 100).map((
+        [prefix, [keys, bytes]],
+      ) => [`prefix_${prefix === "" ? "(none)" : prefix}`, `keys=${keys},bytes=${bytes}`]);
+    },
+  },
 ];
+
+// Redis lists latencystats right after errorstats.
+INFO_SECTIONS.splice(
+  INFO_SECTIONS.findIndex((s) => s.name === "errorstats") + 1,
+  0,
+  ...INFO_SECTIONS.splice(INFO_SECTIONS.findIndex((s) => s.name === "latencystats"), 1),
+);
+
+/** `%.3f`. */
+function fixed3(x: number): string {
+  return x.toFixed(3);
+}
+
+/** The q-quantile of a latency histogram of `total` calls, in µs (bucket midpoint). */
+function percentile(histogram: Uint32Array, total: number, q: number): number {
+  const rank = Math.ceil(total * q);
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i];
+    if (seen >= rank) return Math.pow(2, (i + 0.5) / 4) - 1;
+  }
+  return 0;
+}
 
 /**
  * The INFO text for the given section arguments (none: the default sections; `default`, `all`

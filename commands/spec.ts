@@ -168,12 +168,22 @@ export interface CommandSpec {
   arguments?: unknown[];
 }
 
+/** Buckets of the per-command latency histogram (quarter powers of two up to ~2^32 µs). */
+export const LATENCY_BUCKETS = 128;
+
+/** The histogram bucket of a duration in µs. */
+export function latencyBucket(usec: number): number {
+  return Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(usec + 1) * 4));
+}
+
 /** Per-command counters (INFO commandstats). */
 export interface CommandStats {
   calls: number;
   usec: number;
   rejected: number;
   failed: number;
+  /** Latency histogram: bucket i counts calls of about 2^(i/4) µs (INFO latencystats). */
+  histogram: Uint32Array;
 }
 
 /** A registered command: its spec plus what registration derives from it. */
@@ -185,7 +195,13 @@ export class Command {
   /** Explicit plus implied categories. */
   readonly categories: ReadonlySet<AclCategory>;
   readonly subcommands: Map<string, Command> | undefined;
-  readonly stats: CommandStats = { calls: 0, usec: 0, rejected: 0, failed: 0 };
+  readonly stats: CommandStats = {
+    calls: 0,
+    usec: 0,
+    rejected: 0,
+    failed: 0,
+    histogram: new Uint32Array(LATENCY_BUCKETS),
+  };
   readonly isWrite: boolean;
   /** Set for commands registered by a plugin. */
   plugin: string | undefined;

@@ -412,8 +412,14 @@ Deno.test("INFO: every section, Redis's field names, parseable numbers", async (
         Modules: [],
         Commandstats: ["cmdstat_set", "cmdstat_get"],
         Errorstats: ["errorstat_ERR"],
+        Latencystats: ["latency_percentiles_usec_set"],
         Cluster: ["cluster_enabled"],
         Keyspace: ["db0"],
+        Namespace_config: ["default_durability", "default_window_ms"],
+        Raft: ["cluster_nodes", "shard_0"],
+        Bitcask: ["shard_0"],
+        FerricStore: ["hot_reads", "cold_reads", "cold_read_ratio"],
+        Keydir_analysis: [],
       };
       assertEquals([...sections.keys()], Object.keys(expected));
       for (const [name, fields] of Object.entries(expected)) {
@@ -427,7 +433,7 @@ Deno.test("INFO: every section, Redis's field names, parseable numbers", async (
       for (const [section, fields] of Object.entries(expected)) {
         for (const f of fields) {
           if (
-            /human|policy|version|mode|^os$|run_id|executable|config_file|role|^cmdstat|^errorstat|^db\d/
+            /human|policy|version|mode|^os$|run_id|executable|config_file|role|^cmdstat|^errorstat|^db\d|^latency_|^shard_|durability/
               .test(f)
           ) continue;
           num(section, f);

@@ -36,6 +36,8 @@ export interface ShardLogStats {
   merging: boolean;
   flushes: number;
   records: number;
+  /** Records known to be on disk (the "commit index" of the shard's log). */
+  syncedRecords: number;
 }
 
 interface Chunk {
@@ -79,6 +81,7 @@ export class ShardLog {
     merging: false,
     flushes: 0,
     records: 0,
+    syncedRecords: 0,
   };
 
   constructor(
@@ -222,6 +225,7 @@ export class ShardLog {
       while (this.pending || forceSync) {
         const chunks = this.chunks;
         const seq = this.syncSeq;
+        const records = this.stats.records;
         this.chunks = [];
         for (const c of chunks) {
           if (c.pos === 0) continue;
@@ -242,6 +246,7 @@ export class ShardLog {
         this.syncDue = Infinity;
         clearTimeout(this.syncTimer);
         this.stats.flushes++;
+        this.stats.syncedRecords = records;
         this.durableSeq = seq;
         const ready = this.waiters.filter((w) => w.seq <= seq);
         this.waiters = this.waiters.filter((w) => w.seq > seq);

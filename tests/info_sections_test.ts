@@ -1,0 +1,46 @@
+import { assert, assertMatch } from "./_assert.ts";
+import { RawClient, startFerric } from "./_harness.ts";
+
+Deno.test("INFO: FerricStore's sections report real engine state", async () => {
+  const server = await startFerric({ "shard-count": 2 });
+  const c = await RawClient.connect(server.port);
+  try {
+    await c.call("FERRICSTORE.CONFIG", "SET", "cache", "durability", "async", "window_ms", "20");
+    for (let i = 0; i < 50; i++) await c.call("SET", `user:${i}`, "x".repeat(10));
+    await c.call("SET", "cache:a", "1");
+    await c.call("GET", "user:1");
+    const info = await c.call("INFO", "everything");
+    for (
+      const title of [
+        "Latencystats",
+        "Namespace_config",
+        "Raft",
+        "Bitcask",
+        "FerricStore",
+        "Keydir_analysis",
+      ]
+    ) {
+      assertMatch(info, new RegExp(`# ${title}\\r\\n`), title);
+    }
+    assert(info.indexOf("# Errorstats") < info.indexOf("# Latencystats"));
+    assertMatch(
+      info,
+      /latency_percentiles_usec_set:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}/,
+    );
+    assertMatch(info, /ns_cache:durability=async,window_ms=20,changed_at=\d+/);
+    assertMatch(info, /shard_0:role=leader,term=1,commit_index=\d+,applied_index=\d+/);
+    assertMatch(info, /shard_1:files=\d+,bytes=[1-9]\d*,dead_bytes=\d+/);
+    assertMatch(info, /hot_reads:[1-9]/);
+    assertMatch(info, /prefix_user:keys=50,bytes=\d+/);
+    const raft = await c.call("INFO", "raft");
+    const committed = [...raft.matchAll(/commit_index=(\d+),applied_index=(\d+)/g)];
+    assert(committed.every(([, ci, ai]) => Number(ci) <= Number(ai)));
+    assert(
+      !(await c.call("INFO")).includes("# Raft"),
+      "FerricStore sections are not in INFO default",
+    );
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
