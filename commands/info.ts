@@ -26,6 +26,8 @@ export interface InfoSection {
   title: string;
   /** Part of INFO without arguments and of INFO default. */
   default: boolean;
+  /** FerricStore's own: part of INFO everything (as a module's would be), not of INFO all. */
+  extra?: boolean;
   /** The section's lines, computed when asked for. */
   lines(server: Server): InfoLine[];
 }
@@ -412,6 +414,7 @@ export const INFO_SECTIONS: InfoSection[] = [
   },
   {
     name: "namespace_config",
+    extra: true,
     title: "Namespace_config",
     default: false,
     lines(server) {
@@ -432,6 +435,7 @@ export const INFO_SECTIONS: InfoSection[] = [
   },
   {
     name: "raft",
+    extra: true,
     title: "Raft",
     default: false,
     lines(server) {
@@ -448,6 +452,7 @@ export const INFO_SECTIONS: InfoSection[] = [
   },
   {
     name: "bitcask",
+    extra: true,
     title: "Bitcask",
     default: false,
     lines(server) {
@@ -466,6 +471,7 @@ export const INFO_SECTIONS: InfoSection[] = [
   },
   {
     name: "ferricstore",
+    extra: true,
     title: "FerricStore",
     default: false,
     lines(server) {
@@ -489,6 +495,7 @@ export const INFO_SECTIONS: InfoSection[] = [
   },
   {
     name: "keydir_analysis",
+    extra: true,
     title: "Keydir_analysis",
     default: false,
     lines(server) {
@@ -542,17 +549,20 @@ function percentile(histogram: Uint32Array, total: number, q: number): number {
  */
 export function infoText(server: Server, args: string[]): string {
   let all = false;
+  let everything = false;
   const wanted = new Set<string>();
   if (args.length === 0) args = ["default"];
   for (const a of args.map((x) => x.toLowerCase())) {
     if (a === "all" || a === "everything") all = true;
+    if (a === "everything") everything = true;
     else if (a === "default") {
       for (const s of INFO_SECTIONS) if (s.default) wanted.add(s.name);
     } else wanted.add(a);
   }
   const parts: string[] = [];
   for (const s of INFO_SECTIONS) {
-    if (!all && !wanted.has(s.name) && !(s.aliases ?? []).some((a) => wanted.has(a))) continue;
+    const named = wanted.has(s.name) || (s.aliases ?? []).some((a) => wanted.has(a));
+    if (!named && !(all && (!s.extra || everything))) continue;
     let t = `# ${s.title}\r\n`;
     for (const [field, value] of s.lines(server)) t += `${field}:${value}\r\n`;
     parts.push(t);
