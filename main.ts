@@ -7,6 +7,7 @@
  */
 import { Config, ConfigError } from "./server/config.ts";
 import { Server, VERSION } from "./server/server.ts";
+import { shutdownOnSignal } from "./server/shutdown.ts";
 
 async function main(args: string[]): Promise<number> {
   const config = new Config();
@@ -39,12 +40,24 @@ async function main(args: string[]): Promise<number> {
     await server.close();
     return 1;
   }
-  const stop = () => server.close();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  server.log.notice(
+    "server",
+    `ready: resp port ${server.port}, tls port ${server.tlsPort || "off"}, http port ${
+      server.http?.port ?? "off"
+    }, data dir ${config.str("data-dir")}, ${server.shardCount} shards, plugins: ${
+      [...new Set([...server.registry.all()].map((c) => c.plugin).filter(Boolean))].join(", ") ||
+      "none"
+    }`,
+  );
+  // SIGTERM and SIGINT run the graceful shutdown: not ready, stop accepting, finish in-flight
+  // commands, flush every shard, close; a second signal closes at once.
+  const onTerm = () => shutdownOnSignal(server, "SIGTERM");
+  const onInt = () => shutdownOnSignal(server, "SIGINT");
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
   await server.closed;
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGTERM", stop);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
   return 0;
 }
 

@@ -21,6 +21,9 @@ import { transactionCommands } from "./transactions.ts";
 import { pubsubCommands } from "./pubsub.ts";
 import { aclCommands } from "./acl.ts";
 import { commandCommands } from "./command.ts";
+import { metricsCommands } from "./metrics.ts";
+import { serverCommands } from "./server.ts";
+import { clusterCommands } from "./cluster.ts";
 
 /** Every built-in family. */
 export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
@@ -39,6 +42,9 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   pubsubCommands,
   aclCommands,
   commandCommands,
+  metricsCommands,
+  serverCommands,
+  clusterCommands,
   ferricstoreCommands,
 ];
 

@@ -178,11 +178,10 @@ export const PARAMS: readonly ParamDef[] = [
     name: "http-port",
     type: "int",
     default: "4000",
-    min: 0,
+    min: -1,
     max: 65535,
     mutable: false,
-    inactive: PENDING_OPS,
-    doc: "HTTP port for probes, metrics and the dashboard.",
+    doc: "HTTP port for probes, metrics and the dashboard (0 picks a free port, -1 turns HTTP off).",
   },
   {
     name: "tls-port",

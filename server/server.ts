@@ -15,6 +15,8 @@ import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
 import { listenTls } from "../protocol/tls.ts";
+import { startHttp } from "../http/app.ts";
+import { installOperations } from "../commands/server.ts";
 import { Blocking } from "./blocking.ts";
 import type { Client } from "./client.ts";
 import { Config, type ConfigValue, parseMemory } from "./config.ts";
@@ -114,6 +116,7 @@ export class Server {
     registerBuiltins(this);
     this.acl = new Acl(this.registry, (c) => this.describeClient(c), () => this.clients.values());
     this.gates.push(this.acl);
+    installOperations(this);
     this.acl.setRequirePass(config.str("requirepass"));
     config.watch("requirepass", (v) => this.acl.setRequirePass(String(v)));
     const setLfu = (v: ConfigValue) => this.keyspace.lfuMode = String(v).endsWith("-lfu");
@@ -263,6 +266,14 @@ export class Server {
     }
     this.port = port;
     if (this.config.int("tls-port") > 0) await this.listenTls(binds);
+    if (this.config.int("http-port") >= 0) {
+      try {
+        this.http = await startHttp(this);
+      } catch (e) {
+        this.close();
+        throw new Error(`cannot start the HTTP server: ${(e as Error).message}`);
+      }
+    }
     this.startCron();
     this.config.watch("hz", () => this.startCron());
     this.log.notice(
@@ -270,6 +281,9 @@ export class Server {
       `Ready to accept connections tcp on ${binds.join(" ")} port ${this.port}`,
     );
   }
+
+  /** The HTTP server (probes, metrics, dashboard), when `http-port` is not -1. */
+  http: { port: number; close(): Promise<void> } | null = null;
 
   /** The TLS listener's port (0 when TLS is off). */
   tlsPort = 0;
@@ -439,6 +453,18 @@ export class Server {
     }
   }
 
+  /** Stops taking new connections (the first step of a graceful shutdown). */
+  stopAccepting(): void {
+    for (const l of this.listeners) {
+      try {
+        l.close();
+      } catch { /* already closed */ }
+    }
+    this.listeners = [];
+    this.closeTls?.();
+    this.closeTls = null;
+  }
+
   /**
    * Stops listening, closes every client, stops background work, and flushes and closes the
    * durable engine. Resolves when everything is on disk.
@@ -462,6 +488,8 @@ export class Server {
       } catch (e) {
         this.log.warning("server", `closing the engine failed: ${(e as Error).message}`);
       }
+      // HTTP goes last, so readiness answers "stopping" until everything is on disk.
+      await this.http?.close().catch(() => {});
       this.log.close();
       this.closedSignal.resolve();
     })();

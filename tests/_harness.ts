@@ -26,6 +26,7 @@ export async function startFerric(
     port: 0,
     bind: "127.0.0.1",
     loglevel: "warning",
+    "http-port": -1,
     "data-dir": await Deno.makeTempDir({ prefix: "ferric-test-" }),
     ...options,
   });
@@ -92,7 +93,11 @@ async function spawn(cmd: string, args: string[], port: number): Promise<ChildSe
 export async function spawnFerric(flags: string[] = []): Promise<ChildServer> {
   const port = freePort();
   const main = new URL("../main.ts", import.meta.url).pathname;
-  return await spawn(Deno.execPath(), ["run", "-A", main, "--port", String(port), ...flags], port);
+  return await spawn(
+    Deno.execPath(),
+    ["run", "-A", main, "--port", String(port), "--http-port", "0", ...flags],
+    port,
+  );
 }
 
 let redisPath: string | null | undefined;
@@ -169,7 +174,9 @@ export function replyEnd(buf: Uint8Array, pos: number): number {
       return next;
     }
     default:
-      throw new Error(`bad reply type byte ${type} at ${pos}: ${dec.decode(buf.subarray(pos, pos + 40))}`);
+      throw new Error(
+        `bad reply type byte ${type} at ${pos}: ${dec.decode(buf.subarray(pos, pos + 40))}`,
+      );
   }
 }
 

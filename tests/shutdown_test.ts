@@ -1,0 +1,407 @@
+/**
+ * Graceful shutdown: SIGTERM and SHUTDOWN under write load exit 0 within a few seconds and keep
+ * every acknowledged write; SHUTDOWN's flags (NOW, SAVE, ABORT) and errors.
+ *
+ * Run as a program (`deno run -A tests/shutdown_test.ts --port N --data-dir D`), this file is a
+ * server with the operations commands and SIGTERM/SIGINT wired to server/shutdown.ts, as main.ts
+ * is meant to be wired.
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import {
+  type ChildServer,
+  encodeCommand,
+  freePort,
+  RawClient,
+  spawnFerric,
+  startFerric,
+  startRedis,
+  waitForPort,
+} from "./_harness.ts";
+import { Config } from "../server/config.ts";
+import { Server } from "../server/server.ts";
+import { installOperations, serverCommands } from "../commands/server.ts";
+import { clusterCommands } from "../commands/cluster.ts";
+import { isShuttingDown, shutdownOnSignal } from "../server/shutdown.ts";
+
+/** Registers the operations commands on a server that does not have them yet. */
+function withOperations(server: Server): Server {
+  let added = false;
+  for (const spec of [...serverCommands, ...clusterCommands]) {
+    if (server.registry.get(spec.name)) continue;
+    server.registry.register(spec);
+    added = true;
+  }
+  installOperations(server);
+  if (added) server.acl.setUser("default", ["+@all"]);
+  return server;
+}
+
+/** The child program: a server whose signals run the graceful shutdown. */
+async function childMain(args: string[]): Promise<number> {
+  const config = new Config();
+  for (const [name, value] of Config.parseArgs(args).pairs) config.set(name, value, "cli");
+  const server = withOperations(new Server(config));
+  await server.listen();
+  await server.open();
+  const term = () => shutdownOnSignal(server, "SIGTERM");
+  const int = () => shutdownOnSignal(server, "SIGINT");
+  Deno.addSignalListener("SIGTERM", term);
+  Deno.addSignalListener("SIGINT", int);
+  await server.closed;
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await childMain(Deno.args));
+
+/** Starts this file as a server program. */
+async function spawnGraceful(flags: string[]): Promise<ChildServer> {
+  const port = freePort();
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      "--port",
+      String(port),
+      "--http-port",
+      "0",
+      ...flags,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const drain = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) out += new TextDecoder().decode(chunk);
+  };
+  const drained = Promise.all([drain(process.stdout), drain(process.stderr)]);
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    process.kill("SIGKILL");
+    await drained;
+    throw new Error(`${(e as Error).message}\n${out}`);
+  }
+  return {
+    port,
+    process,
+    output: () => out,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch { /* already exited */ }
+      const status = await process.status;
+      await drained;
+      return status;
+    },
+  };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Writes pipelined SETs until the connection ends; records every acknowledged one. */
+async function writer(
+  port: number,
+  id: number,
+  acked: Map<string, string>,
+  stop: { done: boolean },
+): Promise<void> {
+  let c: RawClient;
+  try {
+    c = await RawClient.connect(port);
+  } catch {
+    return;
+  }
+  let i = 0;
+  try {
+    while (!stop.done) {
+      const batch: [string, string][] = [];
+      for (let j = 0; j < 8; j++, i++) batch.push([`w${id}:${i}`, `value-${id}-${i}`]);
+      await c.write(concat(batch.map(([k, v]) => encodeCommand(["SET", k, v]))));
+      for (const [k, v] of batch) {
+        const r = await c.read(10000);
+        if (r !== "+OK\r\n") return;
+        acked.set(k, v);
+      }
+    }
+  } catch {
+    // The server closed the connection: the writes without a reply were not acknowledged.
+  } finally {
+    c.close();
+  }
+}
+
+/** Starts `n` writers; resolves once `min` writes are acknowledged. */
+async function load(port: number, n: number, min: number) {
+  const acked = new Map<string, string>();
+  const stop = { done: false };
+  const writers = Array.from({ length: n }, (_, id) => writer(port, id, acked, stop));
+  const until = Date.now() + 20000;
+  while (acked.size < min && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  assert(acked.size >= min, `only ${acked.size} writes acknowledged`);
+  return {
+    acked,
+    async finish() {
+      stop.done = true;
+      await Promise.all(writers);
+    },
+  };
+}
+
+/** Opens the data directory again and checks every acknowledged write. */
+async function checkAcked(
+  dataDir: string,
+  acked: Map<string, string>,
+  shards: number,
+): Promise<void> {
+  const server = await startFerric({ "data-dir": dataDir, "shard-count": shards });
+  try {
+    const db = server.keyspace.dbs[0];
+    const dec = new TextDecoder();
+    let missing = 0;
+    for (const [k, v] of acked) {
+      const e = db.peek(k);
+      if (e === undefined || dec.decode(e.value as Uint8Array) !== v) missing++;
+    }
+    assertEquals(missing, 0, `${missing} of ${acked.size} acknowledged writes lost`);
+  } finally {
+    await server.close();
+  }
+}
+
+Deno.test("SIGTERM under write load (main.ts): exit 0 within seconds, every acknowledged write kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  const child = await spawnFerric([
+    "--data-dir",
+    dir,
+    "--shard-count",
+    "2",
+    "--loglevel",
+    "warning",
+  ]);
+  const run = await load(child.port, 4, 400);
+  const started = performance.now();
+  const status = await child.stop("SIGTERM");
+  const took = performance.now() - started;
+  await run.finish();
+  assertEquals(status.code, 0, child.output());
+  assert(took < 5000, `exit took ${Math.round(took)} ms`);
+  await checkAcked(dir, run.acked, 2);
+});
+
+Deno.test("SIGTERM under write load (graceful shutdown): exit 0 within seconds, every acknowledged write kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  const child = await spawnGraceful([
+    "--data-dir",
+    dir,
+    "--shard-count",
+    "2",
+    "--loglevel",
+    "notice",
+  ]);
+  const run = await load(child.port, 4, 400);
+  const started = performance.now();
+  const status = await child.stop("SIGTERM");
+  const took = performance.now() - started;
+  await run.finish();
+  assertEquals(status.code, 0, child.output());
+  assert(took < 5000, `exit took ${Math.round(took)} ms`);
+  assert(child.output().includes("Received SIGTERM, scheduling shutdown"), child.output());
+  assert(child.output().includes("ready to exit, bye bye"), child.output());
+  await checkAcked(dir, run.acked, 2);
+});
+
+Deno.test("SHUTDOWN from a client under write load: no reply, exit 0, every acknowledged write kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  const child = await spawnGraceful([
+    "--data-dir",
+    dir,
+    "--shard-count",
+    "2",
+    "--loglevel",
+    "warning",
+  ]);
+  const run = await load(child.port, 4, 400);
+  const admin = await RawClient.connect(child.port);
+  const started = performance.now();
+  await admin.write(encodeCommand(["SHUTDOWN"]));
+  assertEquals(await admin.read(10000), null); // closed without a reply, as Redis
+  admin.close();
+  const status = await child.process.status;
+  const took = performance.now() - started;
+  await child.stop();
+  await run.finish();
+  assertEquals(status.code, 0, child.output());
+  assert(took < 5000, `exit took ${Math.round(took)} ms`);
+  await checkAcked(dir, run.acked, 2);
+});
+
+Deno.test("SHUTDOWN errors match redis-server; ABORT without a shutdown fails", async () => {
+  const server = withOperations(await startFerric());
+  const redis = await startRedis();
+  const f = await RawClient.connect(server.port);
+  const r = await RawClient.connect(redis.port);
+  try {
+    for (
+      const line of [
+        ["SHUTDOWN", "SAVE", "NOSAVE"],
+        ["SHUTDOWN", "ABORT", "NOW"],
+        ["SHUTDOWN", "ABORT", "FORCE"],
+        ["SHUTDOWN", "FOO"],
+        ["SHUTDOWN", "ABORT"],
+        ["MULTI"],
+        ["SHUTDOWN"],
+        ["DISCARD"],
+      ]
+    ) {
+      assertEquals(await f.call(...line), await r.call(...line), line.join(" "));
+    }
+  } finally {
+    f.close();
+    r.close();
+    await server.close();
+    await redis.stop("SIGKILL");
+  }
+});
+
+Deno.test("SHUTDOWN SAVE compacts before closing; the data reopens from snapshots", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  const server = withOperations(await startFerric({ "data-dir": dir, "shard-count": 2 }));
+  const c = await RawClient.connect(server.port);
+  for (let i = 0; i < 30; i++) await c.call("SET", `k${i}`, "old");
+  for (let i = 0; i < 30; i++) await c.call("SET", `k${i}`, "new");
+  await c.write(encodeCommand(["SHUTDOWN", "SAVE"]));
+  assertEquals(await c.read(), null);
+  c.close();
+  await server.closed;
+  assert(isShuttingDown(server));
+  for (const shard of ["shard_0", "shard_1"]) {
+    const names = [...Deno.readDirSync(`${dir}/${shard}`)].map((e) => e.name);
+    assert(names.some((n) => n.endsWith(".snap")), `${shard}: ${names}`);
+  }
+  const again = await startFerric({ "data-dir": dir, "shard-count": 2 });
+  try {
+    assertEquals(again.keyspace.totalKeys(), 30);
+    assertEquals(again.engine!.shards.map((s) => s.stats.deadBytes), [0, 0]);
+  } finally {
+    await again.close();
+  }
+});
+
+/**
+ * A subscriber that never reads while large messages are published to it: once the socket is
+ * full, the server holds its pending output (below the pub/sub output buffer limits).
+ */
+async function stuckSubscriber(server: Server): Promise<RawClient> {
+  const sub = await RawClient.connect(server.port);
+  await sub.call("SUBSCRIBE", "ch");
+  const pub = await RawClient.connect(server.port);
+  const message = "x".repeat(300_000);
+  for (let i = 0; i < 25; i++) await pub.call("PUBLISH", "ch", message);
+  pub.close();
+  let pending = 0;
+  for (const c of server.clients.values()) pending += c.transport.outputPending();
+  assert(pending > 0, "the subscriber's output is not pending");
+  return sub;
+}
+
+Deno.test("SHUTDOWN waits for pending replies (bounded by shutdown-timeout); ABORT resumes held commands", async () => {
+  const server = withOperations(await startFerric({ "shutdown-timeout": 10 }));
+  const stuck = await stuckSubscriber(server);
+  const admin = await RawClient.connect(server.port);
+  const other = await RawClient.connect(server.port);
+  const setup = await RawClient.connect(server.port);
+  try {
+    await admin.write(encodeCommand(["SHUTDOWN"]));
+    const until = Date.now() + 3000;
+    while (!isShuttingDown(server) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert(isShuttingDown(server), "the shutdown did not start");
+    // Commands that arrive now wait; SHUTDOWN ABORT gets through and cancels the shutdown.
+    await other.write(encodeCommand(["SET", "during", "yes"]));
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(await setup.call("SHUTDOWN", "ABORT"), "+OK\r\n");
+    assertEquals(await admin.read(), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    assertEquals(await other.read(), "+OK\r\n");
+    assert(!isShuttingDown(server));
+    assertEquals(await admin.call("GET", "during"), "$3\r\nyes\r\n");
+    assertEquals(await setup.call("SHUTDOWN", "ABORT"), "-ERR No shutdown in progress.\r\n");
+
+    // With a short timeout the wait ends on its own.
+    await admin.call("CONFIG", "SET", "shutdown-timeout", "1");
+    const started = performance.now();
+    await admin.write(encodeCommand(["SHUTDOWN", "NOSAVE"]));
+    assertEquals(await admin.read(), null);
+    await server.closed;
+    const took = performance.now() - started;
+    assert(took >= 900 && took < 4000, `shutdown took ${Math.round(took)} ms`);
+  } finally {
+    stuck.close();
+    admin.close();
+    other.close();
+    setup.close();
+    await server.close();
+  }
+});
+
+Deno.test("SHUTDOWN NOW closes at once even with replies pending", async () => {
+  const server = withOperations(await startFerric({ "shutdown-timeout": 30 }));
+  const stuck = await stuckSubscriber(server);
+  const setup = await RawClient.connect(server.port);
+  try {
+    const started = performance.now();
+    await setup.write(encodeCommand(["SHUTDOWN", "NOW", "FORCE"]));
+    assertEquals(await setup.read(), null);
+    await server.closed;
+    assert(performance.now() - started < 3000);
+  } finally {
+    stuck.close();
+    setup.close();
+    await server.close();
+  }
+});
+
+Deno.test("A second signal while the shutdown waits closes at once, data flushed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  const child = await spawnGraceful([
+    "--data-dir",
+    dir,
+    "--shutdown-timeout",
+    "30",
+    "--loglevel",
+    "notice",
+  ]);
+  const sub = await RawClient.connect(child.port);
+  const pub = await RawClient.connect(child.port);
+  try {
+    await sub.call("SUBSCRIBE", "ch");
+    const message = "x".repeat(300_000);
+    for (let i = 0; i < 25; i++) await pub.call("PUBLISH", "ch", message);
+    assertEquals(await pub.call("SET", "kept", "yes"), "+OK\r\n");
+    child.process.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    const early = await Promise.race([
+      child.process.status,
+      new Promise((r) => setTimeout(r, 0, "running")),
+    ]);
+    assertEquals(early, "running"); // waiting for the subscriber's output (up to 30 s)
+    const started = performance.now();
+    const status = await child.stop("SIGINT");
+    assertEquals(status.code, 0, child.output());
+    assert(performance.now() - started < 5000);
+    assert(child.output().includes("You insist (SIGINT)"), child.output());
+  } finally {
+    sub.close();
+    pub.close();
+  }
+  await checkAcked(dir, new Map([["kept", "yes"]]), 0);
+});
