@@ -75,7 +75,8 @@ export function commandInfo(cmd: Command): Reply {
     new RespSet(cats),
     new RespSet(cmd.spec.tips ?? []),
     new RespSet((cmd.spec.keys ?? []).map(keySpecReply)),
-    new RespSet([...cmd.subcommands?.values() ?? []].map(commandInfo)),
+    // Redis 7.0 sends the subcommands as an array, or an empty set when there are none.
+    cmd.subcommands?.size ? [...cmd.subcommands.values()].map(commandInfo) : new RespSet([]),
   ];
 }
 
