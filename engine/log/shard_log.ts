@@ -216,7 +216,12 @@ export class ShardLog {
     clearTimeout(this.timer);
     this.timerDue = Infinity;
     if (!this.pending && !(sync && this.fileBytes > this.syncedBytes)) return Promise.resolve();
-    this.flushing = this.flushLoop(sync).finally(() => this.flushing = null);
+    this.flushing = this.flushLoop(sync).finally(() => {
+      this.flushing = null;
+      // Appends made after the loop's last look (by commands running in promise callbacks
+      // before this one) found a flush "running" and scheduled none: schedule it now.
+      if (this.pending && !this.failed) this.schedule(0);
+    });
     return this.flushing;
   }
 
