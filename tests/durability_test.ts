@@ -273,3 +273,55 @@ Deno.test("data dir: restart with another shard count is refused with the count 
   }
   assertMatch(message, /written with shard-count 2; start with --shard-count 2/);
 });
+
+Deno.test("group commit: many clients writing at once never stall (a lost flush would hang them)", async () => {
+  const server = await startFerric();
+  const clients = await Promise.all(
+    Array.from({ length: 40 }, () => RawClient.connect(server.port)),
+  );
+  try {
+    const started = Date.now();
+    await Promise.all(clients.map(async (c, w) => {
+      for (let i = 0; i < 150; i++) {
+        // Pipelined pairs make commands run in promise callbacks of the same tick as flushes.
+        await c.write(
+          `*3\r\n$3\r\nSET\r\n$${
+            `k${w}:${i}`.length
+          }\r\nk${w}:${i}\r\n$1\r\nv\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n`,
+        );
+        assertEquals(await c.read(10000), "+OK\r\n");
+        assertMatch((await c.read(10000))!, /^:\d+\r\n$/);
+      }
+    }));
+    assert(Date.now() - started < 60000);
+    assertEquals(await clients[0].call("GET", "n"), "$4\r\n6000\r\n");
+  } finally {
+    for (const c of clients) c.close();
+    await server.close();
+  }
+});
+
+Deno.test("group commit: a sync append made as a flush ends is still flushed", async () => {
+  const { ShardLog } = await import("../engine/log/shard_log.ts");
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
+  const value = new Uint8Array([1]);
+  log.append(RecordType.PutString, 0, 0, "a", value, 1, true, 0);
+  const first = log.barrier()!;
+  // Runs when the first flush resolves its waiters: after the flush loop's last look at its
+  // queue and before the flush is marked finished, exactly where appends used to get lost.
+  const second = first.then(() => {
+    log.append(RecordType.PutString, 0, 0, "b", value, 2, true, 0);
+    return log.barrier();
+  });
+  await first;
+  const barrier = await second;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    (barrier ?? Promise.resolve()).then(() => "flushed"),
+    new Promise((r) => timer = setTimeout(() => r("lost"), 3000)),
+  ]);
+  clearTimeout(timer);
+  await log.close();
+  assertEquals(outcome, "flushed");
+});
