@@ -8,6 +8,7 @@
 import { Config, ConfigError } from "./server/config.ts";
 import { Server, VERSION } from "./server/server.ts";
 import { shutdownOnSignal } from "./server/shutdown.ts";
+import { loadPlugins } from "./plugins/loader.ts";
 
 async function main(args: string[]): Promise<number> {
   const config = new Config();
@@ -33,6 +34,8 @@ async function main(args: string[]): Promise<number> {
     server.log.warning("config", `'${p.name}' is set but not active yet: ${p.inactive}`);
   }
   try {
+    // Plugins first: recovery needs the value types they add.
+    await loadPlugins(server, config.list("loadplugin"));
     await server.listen();
     await server.open();
   } catch (e) {

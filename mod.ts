@@ -1,5 +1,7 @@
 /**
- * FerricStore's public surface for embedding and for extension authors.
+ * FerricStore's public surface for embedding and for extension authors: `startServer` (a server
+ * in your program), `openStore` (in-process, no socket), and the plugin API (`definePlugin`,
+ * `defineCommand`, the loader and MODULE) from plugins/mod.ts. docs/plugins.md is the guide.
  *
  * @example
  * ```ts
@@ -23,3 +25,4 @@ export type {
 } from "./commands/spec.ts";
 export { keys } from "./commands/spec.ts";
 export * from "./protocol/reply.ts";
+export * from "./plugins/mod.ts";

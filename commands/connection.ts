@@ -10,6 +10,7 @@ import type { Client } from "../server/client.ts";
 import { isWord, latin1 } from "./args.ts";
 import { err, Errors, RespError, wrongArity } from "./errors.ts";
 import type { CommandSpec } from "./spec.ts";
+import { moduleListReply } from "../plugins/loader.ts";
 
 const RESET = new SimpleString("RESET");
 
@@ -159,7 +160,8 @@ export const connectionCommands: CommandSpec[] = [
         id: c.id,
         mode: "standalone",
         role: "master",
-        modules: [],
+        // Plugins loaded from files, as Redis lists modules (the native ones are built in).
+        modules: moduleListReply(ctx.server, false),
       });
     },
   },

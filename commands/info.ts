@@ -12,6 +12,7 @@ import { REDIS_VERSION, type Server, VERSION } from "../server/server.ts";
 import { latin1, utf8Bytes } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
 import { valueSize } from "../engine/values/types.ts";
+import { moduleInfoLines } from "../plugins/loader.ts";
 
 /** One `field:value` line. */
 export type InfoLine = [field: string, value: string | number];
@@ -338,7 +339,8 @@ export const INFO_SECTIONS: InfoSection[] = [
     aliases: ["module_list"],
     title: "Modules",
     default: true,
-    lines: () => [],
+    lines: (server) =>
+      moduleInfoLines(server).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)]),
   },
   {
     name: "commandstats",

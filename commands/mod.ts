@@ -24,6 +24,7 @@ import { commandCommands } from "./command.ts";
 import { metricsCommands } from "./metrics.ts";
 import { serverCommands } from "./server.ts";
 import { clusterCommands } from "./cluster.ts";
+import { moduleCommands } from "../plugins/loader.ts";
 
 /** Every built-in family. */
 export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
@@ -45,6 +46,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
   metricsCommands,
   serverCommands,
   clusterCommands,
+  moduleCommands,
   ferricstoreCommands,
 ];
 

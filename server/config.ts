@@ -52,12 +52,6 @@ const POLICIES = [
   "noeviction",
 ];
 
-const PENDING_ENGINE =
-  "hot/cold values and eviction are not built yet; every value stays in memory";
-const PENDING_OPS = "the HTTP server arrives with the operations work";
-const PENDING_PLUGINS = "plugin loading arrives with the plugin API";
-const PENDING_MESSAGING = "keyspace notifications arrive with the messaging work";
-
 /** Every parameter FerricStore knows. */
 export const PARAMS: readonly ParamDef[] = [
   {
@@ -181,7 +175,8 @@ export const PARAMS: readonly ParamDef[] = [
     min: -1,
     max: 65535,
     mutable: false,
-    doc: "HTTP port for probes, metrics and the dashboard (0 picks a free port, -1 turns HTTP off).",
+    doc:
+      "HTTP port for probes, metrics and the dashboard (0 picks a free port, -1 turns HTTP off).",
   },
   {
     name: "tls-port",
@@ -502,11 +497,29 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "...and whose members are all at most this long.",
   },
   {
+    name: "enable-module-command",
+    type: "enum",
+    values: ["no", "yes", "local"],
+    default: "no",
+    mutable: false,
+    doc:
+      "Whether MODULE LOAD and MODULE UNLOAD may run: no, yes, or local (loopback clients only).",
+  },
+  {
+    name: "fetch-or-compute-timeout-ms",
+    type: "int",
+    default: "30000",
+    min: 1,
+    max: 2147483647,
+    mutable: true,
+    doc:
+      "How long a FETCH_OR_COMPUTE caller may compute before the computation passes to a waiting client.",
+  },
+  {
     name: "loadplugin",
     type: "list",
     default: "",
     mutable: false,
-    inactive: PENDING_PLUGINS,
     doc: "Plugin to load at start (repeatable).",
   },
 ];

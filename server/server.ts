@@ -17,6 +17,8 @@ import { Connection } from "../protocol/connection.ts";
 import { listenTls } from "../protocol/tls.ts";
 import { startHttp } from "../http/app.ts";
 import { installOperations } from "../commands/server.ts";
+import { registerNativePlugins } from "../plugins/native/mod.ts";
+import { loadPlugins } from "../plugins/loader.ts";
 import { Blocking } from "./blocking.ts";
 import type { Client } from "./client.ts";
 import { Config, type ConfigValue, parseMemory } from "./config.ts";
@@ -114,6 +116,7 @@ export class Server {
     this.disconnectHooks.push((c) => this.tracking.forget(c));
     this.resetHooks.push((c) => this.tracking.disable(c));
     registerBuiltins(this);
+    registerNativePlugins(this);
     this.acl = new Acl(this.registry, (c) => this.describeClient(c), () => this.clients.values());
     this.gates.push(this.acl);
     installOperations(this);
@@ -534,6 +537,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
     config.set(name, typeof value === "boolean" ? (value ? "yes" : "no") : String(value), "cli");
   }
   const server = new Server(config);
+  try {
+    // Plugins first: recovery needs the value types they add.
+    await loadPlugins(server, config.list("loadplugin"));
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
   await server.listen();
   try {
     await server.open();

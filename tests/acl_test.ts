@@ -105,7 +105,10 @@ Deno.test("acl: denials inside MULTI abort the transaction; ACL LOG records them
     assertEquals(await c.call("MULTI"), "+OK\r\n");
     assertEquals(await c.call("SET", "key:1", "v"), "+QUEUED\r\n");
     assertMatch(await c.call("SET", "other", "v"), /^-NOPERM/);
-    assertEquals(await c.call("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assertEquals(
+      await c.call("EXEC"),
+      "-EXECABORT Transaction discarded because of previous errors.\r\n",
+    );
     const log = await admin.call("ACL", "LOG", "1");
     assertMatch(log, /reason\r\n\$3\r\nkey/);
     assertMatch(log, /context\r\n\$5\r\nmulti/);
@@ -123,7 +126,10 @@ Deno.test("acl: requirepass, NOAUTH, and deleting a user disconnects its clients
   const b = await RawClient.connect(server.port);
   try {
     assertEquals(await a.call("GET", "k"), "-NOAUTH Authentication required.\r\n");
-    assertEquals(await a.call("AUTH", "nope"), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assertEquals(
+      await a.call("AUTH", "nope"),
+      "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
     assertEquals(await a.call("AUTH", "secret"), "+OK\r\n");
     assertEquals(await a.call("ACL", "SETUSER", "temp", "on", ">t", "+@all", "~*"), "+OK\r\n");
     assertEquals(await b.call("AUTH", "temp", "t"), "+OK\r\n");
@@ -140,20 +146,32 @@ Deno.test("acl: requirepass, NOAUTH, and deleting a user disconnects its clients
 Deno.test("acl: ACL SAVE writes the file (mode 0600) and ACL LOAD reads it back", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferric-acl-" });
   const aclfile = `${dir}/users.acl`;
-  await Deno.writeTextFile(aclfile, "user default on nopass ~* &* +@all\nuser ann on #" + "a".repeat(64) + " ~ann:* -@all +get\n");
+  await Deno.writeTextFile(
+    aclfile,
+    "user default on nopass ~* &* +@all\nuser ann on #" + "a".repeat(64) + " ~ann:* -@all +get\n",
+  );
   const server = await startFerric({ aclfile });
   const c = await RawClient.connect(server.port);
   try {
-    assertMatch(await c.call("ACL", "LIST"), /user ann on #a{64} ~ann:\* resetchannels -@all \+get/);
+    assertMatch(
+      await c.call("ACL", "LIST"),
+      /user ann on #a{64} ~ann:\* resetchannels -@all \+get/,
+    );
     await c.call("ACL", "SETUSER", "zed", "on", ">z", "+ping");
     assertEquals(await c.call("ACL", "SAVE"), "+OK\r\n");
     assertEquals((await Deno.stat(aclfile)).mode! & 0o777, 0o600);
-    assertMatch(await Deno.readTextFile(aclfile), /user zed on #[0-9a-f]{64} resetchannels -@all \+ping/);
+    assertMatch(
+      await Deno.readTextFile(aclfile),
+      /user zed on #[0-9a-f]{64} resetchannels -@all \+ping/,
+    );
     await c.call("ACL", "DELUSER", "zed");
     assertEquals(await c.call("ACL", "LOAD"), "+OK\r\n");
     assertMatch(await c.call("ACL", "USERS"), /zed/);
     await Deno.writeTextFile(aclfile, "user broken on +nosuchcommand\n");
-    assertMatch(await c.call("ACL", "LOAD"), /^-ERR .*users\.acl:1: Unknown command or category name in ACL/);
+    assertMatch(
+      await c.call("ACL", "LOAD"),
+      /^-ERR .*users\.acl:1: Unknown command or category name in ACL/,
+    );
   } finally {
     c.close();
     await server.close();
