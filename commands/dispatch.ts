@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { NO_REPLY, QUEUED, type Reply, RespError } from "../protocol/reply.ts";
+import { type NO_REPLY, QUEUED, type Reply, RespError } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";

@@ -348,7 +348,11 @@ function latin1Lower(b: Uint8Array): string {
 }
 
 /** Key spec helpers for the common shapes. */
-export const keys = {
+export const keys: {
+  one(index: number, ...flags: KeySpecFlag[]): KeySpec;
+  range(index: number, lastKey: number, step: number, ...flags: KeySpecFlag[]): KeySpec;
+  counted(index: number, ...flags: KeySpecFlag[]): KeySpec;
+} = {
   /** One key at `index`. */
   one(index: number, ...flags: KeySpecFlag[]): KeySpec {
     return { flags, begin: { index }, find: { lastKey: 0, keyStep: 1, limit: 0 } };

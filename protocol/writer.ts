@@ -7,7 +7,6 @@
 import {
   BigNumber,
   Double,
-  NULL_ARRAY,
   Push,
   type Reply,
   RespError,

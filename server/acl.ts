@@ -36,7 +36,7 @@ const LOG_MAX = 128;
 
 /** Users, checks and the ACL log. */
 export class Acl implements CommandGate {
-  readonly users = new Map<string, User>();
+  readonly users: Map<string, User> = new Map();
   log: AclLogEntry[] = [];
   private nextEntryId = 0;
 

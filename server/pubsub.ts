@@ -30,9 +30,9 @@ class Encoded {
 
 /** Subscriptions of every client. */
 export class PubSub {
-  readonly channels = new Map<string, Set<Client>>();
-  readonly patterns = new Map<string, Set<Client>>();
-  readonly shardChannels = new Map<string, Set<Client>>();
+  readonly channels: Map<string, Set<Client>> = new Map();
+  readonly patterns: Map<string, Set<Client>> = new Map();
+  readonly shardChannels: Map<string, Set<Client>> = new Map();
 
   private table(kind: SubscriptionKind): Map<string, Set<Client>> {
     return kind === "channel"

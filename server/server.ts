@@ -43,15 +43,15 @@ export type CommandHook = (client: Client, cmd: Command, argv: Uint8Array[], use
 
 /** A running FerricStore server. */
 export class Server {
-  readonly registry = new Registry();
+  readonly registry: Registry = new Registry();
   readonly keyspace: Keyspace;
-  readonly clients = new Map<number, Client>();
-  readonly stats = new ServerStats();
+  readonly clients: Map<number, Client> = new Map();
+  readonly stats: ServerStats = new ServerStats();
   readonly log: Logger;
   readonly memory: MemoryGuard;
-  readonly pause = new PauseState();
+  readonly pause: PauseState = new PauseState();
   readonly watches: WatchRegistry;
-  readonly pubsub = new PubSub();
+  readonly pubsub: PubSub = new PubSub();
   readonly notifier: KeyspaceNotifier;
   readonly tracking: Tracking;
   readonly acl: Acl;
@@ -65,7 +65,7 @@ export class Server {
   readonly resetHooks: ((c: Client) => void)[] = [];
   /** Clients blocked in BLPOP, BZPOPMIN … (server/blocking.ts). */
   readonly blocking: Blocking;
-  readonly startedAt = Date.now();
+  readonly startedAt: number = Date.now();
   readonly runId: string = Array.from(
     crypto.getRandomValues(new Uint8Array(20)),
     (b) => b.toString(16).padStart(2, "0"),

@@ -14,7 +14,7 @@ export class ServerStats {
   netOutput = 0;
   errorReplies = 0;
   /** Error replies by code (`ERR`, `WRONGTYPE` …), for INFO errorstats. */
-  readonly errors = new Map<string, number>();
+  readonly errors: Map<string, number> = new Map();
 
   /** Counts one error reply. */
   countError(e: RespError): void {

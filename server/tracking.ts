@@ -35,7 +35,7 @@ export class Tracking implements KeyspaceListener {
   /** Keys read by tracking clients: key → ids of clients to invalidate. */
   private readonly table = new Map<string, Set<number>>();
   private readonly bcast = new Set<Client>();
-  readonly clients = new Set<Client>();
+  readonly clients: Set<Client> = new Set();
 
   constructor(
     keyspace: Keyspace,

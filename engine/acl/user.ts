@@ -65,7 +65,7 @@ export class Selector {
   /** Set by +@all: commands added later (plugins) are allowed too. */
   allowAll = false;
   /** Full names (`get`, `client`, `client|kill`) the selector allows, as Redis's command bitmap. */
-  allowed = new Set<string>();
+  allowed: Set<string> = new Set();
   keys: KeyPattern[] = [];
   allKeys = false;
   channels: string[] = [];
@@ -144,7 +144,9 @@ export class Selector {
       if (rule.startsWith("%")) {
         const tilde = rule.indexOf("~");
         const perms = rule.slice(1, tilde < 0 ? rule.length : tilde).toUpperCase();
-        if (tilde < 0 || perms.length === 0 || /[^RW]/.test(perms)) throw new AclRuleError(ERR.syntax);
+        if (tilde < 0 || perms.length === 0 || /[^RW]/.test(perms)) {
+          throw new AclRuleError(ERR.syntax);
+        }
         read = perms.includes("R");
         write = perms.includes("W");
         pattern = rule.slice(tilde + 1);
@@ -169,13 +171,17 @@ export class Selector {
         const cat = name.slice(1) as AclCategory;
         if (!ACL_CATEGORIES.includes(cat)) throw new AclRuleError(ERR.unknown);
         for (const c of everyCommand(lookup)) {
-          if (c.categories.has(cat)) allow ? this.allowed.add(c.fullName) : this.allowed.delete(c.fullName);
+          if (c.categories.has(cat)) {
+            allow ? this.allowed.add(c.fullName) : this.allowed.delete(c.fullName);
+          }
         }
         return;
       }
       const [top, sub] = name.split("|");
       const cmd = lookup.get(top);
-      if (!cmd || (sub !== undefined && !cmd.subcommands?.has(sub))) throw new AclRuleError(ERR.unknown);
+      if (!cmd || (sub !== undefined && !cmd.subcommands?.has(sub))) {
+        throw new AclRuleError(ERR.unknown);
+      }
       this.setCommand(sub !== undefined ? cmd.subcommands!.get(sub)! : cmd, allow);
     } else throw new AclRuleError(ERR.syntax);
   }
@@ -191,7 +197,9 @@ export class Selector {
     const rules = [additive ? "-@all" : "+@all"];
     const fake = new Set<string>(additive ? [] : all.map((c) => c.fullName));
     // The commands not yet explained by the rules so far.
-    const pending = new Set(all.map((c) => c.fullName).filter((n) => this.allowed.has(n) === additive));
+    const pending = new Set(
+      all.map((c) => c.fullName).filter((n) => this.allowed.has(n) === additive),
+    );
     const applied = new Set<string>();
     for (;;) {
       let best: AclCategory | null = null;
@@ -232,7 +240,8 @@ export class Selector {
 
   describeKeys(): string {
     if (this.allKeys) return "~*";
-    return this.keys.map((k) => `${k.read && k.write ? "" : k.read ? "%R" : "%W"}~${k.pattern}`).join(" ");
+    return this.keys.map((k) => `${k.read && k.write ? "" : k.read ? "%R" : "%W"}~${k.pattern}`)
+      .join(" ");
   }
 
   describeChannels(): string {
@@ -245,7 +254,9 @@ export class Selector {
     const parts: string[] = [];
     const keys = this.describeKeys();
     if (keys) parts.push(keys);
-    parts.push(this.allChannels ? "&*" : ["resetchannels", ...this.channels.map((c) => `&${c}`)].join(" "));
+    parts.push(
+      this.allChannels ? "&*" : ["resetchannels", ...this.channels.map((c) => `&${c}`)].join(" "),
+    );
     parts.push(this.describeCommands(lookup));
     return parts.join(" ");
   }
@@ -297,7 +308,9 @@ export class User {
     } else if (op === "sanitize-payload" || op === "skip-sanitize-payload") {
       this.sanitize = op;
     } else if (op === "reset") {
-      for (const r of ["resetpass", "resetkeys", "resetchannels", "off", "-@all", "clearselectors"]) {
+      for (
+        const r of ["resetpass", "resetkeys", "resetchannels", "off", "-@all", "clearselectors"]
+      ) {
         this.apply(r, lookup);
       }
       this.sanitize = "sanitize-payload";
@@ -358,7 +371,11 @@ export class User {
    * Whether the user may run a command line: some selector must allow the command and all its
    * keys and channels. Returns null, or the denial to report (the furthest any selector got).
    */
-  check(cmd: Command, keys: { key: string; read: boolean; write: boolean }[], channels: { name: string; pattern: boolean }[]): Denial | null {
+  check(
+    cmd: Command,
+    keys: { key: string; read: boolean; write: boolean }[],
+    channels: { name: string; pattern: boolean }[],
+  ): Denial | null {
     let worst: Denial | null = null;
     const rank = (d: Denial) => d.reason === "command" ? 0 : d.reason === "key" ? 1 : 2;
     for (const s of [this.root, ...this.selectors]) {
@@ -383,4 +400,3 @@ export class User {
 export function splitRules(text: string): string[] {
   return text.split(/\s+/).filter((r) => r.length > 0);
 }
-

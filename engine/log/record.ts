@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { crc32 as zlibCrc32 } from "node:zlib";
 
 /** Bytes before the key. */

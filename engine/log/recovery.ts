@@ -74,7 +74,10 @@ type Ranges = [number, number][];
  * Checks every record of a file's bytes. Returns the valid ranges, the offset after the last
  * valid record and the bytes skipped over corrupt records in the middle.
  */
-function survey1(buf: Buffer, visit: (pos: number) => void): { ranges: Ranges; end: number; skipped: number } {
+function survey1(
+  buf: Buffer,
+  visit: (pos: number) => void,
+): { ranges: Ranges; end: number; skipped: number } {
   const ranges: Ranges = [];
   let pos = 0;
   let skipped = 0;
@@ -261,7 +264,8 @@ function apply(
   }
   if (r.type === RecordType.SwapDb) {
     const tables = ks.shards[shard].tables;
-    const a = r.view.getUint16(r.payloadStart, true), b = r.view.getUint16(r.payloadStart + 2, true);
+    const a = r.view.getUint16(r.payloadStart, true),
+      b = r.view.getUint16(r.payloadStart + 2, true);
     [tables[a], tables[b]] = [tables[b], tables[a]];
     return;
   }
@@ -436,7 +440,9 @@ export async function recover(
   for (const shard of ks.shards) {
     for (let d = 0; d < shard.tables.length; d++) {
       for (const e of [...shard.tables[d].map.values()]) {
-        if (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty()) ks.dbs[d].delete(e.key);
+        if (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty()) {
+          ks.dbs[d].delete(e.key);
+        }
       }
     }
   }
