@@ -26,8 +26,12 @@ import { serverCommands } from "./server.ts";
 import { clusterCommands } from "./cluster.ts";
 import { moduleCommands } from "../plugins/loader.ts";
 
-/** Every built-in family. */
-export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
+/**
+ * Every built-in family. A function, not a constant: families import the server and the server
+ * imports this module, so the list is built when a server registers it, once every module has
+ * loaded, whatever module a program imported first.
+ */
+export const builtinFamilies = (): readonly CommandSpec[][] => [
   connectionCommands,
   stringCommands,
   keyCommands,
@@ -52,7 +56,7 @@ export const BUILTIN_FAMILIES: readonly CommandSpec[][] = [
 
 /** Registers the built-in commands on a server. */
 export function registerBuiltins(server: Server): void {
-  for (const family of BUILTIN_FAMILIES) {
+  for (const family of builtinFamilies()) {
     for (const spec of family) server.registry.register(spec);
   }
 }
