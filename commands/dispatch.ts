@@ -45,6 +45,26 @@ function resolve(server: Server, argv: Uint8Array[]): Command | RespError {
 
 const TIME_ORIGIN = performance.timeOrigin;
 
+// Clock reads cost as much as a small command. Within one synchronous run of commands (a read
+// batch), a command starts when the previous one ended, so each command reads the clock once;
+// the first command of a run, and any after an await, reads it itself.
+let lastReading = 0;
+let readingFresh = false;
+const staleReading = () => readingFresh = false;
+
+function clockNow(): number {
+  return readingFresh ? lastReading : performance.now();
+}
+
+function clockEnd(): number {
+  lastReading = performance.now();
+  if (!readingFresh) {
+    readingFresh = true;
+    queueMicrotask(staleReading);
+  }
+  return lastReading;
+}
+
 /** Commands that run at once inside MULTI instead of being queued (as in Redis). */
 const TX_CONTROL = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
 
@@ -106,7 +126,7 @@ export function call(
   argv: Uint8Array[],
 ): DispatchResult {
   const ks = server.keyspace;
-  const started = performance.now();
+  const started = clockNow();
   // One clock reading serves the command's wall time (Redis's cached mstime) and its duration.
   ks.now = Math.floor(TIME_ORIGIN + started);
   ks.noTouch = client.noTouch && cmd.name !== "touch";
@@ -147,7 +167,7 @@ function finish(
   started: number,
   r: Reply | typeof NO_REPLY,
 ): Reply | typeof NO_REPLY {
-  const usec = (performance.now() - started) * 1000;
+  const usec = (clockEnd() - started) * 1000;
   const st = cmd.stats;
   st.calls++;
   st.usec += usec;
