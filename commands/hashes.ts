@@ -24,7 +24,7 @@ import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import { copyBytes, int64Arg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { err, Errors, RespError, wrongArity } from "./errors.ts";
-import { type CommandSpec, keys } from "./spec.ts";
+import { type CommandSpec, familySpec, keys } from "./spec.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Lookups and bookkeeping.
@@ -409,27 +409,7 @@ function parseSetEx(argv: Uint8Array[], now: number): SetExOptions {
 // ---------------------------------------------------------------------------------------------
 // Specs.
 
-const hash = (
-  name: string,
-  arity: number,
-  flags: CommandSpec["flags"],
-  keySpecs: CommandSpec["keys"],
-  summary: string,
-  since: string,
-  complexity: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name,
-  arity,
-  flags,
-  categories: ["hash"],
-  group: "hash",
-  summary,
-  since,
-  complexity,
-  keys: keySpecs,
-  handler,
-});
+const hash = familySpec("hash", "hash");
 
 const RO = [keys.one(1, "RO")];
 const RO_ACCESS = [keys.one(1, "RO", "ACCESS")];

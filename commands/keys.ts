@@ -13,7 +13,7 @@ import { OK, type Reply, SimpleString } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import { int64Arg, intArg, isWord, latin1 } from "./args.ts";
 import { err, Errors, type RespError } from "./errors.ts";
-import { type CommandContext, type CommandSpec, keys } from "./spec.ts";
+import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
 
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
@@ -243,27 +243,7 @@ const OBJECT_HELP = [
   "    <key>.",
 ];
 
-const generic = (
-  name: string,
-  arity: number,
-  flags: CommandSpec["flags"],
-  keySpecs: CommandSpec["keys"],
-  summary: string,
-  since: string,
-  complexity: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name,
-  arity,
-  flags,
-  categories: ["keyspace"],
-  group: "generic",
-  summary,
-  since,
-  complexity,
-  keys: keySpecs,
-  handler,
-});
+const generic = familySpec("keyspace", "generic");
 
 const objectSub = (
   name: string,

@@ -21,7 +21,7 @@ import { NULL_ARRAY, OK, type Reply } from "../protocol/reply.ts";
 import { timeoutArg } from "../server/blocking.ts";
 import { copyBytes, intArg, isWord, latin1 } from "./args.ts";
 import { err, Errors, wrongArity } from "./errors.ts";
-import { type CommandContext, type CommandSpec, keys } from "./spec.ts";
+import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Lookups and workers.
@@ -265,27 +265,7 @@ function blockingMove(
 // ---------------------------------------------------------------------------------------------
 // Specs.
 
-const list = (
-  name: string,
-  arity: number,
-  flags: CommandSpec["flags"],
-  keySpecs: CommandSpec["keys"],
-  summary: string,
-  since: string,
-  complexity: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name,
-  arity,
-  flags,
-  categories: ["list"],
-  group: "list",
-  summary,
-  since,
-  complexity,
-  keys: keySpecs,
-  handler,
-});
+const list = familySpec("list", "list");
 
 const PUSH_COMPLEXITY =
   "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";

@@ -16,7 +16,7 @@ import { parseInt64 } from "../protocol/numbers.ts";
 import { type Reply, RespSet } from "../protocol/reply.ts";
 import { intArg, isWord, latin1 } from "./args.ts";
 import { err, Errors } from "./errors.ts";
-import { type CommandSpec, keys } from "./spec.ts";
+import { type CommandSpec, familySpec, keys } from "./spec.ts";
 
 const HASHTABLE = new TextEncoder().encode("hashtable");
 
@@ -201,27 +201,7 @@ export function parseScanOptions(
   return { pattern, count };
 }
 
-const set = (
-  name: string,
-  arity: number,
-  flags: CommandSpec["flags"],
-  keySpecs: CommandSpec["keys"],
-  summary: string,
-  since: string,
-  complexity: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name,
-  arity,
-  flags,
-  categories: ["set"],
-  group: "set",
-  summary,
-  since,
-  complexity,
-  keys: keySpecs,
-  handler,
-});
+const set = familySpec("set", "set");
 
 const COMPLEXITY_INTER =
   "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.";

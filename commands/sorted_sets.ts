@@ -31,7 +31,7 @@ import { Double, NULL_ARRAY, type Reply } from "../protocol/reply.ts";
 import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { timeoutArg } from "../server/blocking.ts";
 import { err, Errors, wrongArity } from "./errors.ts";
-import { type CommandContext, type CommandSpec, keys } from "./spec.ts";
+import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
 
 // Error texts of this family, worded as Redis 7.0 words them.
 const ZErrors = {
@@ -804,27 +804,7 @@ function cursorArg(b: Uint8Array): bigint {
 
 // ─── Specs ──────────────────────────────────────────────────────────────────────────────────
 
-const z = (
-  name: string,
-  arity: number,
-  flags: CommandSpec["flags"],
-  keySpecs: CommandSpec["keys"],
-  summary: string,
-  since: string,
-  complexity: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name,
-  arity,
-  flags,
-  categories: ["sortedset"],
-  group: "sorted-set",
-  summary,
-  since,
-  complexity,
-  keys: keySpecs,
-  handler,
-});
+const z = familySpec("sortedset", "sorted-set");
 
 const RO = keys.one(1, "RO", "ACCESS");
 const LOG_RANGE =

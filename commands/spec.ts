@@ -347,6 +347,43 @@ function latin1Lower(b: Uint8Array): string {
   return latin1(b).toLowerCase();
 }
 
+/**
+ * The spec builder of a data family: every command of the family gets its ACL category and
+ * COMMAND DOCS group, and the rest positionally.
+ *
+ * @example
+ * ```ts
+ * import { familySpec, keys } from "./spec.ts";
+ * const str = familySpec("string", "string");
+ * const get = str("get", 2, ["readonly", "fast"], [keys.one(1, "RO", "ACCESS")],
+ *   "Returns the string value of a key.", "1.0.0", "O(1)", () => null);
+ * console.assert(get.categories[0] === "string");
+ * ```
+ */
+export function familySpec(category: AclCategory, group: string): (
+  name: string,
+  arity: number,
+  flags: CommandFlag[],
+  keySpecs: KeySpec[] | undefined,
+  summary: string,
+  since: string,
+  complexity: string,
+  handler: CommandSpec["handler"],
+) => CommandSpec {
+  return (name, arity, flags, keySpecs, summary, since, complexity, handler) => ({
+    name,
+    arity,
+    flags,
+    categories: [category],
+    group,
+    summary,
+    since,
+    complexity,
+    keys: keySpecs,
+    handler,
+  });
+}
+
 /** Key spec helpers for the common shapes. */
 export const keys: {
   one(index: number, ...flags: KeySpecFlag[]): KeySpec;

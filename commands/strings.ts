@@ -11,7 +11,7 @@ import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Bytes, numberBytes } from "./args.ts";
 import { err, Errors, RespError, wrongArity } from "./errors.ts";
-import { type CommandSpec, keys } from "./spec.ts";
+import { type CommandSpec, familySpec, keys } from "./spec.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -121,27 +121,7 @@ function incrBy(db: Database, key: string, by: number | bigint): Reply {
   return next;
 }
 
-const str = (
-  name: string,
-  arity: number,
-  flags: CommandSpec["flags"],
-  keySpecs: CommandSpec["keys"],
-  summary: string,
-  since: string,
-  complexity: string,
-  handler: CommandSpec["handler"],
-): CommandSpec => ({
-  name,
-  arity,
-  flags,
-  categories: ["string"],
-  group: "string",
-  summary,
-  since,
-  complexity,
-  keys: keySpecs,
-  handler,
-});
+const str = familySpec("string", "string");
 
 /** The string family's commands. */
 export const stringCommands: CommandSpec[] = [
