@@ -94,8 +94,14 @@ if (import.meta.main) {
       r.push(await run(redis.port));
     }
     const fm = median(f), rm = median(r);
-    console.log(`PUBLISH fan-out: 1 publisher, ${SUBSCRIBERS} subscribers, ${MESSAGES} messages of ${SIZE} bytes`);
-    console.log(`| server | deliveries/s |\n| --- | --- |\n| FerricStore | ${Math.round(fm)} |\n| redis-server | ${Math.round(rm)} |`);
+    console.log(
+      `PUBLISH fan-out: 1 publisher, ${SUBSCRIBERS} subscribers, ${MESSAGES} messages of ${SIZE} bytes`,
+    );
+    console.log(
+      `| server | deliveries/s |\n| --- | --- |\n| FerricStore | ${
+        Math.round(fm)
+      } |\n| redis-server | ${Math.round(rm)} |`,
+    );
     console.log(`ratio ${(fm / rm).toFixed(2)} (target >= 0.7)`);
   } finally {
     await ferric.stop();
