@@ -192,9 +192,7 @@ Deno.test("CLIENT REPLY OFF/SKIP/ON sequences match redis-server", async () => {
 });
 
 Deno.test({
-  // Needs protocol/connection.ts to let CLIENT REPLY ON clear the skip of its own reply.
   name: "CLIENT REPLY ON right after SKIP is answered, as in Redis",
-  ignore: true,
   async fn() {
     const d = await Differential.start();
     try {
