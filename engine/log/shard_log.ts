@@ -40,6 +40,9 @@ export interface ShardLogStats {
   syncedRecords: number;
 }
 
+/** Size of a record buffer. */
+const CHUNK = 64 * 1024;
+
 interface Chunk {
   segment: number;
   buf: Buffer;
@@ -53,6 +56,8 @@ export class ShardLog {
   /** Logical size of that segment, pending bytes included. */
   private segmentBytes: number;
   private chunks: Chunk[] = [];
+  /** Written chunk buffers kept for reuse (allocating 64 KiB per flush shows in profiles). */
+  private spare: Buffer[] = [];
   private file: Deno.FsFile | null = null;
   private fileSegment = -1;
   private fileBytes = 0;
@@ -129,11 +134,11 @@ export class ShardLog {
       chunk === undefined || chunk.segment !== this.segment || chunk.buf.length - chunk.pos < size
     ) {
       if (chunk !== undefined && chunk.segment === this.segment && chunk.pos === 0) {
-        chunk.buf = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+        chunk.buf = this.buffer(size);
       } else {
         chunk = {
           segment: this.segment,
-          buf: Buffer.allocUnsafe(Math.max(size, 64 * 1024)),
+          buf: this.buffer(size),
           pos: 0,
         };
         this.chunks.push(chunk);
@@ -153,6 +158,12 @@ export class ShardLog {
       this.requestSync(windowMs);
     }
     return { segment: this.segment, offset, size };
+  }
+
+  /** A buffer for records: a spare one when the record fits, else a new one. */
+  private buffer(size: number): Buffer {
+    if (size <= CHUNK) return this.spare.pop() ?? Buffer.allocUnsafe(CHUNK);
+    return Buffer.allocUnsafe(size);
   }
 
   /** True when the bytes at a location (segment id, end offset) are on disk. */
@@ -241,6 +252,8 @@ export class ShardLog {
           let off = 0;
           while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
           this.fileBytes += bytes.length;
+          // Written: the buffer can take the next flush's records.
+          if (c.buf.length === CHUNK && this.spare.length < 4) this.spare.push(c.buf);
         }
         const mustSync = forceSync || seq > this.durableSeq || Date.now() >= this.syncDue;
         forceSync = false;
