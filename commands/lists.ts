@@ -18,7 +18,7 @@ import {
   ListValue,
 } from "../engine/values/list.ts";
 import { NULL_ARRAY, OK, type Reply } from "../protocol/reply.ts";
-import { timeoutArg } from "../server/blocking.ts";
+import { blockOnKeysUntilTimeout, timeoutArg } from "../server/blocking.ts";
 import { copyBytes, intArg, isWord, latin1 } from "./args.ts";
 import { err, Errors, wrongArity } from "./errors.ts";
 import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
@@ -210,16 +210,7 @@ function blockingPop(
   argv: Uint8Array[],
   head: boolean,
 ): Reply | Promise<Reply> {
-  const db = ctx.db;
-  const deadline = timeoutArg(argv[argv.length - 1], db.keyspace.now);
-  const ks: string[] = [];
-  for (let j = 1; j < argv.length - 1; j++) ks.push(latin1(argv[j]));
-  return ctx.server.blocking.block(ctx, {
-    keys: ks,
-    deadline,
-    attempt: (ready) => popFirst(db, ready === null ? ks : [ready], head, null, ready !== null),
-    timeoutReply: NULL_ARRAY,
-  });
+  return blockOnKeysUntilTimeout(ctx, argv, (ks, woken) => popFirst(ctx.db, ks, head, null, woken));
 }
 
 /** LMOVE's worker: moves one element, or null when the source is missing; WRONGTYPE checks. */

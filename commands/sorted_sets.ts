@@ -29,7 +29,7 @@ import {
 import { formatDouble, parseDouble } from "../protocol/numbers.ts";
 import { Double, NULL_ARRAY, type Reply } from "../protocol/reply.ts";
 import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
-import { timeoutArg } from "../server/blocking.ts";
+import { blockOnKeysUntilTimeout, timeoutArg } from "../server/blocking.ts";
 import { err, Errors, wrongArity } from "./errors.ts";
 import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
 
@@ -546,16 +546,7 @@ function blockingZpop(
   argv: Uint8Array[],
   max: boolean,
 ): Reply | Promise<Reply> {
-  const db = ctx.db;
-  const deadline = timeoutArg(argv[argv.length - 1], db.keyspace.now);
-  const ks: string[] = [];
-  for (let j = 1; j < argv.length - 1; j++) ks.push(latin1(argv[j]));
-  return ctx.server.blocking.block(ctx, {
-    keys: ks,
-    deadline,
-    attempt: (ready) => zpopFirst(db, ready === null ? ks : [ready], max, null, ready !== null),
-    timeoutReply: NULL_ARRAY,
-  });
+  return blockOnKeysUntilTimeout(ctx, argv, (ks, woken) => zpopFirst(ctx.db, ks, max, null, woken));
 }
 
 /** ZPOPMIN/ZPOPMAX key [count]. */

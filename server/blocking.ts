@@ -47,7 +47,8 @@
 import type { CommandContext } from "../commands/spec.ts";
 import type { Database } from "../engine/keyspace.ts";
 import { parseLongDouble } from "../engine/longdouble.ts";
-import { type Reply, RespError } from "../protocol/reply.ts";
+import { NULL_ARRAY, type Reply, RespError } from "../protocol/reply.ts";
+import { latin1 } from "../commands/args.ts";
 import type { Client } from "./client.ts";
 import type { Server } from "./server.ts";
 
@@ -94,6 +95,27 @@ const TWO_63 = 1n << 63n;
 
 function bitLength(n: bigint): number {
   return n === 0n ? 0 : n.toString(2).length;
+}
+
+/**
+ * The common shape of `BLPOP key [key ...] timeout` and its kin: blocks on the keys between the
+ * command name and the timeout, calling `pop(keys, woken)` to try (with every key first, then
+ * with the key that became ready) and answering a null array on timeout.
+ */
+export function blockOnKeysUntilTimeout(
+  ctx: CommandContext,
+  argv: Uint8Array[],
+  pop: (keys: string[], woken: boolean) => Reply | undefined,
+): Reply | Promise<Reply> {
+  const deadline = timeoutArg(argv[argv.length - 1], ctx.db.keyspace.now);
+  const ks: string[] = [];
+  for (let j = 1; j < argv.length - 1; j++) ks.push(latin1(argv[j]));
+  return ctx.server.blocking.block(ctx, {
+    keys: ks,
+    deadline,
+    attempt: (ready) => pop(ready === null ? ks : [ready], ready !== null),
+    timeoutReply: NULL_ARRAY,
+  });
 }
 
 /**
