@@ -75,6 +75,7 @@ export function clientInfoLine(c: Client, argv: Uint8Array[] | null, now = Date.
     ` name=${c.name} age=${sec(now) - sec(c.createdAt)} idle=${sec(now) - sec(c.lastInteraction)}` +
     ` flags=${flagsOf(c)} db=${c.db} sub=${c.channels.size} psub=${c.patterns.size}` +
     ` ssub=${c.shardChannels.size} multi=${c.tx ? c.tx.queue.length : -1}` +
+    ` watch=${c.watched.size}` +
     ` qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=${argvMem} multi-mem=${multiMem}` +
     ` rbs=0 rbp=0 obl=0 oll=0 omem=${omem}` +
     ` tot-mem=${qbuf + qbufFree + argvMem + multiMem + omem} events=r${omem > 0 ? "w" : ""}` +

@@ -121,8 +121,11 @@ Deno.test("CLIENT INFO/LIST: Redis's fields in order, bulk in RESP2 and verbatim
       assertMatch(f, /^\$\d+\r\n/);
       const fl = fields(bulkText(f).trimEnd());
       const rl = fields(bulkText(r).trimEnd());
-      // Redis 7.2 added lib-name and lib-ver at the end; the oracle is 7.0.
-      assertEquals([...fl.keys()], [...rl.keys(), "lib-name", "lib-ver"]);
+      // Redis 7.2 added lib-name and lib-ver at the end and 7.4 watch after multi; the oracle
+      // is 7.0.
+      const expected = [...rl.keys()];
+      expected.splice(expected.indexOf("multi") + 1, 0, "watch");
+      assertEquals([...fl.keys()], [...expected, "lib-name", "lib-ver"]);
       assert(bulkText(f).endsWith("\n"));
       for (const k of ["name", "flags", "db", "sub", "psub", "ssub", "multi", "user", "resp"]) {
         assertEquals(fl.get(k), rl.get(k), k);
@@ -410,6 +413,26 @@ Deno.test("CLIENT NO-TOUCH: reads leave the key's access time alone", async () =
       if (server.registry.get("object")) {
         assertEquals(await c.call("OBJECT", "IDLETIME", "k"), ":0\r\n");
       }
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("CLIENT LIST shows watch and multi counts and the x flag", async () => {
+  await withServer(async (server) => {
+    const c = await RawClient.connect(server.port);
+    try {
+      await c.call("WATCH", "a", "b");
+      await c.call("MULTI");
+      await c.call("SET", "a", "1");
+      // CLIENT INFO inside MULTI would be queued: look from another connection.
+      const other = await RawClient.connect(server.port);
+      const list = bulkText(await other.call("CLIENT", "LIST"));
+      other.close();
+      const line = list.split("\n").find((l) => l.includes("cmd=set"))!;
+      const f = fields(line.trim());
+      assertEquals([f.get("multi"), f.get("watch"), f.get("flags")], ["1", "2", "x"]);
     } finally {
       c.close();
     }
