@@ -1,101 +1,11 @@
 /**
  * Graceful shutdown: SIGTERM and SHUTDOWN under write load exit 0 within a few seconds and keep
  * every acknowledged write; SHUTDOWN's flags (NOW, SAVE, ABORT) and errors.
- *
- * Run as a program (`deno run -A tests/shutdown_test.ts --port N --data-dir D`), this file is a
- * server with the operations commands and SIGTERM/SIGINT wired to server/shutdown.ts, as main.ts
- * is meant to be wired.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import {
-  type ChildServer,
-  encodeCommand,
-  freePort,
-  RawClient,
-  spawnFerric,
-  startFerric,
-  startRedis,
-  waitForPort,
-} from "./_harness.ts";
-import { Config } from "../server/config.ts";
-import { Server } from "../server/server.ts";
-import { installOperations, serverCommands } from "../commands/server.ts";
-import { clusterCommands } from "../commands/cluster.ts";
-import { isShuttingDown, shutdownOnSignal } from "../server/shutdown.ts";
-
-/** Registers the operations commands on a server that does not have them yet. */
-function withOperations(server: Server): Server {
-  let added = false;
-  for (const spec of [...serverCommands, ...clusterCommands]) {
-    if (server.registry.get(spec.name)) continue;
-    server.registry.register(spec);
-    added = true;
-  }
-  installOperations(server);
-  if (added) server.acl.setUser("default", ["+@all"]);
-  return server;
-}
-
-/** The child program: a server whose signals run the graceful shutdown. */
-async function childMain(args: string[]): Promise<number> {
-  const config = new Config();
-  for (const [name, value] of Config.parseArgs(args).pairs) config.set(name, value, "cli");
-  const server = withOperations(new Server(config));
-  await server.listen();
-  await server.open();
-  const term = () => shutdownOnSignal(server, "SIGTERM");
-  const int = () => shutdownOnSignal(server, "SIGINT");
-  Deno.addSignalListener("SIGTERM", term);
-  Deno.addSignalListener("SIGINT", int);
-  await server.closed;
-  return 0;
-}
-
-if (import.meta.main) Deno.exit(await childMain(Deno.args));
-
-/** Starts this file as a server program. */
-async function spawnGraceful(flags: string[]): Promise<ChildServer> {
-  const port = freePort();
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(import.meta.url).pathname,
-      "--port",
-      String(port),
-      "--http-port",
-      "0",
-      ...flags,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const drain = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) out += new TextDecoder().decode(chunk);
-  };
-  const drained = Promise.all([drain(process.stdout), drain(process.stderr)]);
-  try {
-    await waitForPort(port);
-  } catch (e) {
-    process.kill("SIGKILL");
-    await drained;
-    throw new Error(`${(e as Error).message}\n${out}`);
-  }
-  return {
-    port,
-    process,
-    output: () => out,
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      try {
-        process.kill(signal);
-      } catch { /* already exited */ }
-      const status = await process.status;
-      await drained;
-      return status;
-    },
-  };
-}
+import { encodeCommand, RawClient, spawnFerric, startFerric, startRedis } from "./_harness.ts";
+import { isShuttingDown } from "../server/shutdown.ts";
+import type { Server } from "../server/server.ts";
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -185,26 +95,6 @@ Deno.test("SIGTERM under write load (main.ts): exit 0 within seconds, every ackn
     "--shard-count",
     "2",
     "--loglevel",
-    "warning",
-  ]);
-  const run = await load(child.port, 4, 400);
-  const started = performance.now();
-  const status = await child.stop("SIGTERM");
-  const took = performance.now() - started;
-  await run.finish();
-  assertEquals(status.code, 0, child.output());
-  assert(took < 5000, `exit took ${Math.round(took)} ms`);
-  await checkAcked(dir, run.acked, 2);
-});
-
-Deno.test("SIGTERM under write load (graceful shutdown): exit 0 within seconds, every acknowledged write kept", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
-  const child = await spawnGraceful([
-    "--data-dir",
-    dir,
-    "--shard-count",
-    "2",
-    "--loglevel",
     "notice",
   ]);
   const run = await load(child.port, 4, 400);
@@ -221,7 +111,7 @@ Deno.test("SIGTERM under write load (graceful shutdown): exit 0 within seconds, 
 
 Deno.test("SHUTDOWN from a client under write load: no reply, exit 0, every acknowledged write kept", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
-  const child = await spawnGraceful([
+  const child = await spawnFerric([
     "--data-dir",
     dir,
     "--shard-count",
@@ -245,7 +135,7 @@ Deno.test("SHUTDOWN from a client under write load: no reply, exit 0, every ackn
 });
 
 Deno.test("SHUTDOWN errors match redis-server; ABORT without a shutdown fails", async () => {
-  const server = withOperations(await startFerric());
+  const server = await startFerric();
   const redis = await startRedis();
   const f = await RawClient.connect(server.port);
   const r = await RawClient.connect(redis.port);
@@ -274,7 +164,7 @@ Deno.test("SHUTDOWN errors match redis-server; ABORT without a shutdown fails", 
 
 Deno.test("SHUTDOWN SAVE compacts before closing; the data reopens from snapshots", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
-  const server = withOperations(await startFerric({ "data-dir": dir, "shard-count": 2 }));
+  const server = await startFerric({ "data-dir": dir, "shard-count": 2 });
   const c = await RawClient.connect(server.port);
   for (let i = 0; i < 30; i++) await c.call("SET", `k${i}`, "old");
   for (let i = 0; i < 30; i++) await c.call("SET", `k${i}`, "new");
@@ -314,7 +204,7 @@ async function stuckSubscriber(server: Server): Promise<RawClient> {
 }
 
 Deno.test("SHUTDOWN waits for pending replies (bounded by shutdown-timeout); ABORT resumes held commands", async () => {
-  const server = withOperations(await startFerric({ "shutdown-timeout": 10 }));
+  const server = await startFerric({ "shutdown-timeout": 10 });
   const stuck = await stuckSubscriber(server);
   const admin = await RawClient.connect(server.port);
   const other = await RawClient.connect(server.port);
@@ -354,7 +244,7 @@ Deno.test("SHUTDOWN waits for pending replies (bounded by shutdown-timeout); ABO
 });
 
 Deno.test("SHUTDOWN NOW closes at once even with replies pending", async () => {
-  const server = withOperations(await startFerric({ "shutdown-timeout": 30 }));
+  const server = await startFerric({ "shutdown-timeout": 30 });
   const stuck = await stuckSubscriber(server);
   const setup = await RawClient.connect(server.port);
   try {
@@ -372,7 +262,7 @@ Deno.test("SHUTDOWN NOW closes at once even with replies pending", async () => {
 
 Deno.test("A second signal while the shutdown waits closes at once, data flushed", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
-  const child = await spawnGraceful([
+  const child = await spawnFerric([
     "--data-dir",
     dir,
     "--shutdown-timeout",
