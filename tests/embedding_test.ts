@@ -14,7 +14,6 @@ import {
   startServer,
   type Store,
 } from "../mod.ts";
-import { Config } from "../server/config.ts";
 
 const HELLO = new URL("../plugins/examples/hello.ts", import.meta.url).pathname;
 const COUNTMAP = new URL("../plugins/examples/countmap.ts", import.meta.url).pathname;
@@ -200,11 +199,8 @@ Deno.test("startServer: a server in this program, plugins loaded into it, real c
   }
 });
 
-const wired = new Config().def("loadplugin")?.inactive === undefined;
-
 Deno.test({
   name: "startServer({ loadplugin }): plugins named in the options are loaded before the data",
-  ignore: !wired,
   async fn() {
     const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
     const server = await startServer({

@@ -5,14 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import {
-  encodeCommand,
-  freePort,
-  RawClient,
-  spawnFerric,
-  startFerric,
-  waitForPort,
-} from "./_harness.ts";
+import { encodeCommand, RawClient, spawnFerric, startFerric } from "./_harness.ts";
 import {
   loadPlugin,
   loadPlugins,
@@ -24,10 +17,8 @@ import {
 } from "../plugins/loader.ts";
 import { definePlugin } from "../plugins/api.ts";
 import { registerNativePlugins as registerNative } from "../plugins/native/mod.ts";
-import { Config } from "../server/config.ts";
 import type { Server } from "../server/server.ts";
 
-const ROOT = new URL("../", import.meta.url).href;
 const API = new URL("../plugins/mod.ts", import.meta.url).href;
 const HELLO = new URL("../plugins/examples/hello.ts", import.meta.url).pathname;
 const COUNTMAP = new URL("../plugins/examples/countmap.ts", import.meta.url).pathname;
@@ -569,71 +560,13 @@ Deno.test("ctx.call: replies, errors, one atomic batch, blocking commands answer
   });
 });
 
-/** The start-up main.ts will have once it is wired: native plugins, then loadplugin, then open. */
-const LAUNCHER = `
-import { Config } from "${ROOT}server/config.ts";
-import { Server } from "${ROOT}server/server.ts";
-import { loadPlugins, registerNativePlugins } from "${ROOT}plugins/mod.ts";
-const config = new Config();
-for (const [name, value] of Config.parseArgs(Deno.args).pairs) config.set(name, value, "cli");
-const server = new Server(config);
-registerNativePlugins(server);
-await loadPlugins(server, config.list("loadplugin"));
-await server.listen();
-await server.open();
-await server.closed;
-`;
-
-interface Child {
-  port: number;
-  kill(): Promise<void>;
-}
-
-async function spawnLauncher(dir: string, flags: string[]): Promise<Child> {
-  const launcher = `${dir}/launcher.ts`;
-  await Deno.writeTextFile(launcher, LAUNCHER);
-  const port = freePort();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      launcher,
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--http-port",
-      "-1",
-      "--loglevel",
-      "warning",
-      ...flags,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const err = new Response(proc.stderr).text();
-  try {
-    await Promise.race([
-      waitForPort(port),
-      proc.status.then(async (s) => {
-        throw new Error(`launcher exited with ${s.code}: ${await err}`);
-      }),
-    ]);
-  } catch (e) {
-    try {
-      proc.kill("SIGKILL");
-    } catch { /* gone */ }
-    await proc.status;
-    throw e;
-  }
+/** main.ts as a child, stopped with SIGKILL. */
+async function spawnKillable(flags: string[]): Promise<{ port: number; kill(): Promise<void> }> {
+  const child = await spawnFerric(["--loglevel", "warning", ...flags]);
   return {
-    port,
+    port: child.port,
     async kill() {
-      proc.kill("SIGKILL");
-      await proc.status;
-      await err;
+      await child.stop("SIGKILL");
     },
   };
 }
@@ -649,7 +582,7 @@ Deno.test("a plugin value type survives SIGKILL: element effects, then a compact
   const data = `${dir}/data`;
   const flags = ["--data-dir", data, "--shard-count", "2", "--loadplugin", COUNTMAP];
   try {
-    let child = await spawnLauncher(dir, flags);
+    let child = await spawnKillable(flags);
     let c = await RawClient.connect(child.port);
     for (let i = 0; i < 20; i++) await c.call("CMAP.INCRBY", `m${i % 4}`, `f${i % 3}`, String(i));
     assertEquals(await c.call("CMAP.DEL", "m0", "f0"), ":1\r\n");
@@ -657,7 +590,7 @@ Deno.test("a plugin value type survives SIGKILL: element effects, then a compact
     c.close();
     await child.kill();
 
-    child = await spawnLauncher(dir, flags);
+    child = await spawnKillable(flags);
     c = await RawClient.connect(child.port);
     assertEquals(await getAll(c), before);
     assertEquals(await c.call("TYPE", "m1"), "+countmap\r\n");
@@ -667,7 +600,7 @@ Deno.test("a plugin value type survives SIGKILL: element effects, then a compact
     c.close();
     await child.kill();
 
-    child = await spawnLauncher(dir, flags);
+    child = await spawnKillable(flags);
     c = await RawClient.connect(child.port);
     assertEquals(await getAll(c), after);
     c.close();
@@ -676,7 +609,7 @@ Deno.test("a plugin value type survives SIGKILL: element effects, then a compact
     // Without the plugin, recovery cannot rebuild its values: the server refuses to start
     // rather than drop data.
     await assertRejects(
-      () => spawnLauncher(dir, ["--data-dir", data, "--shard-count", "2"]),
+      () => spawnKillable(["--data-dir", data, "--shard-count", "2"]),
       /unknown value type 'countmap'/,
     );
   } finally {
@@ -684,11 +617,8 @@ Deno.test("a plugin value type survives SIGKILL: element effects, then a compact
   }
 });
 
-const mainWired = new Config().def("loadplugin")?.inactive === undefined;
-
 Deno.test({
   name: "main.ts --loadplugin: plugin writes survive SIGKILL",
-  ignore: !mainWired,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ferric-plugins-" });
     try {

@@ -5,19 +5,11 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { cmd, RawClient, replyEnd, startFerric, startRedis } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
-import { sortCommands } from "../commands/sort.ts";
 
 /**
  * Starts FerricStore with SORT registered (until commands/mod.ts lists the family; registered
  * late as a plugin would be, so that the default user's +@all covers it).
  */
-async function startWithSort(options: Record<string, string> = {}): Promise<Server> {
-  const server = await startFerric(options);
-  for (const spec of sortCommands) {
-    if (!server.registry.get(spec.name)) server.registry.register(spec, "sort-test");
-  }
-  return server;
-}
 
 /** Sorts the elements of every aggregate in a raw reply (for replies whose order is undefined). */
 function unordered(raw: string): string {
@@ -53,7 +45,7 @@ class Pair {
   ) {}
 
   static async start(resp3: boolean): Promise<Pair> {
-    const server = await startWithSort();
+    const server = await startFerric();
     const redis = await startRedis();
     const pair = new Pair(
       server,
@@ -317,7 +309,7 @@ for (const resp3 of [false, true]) {
 
 Deno.test("sort: the list STORE writes survives a restart", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferric-sort-" });
-  let server = await startWithSort({ "data-dir": dir });
+  let server = await startFerric({ "data-dir": dir });
   let c = await RawClient.connect(server.port);
   const expected = "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n";
   try {
@@ -330,7 +322,7 @@ Deno.test("sort: the list STORE writes survives a restart", async () => {
     c.close();
     await server.close();
   }
-  server = await startWithSort({ "data-dir": dir });
+  server = await startFerric({ "data-dir": dir });
   c = await RawClient.connect(server.port);
   try {
     assertEquals(await c.call("LRANGE", "d", "0", "-1"), expected);
