@@ -65,6 +65,14 @@ function clockEnd(): number {
   return lastReading;
 }
 
+/**
+ * Reads the clock when a batch of requests arrives and returns it as ms since the epoch: the
+ * batch's first command starts at this reading, so the arrival costs no clock read of its own.
+ */
+export function batchArrived(): number {
+  return TIME_ORIGIN + clockEnd();
+}
+
 /** Commands that run at once inside MULTI instead of being queued (as in Redis). */
 const TX_CONTROL = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, type CommandSpec } from "./spec.ts";
-import { latin1 } from "./args.ts";
+import { isWord, latin1Bytes } from "./args.ts";
 
 /** A spec that cannot be registered; the message names the command and the reason. */
 export class CommandSpecError extends Error {}
@@ -13,8 +13,9 @@ export class CommandSpecError extends Error {}
 /** All registered commands. */
 export class Registry {
   private readonly byName = new Map<string, Command>();
-  // Names as clients send them ("GET", "get", "Get") to commands, so lookups skip lower-casing.
-  private readonly bySpelling = new Map<string, Command>();
+  // Commands by a case-folded hash of their name, so a lookup reads the name's bytes once and
+  // makes no string: decoding and lower-casing cost more than the rest of a small command.
+  private readonly byHash = new Map<number, Command[]>();
 
   /** Registers a command; throws {@link CommandSpecError} on a clash or an invalid spec. */
   register(spec: CommandSpec, plugin?: string): Command {
@@ -30,23 +31,30 @@ export class Registry {
     cmd.plugin = plugin;
     for (const sub of cmd.subcommands?.values() ?? []) sub.plugin = plugin;
     this.byName.set(spec.name, cmd);
+    const h = foldedHash(latin1Bytes(spec.name));
+    const same = this.byHash.get(h);
+    if (same) same.push(cmd);
+    else this.byHash.set(h, [cmd]);
     return cmd;
   }
 
   /** Removes a command (plugin unload). */
   unregister(name: string): void {
+    const cmd = this.byName.get(name);
+    if (cmd === undefined) return;
     this.byName.delete(name);
-    this.bySpelling.clear();
+    const h = foldedHash(latin1Bytes(name));
+    const rest = this.byHash.get(h)!.filter((c) => c !== cmd);
+    if (rest.length > 0) this.byHash.set(h, rest);
+    else this.byHash.delete(h);
   }
 
   /** The command named by `name`'s bytes, in any letter case. */
   lookup(name: Uint8Array): Command | undefined {
-    const spelled = latin1(name);
-    const hit = this.bySpelling.get(spelled);
-    if (hit !== undefined) return hit;
-    const cmd = this.byName.get(spelled.toLowerCase());
-    if (cmd !== undefined && this.bySpelling.size < 4096) this.bySpelling.set(spelled, cmd);
-    return cmd;
+    const same = this.byHash.get(foldedHash(name));
+    if (same === undefined) return undefined;
+    for (let i = 0; i < same.length; i++) if (isWord(name, same[i].name)) return same[i];
+    return undefined;
   }
 
   /** The command with this lower-case name. */
@@ -62,6 +70,16 @@ export class Registry {
   get size(): number {
     return this.byName.size;
   }
+}
+
+/** FNV-1a of the bytes with ASCII letters lower-cased. */
+function foldedHash(name: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193);
+  }
+  return h;
 }
 
 function validate(spec: CommandSpec, plugin: string | undefined, parent?: string): void {

@@ -28,6 +28,8 @@ export interface Entry {
   expireAt: number;
   /** Hash for the scan table. */
   readonly hash: number;
+  /** The shard that owns the key (its slot's), kept so writes do not hash the key again. */
+  readonly shard: number;
   /** Position in the table's volatile array, -1 when persistent. */
   volIdx: number;
   /** Last access, ms since the epoch (LRU, OBJECT IDLETIME). */
@@ -482,7 +484,8 @@ export class Database {
    */
   set(key: string, value: Value, expireAt: number, encoding?: string): Entry {
     const ks = this.keyspace;
-    const t = this.table(key);
+    const shard = ks.shardOf(key);
+    const t = ks.shards[shard].tables[this.index];
     let e = t.map.get(key);
     if (e !== undefined && e.expireAt !== 0 && e.expireAt <= ks.now) {
       this.expireEntry(t, e);
@@ -495,6 +498,7 @@ export class Database {
         value,
         expireAt: at,
         hash: hashKey(key),
+        shard,
         volIdx: -1,
         access: ks.now,
         lfu: LFU_INIT,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { dispatch } from "../commands/dispatch.ts";
+import { batchArrived, dispatch } from "../commands/dispatch.ts";
 import { Client, type Transport } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { ProtocolError, QueryBufferOverflow, RequestParser } from "./parser.ts";
@@ -144,7 +144,7 @@ export class Connection implements Transport {
         if (n === null) break;
         client.netIn += n;
         server.stats.netInput += n;
-        client.lastInteraction = Date.now();
+        client.lastInteraction = batchArrived();
         this.holding = true;
         const pending = this.processBatch();
         if (pending) await pending;

@@ -126,7 +126,13 @@ export class RequestParser {
 
   /** Finds `\r` followed by one more byte in [from, end); -1 when the line is not complete. */
   private lineEnd(from: number): number {
-    const cr = this.buf.indexOf(13, from);
+    // Header lines (`*3`, `$16`) are a few bytes: a loop finds their end sooner than a call
+    // into the native search, which takes over for long (inline or malformed) lines.
+    const buf = this.buf;
+    const stop = Math.min(this.end, from + 24);
+    let cr = from;
+    while (cr < stop && buf[cr] !== 13) cr++;
+    if (cr === stop) cr = stop < this.end ? buf.indexOf(13, stop) : -1;
     if (cr < 0 || cr >= this.end - 1) return -1;
     return cr;
   }

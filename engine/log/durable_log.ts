@@ -46,7 +46,6 @@ export class DurableLog implements EffectLog {
   constructor(
     readonly shards: ShardLog[],
     readonly namespaces: Namespaces,
-    private readonly shardOf: (key: string) => number,
     lastLsns: number[] = [],
     /** The command clock in ms (the keyspace's), so records need no clock reading of their own. */
     private readonly clock: () => number = Date.now,
@@ -89,7 +88,8 @@ export class DurableLog implements EffectLog {
   }
 
   private write(p: Pending): void {
-    const loc = this.shards[p.shard].append(
+    const log = this.shards[p.shard];
+    const offset = log.append(
       p.type,
       p.db,
       p.expireAt,
@@ -103,8 +103,8 @@ export class DurableLog implements EffectLog {
     // The value's place in the log, unless the key changed again before this was written.
     if (e !== undefined && e.lsn === p.lsn) {
       e.loc = {
-        segment: loc.segment,
-        offset: loc.offset + HEADER_SIZE + p.key.length,
+        segment: log.segment,
+        offset: offset + HEADER_SIZE + p.key.length,
         length: p.payload!.length,
       };
       this.onValueWritten?.(e);
@@ -146,7 +146,7 @@ export class DurableLog implements EffectLog {
     replaces: boolean,
   ): void {
     const key = e.key;
-    const shard = this.shardOf(key);
+    const shard = e.shard;
     const ns = this.namespaces.resolve(key);
     const lsn = this.nextLsn(shard);
     const size = recordSize(key.length, payload ? payload.length : 0);

@@ -103,7 +103,6 @@ export class DurableEngine {
       const durable = new DurableLog(
         shards,
         namespaces,
-        (key) => ks.shardOf(key),
         reports.map((r) => r.lastLsn),
         () => ks.now,
       );

@@ -20,13 +20,6 @@ export function segmentName(id: number): string {
   return `${String(id).padStart(5, "0")}.log`;
 }
 
-/** Where a record was written. */
-export interface RecordLocation {
-  segment: number;
-  offset: number;
-  size: number;
-}
-
 /** Per-shard storage counters (INFO bitcask, FERRICSTORE.COMPACT). */
 export interface ShardLogStats {
   files: number;
@@ -109,8 +102,10 @@ export class ShardLog {
   }
 
   /**
-   * Appends a record with log sequence number `lsn`. `windowMs` is the longest it may wait before being written; `sync` makes
-   * the next {@link barrier} wait for it to be on disk.
+   * Appends a record with log sequence number `lsn` and returns its offset in segment
+   * {@link segment} (read it after the call: the append may rotate). `windowMs` is the longest
+   * the record may wait before being written; `sync` makes the next {@link barrier} wait for it
+   * to be on disk.
    */
   append(
     type: number,
@@ -121,7 +116,7 @@ export class ShardLog {
     lsn: number,
     sync: boolean,
     windowMs: number,
-  ): RecordLocation {
+  ): number {
     if (this.failed) throw this.failed;
     const size = recordSize(key.length, payload ? payload.length : 0);
     if (this.segmentBytes > 0 && this.segmentBytes + size > this.segmentLimit()) {
@@ -157,7 +152,7 @@ export class ShardLog {
       this.schedule(0);
       this.requestSync(windowMs);
     }
-    return { segment: this.segment, offset, size };
+    return offset;
   }
 
   /** A buffer for records: a spare one when the record fits, else a new one. */
