@@ -64,20 +64,25 @@ function dropIfEmpty(db: Database, e: Entry): void {
   db.notify("g", "del", e.key);
 }
 
-/** Pushes elements (copied) to the list at `e`, or to a new list at `key` when `e` is missing. */
+/**
+ * Pushes `argv[from..]` (copied) to the list at `e`, or to a new list at `key` when `e` is
+ * missing.
+ */
 function push(
   db: Database,
   key: string,
   e: Entry | undefined,
-  elements: Uint8Array[],
+  argv: Uint8Array[],
+  from: number,
   head: boolean,
 ): number {
-  const entry = e ?? db.set(key, new ListValue(elements.length), 0);
+  const n = argv.length - from;
+  const entry = e ?? db.set(key, new ListValue(n), 0);
   const list = entry.value as ListValue;
-  const stored: Uint8Array[] = new Array(elements.length);
+  const stored: Uint8Array[] = new Array(n);
   let bytes = 0;
-  for (let i = 0; i < elements.length; i++) {
-    const v = copyBytes(elements[i]);
+  for (let i = 0; i < n; i++) {
+    const v = copyBytes(argv[from + i]);
     if (head) list.pushHead(v);
     else list.pushTail(v);
     stored[i] = v;
@@ -99,10 +104,23 @@ function pop(db: Database, e: Entry, head: boolean, count: number): Uint8Array[]
     out[i] = v;
     bytes += elementCost(v);
   }
+  popped(db, e, head, n, bytes);
+  return out;
+}
+
+/** Pops one element from the list at `e` (non-empty), deleting it when emptied. */
+function popOne(db: Database, e: Entry, head: boolean): Uint8Array {
+  const list = e.value as ListValue;
+  const v = head ? list.popHead()! : list.popTail()!;
+  popped(db, e, head, 1, elementCost(v));
+  return v;
+}
+
+/** Logs and signals `n` elements (costing `bytes`) popped from the list at `e`. */
+function popped(db: Database, e: Entry, head: boolean, n: number, bytes: number): void {
   db.effect(e, head ? "lpop" : "rpop", [n === 1 ? ONE : effectNumber(n)], -bytes);
   db.notify("l", head ? "lpop" : "rpop", e.key);
   dropIfEmpty(db, e);
-  return out;
 }
 
 /**
@@ -198,7 +216,7 @@ function popFirst(
       throw Errors.wrongType;
     }
     if (e.value.isEmpty()) continue;
-    if (count === null) return [key, pop(db, e, head, 1)[0]];
+    if (count === null) return [key, popOne(db, e, head)];
     return [key, pop(db, e, head, count)];
   }
   return undefined;
@@ -269,7 +287,7 @@ function pushCommand(head: boolean, onlyIfExists: boolean): CommandSpec["handler
     const key = latin1(argv[1]);
     const e = writeList(ctx.db, key);
     if (e === undefined && onlyIfExists) return 0;
-    return push(ctx.db, key, e, argv.slice(2), head);
+    return push(ctx.db, key, e, argv, 2, head);
   };
 }
 
@@ -286,7 +304,7 @@ function popCommand(head: boolean): CommandSpec["handler"] {
     const e = writeList(ctx.db, latin1(argv[1]));
     if (e === undefined) return hasCount ? NULL_ARRAY : null;
     if (hasCount && count === 0) return [];
-    if (!hasCount) return pop(ctx.db, e, head, 1)[0];
+    if (!hasCount) return popOne(ctx.db, e, head);
     return pop(ctx.db, e, head, count);
   };
 }

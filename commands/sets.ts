@@ -50,14 +50,14 @@ function intsetLimit(db: Database): number {
 }
 
 /**
- * Adds members to the set at `e` (logging the ones added) and converts an intset that grew past
- * the limit; returns how many were added.
+ * Adds the members `argv[from..]` to the set at `e` (logging the ones added) and converts an
+ * intset that grew past the limit; returns how many were added.
  */
-function addToSet(db: Database, e: Entry, members: Uint8Array[]): number {
+function addToSet(db: Database, e: Entry, argv: Uint8Array[], from: number): number {
   const s = setOf(e);
   const before = s.memoryUsage();
   const added: Uint8Array[] = [];
-  for (const m of members) if (s.add(latin1(m))) added.push(m);
+  for (let i = from; i < argv.length; i++) if (s.add(latin1(argv[i]))) added.push(argv[i]);
   if (added.length === 0) return 0;
   db.effect(e, "sadd", added, s.memoryUsage() - before);
   if (s.intset && s.size > intsetLimit(db)) {
@@ -224,7 +224,7 @@ export const setCommands: CommandSpec[] = [
       let e = db.find(key);
       if (e === undefined) e = db.set(key, new SetValue(), 0);
       else setOf(e);
-      const added = addToSet(db, e, argv.slice(2));
+      const added = addToSet(db, e, argv, 2);
       if (added > 0) db.notify("s", "sadd", key);
       return added;
     },
@@ -374,7 +374,7 @@ export const setCommands: CommandSpec[] = [
       db.notify("s", "srem", src);
       if (s.isEmpty()) db.notify("g", "del", src);
       const target = de ?? db.set(dst, new SetValue(), 0);
-      if (addToSet(db, target, [argv[3]]) > 0) db.notify("s", "sadd", dst);
+      if (addToSet(db, target, argv, 3) > 0) db.notify("s", "sadd", dst);
       return 1;
     },
   ),

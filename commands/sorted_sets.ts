@@ -28,7 +28,7 @@ import {
 } from "../engine/values/sorted_set.ts";
 import { formatDouble, parseDouble } from "../protocol/numbers.ts";
 import { Double, NULL_ARRAY, type Reply } from "../protocol/reply.ts";
-import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
+import { int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { blockOnKeysUntilTimeout, timeoutArg } from "../server/blocking.ts";
 import { err, Errors, wrongArity } from "./errors.ts";
 import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
@@ -103,15 +103,21 @@ class Changes {
   }
 
   /**
-   * Sets `member`'s score (converting the encoding first when inserting it passes the
-   * limits); `bytes` is the member as the request gave it (copied for the log).
+   * Sets the score of `member`, whose element is `node` (undefined when new: it is inserted,
+   * converting the encoding first when that passes the limits); `bytes` is the member as the
+   * request gave it (the log encodes it before the command returns).
    */
-  set(member: string, score: number, isNew: boolean, bytes: Uint8Array): void {
+  set(member: string, score: number, node: ZNode | undefined, bytes: Uint8Array): void {
     const z = this.z;
-    if (isNew && z.growFor(this.db.keyspace.encodingLimits, member.length)) {
-      this.convertedAt = this.adds.length;
+    let stored: number;
+    if (node !== undefined) stored = z.rescore(node, score);
+    else {
+      if (z.growFor(this.db.keyspace.encodingLimits, member.length)) {
+        this.convertedAt = this.adds.length;
+      }
+      stored = z.insert(member, score);
     }
-    this.adds.push(scoreBytes(z.set(member, score)), copyBytes(bytes));
+    this.adds.push(scoreBytes(stored), bytes);
   }
 
   /** Records members removed from the set. */
@@ -121,7 +127,7 @@ class Changes {
 
   /** Records a member removed from the set, as the request gave it. */
   removedArg(bytes: Uint8Array): void {
-    this.removed.push(copyBytes(bytes));
+    this.removed.push(bytes);
   }
 
   /** Logs the effects; deletes the key (notifying `del`) when the set is left empty. */
@@ -295,8 +301,9 @@ function zaddGeneric(ctx: CommandContext, argv: Uint8Array[], flags: number): Re
     const arg = argv[i + 1 + 2 * j];
     const member = latin1(arg);
     let s = scores[j];
-    const cur = z.score(member);
-    if (cur !== undefined) {
+    const node = z.node(member);
+    if (node !== undefined) {
+      const cur = node.score;
       if (nx) continue;
       if (incr) {
         s += cur;
@@ -309,11 +316,11 @@ function zaddGeneric(ctx: CommandContext, argv: Uint8Array[], flags: number): Re
       processed++;
       score = s;
       if (s !== cur) {
-        changes.set(member, s, false, arg);
+        changes.set(member, s, node, arg);
         updated++;
       }
     } else if (!xx) {
-      changes.set(member, s, true, arg);
+      changes.set(member, s, undefined, arg);
       added++;
       processed++;
       score = s;

@@ -147,19 +147,27 @@ function lessThan(s1: number, m1: string, s2: number, m2: string): boolean {
   return s1 < s2 || (s1 === s2 && m1 < m2);
 }
 
-const F64 = new Float64Array(1);
-const F64_BYTES = new Uint8Array(F64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+// Score bytes are cut from shared slabs: a typed array with a buffer of its own costs several
+// times more than a view. A slab lives while any view cut from it does.
+const SCORE_SLAB = 256;
+let scoreSlab = new Float64Array(SCORE_SLAB);
+let scoreSlabPos = 0;
 
 /** A score as the 8 bytes of a `zadd` effect or snapshot (float64, little-endian). */
 export function scoreBytes(score: number): Uint8Array {
-  if (LITTLE_ENDIAN) {
-    F64[0] = score;
-    return F64_BYTES.slice();
+  if (!LITTLE_ENDIAN) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, score, true);
+    return b;
   }
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setFloat64(0, score, true);
-  return b;
+  if (scoreSlabPos === SCORE_SLAB) {
+    scoreSlab = new Float64Array(SCORE_SLAB);
+    scoreSlabPos = 0;
+  }
+  scoreSlab[scoreSlabPos] = score;
+  return new Uint8Array(scoreSlab.buffer, 8 * scoreSlabPos++, 8);
 }
 
 function readScore(b: Uint8Array): number {
@@ -232,16 +240,26 @@ export class SortedSetValue implements DataValue {
    * encoding `-0` is stored as `0`, as Redis's listpack does).
    */
   set(member: string, score: number): number {
-    if (score === 0 && !this.skiplist) score = 0; // drops the sign of -0
     const n = this.dict.get(member);
-    if (n === undefined) {
-      const node = new ZNode(member, score);
-      this.link(node);
-      node.idx = this.dense.length;
-      this.dense.push(node);
-      this.dict.set(member, node);
-      this.chars += member.length;
-    } else if (!Object.is(n.score, score)) {
+    return n === undefined ? this.insert(member, score) : this.rescore(n, score);
+  }
+
+  /** Inserts `member`, which is not in the set; returns the score stored (as {@link set}). */
+  insert(member: string, score: number): number {
+    if (score === 0 && !this.skiplist) score = 0; // drops the sign of -0
+    const node = new ZNode(member, score);
+    this.link(node);
+    node.idx = this.dense.length;
+    this.dense.push(node);
+    this.dict.set(member, node);
+    this.chars += member.length;
+    return score;
+  }
+
+  /** Changes the score of an element of this set; returns the score stored (as {@link set}). */
+  rescore(n: ZNode, score: number): number {
+    if (score === 0 && !this.skiplist) score = 0;
+    if (!Object.is(n.score, score)) {
       this.unlinkNode(n);
       n.score = score;
       this.link(n);
