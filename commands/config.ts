@@ -13,7 +13,6 @@ import { latin1 } from "./args.ts";
 import { err, Errors } from "./errors.ts";
 import { resetInfoStats } from "./info.ts";
 import type { CommandSpec } from "./spec.ts";
-import { resetOperationStats } from "./server.ts";
 
 /**
  * What a parameter change does beyond storing the value, for parameters the server reads once
@@ -92,7 +91,6 @@ function setFailed(name: string, why: string): RespError {
 /** Zeroes every counter INFO reports (CONFIG RESETSTAT). */
 export function resetStats(server: Server): void {
   server.stats.reset();
-  resetOperationStats(server);
   for (const cmd of server.registry.all()) {
     for (const c of [cmd, ...(cmd.subcommands?.values() ?? [])]) {
       const st = c.stats;
@@ -101,7 +99,7 @@ export function resetStats(server: Server): void {
         st.rejected =
         st.failed =
           0;
-      st.histogram.fill(0);
+      st.histogram.reset();
     }
   }
   const ks = server.keyspace.stats;

@@ -13,7 +13,7 @@ import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";
 import { Errors, unknownCommand, unknownSubcommand, wrongArity } from "./errors.ts";
-import { type Command, type CommandContext, latencyBucket } from "./spec.ts";
+import type { Command, CommandContext } from "./spec.ts";
 
 /** What dispatch produces: a reply, nothing (CLIENT REPLY OFF), or a reply to wait for. */
 export type DispatchResult = Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
@@ -153,12 +153,14 @@ export function call(
     log.end?.();
   }
   if (result instanceof Promise) {
+    // A command that waited (blocking pops, pauses): its time includes the wait, which is not
+    // execution time, so the latency histogram leaves it out, as Redis's does.
     return result.then(
-      (r) => finish(server, client, cmd, argv, started, r),
-      (e) => finish(server, client, cmd, argv, started, handlerError(server, cmd, e)),
+      (r) => finish(server, client, cmd, argv, started, r, false),
+      (e) => finish(server, client, cmd, argv, started, handlerError(server, cmd, e), false),
     );
   }
-  return finish(server, client, cmd, argv, started, result);
+  return finish(server, client, cmd, argv, started, result, true);
 }
 
 function handlerError(server: Server, cmd: Command, e: unknown): RespError {
@@ -174,12 +176,13 @@ function finish(
   argv: Uint8Array[],
   started: number,
   r: Reply | typeof NO_REPLY,
+  ranAtOnce: boolean,
 ): Reply | typeof NO_REPLY {
   const usec = (clockEnd() - started) * 1000;
   const st = cmd.stats;
   st.calls++;
   st.usec += usec;
-  st.histogram[latencyBucket(usec)]++;
+  if (ranAtOnce && server.latencyTracking) st.histogram.record(usec);
   server.stats.commands++;
   if (r instanceof RespError) {
     st.failed++;

@@ -403,8 +403,9 @@ export const INFO_SECTIONS: InfoSection[] = [
       const out: InfoLine[] = [];
       for (const cmd of server.registry.all()) {
         for (const c of [cmd, ...(cmd.subcommands?.values() ?? [])]) {
-          if (c.stats.calls === 0) continue;
-          const p = (q: number) => fixed3(percentile(c.stats.histogram, c.stats.calls, q));
+          const h = c.stats.histogram;
+          if (h.total === 0) continue;
+          const p = (q: number) => fixed3(h.percentile(q * 100));
           out.push([
             `latency_percentiles_usec_${c.fullName}`,
             `p50=${p(0.5)},p99=${p(0.99)},p99.9=${p(0.999)}`,
@@ -532,17 +533,6 @@ INFO_SECTIONS.splice(
 /** `%.3f`. */
 function fixed3(x: number): string {
   return x.toFixed(3);
-}
-
-/** The q-quantile of a latency histogram of `total` calls, in µs (bucket midpoint). */
-function percentile(histogram: Uint32Array, total: number, q: number): number {
-  const rank = Math.ceil(total * q);
-  let seen = 0;
-  for (let i = 0; i < histogram.length; i++) {
-    seen += histogram[i];
-    if (seen >= rank) return Math.pow(2, (i + 0.5) / 4) - 1;
-  }
-  return 0;
 }
 
 /**

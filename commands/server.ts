@@ -23,7 +23,7 @@ import {
   Verbatim,
 } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
-import { CommandLatencies, type LatencyHistogram, LatencyMonitor } from "../server/latency.ts";
+import { LatencyMonitor } from "../server/latency.ts";
 import type { Server } from "../server/server.ts";
 import { VERSION } from "../server/server.ts";
 import { abortShutdown, compactAll, shutdown } from "../server/shutdown.ts";
@@ -80,9 +80,6 @@ interface Traits {
   /** Whether it reads values: not, one key at {@link keyIndex}, or keys found by the specs. */
   reads: number;
   keyIndex: number;
-  /** The command's latency histogram, valid while {@link generation} is current. */
-  histogram: LatencyHistogram | null;
-  generation: number;
 }
 
 /** The property under which a command carries its {@link Traits}. */
@@ -110,8 +107,6 @@ function traitsOf(cmd: Command): Traits {
     monitor: !f.has("skip_monitor") && !f.has("admin"),
     reads,
     keyIndex,
-    histogram: null,
-    generation: -1,
   };
 }
 
@@ -225,7 +220,6 @@ export class Hotness {
 export class Operations {
   readonly slowlog: SlowLog;
   readonly latency: LatencyMonitor;
-  readonly histograms: CommandLatencies;
   /** Clients in MONITOR mode. */
   readonly monitors: Set<Client> = new Set();
   readonly hotness: Hotness;
@@ -246,7 +240,6 @@ export class Operations {
   constructor(readonly server: Server) {
     this.slowlog = new SlowLog(server.config);
     this.latency = new LatencyMonitor(server.config);
-    this.histograms = new CommandLatencies(server.config);
     this.hotness = new Hotness(server.keyspace);
     this.lastSave = Math.floor(server.startedAt / 1000);
     this.peakMemory = server.memory.used();
@@ -268,14 +261,6 @@ export class Operations {
         this.slowlog.push(redacted(cmd, argv), us, client.transport.addr, client.name);
       }
       this.latency.addSampleIfNeeded(t.event, Math.floor(us / 1000));
-      const hists = this.histograms;
-      if (hists.enabled) {
-        if (t.histogram === null || t.generation !== hists.generation) {
-          t.histogram = hists.histogramOf(cmd);
-          t.generation = hists.generation;
-        }
-        t.histogram.record(usec);
-      }
     }
     if (t.monitor && this.monitors.size > 0) this.feedMonitors(client, cmd, argv);
   }
@@ -362,14 +347,6 @@ export function installOperations(server: Server): Operations {
   server.gates.push(operationsGate(server, o));
   server.keyspace.listeners.push({ modified: () => o.changesSinceSave++ });
   return ops;
-}
-
-/**
- * Forgets the per-command latency histograms, as Redis's CONFIG RESETSTAT does (the slow log
- * and the latency events have their own RESET).
- */
-export function resetOperationStats(server: Server): void {
-  installed.get(server)?.histograms.reset();
 }
 
 /** The operations state of a server (installed on first use if the server did not). */
@@ -659,11 +636,10 @@ const latencySub = (
 
 /** The histograms of the commands LATENCY HISTOGRAM names (all, without names). */
 function histograms(server: Server, argv: Uint8Array[]): Reply {
-  const hist = operations(server).histograms;
   const out: Reply[] = [];
   const add = (cmd: Command) => {
-    const h = hist.get(cmd.fullName);
-    if (h === undefined) return;
+    const h = cmd.stats.histogram;
+    if (h.total === 0) return;
     const buckets: Reply[] = [];
     for (const [us, n] of h.cumulative()) buckets.push(us, n);
     out.push(cmd.fullName, new RespMap(["calls", h.total, "histogram_usec", new RespMap(buckets)]));

@@ -8,6 +8,7 @@ import { type NO_REPLY, type Reply, SimpleString } from "../protocol/reply.ts";
 import type { Database } from "../engine/keyspace.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
+import { LatencyHistogram } from "../server/latency.ts";
 
 /** Command flags, named as COMMAND INFO names them. */
 export type CommandFlag =
@@ -168,22 +169,14 @@ export interface CommandSpec {
   arguments?: unknown[];
 }
 
-/** Buckets of the per-command latency histogram (quarter powers of two up to ~2^32 µs). */
-export const LATENCY_BUCKETS = 128;
-
-/** The histogram bucket of a duration in µs. */
-export function latencyBucket(usec: number): number {
-  return Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(usec + 1) * 4));
-}
-
 /** Per-command counters (INFO commandstats). */
 export interface CommandStats {
   calls: number;
   usec: number;
   rejected: number;
   failed: number;
-  /** Latency histogram: bucket i counts calls of about 2^(i/4) µs (INFO latencystats). */
-  histogram: Uint32Array;
+  /** Execution times while latency-tracking is on (LATENCY HISTOGRAM, INFO latencystats). */
+  readonly histogram: LatencyHistogram;
 }
 
 /** A registered command: its spec plus what registration derives from it. */
@@ -200,7 +193,7 @@ export class Command {
     usec: 0,
     rejected: 0,
     failed: 0,
-    histogram: new Uint32Array(LATENCY_BUCKETS),
+    histogram: new LatencyHistogram(),
   };
   readonly isWrite: boolean;
   /** Set for commands registered by a plugin. */

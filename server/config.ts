@@ -313,7 +313,7 @@ export const PARAMS: readonly ParamDef[] = [
     type: "bool",
     default: "yes",
     mutable: true,
-    doc: "Keep per-command latency histograms (LATENCY HISTOGRAM).",
+    doc: "Keep per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).",
   },
   {
     name: "enable-debug-command",

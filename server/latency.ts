@@ -400,6 +400,8 @@ const HIST_MIN_NS = 1;
 const HIST_MAX_NS = 1_000_000_000;
 /** Reporting levels: 1024 ns doubling up to past 1 s. */
 const HIST_LEVELS = 21;
+/** Linear sub-buckets per level, for percentiles finer than a power of two (as hdr's are). */
+const HIST_SUBS = 4;
 
 /**
  * The µs value Redis reports for the bucket ending at `1024 * 2^k` ns: hdr_histogram's highest
@@ -410,94 +412,72 @@ function levelMicros(k: number): number {
   return Math.floor((level + level / 128 - 1) / 1000);
 }
 
-/** The largest ns value of each bucket. */
+/** The largest ns value of each level. */
 const HIST_TOPS = Array.from({ length: HIST_LEVELS }, (_, k) => {
   const level = 1024 * 2 ** k;
   return level + level / 128 - 1;
 });
 
-/** Bucket index of a duration in ns. */
+/** Level index of a duration in ns. */
 function levelOf(ns: number): number {
   let k = 0;
   while (k < HIST_LEVELS - 1 && ns > HIST_TOPS[k]) k++;
   return k;
 }
 
-/** One command's execution times. */
+/**
+ * One command's execution times (LATENCY HISTOGRAM and INFO latencystats): power-of-two levels
+ * as Redis reports them, each split into {@link HIST_SUBS} linear sub-buckets for percentiles.
+ */
 export class LatencyHistogram {
-  readonly counts: number[] = new Array(HIST_LEVELS).fill(0);
+  readonly counts = new Uint32Array(HIST_LEVELS * HIST_SUBS);
   total = 0;
 
   /** Records a duration in microseconds. */
   record(usec: number): void {
     const ns = Math.min(HIST_MAX_NS, Math.max(HIST_MIN_NS, Math.round(usec * 1000)));
-    this.counts[levelOf(ns)]++;
+    const k = levelOf(ns);
+    const low = k === 0 ? 0 : HIST_TOPS[k - 1];
+    const sub = Math.min(
+      HIST_SUBS - 1,
+      Math.floor(((ns - low) * HIST_SUBS) / (HIST_TOPS[k] - low)),
+    );
+    this.counts[k * HIST_SUBS + sub]++;
     this.total++;
   }
 
-  /** [µs, cumulative count] for every bucket that holds samples, as Redis reports them. */
+  /** Forgets every sample (CONFIG RESETSTAT). */
+  reset(): void {
+    this.counts.fill(0);
+    this.total = 0;
+  }
+
+  /** [µs, cumulative count] for every level that holds samples, as Redis reports them. */
   cumulative(): [number, number][] {
     const out: [number, number][] = [];
     let cum = 0;
     for (let k = 0; k < HIST_LEVELS; k++) {
-      if (this.counts[k] === 0) continue;
-      cum += this.counts[k];
+      let n = 0;
+      for (let j = 0; j < HIST_SUBS; j++) n += this.counts[k * HIST_SUBS + j];
+      if (n === 0) continue;
+      cum += n;
       out.push([levelMicros(k), cum]);
     }
     return out;
   }
 
-  /**
-   * The latency at percentile `p` (0-100) in µs, by the bucket it falls in (INFO latencystats
-   * may use this).
-   */
+  /** The latency at percentile `p` (0-100) in µs: the top of the sub-bucket it falls in. */
   percentile(p: number): number {
     if (this.total === 0) return 0;
     const want = Math.max(1, Math.ceil((p / 100) * this.total));
     let cum = 0;
-    for (let k = 0; k < HIST_LEVELS; k++) {
-      cum += this.counts[k];
-      if (cum >= want) return levelMicros(k);
+    for (let i = 0; i < this.counts.length; i++) {
+      cum += this.counts[i];
+      if (cum < want) continue;
+      const k = Math.floor(i / HIST_SUBS);
+      const low = k === 0 ? 0 : HIST_TOPS[k - 1];
+      return (low + ((HIST_TOPS[k] - low) * (i % HIST_SUBS + 1)) / HIST_SUBS) / 1000;
     }
-    return levelMicros(HIST_LEVELS - 1);
-  }
-}
-
-/** Histograms per command full name, kept while latency-tracking is on. */
-export class CommandLatencies {
-  private readonly byName: Map<string, LatencyHistogram> = new Map();
-  enabled: boolean;
-  /** Moves on every {@link reset}: histograms handed out before are no longer counted. */
-  generation = 0;
-
-  constructor(config: Config) {
-    this.enabled = config.bool("latency-tracking");
-    config.watch("latency-tracking", (v) => this.enabled = v as boolean);
-  }
-
-  /** The histogram of a command (created on first use); callers may keep it until a reset. */
-  histogramOf(cmd: { readonly fullName: string }): LatencyHistogram {
-    let h = this.byName.get(cmd.fullName);
-    if (h === undefined) {
-      h = new LatencyHistogram();
-      this.byName.set(cmd.fullName, h);
-    }
-    return h;
-  }
-
-  /** Records a call of `cmd` (anything with the `fullName` LATENCY HISTOGRAM shows). */
-  record(cmd: { readonly fullName: string }, usec: number): void {
-    if (this.enabled) this.histogramOf(cmd).record(usec);
-  }
-
-  /** The histogram of a command by full name (`get`, `client|list`). */
-  get(fullName: string): LatencyHistogram | undefined {
-    return this.byName.get(fullName);
-  }
-
-  /** Forgets every histogram (CONFIG RESETSTAT). */
-  reset(): void {
-    this.byName.clear();
-    this.generation++;
+    return HIST_TOPS[HIST_LEVELS - 1] / 1000;
   }
 }

@@ -73,6 +73,8 @@ export class Server {
   readonly shardCount: number;
   loading = false;
   shuttingDown = false;
+  /** `latency-tracking`: dispatch records each command's time in its latency histogram. */
+  latencyTracking = true;
   /** The client whose command is running (NOLOOP tracking, plugins). */
   currentClient: Client | null = null;
   /** The port the RESP listener is bound to (differs from `port` when it was 0). */
@@ -105,6 +107,8 @@ export class Server {
     this.notifier = new KeyspaceNotifier(this.keyspace, this.pubsub);
     this.notifier.configure(config.str("notify-keyspace-events"));
     config.watch("notify-keyspace-events", (v) => this.notifier.configure(String(v)));
+    this.latencyTracking = config.bool("latency-tracking");
+    config.watch("latency-tracking", (v) => this.latencyTracking = v as boolean);
     // The ACL gate (added first, in registerBuiltins' wake) runs before this one.
     this.gates.push(subscribedModeGate);
     this.tracking = new Tracking(

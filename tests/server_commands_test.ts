@@ -355,8 +355,11 @@ Deno.test("LatencyHistogram: Redis's hdr bucket values (1, 2, 4, 8, 16, 33, 66 �
   for (const us of [0.5, 1.5, 3, 5, 12, 30, 60, 250, 4000, 5_000_000]) h.record(us);
   assertEquals(h.cumulative().map(([us]) => us), [1, 2, 4, 8, 16, 33, 66, 264, 4227, 1082130]);
   assertEquals(h.cumulative().at(-1)![1], 10);
-  assertEquals(h.percentile(50), 16);
-  assertEquals(h.percentile(100), 1082130);
+  // Percentiles come from a level's linear quarters: 12 µs is in the second quarter of 8-16 µs.
+  assertEquals(h.percentile(50), 12.383);
+  assertEquals(h.percentile(100), 1082130.431);
+  h.reset();
+  assertEquals([h.total, h.cumulative().length, h.percentile(50)], [0, 0, 0]);
 });
 
 Deno.test("sparkline: Redis's LATENCY GRAPH rendering", () => {
