@@ -5,8 +5,17 @@
  * eviction. Values larger than `hot-cache-max-value-size` never stay hot. Only when nothing more
  * can go cold are commands that add data refused with -OOM (and reads keep working).
  *
+ * A value dropped from memory is only garbage until V8 collects it, and V8 collects external
+ * memory (the values' ArrayBuffers) late: while values keep going cold it lets the garbage grow
+ * to a few times the live data, and memory the allocator got back is reused but not returned to
+ * the system. So the process's resident size would follow the data written, not `maxmemory`. The
+ * guard therefore counts the bytes it drops and has them collected and returned to the system
+ * (see {@link ValueCollector}).
+ *
  * @module
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { Config } from "../server/config.ts";
 import { type Entry, type Keyspace, type KeyTable, lfuCounter } from "./keyspace.ts";
 
@@ -19,6 +28,9 @@ export class MemoryGuard {
   /** maxmemory and hot-cache-max-value-size, kept current (read on every write). */
   private max: number;
   hotMax: number;
+
+  /** Collects the values this guard dropped, once there are enough of them. */
+  readonly collector = new ValueCollector();
 
   constructor(private readonly keyspace: Keyspace, private readonly config: Config) {
     this.max = config.int("maxmemory");
@@ -47,6 +59,7 @@ export class MemoryGuard {
   cool(e: Entry): boolean {
     if (e.cold || !(e.value instanceof Uint8Array) || !this.canCool(e)) return false;
     this.keyspace.usedBytes -= e.value.length;
+    this.collector.dropped(e.value.byteLength, this.max);
     e.value = EMPTY;
     e.cold = true;
     return true;
@@ -59,6 +72,7 @@ export class MemoryGuard {
 
   /** Cools queued entries whose values have reached the disk. */
   drain(): void {
+    this.collector.idle();
     if (this.queue.length === 0) return;
     const keep: Entry[] = [];
     for (const e of this.queue) {
@@ -80,16 +94,18 @@ export class MemoryGuard {
     const ks = this.keyspace;
     const samples = this.config.int("maxmemory-samples");
     const volatileOnly = policy.startsWith("volatile-");
+    const found = this.candidates;
     let cooled = 0;
     let misses = 0;
+    this.refills = 0;
     while (ks.usedBytes > max && misses < 16) {
-      let best: Entry | undefined;
+      let best = -1;
       let bestScore = Infinity;
       for (let i = 0; i < samples; i++) {
-        const e = this.sample(volatileOnly);
-        if (e === undefined || e.cold || !(e.value instanceof Uint8Array) || !this.canCool(e)) {
-          continue;
-        }
+        const at = this.candidate(volatileOnly);
+        if (at < 0) break;
+        const e = found.entries[at];
+        if (!this.canCool(e)) continue; // not on disk yet
         const score = policy.endsWith("-lru")
           ? e.access
           : policy.endsWith("-lfu")
@@ -98,43 +114,207 @@ export class MemoryGuard {
           ? e.expireAt
           : Math.random();
         if (score < bestScore) {
-          best = e;
+          best = at;
           bestScore = score;
         }
       }
-      if (best === undefined || !this.cool(best)) {
+      if (best < 0) {
+        if (found.entries.length === 0) break; // nothing hot is left
         misses++;
         continue;
       }
+      const e = found.entries[best];
+      const table = found.tables[best];
+      found.remove(best);
+      if (!this.cool(e)) continue;
       misses = 0;
       cooled++;
       ks.stats.evicted++;
-      ks.notify("e", "evicted", this.dbOf(best), best.key);
+      ks.notify("e", "evicted", this.dbOf(e, table), e.key);
     }
     return cooled;
   }
 
-  private dbOf(e: Entry): number {
-    const ks = this.keyspace;
-    const shard = ks.shards[ks.shardOf(e.key)];
-    for (let d = 0; d < shard.tables.length; d++) {
-      if (shard.tables[d].map.get(e.key) === e) return d;
+  /**
+   * Hot string values eviction samples from. Sampling the whole keyspace, as Redis does, stops
+   * working once most values are cold (at 10x maxmemory nine samples in ten are cold), so the
+   * guard keeps a list of hot ones, filled by a scan that resumes where it stopped, and samples
+   * from it. Values that became hot since the list was filled wait for the next fill: they are the
+   * most recently used anyway.
+   */
+  private readonly candidates = new Candidates();
+  /** Where the filling scan is: a table index and an iterator into it. */
+  private scanTable = 0;
+  private scanIter: Iterator<Entry> | null = null;
+  /** Fills during the current {@link evict} (one is enough: a second finds nothing new). */
+  private refills = 0;
+
+  /** Index of a random hot candidate (still in its table), or -1 when there is none. */
+  private candidate(volatileOnly: boolean): number {
+    const found = this.candidates;
+    for (;;) {
+      if (found.entries.length === 0 && (this.refills++ > 0 || !this.refill())) return -1;
+      const at = Math.floor(Math.random() * found.entries.length);
+      const e = found.entries[at];
+      if (
+        e.cold || !(e.value instanceof Uint8Array) || found.tables[at].map.get(e.key) !== e ||
+        (volatileOnly && e.expireAt === 0)
+      ) {
+        found.remove(at);
+        continue;
+      }
+      return at;
     }
-    return 0;
   }
 
-  /** A random key from a random non-empty table (keys with a TTL only, for volatile-*). */
-  private sample(volatileOnly: boolean): Entry | undefined {
-    const shards = this.keyspace.shards;
+  /** Scans on from where the last fill stopped until it has a batch of hot values. */
+  private refill(): boolean {
     const tables: KeyTable[] = [];
-    for (const s of shards) {
-      for (const t of s.tables) if (volatileOnly ? t.volatile.length : t.size) tables.push(t);
+    let total = 0;
+    for (const s of this.keyspace.shards) {
+      for (const t of s.tables) {
+        tables.push(t);
+        total += t.size;
+      }
     }
-    if (tables.length === 0) return undefined;
-    const t = tables[Math.floor(Math.random() * tables.length)];
-    if (volatileOnly) return t.volatile[Math.floor(Math.random() * t.volatile.length)];
-    return t.random();
+    const found = this.candidates;
+    // Every entry at most once per fill, so a keyspace with nothing hot ends the scan.
+    for (let visited = 0; visited <= total && found.entries.length < FILL_BATCH;) {
+      if (this.scanIter === null) {
+        this.scanTable = (this.scanTable + 1) % tables.length;
+        this.scanIter = tables[this.scanTable].map.values();
+      }
+      const table = tables[this.scanTable];
+      for (;;) {
+        const next = this.scanIter.next();
+        if (next.done) {
+          this.scanIter = null;
+          break;
+        }
+        visited++;
+        const e = next.value;
+        if (!e.cold && e.value instanceof Uint8Array) found.add(e, table);
+        if (found.entries.length >= FILL_BATCH || visited > total) break;
+      }
+      if (this.scanIter === null && total === 0) break;
+    }
+    return found.entries.length > 0;
+  }
+
+  private dbOf(e: Entry, table: KeyTable): number {
+    const tables = this.keyspace.shards[e.shard].tables;
+    const d = tables.indexOf(table);
+    return d >= 0 ? d : 0;
+  }
+}
+
+/** How many hot values one fill of the eviction candidates collects. */
+const FILL_BATCH = 4096;
+
+/** Entries with the table each was found in (swap-removal keeps both arrays aligned). */
+class Candidates {
+  readonly entries: Entry[] = [];
+  readonly tables: KeyTable[] = [];
+
+  add(e: Entry, table: KeyTable): void {
+    this.entries.push(e);
+    this.tables.push(table);
+  }
+
+  remove(at: number): void {
+    const last = this.entries.length - 1;
+    this.entries[at] = this.entries[last];
+    this.tables[at] = this.tables[last];
+    this.entries.pop();
+    this.tables.pop();
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+const MiB = 1024 * 1024;
+
+/**
+ * Gives memory of dropped values back: a full V8 collection, then (where the process may call
+ * into libc) `malloc_trim`, since glibc keeps freed memory for reuse instead of returning it.
+ *
+ * A collection pauses the server — about 70 ms with a small heap, more with millions of keys —
+ * so it runs when either
+ * - values stopped being dropped for {@link ValueCollector.QUIET_MS} and at least
+ *   {@link ValueCollector.QUIET_BYTES} were dropped since the last one (after a load), or
+ * - a quarter of maxmemory (at least {@link ValueCollector.BUSY_BYTES}) was dropped, and the
+ *   collections so far took at most a tenth of the time since the last one ended (during a load:
+ *   between them V8's own collections bound the garbage).
+ */
+export class ValueCollector {
+  static readonly QUIET_MS: number = 1000;
+  static readonly QUIET_BYTES: number = 4 * MiB;
+  static readonly BUSY_BYTES: number = 16 * MiB;
+  /** Value bytes dropped since the last collection. */
+  pending = 0;
+  /** Collections run, and the time they took (ms). */
+  runs = 0;
+  totalMs = 0;
+  private lastDrop = 0;
+  private lastEnd = 0;
+  private lastMs = 0;
+  private gc: (() => void) | null | undefined;
+  private trim: (() => void) | null | undefined;
+
+  /** Notes `bytes` of values dropped from memory, and collects when a load makes it worth it. */
+  dropped(bytes: number, maxmemory: number): void {
+    this.pending += bytes;
+    const now = performance.now();
+    this.lastDrop = now;
+    if (this.pending < Math.max(ValueCollector.BUSY_BYTES, maxmemory / 4)) return;
+    if (now - this.lastEnd >= this.lastMs * 10) this.collect(now);
+  }
+
+  /** Collects once values stopped being dropped (called often: cheap when nothing is pending). */
+  idle(): void {
+    if (this.pending < ValueCollector.QUIET_BYTES) return;
+    const now = performance.now();
+    if (now - this.lastDrop >= ValueCollector.QUIET_MS) this.collect(now);
+  }
+
+  private collect(now: number): void {
+    const gc = this.gc === undefined ? this.gc = exposeGc() : this.gc;
+    this.pending = 0;
+    if (gc === null) return;
+    gc();
+    this.lastEnd = performance.now();
+    this.lastMs = this.lastEnd - now;
+    this.totalMs += this.lastMs;
+    this.runs++;
+    // V8 frees the values' memory on a background thread after the collection.
+    const trim = this.trim === undefined ? this.trim = mallocTrim() : this.trim;
+    if (trim !== null) setTimeout(trim, 50);
+  }
+}
+
+/**
+ * V8's `gc()` without `--expose-gc` on the command line: the flag, set at run time, gives new
+ * contexts the function. Null where the runtime does not allow it.
+ */
+function exposeGc(): (() => void) | null {
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc");
+    return typeof gc === "function" ? () => gc() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** glibc's `malloc_trim(0)`, when the process may use FFI and libc is glibc; else null. */
+function mallocTrim(): (() => void) | null {
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
+    const libc = Deno.dlopen("libc.so.6", {
+      malloc_trim: { parameters: ["usize"], result: "i32" },
+    });
+    return () => libc.symbols.malloc_trim(0n);
+  } catch {
+    return null;
+  }
+}
