@@ -30,6 +30,8 @@ export interface Entry {
   readonly hash: number;
   /** The shard that owns the key (its slot's), kept so writes do not hash the key again. */
   readonly shard: number;
+  /** The next entry in the same bucket of the table's scan chains. */
+  next: Entry | null;
   /** Position in the table's volatile array, -1 when persistent. */
   volIdx: number;
   /** Last access, ms since the epoch (LRU, OBJECT IDLETIME). */
@@ -78,13 +80,17 @@ export interface KeyspaceListener {
   notify?(cls: string, event: string, db: number, key: string): void;
 }
 
+/**
+ * FNV-1a of the key, cut to 30 bits: a small integer (Smi) is stored in the entry itself, while a
+ * larger number would cost every entry a separate heap box.
+ */
 function hashKey(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h & 0x3fffffff;
 }
 
 function reverseBits(v: number): number {
@@ -98,11 +104,12 @@ function reverseBits(v: number): number {
 /**
  * The keys of one database in one shard: a Map for lookups, plus a power-of-two bucket table
  * that gives SCAN Redis's guarantee (a key present for the whole scan is returned) through
- * resizes, and an array of keys with a TTL for sampling by the active expire cycle.
+ * resizes, and an array of keys with a TTL for sampling by the active expire cycle. A bucket is
+ * a chain through the entries' `next` field: no array per bucket to allocate and keep.
  */
 export class KeyTable {
   readonly map: Map<string, Entry> = new Map();
-  private buckets: (Entry[] | undefined)[] = new Array(4);
+  private heads: (Entry | null)[] = new Array(4).fill(null);
   private mask = 3;
   readonly volatile: Entry[] = [];
 
@@ -112,23 +119,26 @@ export class KeyTable {
 
   add(e: Entry): void {
     this.map.set(e.key, e);
-    const b = this.buckets[e.hash & this.mask];
-    if (b) b.push(e);
-    else this.buckets[e.hash & this.mask] = [e];
-    if (this.map.size > this.buckets.length) this.resize(this.buckets.length * 2);
+    const i = e.hash & this.mask;
+    e.next = this.heads[i];
+    this.heads[i] = e;
+    if (this.map.size > this.heads.length) this.resize(this.heads.length * 2);
     if (e.expireAt !== 0) this.addVolatile(e);
   }
 
   remove(e: Entry): void {
     this.map.delete(e.key);
-    const b = this.buckets[e.hash & this.mask]!;
-    const i = b.indexOf(e);
-    b[i] = b[b.length - 1];
-    b.pop();
-    if (b.length === 0) this.buckets[e.hash & this.mask] = undefined;
+    const i = e.hash & this.mask;
+    let cur = this.heads[i];
+    if (cur === e) this.heads[i] = e.next;
+    else {
+      while (cur!.next !== e) cur = cur!.next;
+      cur!.next = e.next;
+    }
+    e.next = null;
     if (e.volIdx >= 0) this.removeVolatile(e);
     // Shrink below 10% fill, as Redis does, so random sampling stays cheap.
-    if (this.buckets.length > 4 && this.map.size * 10 < this.buckets.length) {
+    if (this.heads.length > 4 && this.map.size * 10 < this.heads.length) {
       let size = 4;
       while (size < this.map.size) size *= 2;
       this.resize(size);
@@ -157,14 +167,14 @@ export class KeyTable {
   }
 
   private resize(size: number): void {
-    const next: (Entry[] | undefined)[] = new Array(size);
+    const heads: (Entry | null)[] = new Array(size).fill(null);
     const mask = size - 1;
     for (const e of this.map.values()) {
-      const b = next[e.hash & mask];
-      if (b) b.push(e);
-      else next[e.hash & mask] = [e];
+      const i = e.hash & mask;
+      e.next = heads[i];
+      heads[i] = e;
     }
-    this.buckets = next;
+    this.heads = heads;
     this.mask = mask;
   }
 
@@ -178,8 +188,7 @@ export class KeyTable {
     const target = out.length + count;
     do {
       const m = this.mask;
-      const b = this.buckets[v & m];
-      if (b) { for (const e of b) out.push(e); }
+      for (let e = this.heads[v & m]; e !== null; e = e.next) out.push(e);
       v = (v | ~m) >>> 0;
       v = reverseBits(v);
       v = (v + 1) >>> 0;
@@ -192,8 +201,12 @@ export class KeyTable {
   random(): Entry | undefined {
     if (this.map.size === 0) return undefined;
     for (;;) {
-      const b = this.buckets[Math.floor(Math.random() * this.buckets.length)];
-      if (b) return b[Math.floor(Math.random() * b.length)];
+      let e = this.heads[Math.floor(Math.random() * this.heads.length)];
+      if (e === null) continue;
+      let n = 0;
+      for (let c: Entry | null = e; c !== null; c = c.next) n++;
+      for (let k = Math.floor(Math.random() * n); k > 0; k--) e = e!.next;
+      return e!;
     }
   }
 }
@@ -499,6 +512,7 @@ export class Database {
         expireAt: at,
         hash: hashKey(key),
         shard,
+        next: null,
         volIdx: -1,
         access: ks.now,
         lfu: LFU_INIT,
