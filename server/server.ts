@@ -75,6 +75,8 @@ export class Server {
   shuttingDown = false;
   /** `latency-tracking`: dispatch records each command's time in its latency histogram. */
   latencyTracking = true;
+  /** `log-segment-size`, read on every log append (a field is cheaper than the registry). */
+  private segmentSize = 0;
   /** The client whose command is running (NOLOOP tracking, plugins). */
   currentClient: Client | null = null;
   /** The port the RESP listener is bound to (differs from `port` when it was 0). */
@@ -109,6 +111,8 @@ export class Server {
     config.watch("notify-keyspace-events", (v) => this.notifier.configure(String(v)));
     this.latencyTracking = config.bool("latency-tracking");
     config.watch("latency-tracking", (v) => this.latencyTracking = v as boolean);
+    this.segmentSize = config.int("log-segment-size");
+    config.watch("log-segment-size", (v) => this.segmentSize = v as number);
     // The ACL gate (added first, in registerBuiltins' wake) runs before this one.
     this.gates.push(subscribedModeGate);
     this.tracking = new Tracking(
@@ -181,7 +185,7 @@ export class Server {
         keepHot: (length) => length <= hotMax && ks.usedBytes < maxmemory,
         durability: durability(),
         windowMs: config.int("commit-window-ms"),
-        segmentSize: () => config.int("log-segment-size"),
+        segmentSize: () => this.segmentSize,
         log: this.log,
       });
     } finally {
