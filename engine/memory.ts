@@ -59,7 +59,7 @@ export class MemoryGuard {
   cool(e: Entry): boolean {
     if (e.cold || !(e.value instanceof Uint8Array) || !this.canCool(e)) return false;
     this.keyspace.usedBytes -= e.value.length;
-    this.collector.dropped(e.value.byteLength, this.max);
+    this.collector.dropped(e.value.byteLength);
     e.value = EMPTY;
     e.cold = true;
     return true;
@@ -238,36 +238,30 @@ const MiB = 1024 * 1024;
  * Gives memory of dropped values back: a full V8 collection, then (where the process may call
  * into libc) `malloc_trim`, since glibc keeps freed memory for reuse instead of returning it.
  *
- * A collection pauses the server — about 70 ms with a small heap, more with millions of keys —
- * so it runs when either
- * - values stopped being dropped for {@link ValueCollector.QUIET_MS} and at least
- *   {@link ValueCollector.QUIET_BYTES} were dropped since the last one (after a load), or
- * - a quarter of maxmemory (at least {@link ValueCollector.BUSY_BYTES}) was dropped, and the
- *   collections so far took at most a tenth of the time since the last one ended (during a load:
- *   between them V8's own collections bound the garbage).
+ * A collection pauses the server — about 70 ms with a small heap (V8 runs it as a low-memory
+ * collection, twice over), more with millions of keys — so it runs only once values stopped being
+ * dropped for {@link ValueCollector.QUIET_MS}, after at least {@link ValueCollector.QUIET_BYTES}
+ * were dropped: after a load, not during one. While values keep being dropped, V8's own
+ * (incremental) collections bound the garbage to about 64 MB more than the live values; collecting
+ * during a load as well (within a tenth of the time) lowered the peak by only 10–15% and cost
+ * throughput.
  */
 export class ValueCollector {
   static readonly QUIET_MS: number = 1000;
   static readonly QUIET_BYTES: number = 4 * MiB;
-  static readonly BUSY_BYTES: number = 16 * MiB;
   /** Value bytes dropped since the last collection. */
   pending = 0;
   /** Collections run, and the time they took (ms). */
   runs = 0;
   totalMs = 0;
   private lastDrop = 0;
-  private lastEnd = 0;
-  private lastMs = 0;
   private gc: (() => void) | null | undefined;
   private trim: (() => void) | null | undefined;
 
-  /** Notes `bytes` of values dropped from memory, and collects when a load makes it worth it. */
-  dropped(bytes: number, maxmemory: number): void {
+  /** Notes `bytes` of values dropped from memory. */
+  dropped(bytes: number): void {
     this.pending += bytes;
-    const now = performance.now();
-    this.lastDrop = now;
-    if (this.pending < Math.max(ValueCollector.BUSY_BYTES, maxmemory / 4)) return;
-    if (now - this.lastEnd >= this.lastMs * 10) this.collect(now);
+    this.lastDrop = performance.now();
   }
 
   /** Collects once values stopped being dropped (called often: cheap when nothing is pending). */
@@ -282,9 +276,7 @@ export class ValueCollector {
     this.pending = 0;
     if (gc === null) return;
     gc();
-    this.lastEnd = performance.now();
-    this.lastMs = this.lastEnd - now;
-    this.totalMs += this.lastMs;
+    this.totalMs += performance.now() - now;
     this.runs++;
     // V8 frees the values' memory on a background thread after the collection.
     const trim = this.trim === undefined ? this.trim = mallocTrim() : this.trim;
