@@ -6,18 +6,15 @@
  *
  * @module
  */
-import type { Entry, KeyTable } from "../engine/keyspace.ts";
+import { entryMemory, type KeyTable } from "../engine/keyspace.ts";
 import type { ShardLog } from "../engine/log/shard_log.ts";
 import { keySlot, shardSlotRange, SLOT_COUNT } from "../engine/slot.ts";
-import { valueSize } from "../engine/values/types.ts";
 import { type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import { isShuttingDown } from "../server/shutdown.ts";
 import { latin1 } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
 
-/** Estimated fixed cost of a key, as engine/keyspace.ts accounts it. */
-const KEY_OVERHEAD = 96;
 /** Shards with more keys than this have their memory estimated from a sample. */
 const EXACT_MEMORY_KEYS = 100_000;
 const MEMORY_SAMPLES = 4096;
@@ -26,10 +23,6 @@ const MEMORY_SAMPLES = 4096;
 export function shardFailure(log: ShardLog): Error | null {
   // ShardLog keeps the error private; it is read here without changing it.
   return (log as unknown as { failed: Error | null }).failed ?? null;
-}
-
-function entryMemory(e: Entry): number {
-  return KEY_OVERHEAD + e.key.length + (e.cold ? 0 : valueSize(e.value));
 }
 
 /** Keys and estimated memory of one shard (every database). */

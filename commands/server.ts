@@ -8,7 +8,13 @@
  */
 import { createHash } from "node:crypto";
 import v8 from "node:v8";
-import { type Entry, Keyspace, type KeyTable } from "../engine/keyspace.ts";
+import {
+  type Entry,
+  ENTRY_OVERHEAD,
+  entryMemory,
+  Keyspace,
+  type KeyTable,
+} from "../engine/keyspace.ts";
 import { recover } from "../engine/log/recovery.ts";
 import { type DataValue, valueSize } from "../engine/values/types.ts";
 import { formatDouble, parseInt64 } from "../protocol/numbers.ts";
@@ -510,14 +516,6 @@ function textReply(text: string): string {
   return latin1(utf8Bytes(text));
 }
 
-/** Estimated fixed cost of a key, as engine/keyspace.ts accounts it (ENTRY_OVERHEAD). */
-const KEY_OVERHEAD = 96;
-
-/** Bytes a key and its value hold in memory (a cold value is not in memory). */
-function entryMemory(e: Entry): number {
-  return KEY_OVERHEAD + e.key.length + (e.cold ? 0 : valueSize(e.value));
-}
-
 function engineOf(server: Server) {
   const engine = server.engine;
   if (!engine) throw err("ERR the durable engine is not open");
@@ -812,7 +810,7 @@ function memoryFigures(server: Server): MemoryFigures {
   for (const db of server.keyspace.dbs) {
     const n = db.size();
     if (n === 0) continue;
-    const main = n * KEY_OVERHEAD;
+    const main = n * ENTRY_OVERHEAD;
     const expires = db.volatileCount() * 8;
     dbs.push({ db: db.index, keys: n, main, expires });
     overhead += main + expires;

@@ -6,11 +6,9 @@
  *
  * @module
  */
+import { ENTRY_OVERHEAD } from "../engine/keyspace.ts";
 import type { Server } from "../server/server.ts";
 import { valueSize } from "../engine/values/types.ts";
-
-/** Estimated fixed cost of one key in the keydir (as engine/keyspace.ts counts it). */
-export const ENTRY_OVERHEAD = 96;
 
 /** Keys and bytes of one namespace (the key prefix before the first `:`). */
 export interface NamespaceUsage {

@@ -10,6 +10,7 @@ import { slowlogOf } from "../http/slowlog.ts";
 import { PAGES } from "../http/dashboard/layout.ts";
 import { Config } from "../server/config.ts";
 import { Server } from "../server/server.ts";
+import { ENTRY_OVERHEAD } from "../engine/keyspace.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -222,7 +223,7 @@ Deno.test("http: /metrics has every ferricstore_* metric and its counters move",
     assertEquals(sample(m, 'ferricstore_db_keys{db="0"}'), 35);
     // 96 bytes per key plus the key bytes.
     const keyBytes = 30 * "user:".length + 10 + 20 * 2 + 5 * "session:".length + 5;
-    assertEquals(sample(m, "ferricstore_keydir_used_bytes"), 35 * 96 + keyBytes);
+    assertEquals(sample(m, "ferricstore_keydir_used_bytes"), 35 * ENTRY_OVERHEAD + keyBytes);
     assert(
       sample(m, "ferricstore_used_memory_bytes")! > sample(m, "ferricstore_keydir_used_bytes")!,
     );

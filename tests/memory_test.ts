@@ -5,7 +5,7 @@ Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go
   const maxmemory = 512 * 1024;
   const server = await startFerric({ maxmemory, "maxmemory-policy": "allkeys-lru" });
   const c = await RawClient.connect(server.port);
-  const n = 2500, size = 4096; // 10 MB of values
+  const n = 640, size = 16384; // 10 MB of values
   const valueOf = (i: number) => `${i}:`.padEnd(size, String.fromCharCode(97 + (i % 26)));
   try {
     for (let i = 0; i < n; i++) {
