@@ -19,7 +19,7 @@
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import type { Entry, Keyspace } from "../keyspace.ts";
-import { encodeParts } from "../values/codec.ts";
+import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
 import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
 import type { ShardLog } from "./shard_log.ts";
@@ -101,7 +101,7 @@ export class Compactor {
               item = [
                 e,
                 RecordType.PutValue,
-                encodeParts([Buffer.from(v.type, "latin1"), v.encode()]),
+                encodeValue(v.type, v.encode()),
               ];
             }
             items.push(item);

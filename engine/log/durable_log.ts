@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import type { EffectLog } from "../effects.ts";
 import type { Entry } from "../keyspace.ts";
 import type { DataValue } from "../values/types.ts";
-import { encodeParts } from "../values/codec.ts";
+import { encodeEffect, encodeValue } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
 import { ALL_DBS, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
 import type { ShardLog } from "./shard_log.ts";
@@ -29,7 +29,8 @@ interface Pending {
   entry?: Entry;
 }
 
-const latin1 = (s: string) => Buffer.from(s, "latin1");
+/** The BatchBegin payload (batch id, shard count) and BatchEnd's (its first 8 bytes): appends copy it. */
+const BATCH_MARK = Buffer.alloc(10);
 
 /** Writes effects to shard logs. */
 export class DurableLog implements EffectLog {
@@ -119,7 +120,7 @@ export class DurableLog implements EffectLog {
       else byShard.set(p.shard, [p]);
     }
     const id = this.nextBatchId++;
-    const begin = Buffer.alloc(10);
+    const begin = BATCH_MARK;
     begin.writeDoubleLE(id, 0);
     begin.writeUInt16LE(byShard.size, 8);
     const end = begin.subarray(0, 8);
@@ -196,7 +197,7 @@ export class DurableLog implements EffectLog {
       this.keyed(RecordType.PutString, db, e, v, true);
     } else {
       const d = v as DataValue;
-      this.keyed(RecordType.PutValue, db, e, encodeParts([latin1(d.type), d.encode()]), true);
+      this.keyed(RecordType.PutValue, db, e, encodeValue(d.type, d.encode()), true);
     }
   }
 
@@ -206,7 +207,8 @@ export class DurableLog implements EffectLog {
 
   op(db: number, e: Entry, op: string, args: Uint8Array[]): void {
     const type = (e.value as DataValue).type;
-    this.keyed(RecordType.Op, db, e, encodeParts([latin1(type), latin1(op), ...args]), false);
+    // Encoded at once: `args` may be views into the request buffer.
+    this.keyed(RecordType.Op, db, e, encodeEffect(type, op, args), false);
   }
 
   expire(db: number, e: Entry): void {

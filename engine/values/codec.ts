@@ -95,6 +95,17 @@ export function encodeEffect(type: string, op: string, args: readonly Uint8Array
   return out;
 }
 
+/**
+ * The payload of a whole collection (a PutValue record, a compaction snapshot record): the same
+ * bytes as `encodeParts([latin1(type), snapshot])`.
+ */
+export function encodeValue(type: string, snapshot: Uint8Array): Uint8Array {
+  const out = allocate(12 + type.length + snapshot.length);
+  writeUint32(out, 0, 2);
+  writeParts(out, writeText(out, 4, type), [snapshot]);
+  return out;
+}
+
 /** Unpacks what {@link encodeParts} packed; throws on a truncated buffer. */
 export function decodeParts(bytes: Uint8Array): Uint8Array[] {
   if (bytes.length < 4) throw new RangeError("truncated snapshot");

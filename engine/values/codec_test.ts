@@ -1,6 +1,6 @@
 /** The parts codec: round trips, the effect payload's equivalence, truncation errors. */
 import { assertEquals, assertThrows } from "../../tests/_assert.ts";
-import { decodeParts, encodeEffect, encodeParts } from "./codec.ts";
+import { decodeParts, encodeEffect, encodeParts, encodeValue } from "./codec.ts";
 
 const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
@@ -32,6 +32,14 @@ Deno.test("encodeEffect is encodeParts of the type, the op and the arguments", (
   assertEquals([...encodeEffect("list", "rpop", [])], [
     ...encodeParts([bytes("list"), bytes("rpop")]),
   ]);
+});
+
+Deno.test("encodeValue is encodeParts of the type and the snapshot", () => {
+  for (const snapshot of [new Uint8Array(), bytes("s".repeat(10)), bytes("z".repeat(1000))]) {
+    assertEquals([...encodeValue("zset", snapshot)], [
+      ...encodeParts([bytes("zset"), snapshot]),
+    ]);
+  }
 });
 
 Deno.test("decodeParts throws on a truncated buffer", () => {
