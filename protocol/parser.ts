@@ -31,6 +31,8 @@ export class QueryBufferOverflow extends Error {}
 /** Parses requests out of one connection's byte stream. */
 export class RequestParser {
   private buf: Buffer = Buffer.allocUnsafe(MIN_READ * 2);
+  /** A view of all of `buf`, made once. */
+  private whole: Buffer | null = null;
   private start = 0; // first byte of the request being parsed
   private end = 0; // end of received bytes
   // State of a partly received multibulk request, so a large one is not parsed again per read.
@@ -71,11 +73,14 @@ export class RequestParser {
         const next = Buffer.allocUnsafe(size);
         this.buf.copy(next, 0, this.start, this.end);
         this.buf = next;
+        this.whole = null;
       }
       this.end = used;
       this.start = 0;
       this.resetPartial(); // argument views pointed into the old layout
     }
+    // The usual case, an empty buffer, reuses one view of it (a view costs as much as a read).
+    if (this.end === 0) return this.whole ??= this.buf.subarray(0);
     return this.buf.subarray(this.end);
   }
 
