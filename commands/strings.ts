@@ -116,7 +116,8 @@ function incrBy(db: Database, key: string, by: number | bigint): Reply {
   }
   const next = addInt64(current, by);
   if (next === null) throw Errors.overflow;
-  db.set(key, numberBytes(next), KEEP_TTL);
+  if (e === undefined) db.set(key, numberBytes(next), 0);
+  else db.replace(e, numberBytes(next));
   db.notify("$", "incrby", key);
   return next;
 }
@@ -366,7 +367,7 @@ export const stringCommands: CommandSpec[] = [
         next = new Uint8Array(cur.length + argv[2].length);
         next.set(cur);
         next.set(argv[2], cur.length);
-        db.set(key, next, KEEP_TTL, "raw");
+        db.replace(e, next, "raw");
       }
       db.notify("$", "append", key);
       return next.length;
@@ -448,7 +449,9 @@ export const stringCommands: CommandSpec[] = [
       const result = incrByFloat(current, latin1(argv[2]));
       if (result instanceof RespError) return result;
       const bytes = latin1Bytes(result);
-      db.set(key, bytes, KEEP_TTL, bytes.length <= 44 ? "embstr" : "raw");
+      const encoding = bytes.length <= 44 ? "embstr" : "raw";
+      if (e === undefined) db.set(key, bytes, 0, encoding);
+      else db.replace(e, bytes, encoding);
       db.notify("$", "incrbyfloat", key);
       return bytes;
     },
@@ -501,7 +504,8 @@ export const stringCommands: CommandSpec[] = [
       const next = new Uint8Array(Math.max(cur.length, offset + patch.length));
       next.set(cur);
       next.set(patch, offset);
-      db.set(key, next, e === undefined ? 0 : KEEP_TTL, "raw");
+      if (e === undefined) db.set(key, next, 0, "raw");
+      else db.replace(e, next, "raw");
       db.notify("$", "setrange", key);
       return next.length;
     },

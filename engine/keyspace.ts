@@ -537,16 +537,30 @@ export class Database {
       ks.usedBytes += ENTRY_OVERHEAD + key.length + valueSize(value);
       ks.notify("n", "new", this.index, key);
     } else {
-      ks.usedBytes += valueSize(value) - (e.cold ? 0 : valueSize(e.value));
-      e.cold = false;
-      e.value = value;
-      e.encoding = encoding;
+      this.revalue(e, value, encoding);
       if (expireAt !== KEEP_TTL) t.setExpire(e, expireAt);
       this.touch(e);
     }
     ks.log.put(this.index, e);
     ks.modified(this.index, key);
     return e;
+  }
+
+  /**
+   * Gives an entry this command already looked up (`find`, `get`) a new value, keeping its TTL:
+   * {@link set} with {@link KEEP_TTL} without looking the key up again (INCR, APPEND …).
+   */
+  replace(e: Entry, value: Value, encoding?: string): void {
+    this.revalue(e, value, encoding);
+    this.keyspace.log.put(this.index, e);
+    this.keyspace.modified(this.index, e.key);
+  }
+
+  private revalue(e: Entry, value: Value, encoding: string | undefined): void {
+    this.keyspace.usedBytes += valueSize(value) - (e.cold ? 0 : valueSize(e.value));
+    e.cold = false;
+    e.value = value;
+    e.encoding = encoding;
   }
 
   /**
