@@ -59,19 +59,37 @@ export type RecordTypeCode = typeof RecordType[keyof typeof RecordType];
 /** The database field value meaning "every database". */
 export const ALL_DBS = 0xffff;
 
-const CRC_TABLE = new Int32Array(256);
+/**
+ * Slicing-by-8 tables: CRC_TABLES[k * 256 + b] is the CRC of byte b followed by k zero bytes, so
+ * eight bytes are folded in per step with eight independent lookups.
+ */
+const CRC_TABLES = new Int32Array(8 * 256);
 for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  CRC_TABLE[n] = c;
+  CRC_TABLES[n] = c;
+}
+for (let n = 0; n < 256; n++) {
+  for (let k = 1; k < 8; k++) {
+    const c = CRC_TABLES[(k - 1) * 256 + n];
+    CRC_TABLES[k * 256 + n] = CRC_TABLES[c & 0xff] ^ (c >>> 8);
+  }
 }
 
 /** CRC-32 (IEEE 802.3) of buf[from, to). */
 export function crc32(buf: Uint8Array, from = 0, to = buf.length): number {
-  // zlib's native CRC wins for long runs; the table loop wins for the small records most are.
+  // zlib's native CRC wins for long runs; the table loops win for the small records most are.
   if (to - from > 256) return zlibCrc32(buf.subarray(from, to)) >>> 0;
+  const t = CRC_TABLES;
   let c = -1;
-  for (let i = from; i < to; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    const lo = c ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24));
+    c = t[1792 + (lo & 0xff)] ^ t[1536 + ((lo >>> 8) & 0xff)] ^
+      t[1280 + ((lo >>> 16) & 0xff)] ^ t[1024 + (lo >>> 24)] ^
+      t[768 + buf[i + 4]] ^ t[512 + buf[i + 5]] ^ t[256 + buf[i + 6]] ^ t[buf[i + 7]];
+  }
+  for (; i < to; i++) c = t[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 

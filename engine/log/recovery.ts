@@ -135,13 +135,7 @@ function decodeAt(r: RecordView, pos: number): void {
   r.db = view.getUint16(pos + 6, true);
   r.lsn = view.getFloat64(pos + 8, true);
   r.expireAt = view.getFloat64(pos + 16, true);
-  if (keyLen < 24) {
-    let k = "";
-    for (let i = keyStart; i < keyStart + keyLen; i++) k += String.fromCharCode(buf[i]);
-    r.key = k;
-  } else {
-    r.key = (buf as Latin1Buffer).latin1Slice(keyStart, keyStart + keyLen);
-  }
+  r.key = (buf as Latin1Buffer).latin1Slice(keyStart, keyStart + keyLen);
   r.payloadStart = keyStart + keyLen;
   r.end = r.payloadStart + valLen;
   r.offset = pos;
@@ -176,6 +170,112 @@ function payloadCopy(r: RecordView): Uint8Array {
   slabPos += n;
   for (let i = 0, p = r.payloadStart; i < n; i++, p++) out[i] = buf[p];
   return out;
+}
+
+/** Whether a record of this type replaces its key's whole state (and so every earlier record). */
+function replacesKey(type: number): boolean {
+  return type === RecordType.PutString || type === RecordType.PutValue ||
+    type === RecordType.Delete;
+}
+
+/** Whether a record of this type is about one key. */
+function isKeyRecord(type: number): boolean {
+  return type >= RecordType.PutString && type <= RecordType.Op;
+}
+
+/**
+ * Finds the records of one segment that replaying does not need: the records of a key that come
+ * before a later record replacing the key's whole state (PutString, PutValue, Delete) with a
+ * larger lsn, when that record is applied (outside a batch or in a whole one). Replaying them and
+ * then the replacing record leaves the state the replacing record alone leaves: each record only
+ * touches its own key, a record applies only when newer than the key's state, and a flush in
+ * between removes only keys older than itself. A SwapDb moves keys between databases, so records
+ * before it are never superseded by records after it. Returns a bitmap indexed by record offset
+ * / 32 (a record is at least 32 bytes), so replay skips them before decoding their key.
+ *
+ * `inBatch` and `batchWhole` are the batch state at the start of the file (a batch may straddle
+ * a segment rotation); records of a batch that does not end in this file supersede nothing.
+ */
+function findSuperseded(
+  buf: Buffer,
+  ranges: Ranges,
+  parts: BatchParts,
+  inBatch: boolean,
+  batchWhole: boolean,
+): Uint8Array {
+  const skip = new Uint8Array((buf.length >>> 5) + 1);
+  let records = 0;
+  for (const [from, to] of ranges) records += (to - from) >>> 5;
+  // Open addressing over (db, key) → offset of the key's latest record; per record, the offset
+  // of the key's record before it (-1: none), so a replacing record walks back its key's chain.
+  let capacity = 16;
+  while (capacity < records * 2) capacity *= 2;
+  const mask = capacity - 1;
+  const table = new Int32Array(capacity).fill(-1);
+  const prev = new Int32Array(skip.length);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+
+  const slotOf = (pos: number): number => {
+    const keyLen = view.getUint32(pos + 24, true);
+    const db = view.getUint16(pos + 6, true);
+    const keyStart = pos + HEADER_SIZE;
+    let h = 0x811c9dc5 ^ db;
+    for (let i = keyStart; i < keyStart + keyLen; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    for (let slot = (h ^ (h >>> 15)) & mask;; slot = (slot + 1) & mask) {
+      const other = table[slot];
+      if (other < 0) return slot;
+      if (view.getUint32(other + 24, true) !== keyLen || view.getUint16(other + 6, true) !== db) {
+        continue;
+      }
+      const otherStart = other + HEADER_SIZE;
+      let i = 0;
+      while (i < keyLen && buf[otherStart + i] === buf[keyStart + i]) i++;
+      if (i === keyLen) return slot;
+    }
+  };
+
+  const visit = (pos: number): void => {
+    const type = buf[pos + 4];
+    if (type === RecordType.SwapDb) {
+      table.fill(-1);
+      return;
+    }
+    if (!isKeyRecord(type)) return;
+    const slot = slotOf(pos);
+    let before = table[slot];
+    table[slot] = pos;
+    if (replacesKey(type)) {
+      const lsn = view.getFloat64(pos + 8, true);
+      while (before >= 0 && !skip[before >>> 5] && view.getFloat64(before + 8, true) < lsn) {
+        skip[before >>> 5] = 1;
+        before = prev[before >>> 5];
+      }
+      // Records not skipped stay reachable: a later replacing record may still supersede them.
+    }
+    prev[pos >>> 5] = before;
+  };
+
+  let batch: number[] | null = inBatch ? [] : null;
+  for (const [from, to] of ranges) {
+    for (
+      let pos = from;
+      pos < to;
+      pos += HEADER_SIZE + view.getUint32(pos + 24, true) +
+        view.getUint32(pos + 28, true)
+    ) {
+      const type = buf[pos + 4];
+      if (type === RecordType.BatchBegin) {
+        const id = view.getFloat64(pos + HEADER_SIZE, true);
+        batchWhole = parts.get(id) === view.getUint16(pos + HEADER_SIZE + 8, true);
+        batch = [];
+      } else if (type === RecordType.BatchEnd) {
+        if (batch && batchWhole) { for (const p of batch) visit(p); }
+        batch = null;
+      } else if (batch) batch.push(pos);
+      else visit(pos);
+    }
+  }
+  return skip;
 }
 
 /** Keys of complete batch parts found in one shard: batch id → participant count. */
@@ -398,10 +498,21 @@ export async function recover(
         end: 0,
         offset: 0,
       };
-      for (const [from, to] of f.ranges ?? []) {
+      const ranges = f.ranges ?? [];
+      const superseded = f.snapshot
+        ? null
+        : findSuperseded(buf, ranges, parts, batch !== null, batchWhole);
+      for (const [from, to] of ranges) {
         for (let pos = from; pos < to; pos = r.end) {
-          decodeAt(r, pos);
           report.records++;
+          if (superseded !== null && superseded[pos >>> 5] === 1) {
+            const lsn = r.view.getFloat64(pos + 8, true);
+            if (lsn > report.lastLsn) report.lastLsn = lsn;
+            r.end = pos + HEADER_SIZE + r.view.getUint32(pos + 24, true) +
+              r.view.getUint32(pos + 28, true);
+            continue;
+          }
+          decodeAt(r, pos);
           if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
           if (r.type === RecordType.BatchBegin) {
             const id = r.view.getFloat64(r.payloadStart, true);

@@ -1,0 +1,126 @@
+import { Buffer } from "node:buffer";
+import { assertEquals } from "../../tests/_assert.ts";
+import { Keyspace } from "../keyspace.ts";
+import { Logger } from "../../server/log.ts";
+import { recover } from "./recovery.ts";
+import { recordSize, RecordType, writeRecord } from "./record.ts";
+
+/** One record to write: [type, db, key, payload, lsn, expireAt]. */
+type Rec = [number, number, string, Uint8Array | null, number, number?];
+
+function segment(records: Rec[]): Buffer {
+  const size = records.reduce((n, [, , k, p]) => n + recordSize(k.length, p?.length ?? 0), 0);
+  const buf = Buffer.alloc(size);
+  let pos = 0;
+  for (const [type, db, key, payload, lsn, expireAt] of records) {
+    pos = writeRecord(buf, pos, type, db, expireAt ?? 0, key, payload, lsn);
+  }
+  return buf;
+}
+
+const v = (s: string) => new TextEncoder().encode(s);
+
+function batchBegin(id: number, shards: number, lsn: number): Rec {
+  const p = Buffer.alloc(10);
+  p.writeDoubleLE(id, 0);
+  p.writeUInt16LE(shards, 8);
+  return [RecordType.BatchBegin, 0, "", p, lsn];
+}
+
+function batchEnd(id: number, lsn: number): Rec {
+  const p = Buffer.alloc(8);
+  p.writeDoubleLE(id, 0);
+  return [RecordType.BatchEnd, 0, "", p, lsn];
+}
+
+/** Recovers one shard made of these files (`.log` or `.snap` names) into a fresh keyspace. */
+async function recoverFiles(files: Record<string, Rec[]>): Promise<Keyspace> {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    for (const [name, records] of Object.entries(files)) {
+      await Deno.writeFile(`${dir}/${name}`, segment(records));
+    }
+    const ks = new Keyspace({ shardCount: 1, databases: 2 });
+    await recover(ks, [dir], new Logger("nothing"));
+    return ks;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function contents(ks: Keyspace, db: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of ks.shards[0].tables[db].map.values()) {
+    out[e.key] = new TextDecoder().decode(e.value as Uint8Array);
+  }
+  return out;
+}
+
+const { PutString, Delete, Expire, SwapDb, FlushDb } = RecordType;
+
+Deno.test("recovery: later puts and deletes replace earlier records of their key", async () => {
+  const ks = await recoverFiles({
+    "00001.log": [
+      [PutString, 0, "a", v("1"), 1],
+      [PutString, 0, "b", v("1"), 2],
+      [PutString, 0, "a", v("2"), 3],
+      [Expire, 0, "b", null, 4, Date.now() + 60_000],
+      [Delete, 0, "b", null, 5],
+      [PutString, 1, "a", v("db1"), 6],
+      [PutString, 0, "b", v("3"), 7],
+      [PutString, 0, "a", v("4"), 8],
+    ],
+  });
+  assertEquals(contents(ks, 0), { a: "4", b: "3" });
+  assertEquals(contents(ks, 1), { a: "db1" });
+  assertEquals(ks.shards[0].tables[0].map.get("b")!.expireAt, 0);
+  assertEquals(ks.shards[0].tables[0].map.get("a")!.logBytes, recordSize(1, 1));
+});
+
+Deno.test("recovery: a put after SWAPDB does not replace the key moved by the swap", async () => {
+  const swap = Buffer.alloc(4);
+  swap.writeUInt16LE(0, 0);
+  swap.writeUInt16LE(1, 2);
+  const ks = await recoverFiles({
+    "00001.log": [
+      [PutString, 0, "k", v("before"), 1],
+      [SwapDb, 0xffff, "", swap, 2],
+      [PutString, 0, "k", v("after"), 3],
+    ],
+  });
+  assertEquals(contents(ks, 0), { k: "after" });
+  assertEquals(contents(ks, 1), { k: "before" });
+});
+
+Deno.test("recovery: a put inside an incomplete batch does not replace earlier records", async () => {
+  const ks = await recoverFiles({
+    "00001.log": [
+      [PutString, 0, "k", v("kept"), 1],
+      [PutString, 0, "j", v("old"), 2],
+      batchBegin(7, 2, 3), // two shards take part, only this one logged its part
+      [PutString, 0, "k", v("dropped"), 4],
+      batchEnd(7, 5),
+      batchBegin(8, 1, 6),
+      [PutString, 0, "j", v("new"), 7],
+      batchEnd(8, 8),
+      batchBegin(9, 1, 9), // its end never reached the disk
+      [Delete, 0, "j", null, 10],
+    ],
+  });
+  assertEquals(contents(ks, 0), { k: "kept", j: "new" });
+});
+
+Deno.test("recovery: a snapshot's newer state wins over older segment records", async () => {
+  const ks = await recoverFiles({
+    "00002.snap": [[PutString, 0, "k", v("snap"), 50]],
+    "00003.log": [
+      [PutString, 0, "k", v("older"), 40],
+      [PutString, 0, "x", v("x0"), 41],
+      [PutString, 0, "z", v("z0"), 42],
+      [FlushDb, 0, "", null, 45],
+      [PutString, 0, "x", v("x1"), 46],
+      [PutString, 0, "k", v("newer"), 60],
+    ],
+  });
+  assertEquals(contents(ks, 0), { k: "newer", x: "x1" });
+});
