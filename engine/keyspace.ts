@@ -387,6 +387,34 @@ export function lfuCounter(e: Entry, decayTime: number): number {
 /** The counter value a new key starts with (LFU_INIT_VAL). */
 const LFU_INIT = 5;
 
+/** A new key's entry (one literal, so every entry has the same shape). */
+function newEntry(
+  key: string,
+  value: Value,
+  expireAt: number,
+  shard: number,
+  encoding: string | undefined,
+  now: number,
+): Entry {
+  return {
+    key,
+    value,
+    expireAt,
+    hash: hashKey(key),
+    shard,
+    next: null,
+    volIdx: -1,
+    access: now,
+    lfu: LFU_INIT,
+    lfuMinute: Math.floor(now / 60000) & 0xffff,
+    encoding,
+    lsn: 0,
+    loc: null,
+    logBytes: 0,
+    cold: false,
+  };
+}
+
 /** One logical database (`SELECT n`): the view handlers use as `ctx.db`. */
 export class Database {
   constructor(readonly keyspace: Keyspace, readonly index: number) {}
@@ -516,25 +544,9 @@ export class Database {
     }
     if (e === undefined) {
       const at = expireAt === KEEP_TTL ? 0 : expireAt;
-      e = {
-        key,
-        value,
-        expireAt: at,
-        hash: hashKey(key),
-        shard,
-        next: null,
-        volIdx: -1,
-        access: ks.now,
-        lfu: LFU_INIT,
-        lfuMinute: Math.floor(ks.now / 60000) & 0xffff,
-        encoding,
-        lsn: 0,
-        loc: null,
-        logBytes: 0,
-        cold: false,
-      };
+      e = newEntry(key, value, at, shard, encoding, ks.now);
       t.add(e);
-      ks.usedBytes += ENTRY_OVERHEAD + key.length + valueSize(value);
+      ks.usedBytes += entryMemory(e);
       ks.notify("n", "new", this.index, key);
     } else {
       this.revalue(e, value, encoding);
@@ -543,6 +555,18 @@ export class Database {
     }
     ks.log.put(this.index, e);
     ks.modified(this.index, key);
+    return e;
+  }
+
+  /**
+   * Recovery: adds `key`, known to be absent, to shard `shard` (its slot's) with no effect, event
+   * or second lookup; nobody is connected yet and the log is being read, not written.
+   */
+  restore(shard: number, key: string, value: Value, expireAt: number): Entry {
+    const ks = this.keyspace;
+    const e = newEntry(key, value, expireAt, shard, undefined, ks.now);
+    ks.shards[shard].tables[this.index].add(e);
+    ks.usedBytes += entryMemory(e);
     return e;
   }
 

@@ -212,6 +212,8 @@ function findSuperseded(
   while (capacity < records * 2) capacity *= 2;
   const mask = capacity - 1;
   const table = new Int32Array(capacity).fill(-1);
+  // Each slot's key hash, so a probe touches the file buffer only when the hashes agree.
+  const hashes = new Int32Array(capacity);
   const prev = new Int32Array(skip.length);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 
@@ -223,8 +225,14 @@ function findSuperseded(
     for (let i = keyStart; i < keyStart + keyLen; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     for (let slot = (h ^ (h >>> 15)) & mask;; slot = (slot + 1) & mask) {
       const other = table[slot];
-      if (other < 0) return slot;
-      if (view.getUint32(other + 24, true) !== keyLen || view.getUint16(other + 6, true) !== db) {
+      if (other < 0) {
+        hashes[slot] = h;
+        return slot;
+      }
+      if (
+        hashes[slot] !== h || view.getUint32(other + 24, true) !== keyLen ||
+        view.getUint16(other + 6, true) !== db
+      ) {
         continue;
       }
       const otherStart = other + HEADER_SIZE;
@@ -383,7 +391,10 @@ function apply(
       }
       const length = r.end - r.payloadStart;
       const hot = keepHot(length);
-      e = db.set(key, hot ? payloadCopy(r) : COLD, r.expireAt);
+      const value = hot ? payloadCopy(r) : COLD;
+      e = e === undefined
+        ? db.restore(shard, key, value, r.expireAt)
+        : db.set(key, value, r.expireAt);
       e.loc = { segment: fileId, offset: r.payloadStart, length };
       e.cold = !hot;
       e.logBytes = size;
@@ -398,7 +409,10 @@ function apply(
         if (e) db.delete(key);
         return;
       }
-      e = db.set(key, decode(new Uint8Array(snapshot)), r.expireAt);
+      const value = decode(new Uint8Array(snapshot));
+      e = e === undefined
+        ? db.restore(shard, key, value, r.expireAt)
+        : db.set(key, value, r.expireAt);
       e.logBytes = size;
       break;
     }
@@ -412,8 +426,7 @@ function apply(
       if (e === undefined) {
         const decode = valueDecoder(name);
         if (!decode) throw new Error(`unknown value type '${name}'`);
-        e = db.set(key, decode(null), 0);
-        e.logBytes = 0;
+        e = db.restore(shard, key, decode(null), 0);
       }
       if (e.value instanceof Uint8Array || e.value.type !== name) {
         throw new Error(`'${name}' effect on key of another type`);
