@@ -1,8 +1,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
-import type { EffectLog } from "../engine/effects.ts";
+import { RecordingLog } from "./_effects.ts";
 import type { Entry } from "../engine/keyspace.ts";
-import { type DataValue, valueDecoder } from "../engine/values/types.ts";
 import { type HashField, HashValue } from "../engine/values/hash.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -641,56 +640,9 @@ Deno.test("hashes: keyspace notifications for field changes and expiry", async (
   }
 });
 
-interface Rec {
-  kind: string;
-  db: number;
-  key: string;
-  type?: string;
-  data?: Uint8Array;
-  op?: string;
-  args?: Uint8Array[];
-}
-
-/** Wraps the server's effect log with one that also records every effect. */
-function record(log: EffectLog, out: Rec[]): EffectLog {
-  return {
-    put(db, e) {
-      const v = e.value;
-      out.push(
-        v instanceof Uint8Array
-          ? { kind: "put", db, key: e.key, data: new Uint8Array(v) }
-          : { kind: "put", db, key: e.key, type: v.type, data: (v as DataValue).encode() },
-      );
-      log.put(db, e);
-    },
-    delete(db, e) {
-      out.push({ kind: "delete", db, key: e.key });
-      log.delete(db, e);
-    },
-    op(db, e, op, args) {
-      out.push({ kind: "op", db, key: e.key, op, args: args.map((a) => new Uint8Array(a)) });
-      log.op(db, e, op, args);
-    },
-    expire(db, e) {
-      log.expire(db, e);
-    },
-    flush(db) {
-      out.push({ kind: "flush", db, key: "" });
-      log.flush(db);
-    },
-    swap(a, b) {
-      log.swap(a, b);
-    },
-    begin: log.begin?.bind(log),
-    end: log.end?.bind(log),
-    barrier: log.barrier?.bind(log),
-  };
-}
-
 Deno.test("hashes: effects replay to the live value (persistence contract)", async () => {
   const s = await startFerric();
-  const recs: Rec[] = [];
-  s.keyspace.log = record(s.keyspace.log, recs);
+  const log = RecordingLog.install(s);
   const c = await RawClient.connect(s.port);
   const call = (line: string) => c.call(...cmd(line));
   try {
@@ -739,22 +691,7 @@ Deno.test("hashes: effects replay to the live value (persistence contract)", asy
     await sleep(25);
     await call("HGETALL b"); // lazy expiry of b.x
     await call("HLEN c"); // deletes c
-    // Replay the recorded effects into fresh values.
-    const replay = new Map<string, DataValue | Uint8Array>();
-    for (const r of recs) {
-      if (r.kind === "put") {
-        replay.set(r.key, r.type ? valueDecoder(r.type)!(r.data!) : r.data!);
-      } else if (r.kind === "delete") {
-        replay.delete(r.key);
-      } else if (r.kind === "flush") {
-        replay.clear();
-      } else if (r.kind === "op") {
-        let v = replay.get(r.key);
-        if (v === undefined) replay.set(r.key, v = valueDecoder("hash")!(null));
-        (v as DataValue).apply(r.op!, r.args!);
-        if ((v as DataValue).isEmpty()) replay.delete(r.key);
-      }
-    }
+    const replay = log.replay(0, { dropEmptied: true });
     const live = new Map<string, Entry>();
     for (const t of s.keyspace.shards.map((sh) => sh.tables[0])) {
       for (const [k, e] of t.map) live.set(k, e);

@@ -5,10 +5,9 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
-import type { EffectLog } from "../engine/effects.ts";
-import type { Entry } from "../engine/keyspace.ts";
+import { RecordingLog } from "./_effects.ts";
 import { decodeList, ListValue } from "../engine/values/list.ts";
-import { type DataValue, valueDecoder } from "../engine/values/types.ts";
+import type { DataValue } from "../engine/values/types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -467,76 +466,12 @@ Deno.test("lists: the deque keeps order through growth, wrap-around, inserts and
   assert(decodeList(null).isEmpty());
 });
 
-/** An effect log that records what it is given, and forwards it. */
-class RecordingLog implements EffectLog {
-  readonly records: { kind: string; key: string; type?: string; data?: Uint8Array[] }[] = [];
-  constructor(private readonly inner: EffectLog) {}
-  put(db: number, e: Entry): void {
-    const v = e.value;
-    this.records.push(
-      v instanceof Uint8Array
-        ? { kind: "string", key: e.key, data: [new Uint8Array(v)] }
-        : { kind: "put", key: e.key, type: v.type, data: [v.encode()] },
-    );
-    this.inner.put(db, e);
-  }
-  delete(db: number, e: Entry): void {
-    this.records.push({ kind: "delete", key: e.key });
-    this.inner.delete(db, e);
-  }
-  op(db: number, e: Entry, op: string, args: Uint8Array[]): void {
-    const type = (e.value as DataValue).type;
-    this.records.push({ kind: op, key: e.key, type, data: args.map((a) => new Uint8Array(a)) });
-    this.inner.op(db, e, op, args);
-  }
-  expire(db: number, e: Entry): void {
-    this.inner.expire(db, e);
-  }
-  flush(db: number): void {
-    this.records.push({ kind: "flush", key: "" });
-    this.inner.flush(db);
-  }
-  swap(a: number, b: number): void {
-    this.inner.swap(a, b);
-  }
-  begin(): void {
-    this.inner.begin?.();
-  }
-  end(): void {
-    this.inner.end?.();
-  }
-  barrier(): Promise<void> | null {
-    return this.inner.barrier?.() ?? null;
-  }
-
-  /** Replays the records into fresh values. */
-  replay(): Map<string, DataValue | Uint8Array> {
-    const out = new Map<string, DataValue | Uint8Array>();
-    for (const r of this.records) {
-      if (r.kind === "flush") out.clear();
-      else if (r.kind === "delete") out.delete(r.key);
-      else if (r.kind === "string") out.set(r.key, r.data![0]);
-      else if (r.kind === "put") out.set(r.key, valueDecoder(r.type!)!(r.data![0]));
-      else {
-        let v = out.get(r.key);
-        if (v === undefined || v instanceof Uint8Array) {
-          v = valueDecoder(r.type!)!(null);
-          out.set(r.key, v);
-        }
-        v.apply(r.kind, r.data!);
-      }
-    }
-    return out;
-  }
-}
-
 const show = (v: DataValue | Uint8Array | undefined) =>
   v instanceof ListValue ? v.toArray().map((b) => dec.decode(b)) : v;
 
 Deno.test("lists: effects replay to the live values (blocked pops included); snapshots round-trip", async () => {
   const server = await startFerric();
-  const log = new RecordingLog(server.keyspace.log);
-  server.keyspace.log = log;
+  const log = RecordingLog.install(server);
   const c = await RawClient.connect(server.port);
   const blocked = await RawClient.connect(server.port);
   try {
@@ -580,7 +515,7 @@ Deno.test("lists: effects replay to the live values (blocked pops included); sna
     assertEquals(await blocked.read(), "$2\r\nm1\r\n");
 
     const db = server.keyspace.dbs[0];
-    const replayed = log.replay();
+    const replayed = log.replay(0, { dropEmptied: false });
     const live = new Map<string, DataValue>();
     for (const k of db.keys("*")) live.set(k, db.peek(k)!.value as DataValue);
     assertEquals([...replayed.keys()].sort(), [...live.keys()].sort());

@@ -6,9 +6,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { cmd, RawClient, replyEnd, startFerric, startRedis } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
 import { SetValue } from "../engine/values/set.ts";
-import { type DataValue, valueDecoder } from "../engine/values/types.ts";
-import type { EffectLog } from "../engine/effects.ts";
-import type { Entry } from "../engine/keyspace.ts";
+import { RecordingLog } from "./_effects.ts";
 
 /** Sorts the elements of every aggregate in a raw reply (for replies whose order is undefined). */
 export function unordered(raw: string): string {
@@ -481,78 +479,13 @@ Deno.test("sets: SSCAN returns every member present for the whole scan", () => {
   }
 });
 
-/** An effect log that records what it is given, and forwards it. */
-class RecordingLog implements EffectLog {
-  readonly records: { kind: string; key: string; type?: string; data?: Uint8Array[] }[] = [];
-  constructor(private readonly inner: EffectLog) {}
-  put(db: number, e: Entry): void {
-    const v = e.value;
-    this.records.push(
-      v instanceof Uint8Array
-        ? { kind: "string", key: e.key, data: [new Uint8Array(v)] }
-        : { kind: "put", key: e.key, type: v.type, data: [v.encode()] },
-    );
-    this.inner.put(db, e);
-  }
-  delete(db: number, e: Entry): void {
-    this.records.push({ kind: "delete", key: e.key });
-    this.inner.delete(db, e);
-  }
-  op(db: number, e: Entry, op: string, args: Uint8Array[]): void {
-    const type = (e.value as DataValue).type;
-    this.records.push({ kind: op, key: e.key, type, data: args.map((a) => new Uint8Array(a)) });
-    this.inner.op(db, e, op, args);
-  }
-  expire(db: number, e: Entry): void {
-    this.inner.expire(db, e);
-  }
-  flush(db: number): void {
-    this.records.push({ kind: "flush", key: "" });
-    this.inner.flush(db);
-  }
-  swap(a: number, b: number): void {
-    this.inner.swap(a, b);
-  }
-  begin(): void {
-    this.inner.begin?.();
-  }
-  end(): void {
-    this.inner.end?.();
-  }
-  barrier(): Promise<void> | null {
-    return this.inner.barrier?.() ?? null;
-  }
-
-  /** Replays the records into fresh values. */
-  replay(): Map<string, DataValue | Uint8Array> {
-    const out = new Map<string, DataValue | Uint8Array>();
-    for (const r of this.records) {
-      if (r.kind === "flush") out.clear();
-      else if (r.kind === "delete") out.delete(r.key);
-      else if (r.kind === "string") out.set(r.key, r.data![0]);
-      else if (r.kind === "put") out.set(r.key, valueDecoder(r.type!)!(r.data![0]));
-      else {
-        let v = out.get(r.key);
-        if (v === undefined || v instanceof Uint8Array) {
-          v = valueDecoder(r.type!)!(null);
-          out.set(r.key, v);
-        }
-        v.apply(r.kind, r.data!);
-        if (v.isEmpty()) out.delete(r.key);
-      }
-    }
-    return out;
-  }
-}
-
 function describeSet(v: SetValue, limits: Record<string, number>): string {
   return `${v.encoding(limits)} ${[...v.members()].sort().join(",")}`;
 }
 
 Deno.test("sets: effects replay to the live values; snapshots round-trip", async () => {
   const server = await startFerric();
-  const log = new RecordingLog(server.keyspace.log);
-  server.keyspace.log = log;
+  const log = RecordingLog.install(server);
   const c = await RawClient.connect(server.port);
   try {
     const script = [
@@ -583,7 +516,7 @@ Deno.test("sets: effects replay to the live values; snapshots round-trip", async
     ].map(cmd);
     for (const line of script) await c.call(...line);
     const limits = server.keyspace.encodingLimits;
-    const replayed = log.replay();
+    const replayed = log.replay(0, { dropEmptied: true });
     const live = new Map<string, SetValue>();
     for (const k of server.keyspace.dbs[0].keys("*")) {
       live.set(k, server.keyspace.dbs[0].peek(k)!.value as SetValue);

@@ -7,11 +7,9 @@ import {
   startFerric,
   startRedis,
 } from "./_harness.ts";
-import type { EffectLog } from "../engine/effects.ts";
-import type { Entry } from "../engine/keyspace.ts";
+import { RecordingLog } from "./_effects.ts";
 import { type LexBound, SortedSetValue } from "../engine/values/sorted_set.ts";
 import { decodeParts, encodeParts } from "../engine/values/codec.ts";
-import { valueDecoder } from "../engine/values/types.ts";
 
 /** Commands compared byte for byte with redis-server, in RESP2 and in RESP3. */
 const SCRIPT: string[] = [
@@ -863,64 +861,9 @@ Deno.test("sorted sets: snapshots use the shared parts format", () => {
   ]]);
 });
 
-/** An EffectLog that records effects (and forwards them to the server's own log). */
-class RecordingLog implements EffectLog {
-  /** Replayed state: `db:key` → value rebuilt from the effects alone. */
-  readonly model = new Map<string, Uint8Array | SortedSetValue | null>();
-  ops = 0;
-  constructor(private readonly inner: EffectLog) {}
-  put(db: number, e: Entry): void {
-    const v = e.value;
-    this.model.set(
-      `${db}:${e.key}`,
-      v instanceof Uint8Array ? v : (valueDecoder(v.type)!(v.encode()) as SortedSetValue),
-    );
-    this.inner.put(db, e);
-  }
-  delete(db: number, e: Entry): void {
-    this.model.delete(`${db}:${e.key}`);
-    this.inner.delete(db, e);
-  }
-  op(db: number, e: Entry, op: string, args: Uint8Array[]): void {
-    this.ops++;
-    const k = `${db}:${e.key}`;
-    let v = this.model.get(k);
-    if (v === undefined || v === null) {
-      v = valueDecoder("zset")!(null) as SortedSetValue;
-      this.model.set(k, v);
-    }
-    (v as SortedSetValue).apply(op, args.map((a) => new Uint8Array(a)));
-    // As recovery does: a collection an effect leaves empty is gone.
-    if ((v as SortedSetValue).isEmpty()) this.model.delete(k);
-    this.inner.op(db, e, op, args);
-  }
-  expire(db: number, e: Entry): void {
-    this.inner.expire(db, e);
-  }
-  flush(db: number): void {
-    for (const k of [...this.model.keys()]) {
-      if (db < 0 || k.startsWith(`${db}:`)) this.model.delete(k);
-    }
-    this.inner.flush(db);
-  }
-  swap(a: number, b: number): void {
-    this.inner.swap(a, b);
-  }
-  begin(): void {
-    this.inner.begin?.();
-  }
-  end(): void {
-    this.inner.end?.();
-  }
-  barrier(): Promise<void> | null {
-    return this.inner.barrier?.() ?? null;
-  }
-}
-
 Deno.test("sorted sets: effects replay to the live value (persistence contract)", async () => {
   const server = await startFerric();
-  const rec = new RecordingLog(server.keyspace.log);
-  server.keyspace.log = rec;
+  const rec = RecordingLog.install(server);
   const c = await RawClient.connect(server.port);
   try {
     const script = [
@@ -943,13 +886,14 @@ Deno.test("sorted sets: effects replay to the live value (persistence contract)"
       else script.push(["ZMPOP", "1", "rand", "MAX"]);
     }
     for (const line of script) await c.call(...line);
-    assert(rec.ops > 100, `only ${rec.ops} effects`);
+    assert(rec.opCount > 100, `only ${rec.opCount} effects`);
     const db = server.keyspace.dbs[0];
+    const replay = rec.replay(0, { dropEmptied: true });
     let checked = 0;
     for (const key of db.keys("*")) {
       const live = db.peek(key)!.value;
       if (!(live instanceof SortedSetValue)) continue;
-      const replayed = rec.model.get(`0:${key}`);
+      const replayed = replay.get(key);
       assert(replayed instanceof SortedSetValue, `no replay for ${key}`);
       assertEquals(replayed.encode(), live.encode(), key);
       assertEquals(replayed.encoding({}), live.encoding({}), key);
@@ -961,11 +905,11 @@ Deno.test("sorted sets: effects replay to the live value (persistence contract)"
       checked++;
     }
     assert(checked > 15, `checked ${checked} sorted sets`);
-    for (const [k, v] of rec.model) {
-      if (v instanceof SortedSetValue) assert(db.exists(k.slice(2)), `${k} replayed but gone`);
+    for (const [k, v] of replay) {
+      if (v instanceof SortedSetValue) assert(db.exists(k), `${k} replayed but gone`);
     }
   } finally {
-    server.keyspace.log = rec["inner"];
+    rec.uninstall(server);
     c.close();
     server.close();
   }
