@@ -260,30 +260,90 @@ export class RawClient {
   }
 }
 
+/** Sorts the elements of every aggregate in a raw reply (for replies whose order is undefined). */
+export function unordered(raw: string): string {
+  return unorderedAt(raw, 0)[0];
+}
+
+function unorderedAt(raw: string, pos: number): [string, number] {
+  const buf = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  const end = replyEnd(buf, pos);
+  const t = raw[pos];
+  if (t !== "*" && t !== "~" && t !== "%") return [raw.slice(pos, end), end];
+  const lineEnd = raw.indexOf("\r\n", pos);
+  let n = Number(raw.slice(pos + 1, lineEnd));
+  if (n < 0) return [raw.slice(pos, end), end];
+  if (t === "%") n *= 2;
+  const items: string[] = [];
+  let p = lineEnd + 2;
+  for (let i = 0; i < n; i++) {
+    const [s, next] = unorderedAt(raw, p);
+    items.push(s);
+    p = next;
+  }
+  items.sort();
+  return [raw.slice(pos, lineEnd + 2) + items.join(""), p];
+}
+
+/** Reads pub/sub messages until the one on channel `marker`; returns those before it, raw. */
+export async function messagesUntilMarker(c: RawClient): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const m = await c.read();
+    if (m === null) throw new Error("connection closed");
+    if (m.includes("\r\nmarker\r\n")) return out;
+    out.push(m);
+  }
+  throw new Error("no marker");
+}
+
+/** A script line for {@link Differential.run}: command text, or the arguments themselves. */
+export type ScriptLine = string | (string | Uint8Array)[];
+
+/** Arguments for a failure message (binary ones as latin1 JSON strings). */
+function showArgs(args: (string | Uint8Array)[]): string {
+  return args.map((a) => typeof a === "string" ? a : JSON.stringify(dec.decode(a))).join(" ");
+}
+
 /**
- * Two servers side by side: the same command sequences go to FerricStore and to redis-server,
- * and the raw replies are compared.
+ * Two servers side by side, FerricStore (in this process) and redis-server, one client on each:
+ * the same command sequences go to both and the raw replies are compared.
  */
 export class Differential {
   private constructor(
+    readonly server: Server,
+    readonly redisServer: ChildServer,
     readonly ferric: RawClient,
     readonly redis: RawClient,
-    private readonly cleanup: () => Promise<void>,
   ) {}
 
+  /**
+   * Starts both servers (`redisArgs` are redis-server's flags) and connects; with `resp3`, both
+   * clients switch to RESP3 first.
+   */
   static async start(
     ferricOptions: Record<string, string | number | boolean> = {},
+    { redisArgs = [], resp3 = false }: { redisArgs?: string[]; resp3?: boolean } = {},
   ): Promise<Differential> {
-    const server = await startFerric(ferricOptions);
-    const redis = await startRedis();
-    const f = await RawClient.connect(server.port);
-    const r = await RawClient.connect(redis.port);
-    return new Differential(f, r, async () => {
-      f.close();
-      r.close();
-      server.close();
-      await redis.stop("SIGKILL");
+    return await Differential.of(await startFerric(ferricOptions), await startRedis(redisArgs), {
+      resp3,
     });
+  }
+
+  /** Pairs servers the caller started (a FerricStore set up beyond its options) and connects. */
+  static async of(
+    server: Server,
+    redisServer: ChildServer,
+    { resp3 = false }: { resp3?: boolean } = {},
+  ): Promise<Differential> {
+    const d = new Differential(
+      server,
+      redisServer,
+      await RawClient.connect(server.port),
+      await RawClient.connect(redisServer.port),
+    );
+    if (resp3) await d.both("HELLO", "3");
+    return d;
   }
 
   /** Runs one command on both; returns [ferric, redis] raw replies. */
@@ -307,8 +367,85 @@ export class Differential {
     return diffs;
   }
 
+  /**
+   * Runs script lines on both and returns the differences. A text line starting with `~ ` is
+   * compared with every aggregate's elements sorted (Redis does not define their order); `# `
+   * compares only the first line of the replies (an aggregate's length, for random replies).
+   */
+  async run(lines: ScriptLine[]): Promise<string[]> {
+    const diffs: string[] = [];
+    for (const line of lines) {
+      let mode = "exact";
+      let args: (string | Uint8Array)[];
+      if (typeof line === "string") {
+        let text = line;
+        if (line.startsWith("~ ")) [mode, text] = ["unordered", line.slice(2)];
+        if (line.startsWith("# ")) [mode, text] = ["count", line.slice(2)];
+        args = cmd(text);
+      } else args = line;
+      let [f, r] = await this.both(...args);
+      if (mode === "unordered") [f, r] = [unordered(f), unordered(r)];
+      if (mode === "count") [f, r] = [f.slice(0, f.indexOf("\r\n")), r.slice(0, r.indexOf("\r\n"))];
+      if (f !== r) {
+        const show = typeof line === "string" ? line : showArgs(line);
+        diffs.push(`${show}\n  ferric: ${JSON.stringify(f)}\n  redis:  ${JSON.stringify(r)}`);
+      }
+    }
+    return diffs;
+  }
+
+  /** Compares FerricStore's encoding of each key with the oracle's OBJECT ENCODING. */
+  async encodings(keys: string[]): Promise<string[]> {
+    const diffs: string[] = [];
+    const ks = this.server.keyspace;
+    for (const k of keys) {
+      const e = ks.dbs[0].peek(k);
+      const mine = e === undefined || e.value instanceof Uint8Array
+        ? "(none)"
+        : e.value.encoding(ks.encodingLimits);
+      const raw = await this.redis.call("OBJECT", "ENCODING", k);
+      const theirs = raw.startsWith("$") && !raw.startsWith("$-1")
+        ? raw.split("\r\n")[1]
+        : "(none)";
+      if (mine !== theirs) diffs.push(`${k}: ferric ${mine}, redis ${theirs}`);
+    }
+    return diffs;
+  }
+
+  /**
+   * Runs script lines with keyspace notifications on (KEA) and a subscriber on each server;
+   * returns the reply differences and each server's notifications, raw.
+   */
+  async keyspaceEvents(
+    lines: ScriptLine[],
+  ): Promise<{ diffs: string[]; ferric: string[]; redis: string[] }> {
+    const subs = [
+      await RawClient.connect(this.server.port),
+      await RawClient.connect(this.redisServer.port),
+    ];
+    try {
+      await this.run(["CONFIG SET notify-keyspace-events KEA"]);
+      for (const s of subs) {
+        await s.call("PSUBSCRIBE", "__key*__:*");
+        await s.call("SUBSCRIBE", "marker");
+      }
+      const diffs = await this.run(lines);
+      await this.both("PUBLISH", "marker", "done");
+      const [ferric, redis] = [
+        await messagesUntilMarker(subs[0]),
+        await messagesUntilMarker(subs[1]),
+      ];
+      return { diffs, ferric, redis };
+    } finally {
+      for (const s of subs) s.close();
+    }
+  }
+
   async close(): Promise<void> {
-    await this.cleanup();
+    this.ferric.close();
+    this.redis.close();
+    await this.server.close();
+    await this.redisServer.stop("SIGKILL");
   }
 }
 

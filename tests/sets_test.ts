@@ -3,110 +3,10 @@
  * commands' properties, SSCAN's guarantee, and the persistence contract (effects replay).
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { cmd, RawClient, replyEnd, startFerric, startRedis } from "./_harness.ts";
+import { cmd, Differential, RawClient, startFerric, unordered } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
 import { SetValue } from "../engine/values/set.ts";
 import { RecordingLog } from "./_effects.ts";
-
-/** Sorts the elements of every aggregate in a raw reply (for replies whose order is undefined). */
-export function unordered(raw: string): string {
-  return normalizeAt(raw, 0)[0];
-}
-
-function normalizeAt(raw: string, pos: number): [string, number] {
-  const buf = Uint8Array.from(raw, (c) => c.charCodeAt(0));
-  const end = replyEnd(buf, pos);
-  const t = raw[pos];
-  if (t !== "*" && t !== "~" && t !== "%") return [raw.slice(pos, end), end];
-  const lineEnd = raw.indexOf("\r\n", pos);
-  let n = Number(raw.slice(pos + 1, lineEnd));
-  if (n < 0) return [raw.slice(pos, end), end];
-  if (t === "%") n *= 2;
-  const items: string[] = [];
-  let p = lineEnd + 2;
-  for (let i = 0; i < n; i++) {
-    const [s, next] = normalizeAt(raw, p);
-    items.push(s);
-    p = next;
-  }
-  items.sort();
-  return [raw.slice(pos, lineEnd + 2) + items.join(""), p];
-}
-
-/** FerricStore (in process) and redis-server side by side. */
-export class Pair {
-  private constructor(
-    readonly server: Server,
-    readonly ferric: RawClient,
-    readonly redis: RawClient,
-    private readonly stopRedis: () => Promise<unknown>,
-  ) {}
-
-  static async start(resp3: boolean): Promise<Pair> {
-    const server = await startFerric();
-    const redis = await startRedis();
-    const pair = new Pair(
-      server,
-      await RawClient.connect(server.port),
-      await RawClient.connect(redis.port),
-      () => redis.stop("SIGKILL"),
-    );
-    if (resp3) {
-      await pair.ferric.call("HELLO", "3");
-      await pair.redis.call("HELLO", "3");
-    }
-    return pair;
-  }
-
-  /**
-   * Runs script lines on both and returns the differences. A line starting with `~ ` is compared
-   * with every aggregate's elements sorted (Redis does not define their order); `# n` compares
-   * only the number of elements of an aggregate reply (random replies).
-   */
-  async run(lines: string[]): Promise<string[]> {
-    const diffs: string[] = [];
-    for (const line of lines) {
-      let mode = "exact";
-      let text = line;
-      if (line.startsWith("~ ")) [mode, text] = ["unordered", line.slice(2)];
-      if (line.startsWith("# ")) [mode, text] = ["count", line.slice(2)];
-      const args = cmd(text);
-      let f = await this.ferric.call(...args);
-      let r = await this.redis.call(...args);
-      if (mode === "unordered") [f, r] = [unordered(f), unordered(r)];
-      if (mode === "count") [f, r] = [f.slice(0, f.indexOf("\r\n")), r.slice(0, r.indexOf("\r\n"))];
-      if (f !== r) {
-        diffs.push(`${text}\n  ferric: ${JSON.stringify(f)}\n  redis:  ${JSON.stringify(r)}`);
-      }
-    }
-    return diffs;
-  }
-
-  /** Compares FerricStore's encoding of each key with the oracle's OBJECT ENCODING. */
-  async encodings(keys: string[]): Promise<string[]> {
-    const diffs: string[] = [];
-    const ks = this.server.keyspace;
-    for (const k of keys) {
-      const e = ks.dbs[0].peek(k);
-      const mine = e === undefined || e.value instanceof Uint8Array
-        ? "(none)"
-        : e.value.encoding(ks.encodingLimits);
-      const raw = await this.redis.call("OBJECT", "ENCODING", k);
-      const theirs = raw.startsWith("$") && !raw.startsWith("$-1")
-        ? raw.split("\r\n")[1]
-        : "(none)";
-      if (mine !== theirs) diffs.push(`${k}: ferric ${mine}, redis ${theirs}`);
-    }
-    return diffs;
-  }
-
-  async close(): Promise<void> {
-    this.ferric.close();
-    this.redis.close();
-    await this.server.close();
-    await this.stopRedis();
-  }
-}
 
 const ints = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => String(from + i)).join(" ");
@@ -318,7 +218,7 @@ const SCRIPT = [
 
 for (const resp3 of [false, true]) {
   Deno.test(`sets: replies match redis-server (RESP${resp3 ? 3 : 2})`, async () => {
-    const p = await Pair.start(resp3);
+    const p = await Differential.start({}, { resp3 });
     try {
       assertEquals(await p.run(SCRIPT), []);
     } finally {
@@ -328,7 +228,7 @@ for (const resp3 of [false, true]) {
 }
 
 Deno.test("sets: encodings follow Redis 7.0 (intset, hashtable, limit, no way back)", async () => {
-  const p = await Pair.start(false);
+  const p = await Differential.start();
   try {
     const script = [
       "SADD e1 1 2 3",
@@ -545,31 +445,10 @@ Deno.test("sets: effects replay to the live values; snapshots round-trip", async
   }
 });
 
-/** Reads pub/sub messages until the `marker` message; returns them raw. */
-async function messagesUntilMarker(c: RawClient): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < 1000; i++) {
-    const m = await c.read();
-    if (m === null) throw new Error("connection closed");
-    if (m.includes("\r\nmarker\r\n")) return out;
-    out.push(m);
-  }
-  throw new Error("no marker");
-}
-
 Deno.test("sets: keyspace notifications match redis-server", async () => {
-  const p = await Pair.start(false);
-  const subs = [
-    await RawClient.connect(p.server.port),
-    await RawClient.connect((p.redis.conn.remoteAddr as Deno.NetAddr).port),
-  ];
+  const p = await Differential.start();
   try {
-    await p.run(["CONFIG SET notify-keyspace-events KEA"]);
-    for (const s of subs) {
-      await s.call("PSUBSCRIBE", "__key*__:*");
-      await s.call("SUBSCRIBE", "marker");
-    }
-    const diffs = await p.run([
+    const events = await p.keyspaceEvents([
       "SADD a 1 2 3",
       "SADD a 1",
       "SADD a x",
@@ -595,14 +474,11 @@ Deno.test("sets: keyspace notifications match redis-server", async () => {
       "SINTERSTORE g f nokey",
       "SDIFFSTORE h f f",
       "SDIFFSTORE nokey2 f f",
-      "PUBLISH marker done",
     ]);
-    assertEquals(diffs.filter((d) => !d.startsWith("PUBLISH")), []);
-    const [mine, theirs] = [await messagesUntilMarker(subs[0]), await messagesUntilMarker(subs[1])];
-    assertEquals(mine, theirs);
-    assert(theirs.length > 20);
+    assertEquals(events.diffs, []);
+    assertEquals(events.ferric, events.redis);
+    assert(events.redis.length > 20);
   } finally {
-    for (const s of subs) s.close();
     await p.close();
   }
 });

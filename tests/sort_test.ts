@@ -3,97 +3,7 @@
  * sets and lists, with BY (string keys and hash fields), GET, LIMIT, ALPHA, DESC and STORE.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { cmd, RawClient, replyEnd, startFerric, startRedis } from "./_harness.ts";
-import type { Server } from "../server/server.ts";
-
-/**
- * Starts FerricStore with SORT registered (until commands/mod.ts lists the family; registered
- * late as a plugin would be, so that the default user's +@all covers it).
- */
-
-/** Sorts the elements of every aggregate in a raw reply (for replies whose order is undefined). */
-function unordered(raw: string): string {
-  return normalizeAt(raw, 0)[0];
-}
-
-function normalizeAt(raw: string, pos: number): [string, number] {
-  const buf = Uint8Array.from(raw, (c) => c.charCodeAt(0));
-  const end = replyEnd(buf, pos);
-  const t = raw[pos];
-  if (t !== "*" && t !== "~") return [raw.slice(pos, end), end];
-  const lineEnd = raw.indexOf("\r\n", pos);
-  const n = Number(raw.slice(pos + 1, lineEnd));
-  if (n < 0) return [raw.slice(pos, end), end];
-  const items: string[] = [];
-  let p = lineEnd + 2;
-  for (let i = 0; i < n; i++) {
-    const [s, next] = normalizeAt(raw, p);
-    items.push(s);
-    p = next;
-  }
-  items.sort();
-  return [raw.slice(pos, lineEnd + 2) + items.join(""), p];
-}
-
-/** FerricStore (in process) and redis-server side by side. */
-class Pair {
-  private constructor(
-    readonly server: Server,
-    readonly ferric: RawClient,
-    readonly redis: RawClient,
-    private readonly stopRedis: () => Promise<unknown>,
-  ) {}
-
-  static async start(resp3: boolean): Promise<Pair> {
-    const server = await startFerric();
-    const redis = await startRedis();
-    const pair = new Pair(
-      server,
-      await RawClient.connect(server.port),
-      await RawClient.connect(redis.port),
-      () => redis.stop("SIGKILL"),
-    );
-    if (resp3) {
-      await pair.ferric.call("HELLO", "3");
-      await pair.redis.call("HELLO", "3");
-    }
-    return pair;
-  }
-
-  /** Runs lines on both; a line starting with `~ ` is compared with aggregates sorted. */
-  async run(lines: (string | Uint8Array[])[]): Promise<string[]> {
-    const diffs: string[] = [];
-    for (const line of lines) {
-      let args: (string | Uint8Array)[];
-      let sortReplies = false;
-      if (typeof line === "string") {
-        sortReplies = line.startsWith("~ ");
-        args = cmd(sortReplies ? line.slice(2) : line);
-      } else args = line;
-      let f = await this.ferric.call(...args);
-      let r = await this.redis.call(...args);
-      if (sortReplies) [f, r] = [unordered(f), unordered(r)];
-      if (f !== r) {
-        const show = args.map((a) => typeof a === "string" ? a : JSON.stringify(latin(a))).join(
-          " ",
-        );
-        diffs.push(`${show}\n  ferric: ${JSON.stringify(f)}\n  redis:  ${JSON.stringify(r)}`);
-      }
-    }
-    return diffs;
-  }
-
-  async close(): Promise<void> {
-    this.ferric.close();
-    this.redis.close();
-    await this.server.close();
-    await this.stopRedis();
-  }
-}
-
-function latin(b: Uint8Array): string {
-  return String.fromCharCode(...b);
-}
+import { Differential, RawClient, startFerric } from "./_harness.ts";
 
 function bytes(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -232,7 +142,7 @@ const SET_SCRIPT = [
 
 for (const resp3 of [false, true]) {
   Deno.test(`sort: replies match redis-server over sets and sorted sets (RESP${resp3 ? 3 : 2})`, async () => {
-    const p = await Pair.start(resp3);
+    const p = await Differential.start({}, { resp3 });
     try {
       assertEquals(await p.run(SET_SCRIPT), []);
     } finally {
@@ -298,7 +208,7 @@ const LIST_SCRIPT = [
 
 for (const resp3 of [false, true]) {
   Deno.test(`sort: replies match redis-server over lists, and STORE (RESP${resp3 ? 3 : 2})`, async () => {
-    const p = await Pair.start(resp3);
+    const p = await Differential.start({}, { resp3 });
     try {
       assertEquals(await p.run(LIST_SCRIPT), []);
     } finally {
@@ -336,18 +246,9 @@ Deno.test("sort: the list STORE writes survives a restart", async () => {
 });
 
 Deno.test("sort: STORE sends Redis's keyspace notifications", async () => {
-  const p = await Pair.start(false);
-  const subs = [
-    await RawClient.connect(p.server.port),
-    await RawClient.connect((p.redis.conn.remoteAddr as Deno.NetAddr).port),
-  ];
+  const p = await Differential.start();
   try {
-    await p.run(["CONFIG SET notify-keyspace-events KEA"]);
-    for (const s of subs) {
-      await s.call("PSUBSCRIBE", "__key*__:*");
-      await s.call("SUBSCRIBE", "marker");
-    }
-    const diffs = await p.run([
+    const events = await p.keyspaceEvents([
       "RPUSH l 3 1 2",
       "SORT l STORE d",
       "SORT l LIMIT 0 0 STORE d",
@@ -355,31 +256,16 @@ Deno.test("sort: STORE sends Redis's keyspace notifications", async () => {
       "SORT_RO l",
       "SORT l",
     ]);
-    assertEquals(diffs, []);
-    await p.run(["PUBLISH marker done"]);
-    const [mine, theirs] = [await untilMarker(subs[0]), await untilMarker(subs[1])];
-    assertEquals(mine, theirs);
-    assert(theirs.some((m) => m.includes("sortstore")));
+    assertEquals(events.diffs, []);
+    assertEquals(events.ferric, events.redis);
+    assert(events.redis.some((m) => m.includes("sortstore")));
   } finally {
-    for (const s of subs) s.close();
     await p.close();
   }
 });
 
-/** Reads pub/sub messages until the `marker` message; returns them raw. */
-async function untilMarker(c: RawClient): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < 1000; i++) {
-    const m = await c.read();
-    if (m === null) throw new Error("connection closed");
-    if (m.includes("\r\nmarker\r\n")) return out;
-    out.push(m);
-  }
-  throw new Error("no marker");
-}
-
 Deno.test("sort: BY and GET need read access to every key (ACL)", async () => {
-  const p = await Pair.start(false);
+  const p = await Differential.start();
   try {
     const diffs = await p.run([
       "SADD ks 2 1",
