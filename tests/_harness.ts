@@ -315,6 +315,8 @@ export class Differential {
     readonly redisServer: ChildServer,
     readonly ferric: RawClient,
     readonly redis: RawClient,
+    /** True when the FerricStore data directory is a temporary one {@link start} made. */
+    private readonly ownsDataDir: boolean,
   ) {}
 
   /**
@@ -325,22 +327,37 @@ export class Differential {
     ferricOptions: Record<string, string | number | boolean> = {},
     { redisArgs = [], resp3 = false }: { redisArgs?: string[]; resp3?: boolean } = {},
   ): Promise<Differential> {
-    return await Differential.of(await startFerric(ferricOptions), await startRedis(redisArgs), {
-      resp3,
-    });
+    const server = await startFerric(ferricOptions);
+    const ownsDataDir = ferricOptions["data-dir"] === undefined;
+    return await Differential.connect(server, await startRedis(redisArgs), resp3, ownsDataDir);
+  }
+
+  /**
+   * Starts both servers with the same settings (FerricStore's options, redis-server's `--name
+   * value` flags) and connects.
+   */
+  static async alike(settings: Record<string, string>): Promise<Differential> {
+    const redisArgs = Object.entries(settings).flatMap(([name, value]) => [`--${name}`, value]);
+    return await Differential.start(settings, { redisArgs });
   }
 
   /** Pairs servers the caller started (a FerricStore set up beyond its options) and connects. */
-  static async of(
+  static async of(server: Server, redisServer: ChildServer): Promise<Differential> {
+    return await Differential.connect(server, redisServer, false, false);
+  }
+
+  private static async connect(
     server: Server,
     redisServer: ChildServer,
-    { resp3 = false }: { resp3?: boolean } = {},
+    resp3: boolean,
+    ownsDataDir: boolean,
   ): Promise<Differential> {
     const d = new Differential(
       server,
       redisServer,
       await RawClient.connect(server.port),
       await RawClient.connect(redisServer.port),
+      ownsDataDir,
     );
     if (resp3) await d.both("HELLO", "3");
     return d;
@@ -446,6 +463,9 @@ export class Differential {
     this.redis.close();
     await this.server.close();
     await this.redisServer.stop("SIGKILL");
+    if (this.ownsDataDir) {
+      await Deno.remove(this.server.config.str("data-dir"), { recursive: true }).catch(() => {});
+    }
   }
 }
 

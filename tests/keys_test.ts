@@ -5,7 +5,6 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import {
-  type ChildServer,
   cmd,
   Differential,
   encodeCommand,
@@ -13,7 +12,6 @@ import {
   startFerric,
   startRedis,
 } from "./_harness.ts";
-import type { Server } from "../server/server.ts";
 import { keyCommands } from "../commands/keys.ts";
 import { Command } from "../commands/spec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "../engine/values/types.ts";
@@ -82,30 +80,6 @@ async function pipeline(c: RawClient, cmds: string[][]): Promise<string[]> {
 /** Runs a script on a Differential and fails with every difference. */
 async function same(d: Differential, lines: string[]): Promise<void> {
   assertEquals(await d.compare(lines.map(cmd)), []);
-}
-
-/** FerricStore and redis-server started with matching settings, one client on each. */
-async function pair(
-  options: Record<string, string>,
-): Promise<
-  { server: Server; redis: ChildServer; f: RawClient; r: RawClient; close(): Promise<void> }
-> {
-  const server = await startFerric(options);
-  const redis = await startRedis(Object.entries(options).flatMap(([k, v]) => [`--${k}`, v]));
-  const f = await RawClient.connect(server.port);
-  const r = await RawClient.connect(redis.port);
-  return {
-    server,
-    redis,
-    f,
-    r,
-    async close() {
-      f.close();
-      r.close();
-      await server.close();
-      await redis.stop("SIGKILL");
-    },
-  };
 }
 
 Deno.test("keys: DEL UNLINK EXISTS TYPE TOUCH KEYS SCAN RANDOMKEY DBSIZE match redis-server", async () => {
@@ -592,7 +566,7 @@ Deno.test("keys: OBJECT subcommands match redis-server", async () => {
 });
 
 Deno.test("keys: OBJECT FREQ/IDLETIME/REFCOUNT under an LFU policy with maxmemory match redis-server", async () => {
-  const p = await pair({ maxmemory: "1gb", "maxmemory-policy": "allkeys-lfu" });
+  const p = await Differential.alike({ maxmemory: "1gb", "maxmemory-policy": "allkeys-lfu" });
   try {
     for (
       const line of [
@@ -609,7 +583,7 @@ Deno.test("keys: OBJECT FREQ/IDLETIME/REFCOUNT under an LFU policy with maxmemor
       ]
     ) {
       const a = cmd(line);
-      assertEquals([line, await p.f.call(...a)], [line, await p.r.call(...a)]);
+      assertEquals([line, await p.ferric.call(...a)], [line, await p.redis.call(...a)]);
     }
   } finally {
     await p.close();
@@ -617,9 +591,9 @@ Deno.test("keys: OBJECT FREQ/IDLETIME/REFCOUNT under an LFU policy with maxmemor
 });
 
 Deno.test("keys: keyspace events of DEL RENAME COPY MOVE EXPIRE PERSIST match redis-server", async () => {
-  const p = await pair({ "notify-keyspace-events": "KEA" });
+  const p = await Differential.alike({ "notify-keyspace-events": "KEA" });
   const fs = await RawClient.connect(p.server.port);
-  const rs = await RawClient.connect(p.redis.port);
+  const rs = await RawClient.connect(p.redisServer.port);
   try {
     assertEquals(
       await fs.call("PSUBSCRIBE", "__key*__:*"),
@@ -654,7 +628,7 @@ Deno.test("keys: keyspace events of DEL RENAME COPY MOVE EXPIRE PERSIST match re
       "FLUSHDB",
       "SET __end__ x",
     ].map(cmd);
-    for (const c of script) assertEquals(await p.f.call(...c), await p.r.call(...c));
+    for (const c of script) assertEquals(await p.ferric.call(...c), await p.redis.call(...c));
     const events = async (c: RawClient) => {
       const out: string[] = [];
       for (let i = 0; i < 200; i++) {

@@ -5,45 +5,10 @@
  * redis-server has an answer, both servers get the same bytes and their replies are compared.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import {
-  type ChildServer,
-  cmd,
-  encodeCommand,
-  RawClient,
-  replyEnd,
-  startFerric,
-  startRedis,
-} from "./_harness.ts";
-import type { Server } from "../server/server.ts";
+import { cmd, Differential, encodeCommand, RawClient, replyEnd, startFerric } from "./_harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
-
-/** FerricStore and redis-server started with matching settings. */
-interface Pair {
-  server: Server;
-  redis: ChildServer;
-  ports: { ferric: number; redis: number };
-  close(): Promise<void>;
-}
-
-async function startPair(
-  ferricOptions: Record<string, string | number | boolean> = {},
-  redisArgs: string[] = [],
-): Promise<Pair> {
-  const server = await startFerric(ferricOptions);
-  const redis = await startRedis(redisArgs);
-  return {
-    server,
-    redis,
-    ports: { ferric: server.port, redis: redis.port },
-    async close() {
-      await server.close();
-      await redis.stop("SIGKILL");
-      await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-    },
-  };
-}
 
 function concat(parts: (string | Uint8Array)[]): Uint8Array {
   const bytes = parts.map((p) => typeof p === "string" ? enc.encode(p) : p);
@@ -114,13 +79,13 @@ function show(replies: string[]): string {
 
 /** The transcript of the same bytes on both servers: [ferric, redis]. */
 async function both(
-  pair: Pair,
+  pair: Differential,
   data: string | Uint8Array,
   opts: { quit?: boolean; timeoutMs?: number } = {},
 ): Promise<[string[], string[]]> {
   return await Promise.all([
-    transcript(pair.ports.ferric, data, opts),
-    transcript(pair.ports.redis, data, opts),
+    transcript(pair.server.port, data, opts),
+    transcript(pair.redisServer.port, data, opts),
   ]);
 }
 
@@ -141,7 +106,7 @@ interface Case {
 
 /** Compares many cases; returns the differences (empty when both servers answered alike). */
 async function compareCases(
-  pair: Pair,
+  pair: Differential,
   cases: Case[],
 ): Promise<string[]> {
   const diffs: string[] = [];
@@ -161,7 +126,7 @@ async function understands(port: number, line: string): Promise<boolean> {
 }
 
 Deno.test("protocol: pipelined requests are answered in order, like redis-server", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const lines: string[] = [];
     for (let i = 0; i < 400; i++) {
@@ -292,7 +257,7 @@ Deno.test("protocol: requests delivered one byte per read are parsed whole", asy
 });
 
 Deno.test("protocol: requests split across many small socket writes", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const data = concat([
       encodeCommand(["SET", "split", "a\r\nb"]),
@@ -318,7 +283,7 @@ Deno.test("protocol: requests split across many small socket writes", async () =
         c.close();
       }
     };
-    const [f, r] = await Promise.all([run(pair.ports.ferric), run(pair.ports.redis)]);
+    const [f, r] = await Promise.all([run(pair.server.port), run(pair.redisServer.port)]);
     assertSame(f, r);
     assertEquals(f[1], "$4\r\na\r\nb\r\n");
   } finally {
@@ -327,7 +292,7 @@ Deno.test("protocol: requests split across many small socket writes", async () =
 });
 
 Deno.test("protocol: inline commands, quotes and escapes match redis-server", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const cases = [
       "PING\r\n",
@@ -376,7 +341,7 @@ function latin1(s: string): Uint8Array {
 }
 
 Deno.test("protocol: malformed requests get Redis's error text and close the connection", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     // Acknowledged data that must survive every protocol error below.
     const setup = requests("SET survivor alive");
@@ -440,7 +405,7 @@ Deno.test("protocol: malformed requests get Redis's error text and close the con
 });
 
 Deno.test("protocol: proto-max-bulk-len bounds bulk arguments", async () => {
-  const pair = await startPair({ "proto-max-bulk-len": "1mb" }, ["--proto-max-bulk-len", "1mb"]);
+  const pair = await Differential.alike({ "proto-max-bulk-len": "1mb" });
   try {
     const cases = [
       {
@@ -459,10 +424,7 @@ Deno.test("protocol: proto-max-bulk-len bounds bulk arguments", async () => {
 });
 
 Deno.test("protocol: a query buffer over client-query-buffer-limit closes the connection", async () => {
-  const pair = await startPair({ "client-query-buffer-limit": "1mb" }, [
-    "--client-query-buffer-limit",
-    "1mb",
-  ]);
+  const pair = await Differential.alike({ "client-query-buffer-limit": "1mb" });
   try {
     const [f0, r0] = await both(pair, requests("SET kept 1"));
     assertSame(f0, r0);
@@ -487,7 +449,7 @@ Deno.test("protocol: a query buffer over client-query-buffer-limit closes the co
 });
 
 Deno.test("protocol: binary-safe keys and values, every byte value", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const all = new Uint8Array(256).map((_, i) => i);
     const crlf = latin1("\r\n\r\n$3\r\n*1\r\n\x00end");
@@ -518,7 +480,7 @@ Deno.test("protocol: binary-safe keys and values, every byte value", async () =>
 
 Deno.test("protocol: unknown command errors cut names and arguments at a NUL byte", async () => {
   // Redis formats them with %s, which ends at a NUL.
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const data = concat([
       encodeCommand([latin1("GET\x00"), "k"]),
@@ -532,7 +494,7 @@ Deno.test("protocol: unknown command errors cut names and arguments at a NUL byt
 });
 
 Deno.test("protocol: unknown commands and wrong arity match redis-server", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const long = "a".repeat(200);
     const lines = [
@@ -671,7 +633,7 @@ class BulkClient {
 }
 
 Deno.test("protocol: requirepass limits unauthenticated clients as redis-server does", async () => {
-  const pair = await startPair({ requirepass: "pw" }, ["--requirepass", "pw"]);
+  const pair = await Differential.alike({ requirepass: "pw" });
   try {
     const big = "v".repeat(20000);
     const cases = [
@@ -702,7 +664,7 @@ function normalizeHello(r: string): string {
 }
 
 Deno.test("protocol: HELLO and RESP3 reply shapes match redis-server", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const cases = [
       { name: "HELLO", data: requests("HELLO") },
@@ -765,7 +727,7 @@ Deno.test("protocol: HELLO and RESP3 reply shapes match redis-server", async () 
 });
 
 Deno.test("protocol: HELLO AUTH and SETNAME with requirepass", async () => {
-  const pair = await startPair({ requirepass: "pw" }, ["--requirepass", "pw"]);
+  const pair = await Differential.alike({ requirepass: "pw" });
   try {
     const lines = [
       "HELLO 3 AUTH default pw SETNAME conn1",
@@ -775,7 +737,7 @@ Deno.test("protocol: HELLO AUTH and SETNAME with requirepass", async () => {
     ];
     const [f, r] = await both(pair, requests(...lines));
     assertEquals(f.map(normalizeHello), r.map(normalizeHello));
-    if (await understands(pair.ports.ferric, "CLIENT GETNAME")) {
+    if (await understands(pair.server.port, "CLIENT GETNAME")) {
       const [f2, r2] = await both(
         pair,
         requests("HELLO 3 AUTH default pw SETNAME conn2", "CLIENT GETNAME"),
@@ -788,7 +750,7 @@ Deno.test("protocol: HELLO AUTH and SETNAME with requirepass", async () => {
 });
 
 Deno.test("protocol: HELLO before AUTH answers Redis 7.0's NOAUTH text", async () => {
-  const pair = await startPair({ requirepass: "pw" }, ["--requirepass", "pw"]);
+  const pair = await Differential.alike({ requirepass: "pw" });
   try {
     const [f, r] = await both(pair, requests("HELLO", "HELLO 2", "HELLO 3 SETNAME x"));
     assertSame(f, r);
@@ -798,7 +760,7 @@ Deno.test("protocol: HELLO before AUTH answers Redis 7.0's NOAUTH text", async (
 });
 
 Deno.test("protocol: the unauthenticated limits lift once AUTH succeeds", async () => {
-  const pair = await startPair({ requirepass: "pw" }, ["--requirepass", "pw"]);
+  const pair = await Differential.alike({ requirepass: "pw" });
   try {
     const big = "v".repeat(20000);
     const later = requests("MSET a 1 b 2 c 3 d 4 e 5 f 6", `ECHO ${big}`, "MGET a f");
@@ -814,7 +776,7 @@ Deno.test("protocol: the unauthenticated limits lift once AUTH succeeds", async 
         c.close();
       }
     };
-    const [f, r] = await Promise.all([run(pair.ports.ferric), run(pair.ports.redis)]);
+    const [f, r] = await Promise.all([run(pair.server.port), run(pair.redisServer.port)]);
     assertSame(f, r);
     assertEquals(f[1], "+OK\r\n");
   } finally {
@@ -823,7 +785,7 @@ Deno.test("protocol: the unauthenticated limits lift once AUTH succeeds", async 
 });
 
 Deno.test("protocol: AUTH pipelined with requests over the unauthenticated limits", async () => {
-  const pair = await startPair({ requirepass: "pw" }, ["--requirepass", "pw"]);
+  const pair = await Differential.alike({ requirepass: "pw" });
   try {
     // AUTH and an 11-argument request in the same write: Redis checks the limit per request,
     // so it no longer applies once AUTH has run.
@@ -836,7 +798,7 @@ Deno.test("protocol: AUTH pipelined with requests over the unauthenticated limit
 });
 
 Deno.test("protocol: QUIT answers OK and closes; other connections are unaffected", async () => {
-  const pair = await startPair();
+  const pair = await Differential.start();
   try {
     const [f, r] = await both(pair, requests("SET q 1", "QUIT", "GET q"), { quit: false });
     assertSame(f, r);

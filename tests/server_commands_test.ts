@@ -4,7 +4,7 @@
  * behaviour over real sockets.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { type ChildServer, cmd, RawClient, startFerric, startRedis } from "./_harness.ts";
+import { cmd, Differential, RawClient, startFerric, startRedis } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
 import { installOperations, serverCommands } from "../commands/server.ts";
 import { clusterCommands } from "../commands/cluster.ts";
@@ -28,55 +28,30 @@ async function startOps(options: Record<string, string | number | boolean> = {})
   return server;
 }
 
-/** FerricStore and redis-server side by side (DEBUG enabled on both). */
-class Pair {
-  private constructor(
-    readonly server: Server,
-    readonly redis: ChildServer,
-    readonly f: RawClient,
-    readonly r: RawClient,
-  ) {}
+/** FerricStore with the operations commands and redis-server side by side, DEBUG on in both. */
+async function startPair(
+  options: Record<string, string | number | boolean> = {},
+): Promise<Differential> {
+  const redis = await startRedis(["--enable-debug-command", "yes"]);
+  return await Differential.of(await startOps(options), redis);
+}
 
-  static async start(options: Record<string, string | number | boolean> = {}): Promise<Pair> {
-    const server = await startOps(options);
-    const redis = await startRedis(["--enable-debug-command", "yes"]);
-    return new Pair(
-      server,
-      redis,
-      await RawClient.connect(server.port),
-      await RawClient.connect(redis.port),
-    );
-  }
-
-  /** Runs a command line on both; returns [ferric, redis] raw replies. */
-  async both(line: string | string[]): Promise<[string, string]> {
-    const args = typeof line === "string" ? cmd(line) : line;
-    return [await this.f.call(...args), await this.r.call(...args)];
-  }
-
-  /** Runs lines on both, comparing masked reply trees; returns the differences. */
-  async compare(
-    lines: (string | string[])[],
-    masker: (n: Node) => Node = maskNumbers,
-  ): Promise<string[]> {
-    const diffs: string[] = [];
-    for (const line of lines) {
-      const [f, r] = await this.both(line);
-      const a = JSON.stringify(masker(parse(f)));
-      const b = JSON.stringify(masker(parse(r)));
-      if (a !== b) {
-        diffs.push(`${line}\n  ferric: ${JSON.stringify(f)}\n  redis:  ${JSON.stringify(r)}`);
-      }
+/** Runs lines on both servers, comparing masked reply trees; returns the differences. */
+async function compareMasked(
+  p: Differential,
+  lines: (string | string[])[],
+  masker: (n: Node) => Node = maskNumbers,
+): Promise<string[]> {
+  const diffs: string[] = [];
+  for (const line of lines) {
+    const [f, r] = await p.both(...(typeof line === "string" ? cmd(line) : line));
+    const a = JSON.stringify(masker(parse(f)));
+    const b = JSON.stringify(masker(parse(r)));
+    if (a !== b) {
+      diffs.push(`${line}\n  ferric: ${JSON.stringify(f)}\n  redis:  ${JSON.stringify(r)}`);
     }
-    return diffs;
   }
-
-  async close(): Promise<void> {
-    this.f.close();
-    this.r.close();
-    await this.server.close();
-    await this.redis.stop("SIGKILL");
-  }
+  return diffs;
 }
 
 /** A parsed RESP reply: type byte, value, children. */
@@ -160,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // SLOWLOG
 
 Deno.test("SLOWLOG: entries, trimming, redaction and errors match redis-server in RESP2 and RESP3", async () => {
-  const p = await Pair.start();
+  const p = await startPair();
   try {
     const many = ["MSET", ...Array.from({ length: 20 }, (_, i) => [`k${i}`, `v${i}`]).flat()];
     const long = ["SET", "big", "x".repeat(200)];
@@ -195,7 +170,7 @@ Deno.test("SLOWLOG: entries, trimming, redaction and errors match redis-server i
       "SLOWLOG RESET",
       "SLOWLOG GET 0",
     ];
-    assertEquals(await p.compare(script), []);
+    assertEquals(await compareMasked(p, script), []);
   } finally {
     await p.close();
   }
@@ -273,7 +248,7 @@ Deno.test("trimArgs: 32 arguments and 128 bytes each, as Redis keeps them", () =
 // LATENCY
 
 Deno.test("LATENCY: LATEST, HISTORY, GRAPH, DOCTOR, RESET, HISTOGRAM and HELP match redis-server", async () => {
-  const p = await Pair.start();
+  const p = await startPair();
   try {
     const script = [
       "LATENCY LATEST",
@@ -306,7 +281,7 @@ Deno.test("LATENCY: LATEST, HISTORY, GRAPH, DOCTOR, RESET, HISTOGRAM and HELP ma
       "CONFIG SET latency-monitor-threshold 0",
       "LATENCY DOCTOR",
     ];
-    assertEquals(await p.compare(script, maskDigits), []);
+    assertEquals(await compareMasked(p, script, maskDigits), []);
   } finally {
     await p.close();
   }
@@ -372,7 +347,7 @@ Deno.test("sparkline: Redis's LATENCY GRAPH rendering", () => {
 // MEMORY, TIME, LASTSAVE
 
 Deno.test("MEMORY: USAGE, STATS, DOCTOR, PURGE, HELP shapes match redis-server", async () => {
-  const p = await Pair.start();
+  const p = await startPair();
   try {
     const script = [
       "SET foo bar",
@@ -402,9 +377,9 @@ Deno.test("MEMORY: USAGE, STATS, DOCTOR, PURGE, HELP shapes match redis-server",
       "TIME",
       "LASTSAVE",
     ];
-    assertEquals(await p.compare(script), []);
+    assertEquals(await compareMasked(p, script), []);
     // MALLOC-STATS: the same reply type (the allocators differ).
-    const [f, r] = await p.both("MEMORY MALLOC-STATS");
+    const [f, r] = await p.both(...cmd("MEMORY MALLOC-STATS"));
     assertEquals(f[0], r[0]);
   } finally {
     await p.close();
@@ -444,7 +419,7 @@ Deno.test("MEMORY USAGE grows with the value; TIME is the clock; STATS counts ke
 // DEBUG
 
 Deno.test("DEBUG: OBJECT, DIGEST, DIGEST-VALUE, POPULATE, ERROR, SLEEP and errors match redis-server", async () => {
-  const p = await Pair.start();
+  const p = await startPair();
   try {
     const script = [
       "DEBUG DIGEST",
@@ -504,7 +479,7 @@ Deno.test("DEBUG: OBJECT, DIGEST, DIGEST-VALUE, POPULATE, ERROR, SLEEP and error
           ),
         }
         : maskNumbers(n);
-    assertEquals(await p.compare(script, maskObject), []);
+    assertEquals(await compareMasked(p, script, maskObject), []);
   } finally {
     await p.close();
   }
@@ -617,9 +592,9 @@ async function monitorLines(c: RawClient, n: number): Promise<string[]> {
 }
 
 Deno.test("MONITOR: lines match redis-server (format, quoting, db, redaction, exclusions)", async () => {
-  const p = await Pair.start();
+  const p = await startPair();
   const fm = await RawClient.connect(p.server.port);
-  const rm = await RawClient.connect(p.redis.port);
+  const rm = await RawClient.connect(p.redisServer.port);
   try {
     assertEquals(await fm.call("MONITOR"), "+OK\r\n");
     assertEquals(await rm.call("MONITOR"), "+OK\r\n");
@@ -644,8 +619,8 @@ Deno.test("MONITOR: lines match redis-server (format, quoting, db, redaction, ex
     ];
     for (const line of script) {
       const args = typeof line === "string" ? cmd(line) : line;
-      await p.f.call(...args);
-      await p.r.call(...args);
+      await p.ferric.call(...args);
+      await p.redis.call(...args);
     }
     // Shown: SET SELECT GET AUTH AUTH HELLO MULTI SET EXEC SET ECHO PING.
     const f = await monitorLines(fm, 12);
@@ -745,11 +720,11 @@ Deno.test("SAVE/BGSAVE compact every shard and move LASTSAVE; errors as Redis", 
 });
 
 Deno.test("LOLWUT: Schotter as Redis draws it, deterministic, with the version line", async () => {
-  const p = await Pair.start();
+  const p = await startPair();
   try {
     // Without randomness (one or two rows of squares) the art is Redis's, pixel for pixel.
     for (const args of [["10", "1", "1"], ["40", "4", "2"]]) {
-      const [f, r] = await p.both(["LOLWUT", "VERSION", "5", ...args]);
+      const [f, r] = await p.both("LOLWUT", "VERSION", "5", ...args);
       const fl = text(f).split("\n"), rl = text(r).split("\n");
       assertEquals(fl.slice(0, -2), rl.slice(0, -2));
       assertEquals(
@@ -757,15 +732,15 @@ Deno.test("LOLWUT: Schotter as Redis draws it, deterministic, with the version l
         "Georg Nees - schotter, plotter on paper, 1968. FerricStore ver. 7.0.15-ferricstore.0.1.0",
       );
     }
-    const [a, b] = [await p.f.call("LOLWUT"), await p.f.call("LOLWUT")];
+    const [a, b] = [await p.ferric.call("LOLWUT"), await p.ferric.call("LOLWUT")];
     assertEquals(a, b);
     assert(text(a).split("\n").length > 30);
     assertEquals(
-      await p.f.call("LOLWUT", "VERSION", "x"),
+      await p.ferric.call("LOLWUT", "VERSION", "x"),
       "-ERR value is not an integer or out of range\r\n",
     );
-    await p.both("HELLO 3");
-    const [f3, r3] = await p.both("LOLWUT VERSION 5 10 1 1");
+    await p.both("HELLO", "3");
+    const [f3, r3] = await p.both(...cmd("LOLWUT VERSION 5 10 1 1"));
     assert(f3.startsWith("=") && r3.startsWith("="));
   } finally {
     await p.close();
@@ -776,7 +751,7 @@ Deno.test("LOLWUT: Schotter as Redis draws it, deterministic, with the version l
 // COMMAND INFO of the Redis commands
 
 Deno.test("COMMAND INFO of SLOWLOG LATENCY MEMORY MONITOR DEBUG SHUTDOWN SAVE BGSAVE LASTSAVE TIME LOLWUT matches redis-server", async () => {
-  const p = await Pair.start();
+  const p = await startPair();
   /**
    * Sets (flags, categories, tips, subcommands) compared without order. Redis 7.0 sends the
    * subcommand list as an array where COMMAND here sends a set (commands/command.ts), so
@@ -805,8 +780,8 @@ Deno.test("COMMAND INFO of SLOWLOG LATENCY MEMORY MONITOR DEBUG SHUTDOWN SAVE BG
       "lolwut",
     ];
     for (const proto of ["2", "3"]) {
-      await p.both(["HELLO", proto]);
-      assertEquals(await p.compare(names.map((n) => ["COMMAND", "INFO", n]), unordered), []);
+      await p.both("HELLO", proto);
+      assertEquals(await compareMasked(p, names.map((n) => ["COMMAND", "INFO", n]), unordered), []);
     }
   } finally {
     await p.close();

@@ -14,9 +14,8 @@ type Line = string | (string | Uint8Array)[];
  * difference.
  */
 async function differences(script: Line[], resp3: boolean): Promise<string[]> {
-  const d = await Differential.start();
+  const d = await Differential.start({}, { resp3 });
   try {
-    if (resp3) await d.both("HELLO", "3");
     const diffs: string[] = [];
     for (const line of script) {
       const args = typeof line === "string" ? cmd(line) : line;
