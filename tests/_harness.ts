@@ -180,20 +180,26 @@ export function replyEnd(buf: Uint8Array, pos: number): number {
   }
 }
 
-/** Encodes a command as a RESP multibulk request. */
-export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
-  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = typeof a === "string" ? enc.encode(a) : a;
-    parts.push(enc.encode(`$${b.length}\r\n`), b, enc.encode("\r\n"));
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+/** Joins byte strings (text as UTF-8) into one buffer, e.g. pipelined requests for one write. */
+export function concat(parts: (string | Uint8Array)[]): Uint8Array {
+  const bytes = parts.map((p) => typeof p === "string" ? enc.encode(p) : p);
+  const out = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
   let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
+  for (const b of bytes) {
+    out.set(b, off);
+    off += b.length;
   }
   return out;
+}
+
+/** Encodes a command as a RESP multibulk request. */
+export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
+  const parts: (string | Uint8Array)[] = [`*${args.length}\r\n`];
+  for (const a of args) {
+    const b = typeof a === "string" ? enc.encode(a) : a;
+    parts.push(`$${b.length}\r\n`, b, "\r\n");
+  }
+  return concat(parts);
 }
 
 /** A RESP client that hands back raw reply text (latin1), for byte-exact comparisons. */

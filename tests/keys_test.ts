@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import {
   cmd,
+  concat,
   Differential,
   encodeCommand,
   RawClient,
@@ -64,14 +65,7 @@ function parse(text: string): Parsed {
 
 /** Sends many commands in one write and returns their raw replies. */
 async function pipeline(c: RawClient, cmds: string[][]): Promise<string[]> {
-  const parts = cmds.map((a) => encodeCommand(a));
-  const buf = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    buf.set(p, off);
-    off += p.length;
-  }
-  await c.write(buf);
+  await c.write(concat(cmds.map((a) => encodeCommand(a))));
   const out: string[] = [];
   for (let i = 0; i < cmds.length; i++) out.push((await c.read())!);
   return out;

@@ -5,21 +5,18 @@
  * redis-server has an answer, both servers get the same bytes and their replies are compared.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { cmd, Differential, encodeCommand, RawClient, replyEnd, startFerric } from "./_harness.ts";
+import {
+  cmd,
+  concat,
+  Differential,
+  encodeCommand,
+  RawClient,
+  replyEnd,
+  startFerric,
+} from "./_harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
-
-function concat(parts: (string | Uint8Array)[]): Uint8Array {
-  const bytes = parts.map((p) => typeof p === "string" ? enc.encode(p) : p);
-  const out = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
-  let off = 0;
-  for (const b of bytes) {
-    out.set(b, off);
-    off += b.length;
-  }
-  return out;
-}
 
 /** The multibulk form of command lines. */
 function requests(...lines: string[]): Uint8Array {

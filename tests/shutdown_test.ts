@@ -3,19 +3,16 @@
  * every acknowledged write; SHUTDOWN's flags (NOW, SAVE, ABORT) and errors.
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { encodeCommand, RawClient, spawnFerric, startFerric, startRedis } from "./_harness.ts";
+import {
+  concat,
+  encodeCommand,
+  RawClient,
+  spawnFerric,
+  startFerric,
+  startRedis,
+} from "./_harness.ts";
 import { isShuttingDown } from "../server/shutdown.ts";
 import type { Server } from "../server/server.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** Writes pipelined SETs until the connection ends; records every acknowledged one. */
 async function writer(
