@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import {
+  type ChildServer,
   concat,
   encodeCommand,
   RawClient,
@@ -63,6 +64,12 @@ async function load(port: number, n: number, min: number) {
   };
 }
 
+/** Starts main.ts in a child process on a fresh temporary data directory. */
+async function spawnInTempDir(flags: string[]): Promise<{ dir: string; child: ChildServer }> {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  return { dir, child: await spawnFerric(["--data-dir", dir, ...flags]) };
+}
+
 /** Opens the data directory again and checks every acknowledged write. */
 async function checkAcked(
   dataDir: string,
@@ -85,15 +92,7 @@ async function checkAcked(
 }
 
 Deno.test("SIGTERM under write load (main.ts): exit 0 within seconds, every acknowledged write kept", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
-  const child = await spawnFerric([
-    "--data-dir",
-    dir,
-    "--shard-count",
-    "2",
-    "--loglevel",
-    "notice",
-  ]);
+  const { dir, child } = await spawnInTempDir(["--shard-count", "2", "--loglevel", "notice"]);
   const run = await load(child.port, 4, 400);
   const started = performance.now();
   const status = await child.stop("SIGTERM");
@@ -107,15 +106,7 @@ Deno.test("SIGTERM under write load (main.ts): exit 0 within seconds, every ackn
 });
 
 Deno.test("SHUTDOWN from a client under write load: no reply, exit 0, every acknowledged write kept", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
-  const child = await spawnFerric([
-    "--data-dir",
-    dir,
-    "--shard-count",
-    "2",
-    "--loglevel",
-    "warning",
-  ]);
+  const { dir, child } = await spawnInTempDir(["--shard-count", "2", "--loglevel", "warning"]);
   const run = await load(child.port, 4, 400);
   const admin = await RawClient.connect(child.port);
   const started = performance.now();
@@ -258,15 +249,7 @@ Deno.test("SHUTDOWN NOW closes at once even with replies pending", async () => {
 });
 
 Deno.test("A second signal while the shutdown waits closes at once, data flushed", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
-  const child = await spawnFerric([
-    "--data-dir",
-    dir,
-    "--shutdown-timeout",
-    "30",
-    "--loglevel",
-    "notice",
-  ]);
+  const { dir, child } = await spawnInTempDir(["--shutdown-timeout", "30", "--loglevel", "notice"]);
   const sub = await RawClient.connect(child.port);
   const pub = await RawClient.connect(child.port);
   try {
