@@ -8,6 +8,7 @@ import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
 import { assert, assertEquals } from "./_assert.ts";
 import { RawClient, startFerric } from "./_harness.ts";
+import type { Server } from "../server/server.ts";
 import { startHttp } from "../http/app.ts";
 import { PAGES } from "../http/dashboard/layout.ts";
 
@@ -133,16 +134,50 @@ async function screenshot(page: Page, name: string): Promise<void> {
   }
 }
 
-Deno.test({
-  name: "dashboard: every page loads in Chromium without errors and follows the server live",
-  ignore: unavailable !== null,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startFerric();
-    const http = await startHttp(server, { port: 0 });
-    const base = `http://127.0.0.1:${http.port}`;
-    const c = await RawClient.connect(server.port);
+/** What a dashboard test gets: a FerricStore, the dashboard's base URL, a client and a page. */
+interface DashboardSetup {
+  server: Server;
+  base: string;
+  c: RawClient;
+  page: Page;
+}
+
+/**
+ * A test with a FerricStore, its HTTP server, a client and a Chromium page (JavaScript on or
+ * off), all closed afterwards; skipped when Chromium is unavailable.
+ */
+function dashboardTest(
+  name: string,
+  javaScriptEnabled: boolean,
+  body: (t: DashboardSetup) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: unavailable !== null,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const server = await startFerric();
+      const http = await startHttp(server, { port: 0 });
+      const c = await RawClient.connect(server.port);
+      const browser = await launch(javaScriptEnabled);
+      try {
+        const page = browser.ctx.pages()[0] ?? await browser.ctx.newPage();
+        await body({ server, base: `http://127.0.0.1:${http.port}`, c, page });
+      } finally {
+        c.close();
+        await browser.done();
+        await http.close();
+        await server.close();
+      }
+    },
+  });
+}
+
+dashboardTest(
+  "dashboard: every page loads in Chromium without errors and follows the server live",
+  true,
+  async ({ server, base, c, page }) => {
     let load = true;
     // Traffic while the pages are open, so the charts have something to draw.
     const traffic = (async () => {
@@ -152,10 +187,8 @@ Deno.test({
         if (i % 40 === 0) await new Promise((r) => setTimeout(r, 15));
       }
     })();
-    const browser = await launch(true);
     try {
       await new Promise((r) => setTimeout(r, 2500)); // a few samples for the charts
-      const page = browser.ctx.pages()[0] ?? await browser.ctx.newPage();
       const problems = watch(page);
       for (const p of PAGES) {
         const path = p.slug === "" ? "/dashboard" : `/dashboard/${p.slug}`;
@@ -191,58 +224,39 @@ Deno.test({
     } finally {
       load = false;
       await traffic;
-      c.close();
-      await browser.done();
-      await http.close();
-      await server.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "dashboard: pages are readable with JavaScript off",
-  ignore: unavailable !== null,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const server = await startFerric();
-    const http = await startHttp(server, { port: 0 });
-    const base = `http://127.0.0.1:${http.port}`;
-    const c = await RawClient.connect(server.port);
+dashboardTest(
+  "dashboard: pages are readable with JavaScript off",
+  false,
+  async ({ base, c, page }) => {
     await c.call("CLIENT", "SETNAME", "reader");
     await c.call("SET", "orders:1", "v");
-    const browser = await launch(false);
-    try {
-      const page = browser.ctx.pages()[0] ?? await browser.ctx.newPage();
-      const problems = watch(page);
-      const expectations: Record<string, string> = {
-        "": "Commands per second",
-        slowlog: "slowlog-log-slower-than",
-        merge: "Dead ratio",
-        storage: "Data directory",
-        raft: "Applied index",
-        config: "maxmemory-policy",
-        clients: "reader",
-        prefixes: "orders",
-      };
-      for (const p of PAGES) {
-        await page.goto(`${base}/dashboard${p.slug ? "/" + p.slug : ""}`);
-        const text = await page.locator("main").innerText();
-        // (innerText applies the CSS text-transform of titles)
-        assert(
-          text.toLowerCase().includes(expectations[p.slug].toLowerCase()),
-          `${p.slug || "overview"}: ${text.slice(0, 200)}`,
-        );
-        // Nothing is hidden until a script runs: the main content has a real size.
-        const box = await page.locator("main").boundingBox();
-        assert(box !== null && box.height > 200, `${p.slug}: main is ${box?.height}px high`);
-      }
-      assertEquals(problems, []);
-    } finally {
-      c.close();
-      await browser.done();
-      await http.close();
-      await server.close();
+    const problems = watch(page);
+    const expectations: Record<string, string> = {
+      "": "Commands per second",
+      slowlog: "slowlog-log-slower-than",
+      merge: "Dead ratio",
+      storage: "Data directory",
+      raft: "Applied index",
+      config: "maxmemory-policy",
+      clients: "reader",
+      prefixes: "orders",
+    };
+    for (const p of PAGES) {
+      await page.goto(`${base}/dashboard${p.slug ? "/" + p.slug : ""}`);
+      const text = await page.locator("main").innerText();
+      // (innerText applies the CSS text-transform of titles)
+      assert(
+        text.toLowerCase().includes(expectations[p.slug].toLowerCase()),
+        `${p.slug || "overview"}: ${text.slice(0, 200)}`,
+      );
+      // Nothing is hidden until a script runs: the main content has a real size.
+      const box = await page.locator("main").boundingBox();
+      assert(box !== null && box.height > 200, `${p.slug}: main is ${box?.height}px high`);
     }
+    assertEquals(problems, []);
   },
-});
+);
