@@ -31,14 +31,9 @@ async function makeCertificates(): Promise<string> {
     "-subj",
     "/CN=FerricStore Test CA",
   );
-  for (
-    const [name, usage, san] of [[
-      "server",
-      "serverAuth",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    ], ["client", "clientAuth", ""]]
-  ) {
-    await ossl(
+  /** A new key and certificate signing request for `/CN=${name}`. */
+  const request = (name: string) =>
+    ossl(
       "req",
       "-new",
       "-nodes",
@@ -51,57 +46,41 @@ async function makeCertificates(): Promise<string> {
       "-subj",
       `/CN=${name}`,
     );
-    await Deno.writeTextFile(
-      `${dir}/${name}.ext`,
-      `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=${usage}\n${san}`,
-    );
-    await ossl(
+  /** Signs `csr` with the CA into `out`: v3 with an extension file, v1 without. */
+  const sign = (csr: string, out: string, extfile?: string) =>
+    ossl(
       "x509",
       "-req",
       "-in",
-      `${name}.csr`,
+      csr,
       "-CA",
       "ca.crt",
       "-CAkey",
       "ca.key",
       "-CAcreateserial",
       "-out",
-      `${name}.crt`,
+      out,
       "-days",
       "825",
-      "-extfile",
-      `${name}.ext`,
+      ...(extfile === undefined ? [] : ["-extfile", extfile]),
     );
+  for (
+    const [name, usage, san] of [[
+      "server",
+      "serverAuth",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    ], ["client", "clientAuth", ""]]
+  ) {
+    await request(name);
+    await Deno.writeTextFile(
+      `${dir}/${name}.ext`,
+      `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=${usage}\n${san}`,
+    );
+    await sign(`${name}.csr`, `${name}.crt`, `${name}.ext`);
   }
   // A v1 certificate: what `openssl x509 -req` makes without an extension file.
-  await ossl(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "v1.crt",
-    "-days",
-    "825",
-  );
-  await ossl(
-    "req",
-    "-new",
-    "-nodes",
-    "-newkey",
-    "rsa:2048",
-    "-keyout",
-    "other.key",
-    "-out",
-    "other.csr",
-    "-subj",
-    "/CN=other",
-  );
+  await sign("server.csr", "v1.crt");
+  await request("other");
   return dir;
 }
 
