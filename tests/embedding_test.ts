@@ -174,7 +174,14 @@ Deno.test("openStore: ACL applies to the embedded client; AUTH works as over a s
   }, { config: { requirepass: "secret" } });
 });
 
-Deno.test("startServer: a server in this program, plugins loaded into it, real clients", async () => {
+/**
+ * Runs `fn` with a server started through the package root's startServer on a temporary data
+ * directory, and an ioredis client for it that `fn` connects (after loading plugins, if any).
+ */
+async function withEmbeddedServer(
+  options: Record<string, string>,
+  fn: (server: Awaited<ReturnType<typeof startServer>>, r: Redis) => Promise<void>,
+): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
   const server = await startServer({
     port: 0,
@@ -182,44 +189,34 @@ Deno.test("startServer: a server in this program, plugins loaded into it, real c
     "data-dir": dataDir,
     loglevel: "warning",
     "http-port": -1,
+    ...options,
   });
-  registerNativePlugins(server);
-  await loadPlugin(server, HELLO, ["Servus"]);
   const r = new Redis({ port: server.port, host: "127.0.0.1", lazyConnect: true });
   try {
-    await r.connect();
-    assertEquals(await r.call("HELLO.WORLD"), "Servus, world!");
-    assertEquals(await r.call("LOCK", "job", "w1", "1000"), "OK");
-    assertEquals(await r.call("CAS", "job", "w1", "w2"), 1);
-    assertEquals(await r.get("job"), "w2");
+    await fn(server, r);
   } finally {
     r.disconnect();
     await server.close();
     await Deno.remove(dataDir, { recursive: true });
   }
+}
+
+Deno.test("startServer: a server in this program, plugins loaded into it, real clients", async () => {
+  await withEmbeddedServer({}, async (server, r) => {
+    registerNativePlugins(server);
+    await loadPlugin(server, HELLO, ["Servus"]);
+    await r.connect();
+    assertEquals(await r.call("HELLO.WORLD"), "Servus, world!");
+    assertEquals(await r.call("LOCK", "job", "w1", "1000"), "OK");
+    assertEquals(await r.call("CAS", "job", "w1", "w2"), 1);
+    assertEquals(await r.get("job"), "w2");
+  });
 });
 
-Deno.test({
-  name: "startServer({ loadplugin }): plugins named in the options are loaded before the data",
-  async fn() {
-    const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
-    const server = await startServer({
-      port: 0,
-      bind: "127.0.0.1",
-      "data-dir": dataDir,
-      loglevel: "warning",
-      "http-port": -1,
-      loadplugin: `${HELLO} Hej`,
-    });
-    const r = new Redis({ port: server.port, host: "127.0.0.1", lazyConnect: true });
-    try {
-      await r.connect();
-      assertEquals(await r.call("HELLO.WORLD"), "Hej, world!");
-      assertEquals(await r.call("RATELIMIT.ADD", "rl", "1000", "1"), ["allowed", 1, 0, 1000]);
-    } finally {
-      r.disconnect();
-      await server.close();
-      await Deno.remove(dataDir, { recursive: true });
-    }
-  },
+Deno.test("startServer({ loadplugin }): plugins named in the options are loaded before the data", async () => {
+  await withEmbeddedServer({ loadplugin: `${HELLO} Hej` }, async (_server, r) => {
+    await r.connect();
+    assertEquals(await r.call("HELLO.WORLD"), "Hej, world!");
+    assertEquals(await r.call("RATELIMIT.ADD", "rl", "1000", "1"), ["allowed", 1, 0, 1000]);
+  });
 });
