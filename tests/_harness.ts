@@ -32,6 +32,22 @@ export async function startFerric(
   });
 }
 
+/** Runs `fn` with an in-process FerricStore, then closes it and removes the data dir it made. */
+export async function withFerric(
+  fn: (server: Server) => Promise<void>,
+  options: Record<string, string | number | boolean> = {},
+): Promise<void> {
+  const server = await startFerric(options);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+    if (options["data-dir"] === undefined) {
+      await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
+    }
+  }
+}
+
 /** A server in a child process (for restarts, kills and real start-up). */
 export interface ChildServer {
   port: number;

@@ -1,6 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cmd, Differential, encodeCommand, RawClient, startFerric } from "./_harness.ts";
-import type { Server } from "../server/server.ts";
+import { cmd, Differential, encodeCommand, RawClient, withFerric } from "./_harness.ts";
 
 /** The text of a bulk (`$n`) or verbatim (`=n txt:`) reply. */
 function bulkText(raw: string): string {
@@ -18,15 +17,6 @@ function fields(line: string): Map<string, string> {
       return [f.slice(0, i), f.slice(i + 1)] as [string, string];
     }),
   );
-}
-
-async function withServer(fn: (server: Server) => Promise<void>): Promise<void> {
-  const server = await startFerric();
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
 }
 
 /** Waits until `cond` holds (bounded). */
@@ -208,7 +198,7 @@ Deno.test({
 });
 
 Deno.test("CLIENT KILL closes the connections its filters match", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const a = await RawClient.connect(server.port);
     const open = async () => {
       const c = await RawClient.connect(server.port);
@@ -285,7 +275,7 @@ Deno.test("CLIENT KILL closes the connections its filters match", async () => {
 });
 
 Deno.test("CLIENT LIST: flags and counters follow the client's state", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const a = await RawClient.connect(server.port);
     const b = await RawClient.connect(server.port);
     try {
@@ -326,7 +316,7 @@ Deno.test("CLIENT LIST: flags and counters follow the client's state", async () 
 });
 
 Deno.test("CLIENT SETINFO: Redis 7.2 attributes, shown at the end of CLIENT INFO", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const c = await RawClient.connect(server.port);
     try {
       assertEquals(await c.call("CLIENT", "SETINFO", "LIB-NAME", "redis-py"), "+OK\r\n");
@@ -356,7 +346,7 @@ Deno.test("CLIENT SETINFO: Redis 7.2 attributes, shown at the end of CLIENT INFO
 });
 
 Deno.test("CLIENT PAUSE WRITE holds writes while reads answer; UNPAUSE releases them", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const admin = await RawClient.connect(server.port);
     const writer = await RawClient.connect(server.port);
     const reader = await RawClient.connect(server.port);
@@ -391,7 +381,7 @@ Deno.test("CLIENT PAUSE WRITE holds writes while reads answer; UNPAUSE releases 
 });
 
 Deno.test("CLIENT NO-TOUCH: reads leave the key's access time alone", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const c = await RawClient.connect(server.port);
     try {
       await c.call("SET", "k", "v");
@@ -420,7 +410,7 @@ Deno.test("CLIENT NO-TOUCH: reads leave the key's access time alone", async () =
 });
 
 Deno.test("CLIENT LIST shows watch and multi counts and the x flag", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const c = await RawClient.connect(server.port);
     try {
       await c.call("WATCH", "a", "b");

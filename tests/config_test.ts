@@ -1,6 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cmd, Differential, freePort, RawClient, startFerric, waitForPort } from "./_harness.ts";
-import type { Server } from "../server/server.ts";
+import { cmd, Differential, freePort, RawClient, waitForPort, withFerric } from "./_harness.ts";
 
 /** Bulk strings of a flat RESP2 array reply (CONFIG GET), as [name, value] pairs. */
 function pairs(raw: string): [string, string][] {
@@ -15,18 +14,6 @@ function pairs(raw: string): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < items.length; i += 2) out.push([items[i], items[i + 1]]);
   return out.sort(([a], [b]) => a < b ? -1 : 1);
-}
-
-async function withServer(
-  fn: (server: Server) => Promise<void>,
-  options: Record<string, string | number> = {},
-): Promise<void> {
-  const server = await startFerric(options);
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
 }
 
 Deno.test("CONFIG GET/SET: replies and errors match redis-server byte for byte", async () => {
@@ -175,7 +162,7 @@ Deno.test("CONFIG HELP and RESETSTAT match redis-server", async () => {
 });
 
 Deno.test("CONFIG SET maxclients 1 refuses a second client", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const a = await RawClient.connect(server.port);
     try {
       assertEquals(await a.call("CONFIG", "SET", "maxclients", "1"), "+OK\r\n");
@@ -195,7 +182,7 @@ Deno.test("CONFIG SET maxclients 1 refuses a second client", async () => {
 });
 
 Deno.test("CONFIG SET timeout closes idle clients and only them", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const busy = await RawClient.connect(server.port);
     const idle = await RawClient.connect(server.port);
     try {
@@ -220,7 +207,7 @@ Deno.test("CONFIG SET timeout closes idle clients and only them", async () => {
 });
 
 Deno.test("CONFIG SET requirepass, maxmemory and loglevel take effect at once", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const a = await RawClient.connect(server.port);
     try {
       // requirepass: new connections must authenticate; this one stays authenticated.
@@ -348,7 +335,7 @@ Deno.test("CONFIG REWRITE writes a file the server starts from, keeping comments
 });
 
 Deno.test("INFO: every section, Redis's field names, parseable numbers", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const c = await RawClient.connect(server.port);
     try {
       await c.call("SET", "k", "v");
@@ -517,7 +504,7 @@ Deno.test("INFO: keyspace and empty selections match redis-server", async () => 
 });
 
 Deno.test("INFO: instantaneous_ops_per_sec follows the command rate", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const c = await RawClient.connect(server.port);
     try {
       const rate = async () =>

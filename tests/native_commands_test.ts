@@ -6,7 +6,7 @@
  */
 import { Redis } from "ioredis";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { freePort, RawClient, startFerric, waitForPort } from "./_harness.ts";
+import { freePort, RawClient, waitForPort, withFerric } from "./_harness.ts";
 import { registerNativePlugins } from "../plugins/native/mod.ts";
 import { addToWindow } from "../plugins/native/ratelimit.ts";
 import type { Server } from "../server/server.ts";
@@ -14,14 +14,10 @@ import type { Server } from "../server/server.ts";
 const ROOT = new URL("../", import.meta.url).href;
 
 async function withServer(fn: (server: Server) => Promise<void>): Promise<void> {
-  const server = await startFerric();
-  registerNativePlugins(server); // a no-op once the server registers them itself
-  try {
+  await withFerric(async (server) => {
+    registerNativePlugins(server); // a no-op once the server registers them itself
     await fn(server);
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  });
 }
 
 function bulk(s: string): string {

@@ -5,7 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import { encodeCommand, RawClient, spawnFerric, startFerric } from "./_harness.ts";
+import { encodeCommand, RawClient, spawnFerric, withFerric } from "./_harness.ts";
 import {
   loadPlugin,
   loadPlugins,
@@ -32,18 +32,18 @@ function wire(server: Server): void {
   }
 }
 
+/** Runs `fn` with a wired FerricStore and a temporary directory for plugin files. */
 async function withServer(
   options: Record<string, string | number | boolean>,
   fn: (server: Server, dir: string) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "ferric-plugins-" });
-  const server = await startFerric(options);
-  wire(server);
   try {
-    await fn(server, dir);
+    await withFerric(async (server) => {
+      wire(server);
+      await fn(server, dir);
+    }, options);
   } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

@@ -9,8 +9,7 @@ import { Redis, ReplyError } from "ioredis";
 import { commandOptions, createClient as createClientV4, ErrorReply as ErrorReplyV4 } from "redis";
 import { createClient as createClientV5, ErrorReply as ErrorReplyV5, RESP_TYPES } from "redis5";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
-import { RawClient, startFerric } from "./_harness.ts";
-import type { Server } from "../server/server.ts";
+import { RawClient, withFerric } from "./_harness.ts";
 
 /** Which optional commands this build of FerricStore registers. */
 async function probe(port: number): Promise<{ info: boolean; client: boolean }> {
@@ -26,16 +25,6 @@ async function probe(port: number): Promise<{ info: boolean; client: boolean }> 
     };
   } finally {
     c.close();
-  }
-}
-
-async function withServer(fn: (server: Server) => Promise<void>): Promise<void> {
-  const server = await startFerric();
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
   }
 }
 
@@ -56,7 +45,7 @@ const until = async (cond: () => boolean | Promise<boolean>, ms = 5000) => {
 };
 
 Deno.test("ioredis: string commands, pipeline, binary values and errors", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const has = await probe(server.port);
     // ioredis checks readiness with INFO; without INFO registered it would never be ready, so
     // the check is turned off when this build of FerricStore does not have INFO.
@@ -151,7 +140,7 @@ Deno.test("ioredis: string commands, pipeline, binary values and errors", async 
 });
 
 Deno.test("ioredis: reconnects after CLIENT KILL", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const has = await probe(server.port);
     if (!has.client) {
       console.log("CLIENT KILL is not registered yet: reconnection not tested");
@@ -181,7 +170,7 @@ Deno.test("ioredis: reconnects after CLIENT KILL", async () => {
 });
 
 Deno.test("node-redis v4 (RESP2): commands, batching, binary values and errors", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const client = createClientV4({ socket: { host: "127.0.0.1", port: server.port } });
     client.on("error", () => {/* surfaced through the rejected commands */});
     await client.connect();
@@ -245,7 +234,7 @@ Deno.test("node-redis v4 (RESP2): commands, batching, binary values and errors",
 
 for (const RESP of [2, 3] as const) {
   Deno.test(`node-redis v5 (RESP${RESP}): commands, batching, binary values and errors`, async () => {
-    await withServer(async (server) => {
+    await withFerric(async (server) => {
       const client = createClientV5({ socket: { host: "127.0.0.1", port: server.port }, RESP });
       client.on("error", () => {/* surfaced through the rejected commands */});
       await client.connect();
@@ -309,7 +298,7 @@ for (const RESP of [2, 3] as const) {
 }
 
 Deno.test("node-redis v5: reconnects after CLIENT KILL", async () => {
-  await withServer(async (server) => {
+  await withFerric(async (server) => {
     const has = await probe(server.port);
     if (!has.client) {
       console.log("CLIENT KILL is not registered yet: reconnection not tested");
