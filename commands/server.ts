@@ -16,7 +16,7 @@ import {
   type KeyTable,
 } from "../engine/keyspace.ts";
 import { recover } from "../engine/log/recovery.ts";
-import { type DataValue, valueSize } from "../engine/values/types.ts";
+import type { DataValue } from "../engine/values/types.ts";
 import { formatDouble, parseInt64 } from "../protocol/numbers.ts";
 import {
   Double,

@@ -430,7 +430,7 @@ function levelOf(ns: number): number {
  * as Redis reports them, each split into {@link HIST_SUBS} linear sub-buckets for percentiles.
  */
 export class LatencyHistogram {
-  readonly counts = new Uint32Array(HIST_LEVELS * HIST_SUBS);
+  readonly counts: Uint32Array = new Uint32Array(HIST_LEVELS * HIST_SUBS);
   total = 0;
 
   /** Records a duration in microseconds. */
