@@ -130,7 +130,7 @@ function setFields(db: Database, argv: Uint8Array[], name: string): number {
   let created = 0;
   for (let i = 2; i < argv.length; i += 2) {
     const value = copyBytes(argv[i + 1]);
-    if (hv.set(latin1(argv[i]), value)) created++;
+    if (hv.setBytes(argv[i], value)) created++;
     args[i - 2] = argv[i];
     args[i - 1] = value;
   }
@@ -146,7 +146,7 @@ function setKeepTtl(db: Database, e: Entry | null, key: string, field: Uint8Arra
   const hv = e.value as HashValue;
   const before = hv.memoryUsage();
   const value = latin1Bytes(v);
-  hv.set(latin1(field), value, true);
+  hv.setBytes(field, value, true);
   logEffect(db, e, "hsetkeep", [field, value], before);
   return e;
 }
@@ -307,7 +307,7 @@ function expireFields(
   const updated: Uint8Array[] = [latin1Bytes(String(at))];
   const deleted: Uint8Array[] = [];
   for (let i = first; i < argv.length; i++) {
-    const f = hv.get(latin1(argv[i]));
+    const f = hv.getBytes(argv[i]);
     if (f === undefined) {
       out.push(-2);
       continue;
@@ -348,7 +348,7 @@ function fieldTtls(db: Database, argv: Uint8Array[], seconds: boolean, relative:
   const base = relative ? db.keyspace.now : 0;
   const out: Reply[] = [];
   for (let i = first; i < argv.length; i++) {
-    const f = hv.get(latin1(argv[i]));
+    const f = hv.getBytes(argv[i]);
     if (f === undefined) out.push(-2);
     else if (f.expireAt === 0) out.push(-1);
     else if (seconds) out.push(Math.floor((f.expireAt + 999 - base) / 1000));
@@ -507,7 +507,7 @@ export const hashCommands: CommandSpec[] = [
     "2.0.0",
     "O(1)",
     /** HGET key field */
-    (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.get(latin1(argv[2]))?.value ?? null,
+    (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.getBytes(argv[2])?.value ?? null,
   ),
   hash(
     "hmget",
@@ -521,7 +521,7 @@ export const hashCommands: CommandSpec[] = [
     (ctx, argv) => {
       const hv = readHash(ctx.db, latin1(argv[1]));
       const out: Reply[] = [];
-      for (let i = 2; i < argv.length; i++) out.push(hv?.get(latin1(argv[i]))?.value ?? null);
+      for (let i = 2; i < argv.length; i++) out.push(hv?.getBytes(argv[i])?.value ?? null);
       return out;
     },
   ),
@@ -543,7 +543,7 @@ export const hashCommands: CommandSpec[] = [
       const before = hv.memoryUsage();
       const gone: Uint8Array[] = [];
       for (let i = 2; i < argv.length && !hv.isEmpty(); i++) {
-        if (hv.delete(latin1(argv[i]))) gone.push(argv[i]);
+        if (hv.deleteBytes(argv[i])) gone.push(argv[i]);
       }
       if (gone.length === 0) return 0;
       logEffect(db, e, "hdel", gone, before);
@@ -572,7 +572,7 @@ export const hashCommands: CommandSpec[] = [
     "3.2.0",
     "O(1)",
     /** HSTRLEN key field */
-    (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.get(latin1(argv[2]))?.value.length ?? 0,
+    (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.getBytes(argv[2])?.value.length ?? 0,
   ),
   hash(
     "hexists",
@@ -583,7 +583,7 @@ export const hashCommands: CommandSpec[] = [
     "2.0.0",
     "O(1)",
     /** HEXISTS key field */
-    (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.get(latin1(argv[2])) ? 1 : 0,
+    (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.getBytes(argv[2]) ? 1 : 0,
   ),
   hash(
     "hkeys",
@@ -632,7 +632,7 @@ export const hashCommands: CommandSpec[] = [
       const incr = int64Arg(argv[3]);
       const key = latin1(argv[1]);
       const e = writeHash(db, key);
-      const f = e === null ? undefined : hashOf(e).get(latin1(argv[2]));
+      const f = e === null ? undefined : hashOf(e).getBytes(argv[2]);
       let current: number | bigint = 0;
       if (f !== undefined) {
         const v = parseInt64(f.value);
@@ -663,7 +663,7 @@ export const hashCommands: CommandSpec[] = [
       if ("inf" in incr) throw err("ERR value is NaN or Infinity");
       const key = latin1(argv[1]);
       const e = writeHash(db, key);
-      const f = e === null ? undefined : hashOf(e).get(latin1(argv[2]));
+      const f = e === null ? undefined : hashOf(e).getBytes(argv[2]);
       const current = f === undefined ? "0" : latin1(f.value);
       if (f !== undefined && parseLongDouble(current) === null) {
         throw err("ERR hash value is not a float");
@@ -798,7 +798,7 @@ export const hashCommands: CommandSpec[] = [
       const out: Reply[] = [];
       const done: Uint8Array[] = [];
       for (let i = first; i < argv.length; i++) {
-        const f = hv.get(latin1(argv[i]));
+        const f = hv.getBytes(argv[i]);
         if (f === undefined) out.push(-2);
         else if (!hv.persist(f)) out.push(-1);
         else {
@@ -833,7 +833,7 @@ export const hashCommands: CommandSpec[] = [
       const out: Reply[] = [];
       const gone: Uint8Array[] = [];
       for (let i = first; i < argv.length; i++) {
-        const f = hv.get(latin1(argv[i]));
+        const f = hv.getBytes(argv[i]);
         if (f === undefined) {
           out.push(null);
           continue;
@@ -883,7 +883,7 @@ export const hashCommands: CommandSpec[] = [
       const updated: Uint8Array[] = persist ? [] : [latin1Bytes(String(at))];
       const deleted: Uint8Array[] = [];
       for (let i = first; i < argv.length; i++) {
-        const f = hv.get(latin1(argv[i]));
+        const f = hv.getBytes(argv[i]);
         if (f === undefined) {
           out.push(null);
           continue;
@@ -930,7 +930,7 @@ export const hashCommands: CommandSpec[] = [
       if (e !== null && (o.fnx || o.fxx)) {
         const hv = e.value as HashValue;
         for (let i = o.first; i < argv.length; i += 2) {
-          const exists = hv.get(latin1(argv[i])) !== undefined;
+          const exists = hv.getBytes(argv[i]) !== undefined;
           if (exists === o.fnx) return 0;
         }
       }
@@ -942,7 +942,7 @@ export const hashCommands: CommandSpec[] = [
       const pairs: Uint8Array[] = [];
       for (let i = o.first; i < argv.length; i += 2) {
         const value = copyBytes(argv[i + 1]);
-        hv.set(latin1(argv[i]), value, keep);
+        hv.setBytes(argv[i], value, keep);
         pairs.push(argv[i], value);
       }
       let size = logEffect(db, e, keep ? "hsetkeep" : "hset", pairs, before);
@@ -952,11 +952,11 @@ export const hashCommands: CommandSpec[] = [
         const names: Uint8Array[] = [];
         for (let i = 0; i < pairs.length; i += 2) names.push(pairs[i]);
         if (at <= now) {
-          for (const n of names) hv.delete(latin1(n));
+          for (const n of names) hv.deleteBytes(n);
           size = logEffect(db, e, "hdel", names, size);
           db.notify("h", "hdel", key);
         } else {
-          for (const n of names) hv.expire(hv.get(latin1(n))!, at);
+          for (const n of names) hv.expire(hv.getBytes(n)!, at);
           logEffect(db, e, "hexpire", [latin1Bytes(String(at)), ...names], size);
           db.notify("h", "hexpire", key);
         }

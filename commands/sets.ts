@@ -57,7 +57,7 @@ function addToSet(db: Database, e: Entry, argv: Uint8Array[], from: number): num
   const s = setOf(e);
   const before = s.memoryUsage();
   const added: Uint8Array[] = [];
-  for (let i = from; i < argv.length; i++) if (s.add(latin1(argv[i]))) added.push(argv[i]);
+  for (let i = from; i < argv.length; i++) if (s.addBytes(argv[i])) added.push(argv[i]);
   if (added.length === 0) return 0;
   db.effect(e, "sadd", added, s.memoryUsage() - before);
   if (s.intset && s.size > intsetLimit(db)) {
@@ -277,7 +277,7 @@ export const setCommands: CommandSpec[] = [
     /** SISMEMBER key member */
     (ctx, argv) => {
       const s = readSet(ctx.db, latin1(argv[1]));
-      return s !== null && s.has(latin1(argv[2])) ? 1 : 0;
+      return s !== null && s.hasBytes(argv[2]) ? 1 : 0;
     },
   ),
   set(
@@ -292,7 +292,7 @@ export const setCommands: CommandSpec[] = [
     (ctx, argv) => {
       const s = readSet(ctx.db, latin1(argv[1]));
       const out: Reply[] = [];
-      for (let i = 2; i < argv.length; i++) out.push(s !== null && s.has(latin1(argv[i])) ? 1 : 0);
+      for (let i = 2; i < argv.length; i++) out.push(s !== null && s.hasBytes(argv[i]) ? 1 : 0);
       return out;
     },
   ),

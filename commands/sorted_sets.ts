@@ -103,11 +103,11 @@ class Changes {
   }
 
   /**
-   * Sets the score of `member`, whose element is `node` (undefined when new: it is inserted,
-   * converting the encoding first when that passes the limits); `bytes` is the member as the
-   * request gave it (the log encodes it before the command returns).
+   * Sets the score of `member` (as the request gave it: the log encodes it before the command
+   * returns), whose element is `node`, or undefined when the last lookup did not find it: it is
+   * inserted, converting the encoding first when that passes the limits.
    */
-  set(member: string, score: number, node: ZNode | undefined, bytes: Uint8Array): void {
+  set(member: Uint8Array, score: number, node: ZNode | undefined): void {
     const z = this.z;
     let stored: number;
     if (node !== undefined) stored = z.rescore(node, score);
@@ -115,9 +115,9 @@ class Changes {
       if (z.growFor(this.db.keyspace.encodingLimits, member.length)) {
         this.convertedAt = this.adds.length;
       }
-      stored = z.insert(member, score);
+      stored = z.insert(latin1(member), score);
     }
-    this.adds.push(scoreBytes(stored), bytes);
+    this.adds.push(scoreBytes(stored), member);
   }
 
   /** Records members removed from the set. */
@@ -298,10 +298,9 @@ function zaddGeneric(ctx: CommandContext, argv: Uint8Array[], flags: number): Re
   let score = 0;
   let failed = false;
   for (let j = 0; j < scores.length; j++) {
-    const arg = argv[i + 1 + 2 * j];
-    const member = latin1(arg);
+    const member = argv[i + 1 + 2 * j];
     let s = scores[j];
-    const node = z.node(member);
+    const node = z.nodeOf(member);
     if (node !== undefined) {
       const cur = node.score;
       if (nx) continue;
@@ -316,11 +315,11 @@ function zaddGeneric(ctx: CommandContext, argv: Uint8Array[], flags: number): Re
       processed++;
       score = s;
       if (s !== cur) {
-        changes.set(member, s, node, arg);
+        changes.set(member, s, node);
         updated++;
       }
     } else if (!xx) {
-      changes.set(member, s, undefined, arg);
+      changes.set(member, s, undefined);
       added++;
       processed++;
       score = s;
@@ -857,7 +856,7 @@ export const sortedSetCommands: CommandSpec[] = [
       const changes = new Changes(db, e, zsetOf(e));
       let removed = 0;
       for (let j = 2; j < argv.length && !changes.z.isEmpty(); j++) {
-        if (changes.z.remove(latin1(argv[j]))) {
+        if (changes.z.removeBytes(argv[j])) {
           changes.removedArg(argv[j]);
           removed++;
         }
@@ -889,7 +888,7 @@ export const sortedSetCommands: CommandSpec[] = [
     "O(1)",
     /** ZSCORE key member */
     (ctx, argv) => {
-      const s = readZset(ctx.db, latin1(argv[1]))?.score(latin1(argv[2]));
+      const s = readZset(ctx.db, latin1(argv[1]))?.nodeOf(argv[2])?.score;
       return s === undefined ? null : new Double(s);
     },
   ),
@@ -906,7 +905,7 @@ export const sortedSetCommands: CommandSpec[] = [
       const zs = readZset(ctx.db, latin1(argv[1]));
       const out: Reply[] = [];
       for (let j = 2; j < argv.length; j++) {
-        const s = zs?.score(latin1(argv[j]));
+        const s = zs?.nodeOf(argv[j])?.score;
         out.push(s === undefined ? null : new Double(s));
       }
       return out;

@@ -2,7 +2,8 @@
  * The hash value (`TYPE` hash) with per-field expiry as Redis 7.4 has it, and the active expiry
  * of hash fields.
  *
- * Fields are binary (latin1) strings, values byte arrays. A hash keeps Redis's observable order:
+ * Fields are binary (latin1) strings, values byte arrays; fields are found by their bytes in a
+ * {@link MemberTable}, so a command names a field without making a string of it. A hash keeps Redis's observable order:
  * while small it behaves as a listpack (new fields at the end, an updated field keeps its place;
  * once a field-expiry command ran it is a `listpackex`, where fields with a TTL come first ordered
  * by expiry time and fields without one follow), and once it outgrows
@@ -26,6 +27,7 @@
 import { Buffer } from "node:buffer";
 import { type Database, type Entry, type Keyspace, subkeyExpireCycles } from "../keyspace.ts";
 import { decodeParts, encodeParts } from "./codec.ts";
+import { memberString, MemberTable } from "./member_table.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** One field of a hash. */
@@ -59,7 +61,7 @@ function bytes(s: string): Uint8Array {
 /** A hash: field → value, with optional per-field expiry. */
 export class HashValue implements DataValue {
   readonly type = "hash";
-  private readonly map = new Map<string, HashField>();
+  private readonly map = new MemberTable<HashField>();
   /** Listpack order (dense) or, as a hashtable, insertion order with holes (null). */
   private order: (HashField | null)[] = [];
   /** Sequence numbers parallel to {@link order} (hashtable only; holes keep theirs). */
@@ -111,7 +113,8 @@ export class HashValue implements DataValue {
     c.judged = this.judged;
     c.maxLen = this.maxLen;
     for (const f of this.fields()) {
-      const g = c.add(f.name, new Uint8Array(f.value));
+      const g = c.newField(f.name, new Uint8Array(f.value));
+      c.map.set(f.name, g);
       if (f.expireAt !== 0) c.ttlInPlace(g, f.expireAt);
     }
     return c;
@@ -142,7 +145,9 @@ export class HashValue implements DataValue {
     if (flags & 1) h.table = true;
     if (flags & 2) h.ex = true;
     for (let i = 1; i + 3 <= parts.length; i += 3) {
-      const f = h.add(text(parts[i]), new Uint8Array(parts[i + 1]));
+      const name = text(parts[i]);
+      const f = h.newField(name, new Uint8Array(parts[i + 1]));
+      h.map.set(name, f);
       if (!h.table) h.maxLen = Math.max(h.maxLen, f.name.length, f.value.length);
       if (parts[i + 2].length) h.ttlInPlace(f, Number(text(parts[i + 2])));
     }
@@ -154,16 +159,16 @@ export class HashValue implements DataValue {
       case "hset":
       case "hsetkeep":
         for (let i = 0; i + 1 < args.length; i += 2) {
-          this.set(text(args[i]), args[i + 1], op === "hsetkeep");
+          this.setBytes(args[i], args[i + 1], op === "hsetkeep");
         }
         return;
       case "hdel":
-        for (const a of args) this.delete(text(a));
+        for (const a of args) this.deleteBytes(a);
         return;
       case "hexpire": {
         const at = Number(text(args[0]));
         for (let i = 1; i < args.length; i++) {
-          const f = this.map.get(text(args[i]));
+          const f = this.map.getBytes(args[i]);
           if (f !== undefined) this.expire(f, at);
         }
         return;
@@ -176,7 +181,7 @@ export class HashValue implements DataValue {
         return;
       case "hpersist":
         for (const a of args) {
-          const f = this.map.get(text(a));
+          const f = this.map.getBytes(a);
           if (f !== undefined) this.persist(f);
         }
         return;
@@ -188,6 +193,11 @@ export class HashValue implements DataValue {
   /** The field `name` (expired or not: callers expire due fields first). */
   get(name: string): HashField | undefined {
     return this.map.get(name);
+  }
+
+  /** {@link get} for a field name given as bytes (no string is made). */
+  getBytes(name: Uint8Array): HashField | undefined {
+    return this.map.getBytes(name);
   }
 
   /** Every field, in Redis's order for the encoding. */
@@ -207,10 +217,23 @@ export class HashValue implements DataValue {
   set(name: string, value: Uint8Array, keepTtl = false): boolean {
     const f = this.map.get(name);
     if (!this.table) this.maxLen = Math.max(this.maxLen, name.length, value.length);
-    if (f === undefined) {
-      this.add(name, value);
-      return true;
-    }
+    if (f !== undefined) return this.update(f, value, keepTtl);
+    this.map.insertMissing(name, this.newField(name, value));
+    return true;
+  }
+
+  /** {@link set} for a field name given as bytes: its string is made only for a new field. */
+  setBytes(name: Uint8Array, value: Uint8Array, keepTtl = false): boolean {
+    const f = this.map.getBytes(name);
+    if (!this.table) this.maxLen = Math.max(this.maxLen, name.length, value.length);
+    if (f !== undefined) return this.update(f, value, keepTtl);
+    const s = memberString(name);
+    this.map.insertMissing(s, this.newField(s, value));
+    return true;
+  }
+
+  /** Gives an existing field a new value; false (the field is not new). */
+  private update(f: HashField, value: Uint8Array, keepTtl: boolean): false {
     this.bytes += value.length - f.value.length;
     f.value = value;
     if (!keepTtl && f.expireAt !== 0) this.persist(f);
@@ -219,17 +242,29 @@ export class HashValue implements DataValue {
 
   /** Deletes `name`; true when it existed. */
   delete(name: string): boolean {
-    const f = this.map.get(name);
+    const f = this.map.delete(name);
     if (f === undefined) return false;
-    this.map.delete(name);
+    this.dropped(f);
+    return true;
+  }
+
+  /** {@link delete} for a field name given as bytes. */
+  deleteBytes(name: Uint8Array): boolean {
+    const f = this.map.deleteBytes(name);
+    if (f === undefined) return false;
+    this.dropped(f);
+    return true;
+  }
+
+  /** Bookkeeping for a field just removed from the table. */
+  private dropped(f: HashField): void {
     if (f.expireAt !== 0) this.ttls--;
     this.unlink(f);
-    this.bytes -= FIELD_BYTES + name.length + f.value.length;
+    this.bytes -= FIELD_BYTES + f.name.length + f.value.length;
     if (this.ttls === 0 && this.heapAt.length) {
       this.heapAt = [];
       this.heapField = [];
     }
-    return true;
   }
 
   /** Sets the absolute expiry of an existing field (a listpackex keeps TTL order). */
@@ -347,9 +382,9 @@ export class HashValue implements DataValue {
     return i < o.length ? seqs[i] : 0;
   }
 
-  private add(name: string, value: Uint8Array): HashField {
+  /** A new field placed in the order (the caller puts it in the table). */
+  private newField(name: string, value: Uint8Array): HashField {
     const f: HashField = { name, value, expireAt: 0, seq: 0, idx: 0 };
-    this.map.set(name, f);
     this.bytes += FIELD_BYTES + name.length + value.length;
     if (this.table) {
       f.seq = this.nextSeq++;
@@ -421,7 +456,9 @@ export class HashValue implements DataValue {
   private rebuildHeap(): void {
     this.heapAt = [];
     this.heapField = [];
-    for (const f of this.map.values()) if (f.expireAt !== 0) this.heapPush(f.expireAt, f);
+    this.map.forEachValue((f) => {
+      if (f.expireAt !== 0) this.heapPush(f.expireAt, f);
+    });
   }
 
   private heapPush(at: number, f: HashField): void {

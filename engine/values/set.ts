@@ -3,8 +3,9 @@
  * canonical int64 (as `string2ll` reads it) and the size is within `set-max-intset-entries`, and
  * `hashtable` after that, for good (Redis converts back only when SPOP rebuilds the set).
  *
- * Members are binary (latin1) strings held in a dense array with a member → index map, so that
- * membership, insertion, removal and random picks are O(1). Removal moves the last member into
+ * Members are binary (latin1) strings held in a dense array with a member → index table (a
+ * {@link MemberTable}, searchable with the request's bytes), so that membership, insertion,
+ * removal and random picks are O(1). Removal moves the last member into
  * the hole, which never moves a member to a higher index: scanning the array from the top down
  * (the SSCAN cursor is the number of positions still to visit) therefore returns every member
  * present for the whole scan, which is Redis's SCAN guarantee.
@@ -19,6 +20,7 @@
  */
 import { Buffer } from "node:buffer";
 import { decodeParts, encodeParts } from "./codec.ts";
+import { memberString, MemberTable } from "./member_table.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Default of `set-max-intset-entries`. */
@@ -85,7 +87,7 @@ export class SetValue implements DataValue {
   /** True while the set is intset-encoded. */
   intset = true;
   private dense: string[] = [];
-  private index: Map<string, number> = new Map();
+  private index = new MemberTable<number>();
   private chars = 0;
   /** An intset's members in ascending order, rebuilt after a change. */
   private sorted: string[] | null = null;
@@ -111,22 +113,36 @@ export class SetValue implements DataValue {
     return this.index.has(member);
   }
 
+  /** {@link has} for a member given as bytes (no string is made). */
+  hasBytes(member: Uint8Array): boolean {
+    return this.index.getBytes(member) !== undefined;
+  }
+
   /** Adds a member; false when it was already there. A non-integer member ends the intset. */
   add(member: string): boolean {
-    if (this.index.has(member)) return false;
+    if (!this.index.add(member, this.dense.length)) return false;
+    this.added(member);
+    return true;
+  }
+
+  /** {@link add} for a member given as bytes: its string is made only when it is new. */
+  addBytes(member: Uint8Array): boolean {
+    if (this.index.getBytes(member) !== undefined) return false;
+    this.added(this.index.insertMissing(memberString(member), this.dense.length));
+    return true;
+  }
+
+  private added(member: string): void {
     if (this.intset && !isIntMember(member)) this.intset = false;
-    this.index.set(member, this.dense.length);
     this.dense.push(member);
     this.chars += member.length;
     this.sorted = null;
-    return true;
   }
 
   /** Removes a member; false when it was not there. */
   remove(member: string): boolean {
-    const i = this.index.get(member);
+    const i = this.index.delete(member);
     if (i === undefined) return false;
-    this.index.delete(member);
     const last = this.dense.pop()!;
     if (last !== member) {
       this.dense[i] = last;
@@ -198,7 +214,7 @@ export class SetValue implements DataValue {
     const s = new SetValue();
     s.intset = this.intset;
     s.dense = this.dense.slice();
-    s.index = new Map(this.index);
+    s.index = this.index.clone();
     s.chars = this.chars;
     return s;
   }
@@ -223,7 +239,7 @@ export class SetValue implements DataValue {
     const s = new SetValue();
     if (snapshot === null) return s;
     const parts = decodeParts(snapshot);
-    for (let i = 1; i < parts.length; i++) s.add(binary(parts[i]));
+    for (let i = 1; i < parts.length; i++) s.addBytes(parts[i]);
     if (parts.length > 0 && parts[0][0] === FLAG_HASHTABLE) s.intset = false;
     return s;
   }
@@ -231,7 +247,7 @@ export class SetValue implements DataValue {
   apply(op: string, args: Uint8Array[]): void {
     switch (op) {
       case "sadd":
-        for (const a of args) this.add(binary(a));
+        for (const a of args) this.addBytes(a);
         return;
       case "srem":
         for (const a of args) this.remove(binary(a));

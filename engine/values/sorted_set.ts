@@ -1,6 +1,6 @@
 /**
  * The sorted set value (`TYPE zset`): an order-statistic list ordered by (score, member), plus a
- * member → element map, so ZADD, ZREM, ZRANK and the start of every range are O(log n) and
+ * member → element table (a {@link MemberTable}, searchable with the request's bytes), so ZADD, ZREM, ZRANK and the start of every range are O(log n) and
  * ZSCORE is O(1). Members are binary (latin1) strings; comparing them with `<` compares bytes,
  * as Redis's `sdscmp` does.
  *
@@ -29,6 +29,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { MemberTable } from "./member_table.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Defaults of `zset-max-listpack-entries` and `zset-max-listpack-value`. */
@@ -209,7 +210,7 @@ export class SortedSetValue implements DataValue {
   private lastMember: string[] = [];
   /** Fenwick tree over the block sizes (1-based). */
   private tree: number[] = [0];
-  private readonly dict: Map<string, ZNode> = new Map();
+  private readonly dict = new MemberTable<ZNode>();
   private readonly dense: ZNode[] = [];
   private chars = 0;
 
@@ -228,6 +229,11 @@ export class SortedSetValue implements DataValue {
     return this.dict.get(member);
   }
 
+  /** {@link node} for a member given as bytes (no string is made). */
+  nodeOf(member: Uint8Array): ZNode | undefined {
+    return this.dict.getBytes(member);
+  }
+
   /** The length in bytes of the longest member (O(n)). */
   maxMemberLength(): number {
     let max = 0;
@@ -244,14 +250,17 @@ export class SortedSetValue implements DataValue {
     return n === undefined ? this.insert(member, score) : this.rescore(n, score);
   }
 
-  /** Inserts `member`, which is not in the set; returns the score stored (as {@link set}). */
+  /**
+   * Inserts `member`, which the last lookup of this set ({@link node}, {@link nodeOf}) did not
+   * find; returns the score stored (as {@link set}).
+   */
   insert(member: string, score: number): number {
     if (score === 0 && !this.skiplist) score = 0; // drops the sign of -0
     const node = new ZNode(member, score);
+    this.dict.insertMissing(member, node);
     this.link(node);
     node.idx = this.dense.length;
     this.dense.push(node);
-    this.dict.set(member, node);
     this.chars += member.length;
     return score;
   }
@@ -270,6 +279,14 @@ export class SortedSetValue implements DataValue {
   /** Removes `member`; false when it was not there. */
   remove(member: string): boolean {
     const n = this.dict.get(member);
+    if (n === undefined) return false;
+    this.deleteNode(n);
+    return true;
+  }
+
+  /** {@link remove} for a member given as bytes. */
+  removeBytes(member: Uint8Array): boolean {
+    const n = this.dict.getBytes(member);
     if (n === undefined) return false;
     this.deleteNode(n);
     return true;
@@ -807,10 +824,14 @@ export class SortedSetValue implements DataValue {
     switch (op) {
       case "zadd":
         if (args.length % 2 !== 0) throw new Error("zset: bad zadd effect");
-        for (let i = 0; i < args.length; i += 2) this.set(binary(args[i + 1]), readScore(args[i]));
+        for (let i = 0; i < args.length; i += 2) {
+          const n = this.nodeOf(args[i + 1]);
+          if (n === undefined) this.insert(binary(args[i + 1]), readScore(args[i]));
+          else this.rescore(n, readScore(args[i]));
+        }
         return;
       case "zrem":
-        for (const a of args) this.remove(binary(a));
+        for (const a of args) this.removeBytes(a);
         return;
       case "skiplist":
         this.skiplist = true;

@@ -1,0 +1,118 @@
+/** MemberTable: hashes, binary members, growth and deletion against a Map, clone, misuse. */
+import { assert, assertEquals, assertThrows } from "../../tests/_assert.ts";
+import { hashBytes, hashMember, memberString, MemberTable } from "./member_table.ts";
+
+function bytesOf(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
+/** Members and values of a table, checked against a Map: by string, by bytes, size, values. */
+function assertSame(t: MemberTable<number>, ref: Map<string, number>): void {
+  assertEquals(t.size, ref.size);
+  for (const [k, v] of ref) {
+    assertEquals(t.get(k), v, `get ${JSON.stringify(k)}`);
+    assertEquals(t.getBytes(bytesOf(k)), v, `getBytes ${JSON.stringify(k)}`);
+  }
+  const values: number[] = [];
+  t.forEachValue((v) => values.push(v));
+  assertEquals(values.sort((a, b) => a - b), [...ref.values()].sort((a, b) => a - b));
+}
+
+Deno.test("MemberTable: string and byte hashes agree for every byte value and length", () => {
+  for (let n = 0; n <= 9; n++) {
+    for (let c = 0; c < 256; c++) {
+      const s = String.fromCharCode(c).repeat(n) + "\xff".repeat(n % 3);
+      assertEquals(hashBytes(bytesOf(s), s.length), hashMember(s));
+      assert(hashMember(s) !== 0);
+    }
+  }
+  // Members longer than the string scratch buffer.
+  const long = "\x00\x80\xff".repeat(1000);
+  assertEquals(hashBytes(bytesOf(long), long.length), hashMember(long));
+});
+
+Deno.test("MemberTable: binary members with every byte value, the empty member and long ones", () => {
+  const t = new MemberTable<number>();
+  const ref = new Map<string, number>();
+  const members = [""];
+  for (let c = 0; c < 256; c++) members.push(String.fromCharCode(c), "a" + String.fromCharCode(c));
+  members.push("x".repeat(5000), "x".repeat(4999) + "y", "\x00".repeat(300));
+  members.forEach((m, i) => {
+    assertEquals(t.getBytes(bytesOf(m)), undefined);
+    assertEquals(t.insertMissing(memberString(bytesOf(m)), i), m);
+    ref.set(m, i);
+  });
+  assertSame(t, ref);
+  // A member differing from a stored one only in its last byte or its length is not found.
+  assertEquals(t.get("x".repeat(5000 - 1)), undefined);
+  assertEquals(t.getBytes(bytesOf("x".repeat(4999) + "z")), undefined);
+  assertEquals(t.delete(""), 0);
+  ref.delete("");
+  assertEquals(t.deleteBytes(bytesOf("\x00".repeat(300))), members.length - 1);
+  ref.delete("\x00".repeat(300));
+  assertSame(t, ref);
+});
+
+Deno.test("MemberTable: growth, shrinking and random churn match a Map", () => {
+  const t = new MemberTable<number>();
+  const ref = new Map<string, number>();
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  for (let step = 0; step < 60000; step++) {
+    // Phases: mostly inserts, then mostly deletes (the table shrinks), then balanced churn.
+    const phase = Math.floor(step / 20000);
+    const m = `m${rand(phase === 2 ? 500 : 30000)}`;
+    const op = rand(10);
+    const insert = phase === 0 ? op < 8 : phase === 1 ? op < 2 : op < 5;
+    if (insert) {
+      if (rand(2) === 0) t.set(m, step);
+      else if (t.getBytes(bytesOf(m)) === undefined) t.insertMissing(m, step);
+      else t.set(m, step);
+      ref.set(m, step);
+    } else {
+      const removed = rand(2) === 0 ? t.delete(m) : t.deleteBytes(bytesOf(m));
+      assertEquals(removed, ref.get(m));
+      ref.delete(m);
+    }
+    if (step % 5000 === 4999) assertSame(t, ref);
+  }
+  assertSame(t, ref);
+  for (const k of [...ref.keys()]) {
+    t.delete(k);
+    ref.delete(k);
+  }
+  assertSame(t, ref);
+  assert(t.tableBytes() < 1000, "an emptied table shrinks");
+});
+
+Deno.test("MemberTable: clone is independent; clear empties", () => {
+  const t = new MemberTable<number>();
+  for (let i = 0; i < 100; i++) t.set(`k${i}`, i);
+  const c = t.clone();
+  t.delete("k1");
+  c.set("new", 1);
+  assertEquals(c.get("k1"), 1);
+  assertEquals(t.get("new"), undefined);
+  assertEquals([t.size, c.size], [99, 101]);
+  t.clear();
+  assertEquals([t.size, t.get("k2")], [0, undefined]);
+  assertEquals(c.get("k2"), 2);
+});
+
+Deno.test("MemberTable: insertMissing needs a missed lookup just before it", () => {
+  const t = new MemberTable<number>();
+  assertThrows(() => t.insertMissing("a", 1));
+  assertEquals(t.get("a"), undefined);
+  t.insertMissing("a", 1);
+  assertThrows(() => t.insertMissing("b", 2));
+  assertEquals(t.get("a"), 1);
+  assertThrows(() => t.insertMissing("a", 3), Error, "without a missed lookup");
+  assertEquals(t.getBytes(Uint8Array.of(0x62)), undefined);
+  assertThrows(() => t.insertMissing("c", 3), Error, "without a missed lookup");
+  t.insertMissing("b", 2);
+  assertEquals([t.get("a"), t.get("b"), t.get("c")], [1, 2, undefined]);
+  assert(!t.add("a", 9) && t.add("c", 3));
+  assertEquals([t.get("a"), t.get("c"), t.size], [1, 3, 3]);
+});
