@@ -109,6 +109,7 @@ export function resetStats(server: Server): void {
     ks.evicted =
       0;
   ks.expiredStalePercent = ks.expireCycleMs = 0;
+  server.memory.resetPeak();
   resetInfoStats(server);
 }
 

@@ -106,7 +106,6 @@ class InfoState {
   readonly ops: InstantMetric;
   readonly netIn: InstantMetric;
   readonly netOut: InstantMetric;
-  peakMemory = 0;
   /** Replication ID (a master without replicas still has one). */
   readonly replId: string = Array.from(
     crypto.getRandomValues(new Uint8Array(20)),
@@ -119,14 +118,12 @@ class InfoState {
     this.ops = new InstantMetric(now, st.commands);
     this.netIn = new InstantMetric(now, st.netInput);
     this.netOut = new InstantMetric(now, st.netOutput);
-    this.peakMemory = server.memory.used();
-    server.commandHooks.push(() => this.sample());
+    // Sampled by the server cron, as Redis's serverCron samples them (not after every command).
+    server.cronHooks.push(() => this.sample());
   }
 
-  /** Takes the samples due and raises the peak (after every command, and on INFO). */
+  /** Takes the samples due (from the server cron, and on INFO). */
   sample(): void {
-    const used = this.server.memory.used();
-    if (used > this.peakMemory) this.peakMemory = used;
     const now = Date.now();
     const st = this.server.stats;
     this.ops.track(now, st.commands);
@@ -244,7 +241,7 @@ export const INFO_SECTIONS: InfoSection[] = [
       st.sample();
       const used = server.memory.used();
       const rss = Deno.memoryUsage().rss;
-      const peak = st.peakMemory;
+      const peak = server.memory.peak();
       const total = Deno.systemMemoryInfo().total;
       const max = server.config.int("maxmemory");
       return [

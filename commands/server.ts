@@ -229,8 +229,6 @@ export class Operations {
   /** Clients in MONITOR mode. */
   readonly monitors: Set<Client> = new Set();
   readonly hotness: Hotness;
-  /** Largest `used_memory` seen (MEMORY STATS peak.allocated). */
-  peakMemory = 0;
   /** Unix time (s) of the last completed save: flush and compaction of every shard. */
   lastSave: number;
   /** Keys changed since the last save began. */
@@ -248,17 +246,14 @@ export class Operations {
     this.latency = new LatencyMonitor(server.config);
     this.hotness = new Hotness(server.keyspace);
     this.lastSave = Math.floor(server.startedAt / 1000);
-    this.peakMemory = server.memory.used();
   }
 
-  /** After every command: slow log, latency monitor and histograms, monitors, hotness. */
+  /** After every command: slow log, latency monitor, monitors, hotness. */
   afterCommand(client: Client, cmd: Command, argv: Uint8Array[], usec: number): void {
     // Kept on the command object itself: a property read is cheaper than a map lookup.
     const holder = cmd as unknown as { [TRAITS]?: Traits };
     let t = holder[TRAITS];
     if (t === undefined) t = holder[TRAITS] = traitsOf(cmd);
-    const used = this.server.keyspace.usedBytes;
-    if (used > this.peakMemory) this.peakMemory = used;
     this.hotness.observe(t, argv, cmd);
     // A blocking command's time includes its wait, which Redis leaves out; it is not measured.
     if (t.timed) {
@@ -797,8 +792,7 @@ interface MemoryFigures {
 function memoryFigures(server: Server): MemoryFigures {
   const ops = operations(server);
   const total = server.memory.used();
-  if (total > ops.peakMemory) ops.peakMemory = total;
-  const peak = ops.peakMemory;
+  const peak = server.memory.peak();
   let clientsNormal = 0;
   for (const c of server.clients.values()) {
     const [q] = c.transport.queryBuffer();

@@ -44,6 +44,23 @@ export class MemoryGuard {
     return this.keyspace.usedBytes;
   }
 
+  private peakBytes = 0;
+
+  /**
+   * The most {@link used} has been (INFO used_memory_peak, MEMORY STATS peak.allocated): noted by
+   * the server cron and whenever asked, as Redis's serverCron notes it.
+   */
+  peak(): number {
+    const used = this.keyspace.usedBytes;
+    if (used > this.peakBytes) this.peakBytes = used;
+    return this.peakBytes;
+  }
+
+  /** Starts the peak again from the current use (CONFIG RESETSTAT). */
+  resetPeak(): void {
+    this.peakBytes = this.keyspace.usedBytes;
+  }
+
   /**
    * True when maxmemory is set and the data is still over it after making values cold
    * (Redis's performEvictions before a command that may add data).

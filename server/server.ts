@@ -59,6 +59,8 @@ export class Server {
   describeClient: (c: Client) => string = (c) => clientInfoLine(c, null);
   readonly gates: CommandGate[] = [];
   readonly commandHooks: CommandHook[] = [];
+  /** Run by the server cron, `hz` times a second (INFO's instantaneous metrics …). */
+  readonly cronHooks: (() => void)[] = [];
   /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
   readonly disconnectHooks: ((c: Client) => void)[] = [];
   /** Called by RESET (leave MULTI, pub/sub, tracking …). */
@@ -428,6 +430,8 @@ export class Server {
       this.autoCompact();
     }
     this.pause.expire();
+    this.memory.peak();
+    for (const hook of this.cronHooks) hook();
     this.memory.drain();
     const max = this.config.int("maxmemory");
     if (max > 0 && this.keyspace.usedBytes > max) this.memory.evict(max);
