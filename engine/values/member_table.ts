@@ -75,7 +75,8 @@ export function hashBytes(b: Uint8Array, n: number): number {
       }
     }
     v3 ^= m;
-    // One SipRound (compression).
+    // One SipRound (compression). The round is written out here and below on purpose: as a
+    // function it would have to pass the four words through an object, costing more than it.
     v0 = (v0 + v1) | 0;
     v1 = (v1 << 5) | (v1 >>> 27);
     v1 ^= v0;
