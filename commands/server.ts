@@ -790,7 +790,6 @@ interface MemoryFigures {
 }
 
 function memoryFigures(server: Server): MemoryFigures {
-  const ops = operations(server);
   const total = server.memory.used();
   const peak = server.memory.peak();
   let clientsNormal = 0;
