@@ -156,6 +156,9 @@ class ScriptedStream {
   private waiter: (() => void) | null = null;
   private ended = false;
 
+  /** `maxWrite`: the most one write takes (a socket that accepts part of a write). */
+  constructor(private readonly maxWrite = Infinity) {}
+
   push(bytes: Uint8Array): void {
     this.chunks.push(bytes);
     this.waiter?.();
@@ -176,8 +179,10 @@ class ScriptedStream {
   }
 
   write(p: Uint8Array): Promise<number> {
-    this.writes.push(p.slice());
-    return Promise.resolve(p.length);
+    const n = Math.min(p.length, this.maxWrite);
+    this.writes.push(p.slice(0, n));
+    // Later, as a socket would: the rest of the connection's work runs in between.
+    return new Promise((resolve) => setTimeout(() => resolve(n), 0));
   }
 
   close(): void {
@@ -221,6 +226,35 @@ Deno.test("protocol: a pipeline received in one read is answered with one socket
     assertEquals(replies[0], "+OK\r\n");
     assertEquals(replies[1], "$1\r\n0\r\n");
     assertEquals(stream.writes.length, 1);
+    stream.close();
+  } finally {
+    await server.close();
+    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("protocol: replies a socket takes a few bytes at a time arrive whole and in order", async () => {
+  const server = await startFerric();
+  try {
+    const stream = new ScriptedStream(7);
+    server.serveStream(stream);
+    const big = "v".repeat(5000);
+    stream.push(requests("SET big " + big, "GET big", "PING", "INCR n", "ECHO hello"));
+    assertEquals(await stream.waitForReplies(5), [
+      "+OK\r\n",
+      `$5000\r\n${big}\r\n`,
+      "+PONG\r\n",
+      ":1\r\n",
+      "$5\r\nhello\r\n",
+    ]);
+    // A second batch while nothing is pending, then one sent while replies are still going out.
+    stream.push(requests("INCR n"));
+    assertEquals((await stream.waitForReplies(6))[5], ":2\r\n");
+    stream.push(requests("GET big", "INCR n"));
+    stream.push(requests("INCR n"));
+    const all = await stream.waitForReplies(9);
+    assertEquals(all.slice(6), [`$5000\r\n${big}\r\n`, ":3\r\n", ":4\r\n"]);
+    assert(stream.writes.every((w) => w.length <= 7));
     stream.close();
   } finally {
     await server.close();
