@@ -89,7 +89,6 @@ export class MemoryGuard {
 
   /** Cools queued entries whose values have reached the disk. */
   drain(): void {
-    this.collector.idle();
     if (this.queue.length === 0) return;
     const keep: Entry[] = [];
     for (const e of this.queue) {
@@ -271,26 +270,36 @@ export class ValueCollector {
   /** Collections run, and the time they took (ms). */
   runs = 0;
   totalMs = 0;
+  /** {@link pending} at the last tick, and when it last moved. */
+  private seen = 0;
   private lastDrop = 0;
   private gc: (() => void) | null | undefined;
   private trim: (() => void) | null | undefined;
 
-  /** Notes `bytes` of values dropped from memory. */
+  /** Notes `bytes` of values dropped from memory (on the eviction path: no clock read here). */
   dropped(bytes: number): void {
     this.pending += bytes;
-    this.lastDrop = performance.now();
   }
 
-  /** Collects once values stopped being dropped (called often: cheap when nothing is pending). */
-  idle(): void {
-    if (this.pending < ValueCollector.QUIET_BYTES) return;
+  /**
+   * From the server cron: notes whether values were dropped since the last tick, and collects
+   * once they stopped being dropped for {@link ValueCollector.QUIET_MS}.
+   */
+  tick(): void {
     const now = performance.now();
-    if (now - this.lastDrop >= ValueCollector.QUIET_MS) this.collect(now);
+    if (this.pending !== this.seen) {
+      this.seen = this.pending;
+      this.lastDrop = now;
+    } else if (
+      this.pending >= ValueCollector.QUIET_BYTES && now - this.lastDrop >= ValueCollector.QUIET_MS
+    ) {
+      this.collect(now);
+    }
   }
 
   private collect(now: number): void {
     const gc = this.gc === undefined ? this.gc = exposeGc() : this.gc;
-    this.pending = 0;
+    this.pending = this.seen = 0;
     if (gc === null) return;
     gc();
     this.totalMs += performance.now() - now;

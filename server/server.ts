@@ -431,6 +431,7 @@ export class Server {
     }
     this.pause.expire();
     this.memory.peak();
+    this.memory.collector.tick();
     for (const hook of this.cronHooks) hook();
     this.memory.drain();
     const max = this.config.int("maxmemory");
