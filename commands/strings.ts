@@ -105,6 +105,21 @@ function setString(db: Database, key: string, value: Uint8Array, expireAt: numbe
   if (expireAt > 0) db.notify("g", "expire", key);
 }
 
+/**
+ * Stores a string computed from what `key` held: `e` is the entry the command looked up (kept,
+ * with its TTL, and not looked up again), or undefined when the key did not exist.
+ */
+function storeOver(
+  db: Database,
+  key: string,
+  e: Entry | undefined,
+  value: Uint8Array,
+  encoding?: string,
+): void {
+  if (e === undefined) db.set(key, value, 0, encoding);
+  else db.replace(e, value, encoding);
+}
+
 /** INCR/DECR/INCRBY/DECRBY: adds `by` to the integer at `key`, keeping its TTL. */
 function incrBy(db: Database, key: string, by: number | bigint): Reply {
   const e = db.find(key);
@@ -116,8 +131,7 @@ function incrBy(db: Database, key: string, by: number | bigint): Reply {
   }
   const next = addInt64(current, by);
   if (next === null) throw Errors.overflow;
-  if (e === undefined) db.set(key, numberBytes(next), 0);
-  else db.replace(e, numberBytes(next));
+  storeOver(db, key, e, numberBytes(next));
   db.notify("$", "incrby", key);
   return next;
 }
@@ -449,9 +463,7 @@ export const stringCommands: CommandSpec[] = [
       const result = incrByFloat(current, latin1(argv[2]));
       if (result instanceof RespError) return result;
       const bytes = latin1Bytes(result);
-      const encoding = bytes.length <= 44 ? "embstr" : "raw";
-      if (e === undefined) db.set(key, bytes, 0, encoding);
-      else db.replace(e, bytes, encoding);
+      storeOver(db, key, e, bytes, bytes.length <= 44 ? "embstr" : "raw");
       db.notify("$", "incrbyfloat", key);
       return bytes;
     },
@@ -504,8 +516,7 @@ export const stringCommands: CommandSpec[] = [
       const next = new Uint8Array(Math.max(cur.length, offset + patch.length));
       next.set(cur);
       next.set(patch, offset);
-      if (e === undefined) db.set(key, next, 0, "raw");
-      else db.replace(e, next, "raw");
+      storeOver(db, key, e, next, "raw");
       db.notify("$", "setrange", key);
       return next.length;
     },
