@@ -418,6 +418,11 @@ const HIST_TOPS = Array.from({ length: HIST_LEVELS }, (_, k) => {
   return level + level / 128 - 1;
 });
 
+/** The largest ns value below level `k` (where its sub-buckets start). */
+function levelBottom(k: number): number {
+  return k === 0 ? 0 : HIST_TOPS[k - 1];
+}
+
 /** Level index of a duration in ns. */
 function levelOf(ns: number): number {
   let k = 0;
@@ -437,7 +442,7 @@ export class LatencyHistogram {
   record(usec: number): void {
     const ns = Math.min(HIST_MAX_NS, Math.max(HIST_MIN_NS, Math.round(usec * 1000)));
     const k = levelOf(ns);
-    const low = k === 0 ? 0 : HIST_TOPS[k - 1];
+    const low = levelBottom(k);
     const sub = Math.min(
       HIST_SUBS - 1,
       Math.floor(((ns - low) * HIST_SUBS) / (HIST_TOPS[k] - low)),
@@ -475,7 +480,7 @@ export class LatencyHistogram {
       cum += this.counts[i];
       if (cum < want) continue;
       const k = Math.floor(i / HIST_SUBS);
-      const low = k === 0 ? 0 : HIST_TOPS[k - 1];
+      const low = levelBottom(k);
       return (low + ((HIST_TOPS[k] - low) * (i % HIST_SUBS + 1)) / HIST_SUBS) / 1000;
     }
     return HIST_TOPS[HIST_LEVELS - 1] / 1000;
