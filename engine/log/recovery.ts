@@ -17,7 +17,7 @@ import type { Keyspace } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
-import { ALL_DBS, checkRecord, HEADER_SIZE, RecordType } from "./record.ts";
+import { ALL_DBS, checkRecord, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
 
 /** The value of an entry loaded cold (its bytes stay in the log until read). */
 const COLD = new Uint8Array(0);
@@ -172,6 +172,11 @@ function payloadCopy(r: RecordView): Uint8Array {
   return out;
 }
 
+/** Where the record at `pos` ends (its header's key and payload lengths), without decoding it. */
+function recordEnd(view: DataView, pos: number): number {
+  return pos + recordSize(view.getUint32(pos + 24, true), view.getUint32(pos + 28, true));
+}
+
 /** Whether a record of this type replaces its key's whole state (and so every earlier record). */
 function replacesKey(type: number): boolean {
   return type === RecordType.PutString || type === RecordType.PutValue ||
@@ -265,12 +270,7 @@ function findSuperseded(
 
   let batch: number[] | null = inBatch ? [] : null;
   for (const [from, to] of ranges) {
-    for (
-      let pos = from;
-      pos < to;
-      pos += HEADER_SIZE + view.getUint32(pos + 24, true) +
-        view.getUint32(pos + 28, true)
-    ) {
+    for (let pos = from; pos < to; pos = recordEnd(view, pos)) {
       const type = buf[pos + 4];
       if (type === RecordType.BatchBegin) {
         const id = view.getFloat64(pos + HEADER_SIZE, true);
@@ -521,8 +521,7 @@ export async function recover(
           if (superseded !== null && superseded[pos >>> 5] === 1) {
             const lsn = r.view.getFloat64(pos + 8, true);
             if (lsn > report.lastLsn) report.lastLsn = lsn;
-            r.end = pos + HEADER_SIZE + r.view.getUint32(pos + 24, true) +
-              r.view.getUint32(pos + 28, true);
+            r.end = recordEnd(r.view, pos);
             continue;
           }
           decodeAt(r, pos);
