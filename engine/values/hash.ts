@@ -3,8 +3,8 @@
  * of hash fields.
  *
  * Fields are binary (latin1) strings, values byte arrays; fields are found by their bytes in a
- * {@link MemberTable}, so a command names a field without making a string of it. A hash keeps Redis's observable order:
- * while small it behaves as a listpack (new fields at the end, an updated field keeps its place;
+ * {@link MemberTable}, so a command names a field without making a string of it. A hash keeps
+ * Redis's observable order: while small it behaves as a listpack (new fields at the end, an updated field keeps its place;
  * once a field-expiry command ran it is a `listpackex`, where fields with a TTL come first ordered
  * by expiry time and fields without one follow), and once it outgrows
  * `hash-max-listpack-entries` / `hash-max-listpack-value` it is a `hashtable` for good, where
@@ -46,13 +46,6 @@ const BASE_BYTES = 64;
 const FIELD_BYTES = 56;
 const ENTRIES = "hash-max-listpack-entries";
 const VALUE = "hash-max-listpack-value";
-
-type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
-
-function text(b: Uint8Array): string {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.length) as Latin1Buffer;
-  return buf.latin1Slice(0, b.length);
-}
 
 function bytes(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, "latin1"));
@@ -145,11 +138,11 @@ export class HashValue implements DataValue {
     if (flags & 1) h.table = true;
     if (flags & 2) h.ex = true;
     for (let i = 1; i + 3 <= parts.length; i += 3) {
-      const name = text(parts[i]);
+      const name = memberString(parts[i]);
       const f = h.newField(name, new Uint8Array(parts[i + 1]));
       h.map.set(name, f);
       if (!h.table) h.maxLen = Math.max(h.maxLen, f.name.length, f.value.length);
-      if (parts[i + 2].length) h.ttlInPlace(f, Number(text(parts[i + 2])));
+      if (parts[i + 2].length) h.ttlInPlace(f, Number(memberString(parts[i + 2])));
     }
     return h;
   }
@@ -166,7 +159,7 @@ export class HashValue implements DataValue {
         for (const a of args) this.deleteBytes(a);
         return;
       case "hexpire": {
-        const at = Number(text(args[0]));
+        const at = Number(memberString(args[0]));
         for (let i = 1; i < args.length; i++) {
           const f = this.map.getBytes(args[i]);
           if (f !== undefined) this.expire(f, at);

@@ -250,10 +250,10 @@ export class SetValue implements DataValue {
         for (const a of args) this.addBytes(a);
         return;
       case "srem":
-        for (const a of args) this.remove(binary(a));
+        for (const a of args) this.remove(memberString(a));
         return;
       case "encoding": {
-        const name = binary(args[0]);
+        const name = memberString(args[0]);
         if (name === "hashtable") this.intset = false;
         else if (name === "intset" && this.dense.every(isIntMember)) this.intset = true;
         else throw new Error(`set: bad encoding effect '${name}'`);
@@ -264,10 +264,6 @@ export class SetValue implements DataValue {
         throw new Error(`set: unknown effect '${op}'`);
     }
   }
-}
-
-function binary(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1");
 }
 
 registerValueType("set", SetValue.decode);

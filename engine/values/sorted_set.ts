@@ -29,7 +29,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { MemberTable } from "./member_table.ts";
+import { memberString, MemberTable } from "./member_table.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Defaults of `zset-max-listpack-entries` and `zset-max-listpack-value`. */
@@ -177,10 +177,6 @@ function readScore(b: Uint8Array): number {
 }
 
 type LatinBuffer = Buffer & { latin1Slice(start: number, end: number): string };
-
-function binary(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1");
-}
 
 /** Inserts `v` at `i` (shifting by hand: no garbage, fast for block-sized arrays). */
 function insertAt<T>(a: T[], i: number, v: T): void {
@@ -826,7 +822,7 @@ export class SortedSetValue implements DataValue {
         if (args.length % 2 !== 0) throw new Error("zset: bad zadd effect");
         for (let i = 0; i < args.length; i += 2) {
           const n = this.nodeOf(args[i + 1]);
-          if (n === undefined) this.insert(binary(args[i + 1]), readScore(args[i]));
+          if (n === undefined) this.insert(memberString(args[i + 1]), readScore(args[i]));
           else this.rescore(n, readScore(args[i]));
         }
         return;
