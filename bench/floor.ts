@@ -19,6 +19,8 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import { freePort } from "../tests/_harness.ts";
+import { median } from "./run.ts";
 
 const PONG = new TextEncoder().encode("+PONG\r\n");
 
@@ -45,13 +47,6 @@ async function serveFloor(port: number): Promise<void> {
       conn.close();
     })();
   }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function answers(port: number): Promise<boolean> {
@@ -96,11 +91,6 @@ async function benchmark(port: number, requests: number, pipeline: number): Prom
   return Number(row.split(",")[1].replaceAll('"', ""));
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 async function main(args: string[]): Promise<void> {
   if (args[0] === "--serve") return serveFloor(Number(args[1]));
   const opt = (name: string, dflt: number) => {
@@ -143,7 +133,7 @@ async function main(args: string[]): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         for (const i of [0, 1, 2]) runs[i].push(await benchmark(portOf[i], n, pipeline));
       }
-      const [floor, ferric, redis] = runs.map(median);
+      const [floor, ferric, redis] = runs.map((xs) => median(xs) ?? NaN);
       const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
       console.log(
         `| ${pipeline} | ${fmt(floor)} | ${fmt(ferric)} | ${fmt(redis)} | ${

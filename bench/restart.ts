@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { splitFlags } from "./run.ts";
+import { median, splitFlags } from "./run.ts";
+import { freePort } from "../tests/_harness.ts";
 
 interface Options {
   requests: number;
@@ -103,13 +104,6 @@ function parseOptions(args: string[]): Options | null {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -291,12 +285,6 @@ async function loadWrites(def: ServerDef, commands: string, o: Options): Promise
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 interface Row {
   label: string;
   ferric: number[];
@@ -400,7 +388,7 @@ async function run(o: Options, root: string): Promise<Row[]> {
 
 function report(rows: Row[], o: Options): void {
   const table = rows.map((r) => {
-    const f = median(r.ferric), rd = median(r.redis);
+    const f = median(r.ferric) ?? NaN, rd = median(r.redis) ?? NaN;
     return [
       r.label,
       `${(rd / 1000).toFixed(2)} s`,

@@ -13,6 +13,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import { freePort } from "../tests/_harness.ts";
 
 /** A redis-benchmark test: its `-t` name and the CSV row that carries its result. */
 interface TestDef {
@@ -342,13 +343,6 @@ class ServerProcess {
   }
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 /** Sends PING and resolves with the first reply line, or rejects after `timeoutMs`. */
 async function ping(port: number, timeoutMs: number): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -547,7 +541,8 @@ interface Row {
   redis: RunResult[];
 }
 
-function median(xs: number[]): number | null {
+/** The median of `xs` (the mean of the middle two for an even count); null when empty. */
+export function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
