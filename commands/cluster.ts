@@ -40,7 +40,7 @@ function tableMemory(t: KeyTable): number {
   if (t.size === 0) return 0;
   if (t.size <= EXACT_MEMORY_KEYS) {
     let m = 0;
-    for (const e of t.map.values()) m += entryMemory(e);
+    for (const e of t.values()) m += entryMemory(e);
     return m;
   }
   let sum = 0;

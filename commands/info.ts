@@ -479,7 +479,7 @@ export const INFO_SECTIONS: InfoSection[] = [
       const reads = ks.hotReads + ks.coldReads;
       let cold = 0;
       for (const sh of ks.shards) {
-        for (const t of sh.tables) for (const e of t.map.values()) if (e.cold) cold++;
+        for (const t of sh.tables) for (const e of t.values()) if (e.cold) cold++;
       }
       return [
         ["hot_reads", ks.hotReads],
@@ -503,7 +503,7 @@ export const INFO_SECTIONS: InfoSection[] = [
       const per = new Map<string, [number, number]>();
       for (const sh of server.keyspace.shards) {
         for (const t of sh.tables) {
-          for (const e of t.map.values()) {
+          for (const e of t.values()) {
             const i = e.key.indexOf(":");
             const prefix = i < 0 ? "" : e.key.slice(0, i);
             const cur = per.get(prefix) ?? [0, 0];

@@ -1066,7 +1066,7 @@ const memoryCommand: CommandSpec = {
         // As Redis's dictFind: no expiry check, no stats, a cold value stays cold. Sizes are
         // kept exactly per value, so every element is counted whatever SAMPLES says.
         const key = latin1(argv[2]);
-        const e = ctx.db.keyspace.table(ctx.db.index, key).map.get(key);
+        const e = ctx.db.keyspace.table(ctx.db.index, key).get(key);
         return e === undefined ? null : entryMemory(e);
       },
     },
@@ -1234,7 +1234,7 @@ function debugObject(
   db: import("../engine/keyspace.ts").Database,
   key: string,
 ): Reply {
-  const e = db.keyspace.table(db.index, key).map.get(key);
+  const e = db.keyspace.table(db.index, key).get(key);
   if (e === undefined) return Errors.noSuchKey;
   const ks = db.keyspace;
   const isString = e.cold || e.value instanceof Uint8Array;
@@ -1357,7 +1357,7 @@ function datasetDigest(server: Server): string {
     if (db.size() === 0) continue;
     mixDigest(final, htonl(db.index));
     for (const shard of ks.shards) {
-      for (const e of shard.tables[db.index].map.values()) {
+      for (const e of shard.tables[db.index].values()) {
         const digest = new Uint8Array(20);
         mixDigest(digest, asciiBytes(e.key));
         objectDigest(db, e, digest);
@@ -1440,8 +1440,8 @@ function install(
     for (let s = 0; s < live.shards.length; s++) {
       for (let d = 0; d < live.dbs.length; d++) {
         const t = live.shards[s].tables[d];
-        for (const key of fresh.shards[s].tables[d].map.keys()) {
-          if (t.map.has(key)) {
+        for (const { key } of fresh.shards[s].tables[d].values()) {
+          if (t.get(key) !== undefined) {
             server.log.warning("reload", `duplicate key '${key}' in database ${d}`);
             return err(
               "ERR Error trying to load the data directory, duplicate keys: check server logs.",
@@ -1454,8 +1454,9 @@ function install(
   for (let s = 0; s < live.shards.length; s++) {
     for (let d = 0; d < live.dbs.length; d++) {
       const t: KeyTable = live.shards[s].tables[d];
-      for (const e of fresh.shards[s].tables[d].map.values()) {
-        const old = t.map.get(e.key);
+      // A copy: adding an entry to the live table takes it off the fresh table's chains.
+      for (const e of fresh.shards[s].tables[d].entries()) {
+        const old = t.get(e.key);
         if (old !== undefined) {
           t.remove(old);
           live.usedBytes -= size(old);

@@ -12,6 +12,7 @@
 import { type EffectLog, NO_LOG } from "./effects.ts";
 import { globMatch } from "./glob.ts";
 import { keySlot, slotShard } from "./slot.ts";
+import { hashMember } from "./values/member_table.ts";
 import { type EncodingLimits, typeName, type Value, valueSize } from "./values/types.ts";
 
 /** `expireAt` argument of {@link Database.set} that keeps the key's current TTL. */
@@ -19,9 +20,9 @@ export const KEEP_TTL = -1;
 
 /**
  * Estimated fixed memory of one key besides its name's and value's bytes, for maxmemory
- * accounting: the entry, its Map slot, the name's string header, the value's typed-array view
- * and the log bookkeeping. Measured: a key with a 16-byte value grows the V8 heap by ~330 bytes
- * before log bookkeeping (2026-11, Deno 2.9).
+ * accounting: the entry, its bucket slot, the name's string header, the value's typed-array view
+ * and the log bookkeeping. Measured: a key of 16 bytes with a 16-byte value and its log
+ * location grows the V8 heap by ~385 bytes (2026-11-27, Deno 2.9).
  */
 export const ENTRY_OVERHEAD = 320;
 
@@ -91,16 +92,12 @@ export interface KeyspaceListener {
 }
 
 /**
- * FNV-1a of the key, cut to 30 bits: a small integer (Smi) is stored in the entry itself, while a
- * larger number would cost every entry a separate heap box.
+ * The key's hash: HalfSipHash under the process's random key (so clients cannot choose keys that
+ * share a bucket, as Redis's SipHash prevents), cut to 30 bits: a small integer (Smi) is stored in
+ * the entry itself, while a larger number would cost every entry a separate heap box.
  */
 function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h & 0x3fffffff;
+  return hashMember(key) & 0x3fffffff;
 }
 
 function reverseBits(v: number): number {
@@ -112,32 +109,41 @@ function reverseBits(v: number): number {
 }
 
 /**
- * The keys of one database in one shard: a Map for lookups, plus a power-of-two bucket table
- * that gives SCAN Redis's guarantee (a key present for the whole scan is returned) through
- * resizes, and an array of keys with a TTL for sampling by the active expire cycle. A bucket is
- * a chain through the entries' `next` field: no array per bucket to allocate and keep.
+ * The keys of one database in one shard: a power-of-two table of buckets, each a chain through
+ * the entries' `next` field (no array per bucket, no second index), that serves lookups, gives
+ * SCAN Redis's guarantee (a key present for the whole scan is returned) through resizes, and
+ * picks random keys; plus an array of keys with a TTL for sampling by the active expire cycle.
+ * The table doubles past one entry per bucket and halves below 10%, as Redis's dict does.
  */
 export class KeyTable {
-  readonly map: Map<string, Entry> = new Map();
   private heads: (Entry | null)[] = new Array(4).fill(null);
   private mask = 3;
+  private count = 0;
   readonly volatile: Entry[] = [];
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
+  /** The entry of `key` (expired or not), or undefined. */
+  get(key: string): Entry | undefined {
+    const h = hashKey(key);
+    for (let e = this.heads[h & this.mask]; e !== null; e = e.next) {
+      if (e.hash === h && e.key === key) return e;
+    }
+    return undefined;
+  }
+
+  /** Adds an entry whose key is not in the table. */
   add(e: Entry): void {
-    this.map.set(e.key, e);
     const i = e.hash & this.mask;
     e.next = this.heads[i];
     this.heads[i] = e;
-    if (this.map.size > this.heads.length) this.resize(this.heads.length * 2);
+    if (++this.count > this.heads.length) this.resize(this.heads.length * 2);
     if (e.expireAt !== 0) this.addVolatile(e);
   }
 
   remove(e: Entry): void {
-    this.map.delete(e.key);
     const i = e.hash & this.mask;
     let cur = this.heads[i];
     if (cur === e) this.heads[i] = e.next;
@@ -146,13 +152,42 @@ export class KeyTable {
       cur!.next = e.next;
     }
     e.next = null;
+    this.count--;
     if (e.volIdx >= 0) this.removeVolatile(e);
     // Shrink below 10% fill, as Redis does, so random sampling stays cheap.
-    if (this.heads.length > 4 && this.map.size * 10 < this.heads.length) {
+    if (this.heads.length > 4 && this.count * 10 < this.heads.length) {
       let size = 4;
-      while (size < this.map.size) size *= 2;
+      while (size < this.count) size *= 2;
       this.resize(size);
     }
+  }
+
+  /** Makes room for `n` entries at once (recovery knows how many keys are coming). */
+  reserve(n: number): void {
+    let size = this.heads.length;
+    while (size < n) size *= 2;
+    if (size > this.heads.length) this.resize(size);
+  }
+
+  /**
+   * Every entry, bucket by bucket. The table must not change while this runs; code that changes
+   * it on the way, or waits between entries, takes a copy ({@link entries}) or uses {@link scan}.
+   */
+  *values(): IterableIterator<Entry> {
+    const heads = this.heads;
+    for (let i = 0; i < heads.length; i++) {
+      for (let e = heads[i]; e !== null; e = e.next) yield e;
+    }
+  }
+
+  /** Every entry, in an array of its own. */
+  entries(): Entry[] {
+    const out: Entry[] = [];
+    const heads = this.heads;
+    for (let i = 0; i < heads.length; i++) {
+      for (let e = heads[i]; e !== null; e = e.next) out.push(e);
+    }
+    return out;
   }
 
   /** Keeps the volatile array in step with an entry's expiry. */
@@ -179,10 +214,15 @@ export class KeyTable {
   private resize(size: number): void {
     const heads: (Entry | null)[] = new Array(size).fill(null);
     const mask = size - 1;
-    for (const e of this.map.values()) {
-      const i = e.hash & mask;
-      e.next = heads[i];
-      heads[i] = e;
+    const old = this.heads;
+    for (let i = 0; i < old.length; i++) {
+      for (let e = old[i]; e !== null;) {
+        const next = e.next;
+        const j = e.hash & mask;
+        e.next = heads[j];
+        heads[j] = e;
+        e = next;
+      }
     }
     this.heads = heads;
     this.mask = mask;
@@ -209,7 +249,7 @@ export class KeyTable {
 
   /** A random entry, or undefined when empty. */
   random(): Entry | undefined {
-    if (this.map.size === 0) return undefined;
+    if (this.count === 0) return undefined;
     for (;;) {
       let e = this.heads[Math.floor(Math.random() * this.heads.length)];
       if (e === null) continue;
@@ -459,7 +499,7 @@ export class Database {
    */
   peek(key: string, warm = true): Entry | undefined {
     const t = this.table(key);
-    const e = t.map.get(key);
+    const e = t.get(key);
     if (e === undefined) return undefined;
     if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
       this.expireEntry(t, e);
@@ -537,7 +577,7 @@ export class Database {
     const ks = this.keyspace;
     const shard = ks.shardOf(key);
     const t = ks.shards[shard].tables[this.index];
-    let e = t.map.get(key);
+    let e = t.get(key);
     if (e !== undefined && e.expireAt !== 0 && e.expireAt <= ks.now) {
       this.expireEntry(t, e);
       e = undefined;
@@ -603,7 +643,7 @@ export class Database {
   /** Deletes `key`; true when it existed. */
   delete(key: string): boolean {
     const t = this.table(key);
-    const e = t.map.get(key);
+    const e = t.get(key);
     if (e === undefined) return false;
     if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
       this.expireEntry(t, e);
@@ -659,9 +699,7 @@ export class Database {
     let bytes = 0;
     for (const s of this.keyspace.shards) {
       const t = s.tables[this.index];
-      for (const e of t.map.values()) {
-        bytes += entryMemory(e);
-      }
+      for (const e of t.values()) bytes += entryMemory(e);
       s.tables[this.index] = new KeyTable();
     }
     this.keyspace.usedBytes -= bytes;
@@ -685,7 +723,7 @@ export class Database {
     const now = this.keyspace.now;
     const all = pattern === "*";
     for (const s of this.keyspace.shards) {
-      for (const e of s.tables[this.index].map.values()) {
+      for (const e of s.tables[this.index].values()) {
         if (e.expireAt !== 0 && e.expireAt <= now) continue;
         if (all || globMatch(pattern, e.key)) out.push(e.key);
       }

@@ -116,10 +116,16 @@ export class MemoryGuard {
     this.refills = 0;
     while (ks.usedBytes > max && misses < 16) {
       let best = -1;
+      let bestEntry: Entry | null = null;
       let bestScore = Infinity;
       for (let i = 0; i < samples; i++) {
         const at = this.candidate(volatileOnly);
         if (at < 0) break;
+        // Stale candidates dropped on the way are swap-removed: the best one may have moved.
+        if (best >= 0 && found.entries[best] !== bestEntry) {
+          best = found.entries.indexOf(bestEntry!);
+          if (best < 0) bestScore = Infinity;
+        }
         const e = found.entries[at];
         if (!this.canCool(e)) continue; // not on disk yet
         const score = policy.endsWith("-lru")
@@ -131,6 +137,7 @@ export class MemoryGuard {
           : Math.random();
         if (score < bestScore) {
           best = at;
+          bestEntry = e;
           bestScore = score;
         }
       }
@@ -159,9 +166,9 @@ export class MemoryGuard {
    * most recently used anyway.
    */
   private readonly candidates = new Candidates();
-  /** Where the filling scan is: a table index and an iterator into it. */
+  /** Where the filling scan is: a table index and a SCAN cursor in it (-1: take the next table). */
   private scanTable = 0;
-  private scanIter: Iterator<Entry> | null = null;
+  private scanCursor = -1;
   /** Fills during the current {@link evict} (one is enough: a second finds nothing new). */
   private refills = 0;
 
@@ -173,7 +180,7 @@ export class MemoryGuard {
       const at = Math.floor(Math.random() * found.entries.length);
       const e = found.entries[at];
       if (
-        e.cold || !(e.value instanceof Uint8Array) || found.tables[at].map.get(e.key) !== e ||
+        e.cold || !(e.value instanceof Uint8Array) || found.tables[at].get(e.key) !== e ||
         (volatileOnly && e.expireAt === 0)
       ) {
         found.remove(at);
@@ -194,25 +201,21 @@ export class MemoryGuard {
       }
     }
     const found = this.candidates;
-    // Every entry at most once per fill, so a keyspace with nothing hot ends the scan.
+    const seen: Entry[] = [];
+    // Every entry about once per fill (a resize may show some twice), so a keyspace with nothing
+    // hot ends the scan.
     for (let visited = 0; visited <= total && found.entries.length < FILL_BATCH;) {
-      if (this.scanIter === null) {
+      if (this.scanCursor < 0) {
         this.scanTable = (this.scanTable + 1) % tables.length;
-        this.scanIter = tables[this.scanTable].map.values();
+        this.scanCursor = 0;
       }
       const table = tables[this.scanTable];
-      for (;;) {
-        const next = this.scanIter.next();
-        if (next.done) {
-          this.scanIter = null;
-          break;
-        }
-        visited++;
-        const e = next.value;
-        if (!e.cold && e.value instanceof Uint8Array) found.add(e, table);
-        if (found.entries.length >= FILL_BATCH || visited > total) break;
-      }
-      if (this.scanIter === null && total === 0) break;
+      seen.length = 0;
+      const next = table.scan(this.scanCursor, FILL_BATCH - found.entries.length, seen);
+      this.scanCursor = next === 0 ? -1 : next;
+      visited += seen.length;
+      for (const e of seen) if (!e.cold && e.value instanceof Uint8Array) found.add(e, table);
+      if (total === 0) break;
     }
     return found.entries.length > 0;
   }

@@ -72,7 +72,7 @@ export class KeyInventory {
     let slice = 0;
     for (const shard of this.server.keyspace.shards) {
       for (const table of shard.tables) {
-        for (const e of table.map.values()) {
+        for (const e of table.entries()) {
           const k = e.key;
           const colon = k.indexOf(":");
           const raw = colon < 0 ? "" : k.slice(0, colon);

@@ -558,7 +558,7 @@ Deno.test("hashes: expired fields are invisible, reclaimed lazily and actively",
   const s = await startFerric({ hz: 50 });
   const c = await RawClient.connect(s.port);
   const call = (line: string) => c.call(...cmd(line));
-  const raw = (key: string) => s.keyspace.table(0, key).map.get(key);
+  const raw = (key: string) => s.keyspace.table(0, key).get(key);
   try {
     await call("HSET h a 1 b 2 c 3");
     await call("HPEXPIRE h 30 FIELDS 2 a b");
@@ -694,7 +694,7 @@ Deno.test("hashes: effects replay to the live value (persistence contract)", asy
     const replay = log.replay(0, { dropEmptied: true });
     const live = new Map<string, Entry>();
     for (const t of s.keyspace.shards.map((sh) => sh.tables[0])) {
-      for (const [k, e] of t.map) live.set(k, e);
+      for (const e of t.values()) live.set(e.key, e);
     }
     assertEquals([...replay.keys()].sort(), [...live.keys()].sort());
     const limits = s.keyspace.encodingLimits;

@@ -123,7 +123,8 @@ export class Compactor {
           await tick();
           if (this.aborted.has(s)) throw new Error("aborted by FLUSHDB/FLUSHALL/SWAPDB");
         };
-        for (const e of table.map.values()) {
+        // A copy of the table: it changes while batches are written.
+        for (const e of table.entries()) {
           batch.push(e);
           if (batch.length >= STEP) await flushBatch();
           if (tables[db] !== table) break; // flushed or swapped meanwhile

@@ -122,6 +122,8 @@ interface RecordView {
   payloadStart: number;
   end: number;
   offset: number;
+  /** The key is known not to be in the keyspace (replay need not look it up). */
+  absent: boolean;
 }
 
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
@@ -188,6 +190,9 @@ function isKeyRecord(type: number): boolean {
   return type >= RecordType.PutString && type <= RecordType.Op;
 }
 
+/** Marks of {@link findSuperseded}, per record offset / 32. */
+const KEPT = 0, SUPERSEDED = 1, FIRST = 2;
+
 /**
  * Finds the records of one segment that replaying does not need: the records of a key that come
  * before a later record replacing the key's whole state (PutString, PutValue, Delete) with a
@@ -195,11 +200,16 @@ function isKeyRecord(type: number): boolean {
  * then the replacing record leaves the state the replacing record alone leaves: each record only
  * touches its own key, a record applies only when newer than the key's state, and a flush in
  * between removes only keys older than itself. A SwapDb moves keys between databases, so records
- * before it are never superseded by records after it. Returns a bitmap indexed by record offset
- * / 32 (a record is at least 32 bytes), so replay skips them before decoding their key.
+ * before it are never superseded by records after it. Returns marks indexed by record offset
+ * / 32 (a record is at least 32 bytes), so replay skips them before decoding their key, and the
+ * number of {@link FIRST} records per database.
  *
  * `inBatch` and `batchWhole` are the batch state at the start of the file (a batch may straddle
  * a segment rotation); records of a batch that does not end in this file supersede nothing.
+ *
+ * A record that is kept and has no kept record of its key before it in the file (and no SwapDb
+ * before it) is marked {@link FIRST}: when the file is replayed into empty tables, its key is
+ * known to be absent, and replay adds it without looking it up.
  */
 function findSuperseded(
   buf: Buffer,
@@ -207,8 +217,9 @@ function findSuperseded(
   parts: BatchParts,
   inBatch: boolean,
   batchWhole: boolean,
-): Uint8Array {
+): { marks: Uint8Array; firsts: number[] } {
   const skip = new Uint8Array((buf.length >>> 5) + 1);
+  const firsts: number[] = [];
   let records = 0;
   for (const [from, to] of ranges) records += (to - from) >>> 5;
   // Open addressing over (db, key) → offset of the key's latest record; per record, the offset
@@ -247,10 +258,12 @@ function findSuperseded(
     }
   };
 
+  let swapped = false;
   const visit = (pos: number): void => {
     const type = buf[pos + 4];
     if (type === RecordType.SwapDb) {
       table.fill(-1);
+      swapped = true;
       return;
     }
     if (!isKeyRecord(type)) return;
@@ -259,13 +272,21 @@ function findSuperseded(
     table[slot] = pos;
     if (replacesKey(type)) {
       const lsn = view.getFloat64(pos + 8, true);
-      while (before >= 0 && !skip[before >>> 5] && view.getFloat64(before + 8, true) < lsn) {
-        skip[before >>> 5] = 1;
+      while (
+        before >= 0 && skip[before >>> 5] !== SUPERSEDED && view.getFloat64(before + 8, true) < lsn
+      ) {
+        skip[before >>> 5] = SUPERSEDED;
         before = prev[before >>> 5];
       }
       // Records not skipped stay reachable: a later replacing record may still supersede them.
     }
     prev[pos >>> 5] = before;
+    // After a SwapDb a key may arrive from another database without a record of its own here.
+    if (before < 0 && !swapped) {
+      skip[pos >>> 5] = FIRST;
+      const db = view.getUint16(pos + 6, true);
+      firsts[db] = (firsts[db] ?? 0) + 1;
+    }
   };
 
   let batch: number[] | null = inBatch ? [] : null;
@@ -283,7 +304,7 @@ function findSuperseded(
       else visit(pos);
     }
   }
-  return skip;
+  return { marks: skip, firsts };
 }
 
 /** Keys of complete batch parts found in one shard: batch id → participant count. */
@@ -366,7 +387,7 @@ function apply(
     const tables = ks.shards[shard].tables;
     for (let d = 0; d < tables.length; d++) {
       if (r.db !== ALL_DBS && d !== r.db) continue;
-      for (const e of [...tables[d].map.values()]) if (e.lsn < r.lsn) ks.dbs[d].delete(e.key);
+      for (const e of tables[d].entries()) if (e.lsn < r.lsn) ks.dbs[d].delete(e.key);
     }
     return;
   }
@@ -380,7 +401,7 @@ function apply(
   const db = ks.dbs[r.db];
   const key = r.key;
   // A raw lookup: expiry is judged from the records themselves.
-  let e = ks.shards[shard].tables[r.db].map.get(key);
+  let e = r.absent ? undefined : ks.shards[shard].tables[r.db].get(key);
   if (e !== undefined && e.lsn >= r.lsn) return;
   const expired = r.expireAt !== 0 && r.expireAt <= now;
   switch (r.type) {
@@ -510,21 +531,31 @@ export async function recover(
         payloadStart: 0,
         end: 0,
         offset: 0,
+        absent: false,
       };
       const ranges = f.ranges ?? [];
-      const superseded = f.snapshot
+      const found = f.snapshot
         ? null
         : findSuperseded(buf, ranges, parts, batch !== null, batchWhole);
+      const marks = found?.marks ?? null;
+      // Replayed into empty tables, a key's first kept record finds nothing to look up (unless a
+      // batch begun in the previous file, not seen by the pre-pass, still adds keys), and the
+      // tables can be sized for those keys at once.
+      const tables = ks.shards[s].tables;
+      const empty = found !== null && batch === null && tables.every((t) => t.size === 0);
+      if (empty) found.firsts.forEach((n, db) => tables[db]?.reserve(n));
       for (const [from, to] of ranges) {
         for (let pos = from; pos < to; pos = r.end) {
           report.records++;
-          if (superseded !== null && superseded[pos >>> 5] === 1) {
+          const mark = marks === null ? KEPT : marks[pos >>> 5];
+          if (mark === SUPERSEDED) {
             const lsn = r.view.getFloat64(pos + 8, true);
             if (lsn > report.lastLsn) report.lastLsn = lsn;
             r.end = recordEnd(r.view, pos);
             continue;
           }
           decodeAt(r, pos);
+          r.absent = empty && mark === FIRST;
           if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
           if (r.type === RecordType.BatchBegin) {
             const id = r.view.getFloat64(r.payloadStart, true);
@@ -562,7 +593,7 @@ export async function recover(
   // Collections a crash left empty (their Delete record never reached the disk) are gone.
   for (const shard of ks.shards) {
     for (let d = 0; d < shard.tables.length; d++) {
-      for (const e of [...shard.tables[d].map.values()]) {
+      for (const e of shard.tables[d].entries()) {
         if (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty()) {
           ks.dbs[d].delete(e.key);
         }

@@ -50,7 +50,7 @@ async function recoverFiles(files: Record<string, Rec[]>): Promise<Keyspace> {
 
 function contents(ks: Keyspace, db: number): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const e of ks.shards[0].tables[db].map.values()) {
+  for (const e of ks.shards[0].tables[db].values()) {
     out[e.key] = new TextDecoder().decode(e.value as Uint8Array);
   }
   return out;
@@ -73,8 +73,8 @@ Deno.test("recovery: later puts and deletes replace earlier records of their key
   });
   assertEquals(contents(ks, 0), { a: "4", b: "3" });
   assertEquals(contents(ks, 1), { a: "db1" });
-  assertEquals(ks.shards[0].tables[0].map.get("b")!.expireAt, 0);
-  assertEquals(ks.shards[0].tables[0].map.get("a")!.logBytes, recordSize(1, 1));
+  assertEquals(ks.shards[0].tables[0].get("b")!.expireAt, 0);
+  assertEquals(ks.shards[0].tables[0].get("a")!.logBytes, recordSize(1, 1));
 });
 
 Deno.test("recovery: a put after SWAPDB does not replace the key moved by the swap", async () => {
