@@ -10,6 +10,13 @@ import { parseDouble, parseInt64 } from "../protocol/numbers.ts";
 
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 
+// A Buffer over the whole of the last ArrayBuffer decoded from (a connection's request buffer,
+// as a rule): arguments are plain views, and a Buffer view per decode would cost more than the
+// decode. Only buffers up to CACHED_MAX are kept, so a huge request is not held after it is gone.
+const CACHED_MAX = 1024 * 1024;
+let cachedArray: ArrayBufferLike | null = null;
+let cachedView: Latin1Buffer | null = null;
+
 /** Bytes as a binary string, one char per byte (the engine's key representation). */
 export function latin1(b: Uint8Array): string {
   const n = b.length;
@@ -18,8 +25,14 @@ export function latin1(b: Uint8Array): string {
     for (let i = 0; i < n; i++) s += String.fromCharCode(b[i]);
     return s;
   }
-  const buf = (b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, n)) as Latin1Buffer;
-  return buf.latin1Slice(0, n);
+  const array = b.buffer;
+  if (array !== cachedArray) {
+    const view = Buffer.from(array, 0, array.byteLength) as Latin1Buffer;
+    if (array.byteLength > CACHED_MAX) return view.latin1Slice(b.byteOffset, b.byteOffset + n);
+    cachedArray = array;
+    cachedView = view;
+  }
+  return cachedView!.latin1Slice(b.byteOffset, b.byteOffset + n);
 }
 
 /** A binary string back to bytes. */
