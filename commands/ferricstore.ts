@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { NO_SEGMENT } from "../engine/keyspace.ts";
 import type { Durability, NamespaceSettings } from "../engine/log/namespaces.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
@@ -83,8 +84,8 @@ export const ferricstoreCommands: CommandSpec[] = [
       if (e === undefined) return null;
       const engine = ctx.server.engine;
       const isString = e.cold || e.value instanceof Uint8Array;
-      const size = e.cold ? e.loc!.length : valueSize(e.value);
-      const where = engine && e.loc ? engine.cold.locate(e) : null;
+      const size = e.cold ? e.locLength : valueSize(e.value);
+      const where = engine && e.locSegment !== NO_SEGMENT ? engine.cold.locate(e) : null;
       return new RespMap([
         "type",
         isString ? "string" : typeName(e.value),

@@ -508,7 +508,7 @@ export const INFO_SECTIONS: InfoSection[] = [
             const prefix = i < 0 ? "" : e.key.slice(0, i);
             const cur = per.get(prefix) ?? [0, 0];
             cur[0]++;
-            cur[1] += e.key.length + (e.cold ? e.loc?.length ?? 0 : valueSize(e.value));
+            cur[1] += e.key.length + (e.cold ? e.locLength : valueSize(e.value));
             per.set(prefix, cur);
           }
         }

@@ -1170,7 +1170,7 @@ function addressOf(e: Entry): string {
 /** A string entry's OBJECT ENCODING (as commands/keys.ts derives it). */
 function stringEncoding(e: Entry): string {
   if (e.encoding !== undefined) return e.encoding;
-  const length = e.cold ? e.loc!.length : (e.value as Uint8Array).length;
+  const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
   if (length > 44) return "raw";
   if (e.cold) return "embstr";
   const v = e.value as Uint8Array;
@@ -1249,7 +1249,7 @@ function debugObject(
     if (shared && typeof n === "number" && n >= 0 && n < 10000) refcount = 2147483647;
   }
   const serialized = e.cold
-    ? e.loc!.length
+    ? e.locLength
     : e.value instanceof Uint8Array
     ? e.value.length
     : e.value.encode().length;

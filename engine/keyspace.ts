@@ -54,20 +54,28 @@ export interface Entry {
   encoding: string | undefined;
   /** Log sequence number of the last record written for this key (0: none yet). */
   lsn: number;
-  /** Where the key's string value is in the log (null: not written, or not a string). */
-  loc: ValueLocation | null;
+  /**
+   * Where the key's string value is in the log: its file (a segment id, negative for a snapshot;
+   * {@link NO_SEGMENT} when not written, or not a string), and the offset and length of the
+   * value's bytes there. Three fields, not an object: each write would make one that outlives it.
+   */
+  locSegment: number;
+  locOffset: number;
+  locLength: number;
   /** Bytes of log records that describe this key's current state (dead once superseded). */
   logBytes: number;
   /** True when the string value is not held in memory (read back from `loc` on access). */
   cold: boolean;
 }
 
-/** A string value's place in the log: segment id (negative for a snapshot file) and offset. */
-export interface ValueLocation {
-  segment: number;
-  /** Offset of the value's bytes (not of the record) and their length. */
-  offset: number;
-  length: number;
+/** {@link Entry.locSegment} of a value that has no place in the log (segment ids start at 1). */
+export const NO_SEGMENT = 0;
+
+/** Notes where an entry's string value is in the log. */
+export function setLocation(e: Entry, segment: number, offset: number, length: number): void {
+  e.locSegment = segment;
+  e.locOffset = offset;
+  e.locLength = length;
 }
 
 /** Keyspace counters reported by INFO. */
@@ -449,7 +457,9 @@ function newEntry(
     lfuMinute: Math.floor(now / 60000) & 0xffff,
     encoding,
     lsn: 0,
-    loc: null,
+    locSegment: NO_SEGMENT,
+    locOffset: 0,
+    locLength: 0,
     logBytes: 0,
     cold: false,
   };

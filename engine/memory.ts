@@ -17,7 +17,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Config } from "../server/config.ts";
-import { type Entry, type Keyspace, type KeyTable, lfuCounter } from "./keyspace.ts";
+import { type Entry, type Keyspace, type KeyTable, lfuCounter, NO_SEGMENT } from "./keyspace.ts";
 
 /** Decides what goes cold, and whether commands that add data are refused. */
 export class MemoryGuard {
@@ -93,7 +93,7 @@ export class MemoryGuard {
     const keep: Entry[] = [];
     for (const e of this.queue) {
       if (e.cold || !(e.value instanceof Uint8Array) || e.value.length <= this.hotMax) continue;
-      if (!this.cool(e) && e.loc !== null) keep.push(e);
+      if (!this.cool(e) && e.locSegment !== NO_SEGMENT) keep.push(e);
     }
     this.queue = keep;
   }

@@ -8,7 +8,7 @@ import type { CommandGate } from "../commands/dispatch.ts";
 import { registerBuiltins } from "../commands/mod.ts";
 import { Registry } from "../commands/registry.ts";
 import type { Command } from "../commands/spec.ts";
-import { type Entry, Keyspace } from "../engine/keyspace.ts";
+import { type Entry, Keyspace, NO_SEGMENT } from "../engine/keyspace.ts";
 import { FileSlice } from "../protocol/reply.ts";
 import { DurableEngine } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
@@ -196,12 +196,8 @@ export class Server {
     const engine = this.engine;
     const memory = this.memory;
     memory.canCool = (e) => {
-      const loc = e.loc;
-      if (loc === null) return false;
-      return engine.shards[this.keyspace.shardOf(e.key)].isSynced(
-        loc.segment,
-        loc.offset + loc.length,
-      );
+      if (e.locSegment === NO_SEGMENT) return false;
+      return engine.shards[e.shard].isSynced(e.locSegment, e.locOffset + e.locLength);
     };
     engine.log.onValueWritten = (e) => {
       if (memory.tooLargeToKeep(e)) memory.coolLater(e);
@@ -223,8 +219,8 @@ export class Server {
    */
   coldSlice(e: Entry): FileSlice | null {
     const engine = this.engine;
-    if (!engine || !e.cold || e.loc === null) return null;
-    if (e.loc.length <= this.config.int("sendfile-threshold")) return null;
+    if (!engine || !e.cold || e.locSegment === NO_SEGMENT) return null;
+    if (e.locLength <= this.config.int("sendfile-threshold")) return null;
     const { path, offset, length } = engine.cold.locate(e);
     this.keyspace.coldReads++;
     return new FileSlice(Deno.openSync(path, { read: true }), offset, length);

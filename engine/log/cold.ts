@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Entry, ValueLocation } from "../keyspace.ts";
+import { type Entry, NO_SEGMENT } from "../keyspace.ts";
 import { snapshotName } from "./compaction.ts";
 import { segmentName } from "./shard_log.ts";
 
@@ -17,30 +17,32 @@ export class ColdReader {
     private readonly shardOf: (key: string) => number,
   ) {}
 
-  /** Path of the file a location points into. */
-  path(shard: number, loc: ValueLocation): string {
-    const name = loc.segment < 0 ? snapshotName(-loc.segment) : segmentName(loc.segment);
+  /** Path of a log file (a segment id, negative for a snapshot). */
+  path(shard: number, segment: number): string {
+    const name = segment < 0 ? snapshotName(-segment) : segmentName(segment);
     return `${this.shardDirs[shard]}/${name}`;
   }
 
   /** The file path and value location of an entry (for streaming and KEY_INFO). */
   locate(e: Entry): { path: string; offset: number; length: number } {
-    const loc = e.loc!;
-    return { path: this.path(this.shardOf(e.key), loc), offset: loc.offset, length: loc.length };
+    return {
+      path: this.path(this.shardOf(e.key), e.locSegment),
+      offset: e.locOffset,
+      length: e.locLength,
+    };
   }
 
   /** Reads an entry's value bytes from the log (synchronously: a page-cache read). */
   read(e: Entry): Uint8Array {
-    const loc = e.loc;
-    if (!loc) throw new Error(`value of '${e.key}' is not in the log`);
-    const path = this.path(this.shardOf(e.key), loc);
+    if (e.locSegment === NO_SEGMENT) throw new Error(`value of '${e.key}' is not in the log`);
+    const path = this.path(this.shardOf(e.key), e.locSegment);
     let file = this.files.get(path);
     if (!file) {
       file = Deno.openSync(path, { read: true });
       this.files.set(path, file);
     }
-    const out = new Uint8Array(loc.length);
-    file.seekSync(loc.offset, Deno.SeekMode.Start);
+    const out = new Uint8Array(e.locLength);
+    file.seekSync(e.locOffset, Deno.SeekMode.Start);
     let off = 0;
     while (off < out.length) {
       const n = file.readSync(out.subarray(off));

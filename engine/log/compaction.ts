@@ -18,7 +18,7 @@
  */
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import type { Entry, Keyspace } from "../keyspace.ts";
+import { type Entry, type Keyspace, setLocation } from "../keyspace.ts";
 import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
 import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
@@ -143,8 +143,8 @@ export class Compactor {
     // Values now live in the snapshot: point unchanged entries at it before the old files go.
     for (const [e, lsn, valueOffset] of moved) {
       if (e.lsn !== lsn) continue;
-      const length = e.cold ? e.loc!.length : (e.value as Uint8Array).length;
-      e.loc = { segment: -boundary, offset: valueOffset, length };
+      const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
+      setLocation(e, -boundary, valueOffset, length);
       e.logBytes = recordSize(e.key.length, length);
     }
     let removed = 0;

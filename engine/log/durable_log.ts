@@ -8,7 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { EffectLog } from "../effects.ts";
-import type { Entry } from "../keyspace.ts";
+import { type Entry, NO_SEGMENT, setLocation } from "../keyspace.ts";
 import type { DataValue } from "../values/types.ts";
 import { encodeEffect, encodeValue } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
@@ -106,11 +106,7 @@ export class DurableLog implements EffectLog {
     const e = p.entry;
     // The value's place in the log, unless the key changed again before this was written.
     if (e !== undefined && e.lsn === p.lsn) {
-      e.loc = {
-        segment: log.segment,
-        offset: offset + HEADER_SIZE + p.key.length,
-        length: p.payload!.length,
-      };
+      setLocation(e, log.segment, offset + HEADER_SIZE + p.key.length, p.payload!.length);
       this.onValueWritten?.(e);
     }
   }
@@ -195,7 +191,7 @@ export class DurableLog implements EffectLog {
 
   put(db: number, e: Entry): void {
     const v = e.value;
-    e.loc = null;
+    e.locSegment = NO_SEGMENT;
     if (v instanceof Uint8Array) {
       this.keyed(RecordType.PutString, db, e, v, true);
     } else {

@@ -13,7 +13,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Keyspace } from "../keyspace.ts";
+import { type Keyspace, setLocation } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
@@ -416,7 +416,7 @@ function apply(
       e = e === undefined
         ? db.restore(shard, key, value, r.expireAt)
         : db.set(key, value, r.expireAt);
-      e.loc = { segment: fileId, offset: r.payloadStart, length };
+      setLocation(e, fileId, r.payloadStart, length);
       e.cold = !hot;
       e.logBytes = size;
       break;
