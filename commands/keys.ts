@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Database, type Entry, lfuCounter } from "../engine/keyspace.ts";
+import { type Database, type Entry, lfuCounter, lruClock } from "../engine/keyspace.ts";
 import { typeName } from "../engine/values/types.ts";
 import { parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, SimpleString } from "../protocol/reply.ts";
@@ -614,8 +614,7 @@ export const keyCommands: CommandSpec[] = [
               `ERR An LFU maxmemory policy is selected, idle time not tracked. ${LFU_NOTE}`,
             );
           }
-          // Redis's LRU clock has a resolution of one second.
-          return Math.max(0, Math.floor(ks.now / 1000) - Math.floor(e.access / 1000));
+          return Math.max(0, lruClock(ks.now) - e.access);
         },
       ),
       objectSub(

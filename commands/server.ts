@@ -14,6 +14,8 @@ import {
   entryMemory,
   Keyspace,
   type KeyTable,
+  LRU_EPOCH_S,
+  lruClock,
 } from "../engine/keyspace.ts";
 import { recover } from "../engine/log/recovery.ts";
 import type { DataValue } from "../engine/values/types.ts";
@@ -1255,8 +1257,8 @@ function debugObject(
     : e.value.encode().length;
   const lru = ks.lfuMode
     ? ((e.lfuMinute & 0xffff) << 8) | e.lfu
-    : Math.floor(e.access / 1000) & 0xffffff;
-  const idle = Math.max(0, Math.floor(Date.now() / 1000) - Math.floor(e.access / 1000));
+    : (e.access + LRU_EPOCH_S) & 0xffffff;
+  const idle = Math.max(0, lruClock(Date.now()) - e.access);
   let extra = "";
   if (encoding === "quicklist") {
     const v = e.value as unknown as { length?: number; at?: (i: number) => Uint8Array };

@@ -15,6 +15,19 @@ import { keySlot, slotShard } from "./slot.ts";
 import { hashMember } from "./values/member_table.ts";
 import { type EncodingLimits, typeName, type Value, valueSize } from "./values/types.ts";
 
+/** Where the LRU clock starts: 2024-01-01T00:00:00Z, in seconds since the Unix epoch. */
+export const LRU_EPOCH_S = 1_704_067_200;
+
+/**
+ * The LRU clock at a time in ms since the epoch: whole seconds (Redis's LRU clock has a
+ * resolution of one second) since {@link LRU_EPOCH_S}, so it is a small integer (until 2058),
+ * stored in the entry itself. A time in ms is a heap number, a box of its own per entry that
+ * every read of a key would touch.
+ */
+export function lruClock(ms: number): number {
+  return Math.floor(ms / 1000) - LRU_EPOCH_S;
+}
+
 /** `expireAt` argument of {@link Database.set} that keeps the key's current TTL. */
 export const KEEP_TTL = -1;
 
@@ -22,9 +35,9 @@ export const KEEP_TTL = -1;
  * Estimated fixed memory of one key besides its name's and value's bytes, for maxmemory
  * accounting: the entry, its bucket slot, the name's string header, the value's typed-array view
  * and the log bookkeeping. Measured: a key of 16 bytes with a 16-byte value and its log
- * location grows the V8 heap by ~385 bytes (2026-11-27, Deno 2.9).
+ * location grows the V8 heap by ~330 bytes (2026-11-27, Deno 2.9).
  */
-export const ENTRY_OVERHEAD = 320;
+export const ENTRY_OVERHEAD = 300;
 
 /** Bytes a key and its value hold in memory (a cold value is not in memory). */
 export function entryMemory(e: Entry): number {
@@ -45,15 +58,20 @@ export interface Entry {
   next: Entry | null;
   /** Position in the table's volatile array, -1 when persistent. */
   volIdx: number;
-  /** Last access, ms since the epoch (LRU, OBJECT IDLETIME). */
+  /** Last access on the {@link lruClock} (LRU, OBJECT IDLETIME). */
   access: number;
   /** Logarithmic access counter (LFU, OBJECT FREQ) and the minute it last decayed. */
   lfu: number;
   lfuMinute: number;
   /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
   encoding: string | undefined;
-  /** Log sequence number of the last record written for this key (0: none yet). */
-  lsn: number;
+  /**
+   * Log sequence number of the last record written for this key (0: none yet), as two small
+   * integers ({@link entryLsn}): a µs clock is a heap number, a box of its own per entry that
+   * every write of the key would touch.
+   */
+  lsnHigh: number;
+  lsnLow: number;
   /**
    * Where the key's string value is in the log: its file (a segment id, negative for a snapshot;
    * {@link NO_SEGMENT} when not written, or not a string), and the offset and length of the
@@ -70,6 +88,20 @@ export interface Entry {
 
 /** {@link Entry.locSegment} of a value that has no place in the log (segment ids start at 1). */
 export const NO_SEGMENT = 0;
+
+const LSN_SPLIT = 2 ** 30;
+
+/** The log sequence number of the last record written for an entry (0: none yet). */
+export function entryLsn(e: Entry): number {
+  return e.lsnHigh * LSN_SPLIT + e.lsnLow;
+}
+
+/** Notes the log sequence number (an integer below 2^53) of a record written for an entry. */
+export function setEntryLsn(e: Entry, lsn: number): void {
+  const high = Math.floor(lsn / LSN_SPLIT);
+  e.lsnHigh = high;
+  e.lsnLow = lsn - high * LSN_SPLIT;
+}
 
 /** Notes where an entry's string value is in the log. */
 export function setLocation(e: Entry, segment: number, offset: number, length: number): void {
@@ -452,11 +484,12 @@ function newEntry(
     shard,
     next: null,
     volIdx: -1,
-    access: now,
+    access: lruClock(now),
     lfu: LFU_INIT,
     lfuMinute: Math.floor(now / 60000) & 0xffff,
     encoding,
-    lsn: 0,
+    lsnHigh: 0,
+    lsnLow: 0,
     locSegment: NO_SEGMENT,
     locOffset: 0,
     locLength: 0,
@@ -491,7 +524,7 @@ export class Database {
   private touch(e: Entry): void {
     const ks = this.keyspace;
     if (ks.noTouch) return;
-    e.access = ks.now;
+    e.access = lruClock(ks.now);
     if (ks.lfuMode) {
       let c = lfuCounter(e, ks.lfuDecayTime);
       if (c < 255) {

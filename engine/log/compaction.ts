@@ -18,7 +18,7 @@
  */
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import { type Entry, type Keyspace, setLocation } from "../keyspace.ts";
+import { type Entry, entryLsn, type Keyspace, setLocation } from "../keyspace.ts";
 import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
 import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
@@ -110,10 +110,11 @@ export class Compactor {
           const buf = Buffer.allocUnsafe(size);
           let pos = 0;
           for (const [e, type, payload] of items) {
+            const lsn = entryLsn(e);
             if (type === RecordType.PutString) {
-              moved.push([e, e.lsn, offset + pos + HEADER_SIZE + e.key.length]);
+              moved.push([e, lsn, offset + pos + HEADER_SIZE + e.key.length]);
             }
-            pos = writeRecord(buf, pos, type, db, e.expireAt, e.key, payload, e.lsn);
+            pos = writeRecord(buf, pos, type, db, e.expireAt, e.key, payload, lsn);
             records++;
           }
           let off = 0;
@@ -142,7 +143,7 @@ export class Compactor {
     await Deno.rename(tmp, `${shardLog.dir}/${snapshotName(boundary)}`);
     // Values now live in the snapshot: point unchanged entries at it before the old files go.
     for (const [e, lsn, valueOffset] of moved) {
-      if (e.lsn !== lsn) continue;
+      if (entryLsn(e) !== lsn) continue;
       const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
       setLocation(e, -boundary, valueOffset, length);
       e.logBytes = recordSize(e.key.length, length);

@@ -8,7 +8,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { EffectLog } from "../effects.ts";
-import { type Entry, NO_SEGMENT, setLocation } from "../keyspace.ts";
+import { type Entry, entryLsn, NO_SEGMENT, setEntryLsn, setLocation } from "../keyspace.ts";
 import type { DataValue } from "../values/types.ts";
 import { encodeEffect, encodeValue } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
@@ -105,7 +105,7 @@ export class DurableLog implements EffectLog {
     );
     const e = p.entry;
     // The value's place in the log, unless the key changed again before this was written.
-    if (e !== undefined && e.lsn === p.lsn) {
+    if (e !== undefined && entryLsn(e) === p.lsn) {
       setLocation(e, log.segment, offset + HEADER_SIZE + p.key.length, p.payload!.length);
       this.onValueWritten?.(e);
     }
@@ -156,7 +156,7 @@ export class DurableLog implements EffectLog {
       e.logBytes = 0;
     }
     e.logBytes += size;
-    e.lsn = lsn;
+    setEntryLsn(e, lsn);
     if (type === RecordType.Delete) stats.deadBytes += e.logBytes;
     this.emit({
       shard,

@@ -13,7 +13,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type Keyspace, setLocation } from "../keyspace.ts";
+import { entryLsn, type Keyspace, setEntryLsn, setLocation } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
@@ -387,7 +387,7 @@ function apply(
     const tables = ks.shards[shard].tables;
     for (let d = 0; d < tables.length; d++) {
       if (r.db !== ALL_DBS && d !== r.db) continue;
-      for (const e of tables[d].entries()) if (e.lsn < r.lsn) ks.dbs[d].delete(e.key);
+      for (const e of tables[d].entries()) if (entryLsn(e) < r.lsn) ks.dbs[d].delete(e.key);
     }
     return;
   }
@@ -402,7 +402,7 @@ function apply(
   const key = r.key;
   // A raw lookup: expiry is judged from the records themselves.
   let e = r.absent ? undefined : ks.shards[shard].tables[r.db].get(key);
-  if (e !== undefined && e.lsn >= r.lsn) return;
+  if (e !== undefined && entryLsn(e) >= r.lsn) return;
   const expired = r.expireAt !== 0 && r.expireAt <= now;
   switch (r.type) {
     case RecordType.PutString: {
@@ -474,7 +474,7 @@ function apply(
     default:
       return;
   }
-  e.lsn = r.lsn;
+  setEntryLsn(e, r.lsn);
 }
 
 /**
