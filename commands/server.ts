@@ -175,16 +175,17 @@ export class Hotness {
 
   /** One read of `key` (a cold one when `cold` > 0). */
   private count(b: HotBucket, key: Uint8Array, cold: number): void {
-    const colon = key.indexOf(58);
+    // A key without a colon has the empty prefix, as one that starts with one.
+    const end = Math.max(0, key.indexOf(58));
     let prefix = this.lastPrefix;
     const last = this.lastPrefixBytes;
-    let same = colon === last.length;
-    for (let i = 0; same && i < colon; i++) same = key[i] === last[i];
+    let same = end === last.length;
+    for (let i = 0; same && i < end; i++) same = key[i] === last[i];
     if (!same) {
       // Most reads hit a few namespaces: the last prefix's string is reused when it repeats.
-      prefix = colon <= 0 ? "" : latin1(key.subarray(0, colon));
+      prefix = end === 0 ? "" : latin1(key.subarray(0, end));
       this.lastPrefix = prefix;
-      this.lastPrefixBytes = key.slice(0, Math.max(0, colon));
+      this.lastPrefixBytes = key.slice(0, end);
     }
     let pr = b.prefixes.get(prefix);
     if (pr === undefined) {
