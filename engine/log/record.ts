@@ -128,13 +128,16 @@ export function writeRecord(
 ): number {
   const keyLen = key.length;
   const valLen = payload ? payload.length : 0;
+  // The header is written byte by byte: Buffer's write methods check their arguments in
+  // JavaScript on every call, which cost more than the writes (one record per write command).
   out[pos + 4] = type;
   out[pos + 5] = 0;
-  out.writeUInt16LE(db, pos + 6);
-  out.writeDoubleLE(lsn, pos + 8);
-  out.writeDoubleLE(expireAt, pos + 16);
-  out.writeUInt32LE(keyLen, pos + 24);
-  out.writeUInt32LE(valLen, pos + 28);
+  out[pos + 6] = db;
+  out[pos + 7] = db >>> 8;
+  putDouble(out, pos + 8, lsn);
+  putDouble(out, pos + 16, expireAt);
+  putUint32(out, pos + 24, keyLen);
+  putUint32(out, pos + 28, valLen);
   let p = pos + HEADER_SIZE;
   if (keyLen < 32) {
     for (let i = 0; i < keyLen; i++) out[p + i] = key.charCodeAt(i);
@@ -143,11 +146,37 @@ export function writeRecord(
   }
   p += keyLen;
   if (payload) {
-    out.set(payload, p);
+    if (valLen < 32) {
+      for (let i = 0; i < valLen; i++) out[p + i] = payload[i];
+    } else {
+      out.set(payload, p);
+    }
     p += valLen;
   }
-  out.writeUInt32LE(crc32(out, pos + 4, p), pos);
+  putUint32(out, pos, crc32(out, pos + 4, p));
   return p;
+}
+
+function putUint32(out: Uint8Array, pos: number, n: number): void {
+  out[pos] = n;
+  out[pos + 1] = n >>> 8;
+  out[pos + 2] = n >>> 16;
+  out[pos + 3] = n >>> 24;
+}
+
+/** A float64's bytes in this machine's order, and whether that order is little-endian. */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+function putDouble(out: Uint8Array, pos: number, v: number): void {
+  F64[0] = v;
+  const b = F64_BYTES;
+  if (LITTLE_ENDIAN) {
+    for (let i = 0; i < 8; i++) out[pos + i] = b[i];
+  } else {
+    for (let i = 0; i < 8; i++) out[pos + i] = b[7 - i];
+  }
 }
 
 /**
