@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Database, Entry } from "../engine/keyspace.ts";
+import type { Database, Entry, Key } from "../engine/keyspace.ts";
 import {
   effectNumber,
   elementCost,
@@ -45,13 +45,13 @@ export function listOf(e: Entry): ListValue {
 }
 
 /** The list at `key` for reading (hit/miss stats); null when missing; throws WRONGTYPE. */
-function readList(db: Database, key: string): ListValue | null {
+function readList(db: Database, key: Key): ListValue | null {
   const e = db.get(key);
   return e === undefined ? null : listOf(e);
 }
 
 /** The list entry at `key` for writing; undefined when missing; throws WRONGTYPE. */
-function writeList(db: Database, key: string): Entry | undefined {
+function writeList(db: Database, key: Key): Entry | undefined {
   const e = db.find(key);
   if (e !== undefined) listOf(e);
   return e;
@@ -70,7 +70,7 @@ function dropIfEmpty(db: Database, e: Entry): void {
  */
 function push(
   db: Database,
-  key: string,
+  key: Key,
   e: Entry | undefined,
   argv: Uint8Array[],
   from: number,
@@ -89,7 +89,7 @@ function push(
     bytes += elementCost(v);
   }
   db.effect(entry, head ? "lpush" : "rpush", stored, bytes);
-  db.notify("l", head ? "lpush" : "rpush", key);
+  db.notify("l", head ? "lpush" : "rpush", entry.key);
   return list.length;
 }
 
@@ -284,10 +284,10 @@ const MOVE_KEYS = () => [keys.one(1, "RW", "ACCESS", "DELETE"), keys.one(2, "RW"
 /** LPUSH/RPUSH/LPUSHX/RPUSHX. */
 function pushCommand(head: boolean, onlyIfExists: boolean): CommandSpec["handler"] {
   return (ctx, argv) => {
-    const key = latin1(argv[1]);
-    const e = writeList(ctx.db, key);
+    // By the key's bytes: a string is made only for a new list.
+    const e = writeList(ctx.db, argv[1]);
     if (e === undefined && onlyIfExists) return 0;
-    return push(ctx.db, key, e, argv, 2, head);
+    return push(ctx.db, argv[1], e, argv, 2, head);
   };
 }
 
@@ -301,7 +301,7 @@ function popCommand(head: boolean): CommandSpec["handler"] {
       count = intArg(argv[2], mustBePositive);
       if (count < 0) throw mustBePositive;
     }
-    const e = writeList(ctx.db, latin1(argv[1]));
+    const e = writeList(ctx.db, argv[1]);
     if (e === undefined) return hasCount ? NULL_ARRAY : null;
     if (hasCount && count === 0) return [];
     if (!hasCount) return popOne(ctx.db, e, head);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Database, type Entry, KEEP_TTL } from "../engine/keyspace.ts";
+import { type Database, type Entry, KEEP_TTL, type Key } from "../engine/keyspace.ts";
 import { incrByFloat } from "../engine/longdouble.ts";
 import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
@@ -99,10 +99,10 @@ function expireAt(amount: Uint8Array, unit: ExpireUnit, now: number, cmd: string
 }
 
 /** Sets a string and sends the notifications SET sends. */
-function setString(db: Database, key: string, value: Uint8Array, expireAt: number): void {
-  db.set(key, value, expireAt);
-  db.notify("$", "set", key);
-  if (expireAt > 0) db.notify("g", "expire", key);
+function setString(db: Database, key: Key, value: Uint8Array, expireAt: number): void {
+  const e = db.set(key, value, expireAt);
+  db.notify("$", "set", e.key);
+  if (expireAt > 0) db.notify("g", "expire", e.key);
 }
 
 /**
@@ -111,17 +111,18 @@ function setString(db: Database, key: string, value: Uint8Array, expireAt: numbe
  */
 function storeOver(
   db: Database,
-  key: string,
+  key: Key,
   e: Entry | undefined,
   value: Uint8Array,
   encoding?: string,
-): void {
-  if (e === undefined) db.set(key, value, 0, encoding);
-  else db.replace(e, value, encoding);
+): Entry {
+  if (e === undefined) return db.set(key, value, 0, encoding);
+  db.replace(e, value, encoding);
+  return e;
 }
 
 /** INCR/DECR/INCRBY/DECRBY: adds `by` to the integer at `key`, keeping its TTL. */
-function incrBy(db: Database, key: string, by: number | bigint): Reply {
+function incrBy(db: Database, key: Key, by: number | bigint): Reply {
   const e = db.find(key);
   let current: number | bigint = 0;
   if (e !== undefined) {
@@ -131,8 +132,8 @@ function incrBy(db: Database, key: string, by: number | bigint): Reply {
   }
   const next = addInt64(current, by);
   if (next === null) throw Errors.overflow;
-  storeOver(db, key, e, numberBytes(next));
-  db.notify("$", "incrby", key);
+  const stored = storeOver(db, key, e, numberBytes(next));
+  db.notify("$", "incrby", stored.key);
   return next;
 }
 
@@ -150,7 +151,7 @@ export const stringCommands: CommandSpec[] = [
     "O(1)",
     /** GET key */
     (ctx, argv) => {
-      const e = ctx.db.get(latin1(argv[1]), false);
+      const e = ctx.db.get(argv[1], false);
       if (e === undefined) return null;
       if (e.cold) {
         // A large cold value goes from the log file to the socket without being loaded.
@@ -172,12 +173,12 @@ export const stringCommands: CommandSpec[] = [
     /** SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] */
     (ctx, argv) => {
       const db = ctx.db;
-      const key = latin1(argv[1]);
+      // The common form looks the key up by its bytes: no string unless the key is new.
       if (argv.length === 3) {
-        db.set(key, copyBytes(argv[2]), 0);
-        db.notify("$", "set", key);
+        setString(db, argv[1], copyBytes(argv[2]), 0);
         return OK;
       }
+      const key = latin1(argv[1]);
       const o = parseExpireOptions(argv, 3, true);
       const at = o.unit ? expireAt(o.amount!, o.unit, db.keyspace.now, "set") : 0;
       let old: Reply = null;
@@ -221,7 +222,7 @@ export const stringCommands: CommandSpec[] = [
     /** SETEX key seconds value */
     (ctx, argv) => {
       const at = expireAt(argv[2], "ex", ctx.db.keyspace.now, "setex");
-      setString(ctx.db, latin1(argv[1]), copyBytes(argv[3]), at);
+      setString(ctx.db, argv[1], copyBytes(argv[3]), at);
       return OK;
     },
   ),
@@ -236,7 +237,7 @@ export const stringCommands: CommandSpec[] = [
     /** PSETEX key milliseconds value */
     (ctx, argv) => {
       const at = expireAt(argv[2], "px", ctx.db.keyspace.now, "psetex");
-      setString(ctx.db, latin1(argv[1]), copyBytes(argv[3]), at);
+      setString(ctx.db, argv[1], copyBytes(argv[3]), at);
       return OK;
     },
   ),
@@ -335,7 +336,7 @@ export const stringCommands: CommandSpec[] = [
     (ctx, argv) => {
       if (argv.length % 2 === 0) return wrongArity("mset");
       for (let i = 1; i < argv.length; i += 2) {
-        setString(ctx.db, latin1(argv[i]), copyBytes(argv[i + 1]), 0);
+        setString(ctx.db, argv[i], copyBytes(argv[i + 1]), 0);
       }
       return OK;
     },
@@ -407,7 +408,7 @@ export const stringCommands: CommandSpec[] = [
     "1.0.0",
     "O(1)",
     /** INCR key */
-    (ctx, argv) => incrBy(ctx.db, latin1(argv[1]), 1),
+    (ctx, argv) => incrBy(ctx.db, argv[1], 1),
   ),
   str(
     "decr",
@@ -418,7 +419,7 @@ export const stringCommands: CommandSpec[] = [
     "1.0.0",
     "O(1)",
     /** DECR key */
-    (ctx, argv) => incrBy(ctx.db, latin1(argv[1]), -1),
+    (ctx, argv) => incrBy(ctx.db, argv[1], -1),
   ),
   str(
     "incrby",
@@ -429,7 +430,7 @@ export const stringCommands: CommandSpec[] = [
     "1.0.0",
     "O(1)",
     /** INCRBY key increment */
-    (ctx, argv) => incrBy(ctx.db, latin1(argv[1]), int64Arg(argv[2])),
+    (ctx, argv) => incrBy(ctx.db, argv[1], int64Arg(argv[2])),
   ),
   str(
     "decrby",
@@ -443,7 +444,7 @@ export const stringCommands: CommandSpec[] = [
     (ctx, argv) => {
       const by = int64Arg(argv[2]);
       if (by === -9223372036854775808n) return err("ERR decrement would overflow");
-      return incrBy(ctx.db, latin1(argv[1]), typeof by === "bigint" ? -by : -by);
+      return incrBy(ctx.db, argv[1], typeof by === "bigint" ? -by : -by);
     },
   ),
   str(

@@ -11,8 +11,8 @@
  */
 import { type EffectLog, NO_LOG } from "./effects.ts";
 import { globMatch } from "./glob.ts";
-import { keySlot, slotShard } from "./slot.ts";
-import { hashMember } from "./values/member_table.ts";
+import { keySlot, keySlotBytes, slotShard } from "./slot.ts";
+import { hashBytes, hashMember, memberString } from "./values/member_table.ts";
 import { type EncodingLimits, typeName, type Value, valueSize } from "./values/types.ts";
 
 /** Where the LRU clock starts: 2024-01-01T00:00:00Z, in seconds since the Unix epoch. */
@@ -140,6 +140,22 @@ function hashKey(key: string): number {
   return hashMember(key) & 0x3fffffff;
 }
 
+/** A key as a binary string, or as its bytes straight from a request (no string is made). */
+export type Key = string | Uint8Array;
+
+/** A key as a binary string (made from its bytes when it came as bytes). */
+export function keyString(key: Key): string {
+  return typeof key === "string" ? key : memberString(key);
+}
+
+/** True when the binary string `s` holds the bytes `b`. */
+function sameKey(s: string, b: Uint8Array): boolean {
+  const n = b.length;
+  if (s.length !== n) return false;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== b[i]) return false;
+  return true;
+}
+
 function reverseBits(v: number): number {
   v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
   v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
@@ -170,6 +186,15 @@ export class KeyTable {
     const h = hashKey(key);
     for (let e = this.heads[h & this.mask]; e !== null; e = e.next) {
       if (e.hash === h && e.key === key) return e;
+    }
+    return undefined;
+  }
+
+  /** {@link get} for a key given as bytes. */
+  getBytes(key: Uint8Array): Entry | undefined {
+    const h = hashBytes(key, key.length) & 0x3fffffff;
+    for (let e = this.heads[h & this.mask]; e !== null; e = e.next) {
+      if (e.hash === h && sameKey(e.key, key)) return e;
     }
     return undefined;
   }
@@ -365,9 +390,10 @@ export class Keyspace {
   }
 
   /** The shard that owns `key`. */
-  shardOf(key: string): number {
+  shardOf(key: Key): number {
     if (this.shardMask === 0) return 0;
-    return slotShard(keySlot(key), this.shards.length);
+    const slot = typeof key === "string" ? keySlot(key) : keySlotBytes(key);
+    return slotShard(slot, this.shards.length);
   }
 
   /** The table of `key` in database `db`. */
@@ -540,9 +566,10 @@ export class Database {
    * The live entry for `key` (expired keys are deleted on the way), without touching it. A cold
    * value is read back unless `warm` is false (then the caller must use {@link load}).
    */
-  peek(key: string, warm = true): Entry | undefined {
-    const t = this.table(key);
-    const e = t.get(key);
+  peek(key: Key, warm = true): Entry | undefined {
+    const ks = this.keyspace;
+    const t = ks.shards[ks.shardOf(key)].tables[this.index];
+    const e = typeof key === "string" ? t.get(key) : t.getBytes(key);
     if (e === undefined) return undefined;
     if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
       this.expireEntry(t, e);
@@ -568,11 +595,11 @@ export class Database {
    * Looks a key up for reading: counts a hit or a miss and updates its access time. With
    * `warm` false a cold value stays cold (GET streams large ones from the log).
    */
-  get(key: string, warm = true): Entry | undefined {
+  get(key: Key, warm = true): Entry | undefined {
     const e = this.peek(key, warm);
     if (e === undefined) {
       this.keyspace.stats.misses++;
-      this.keyspace.notify("m", "keymiss", this.index, key);
+      this.keyspace.notify("m", "keymiss", this.index, keyString(key));
       return undefined;
     }
     this.keyspace.stats.hits++;
@@ -584,7 +611,7 @@ export class Database {
    * Looks a key up for writing: updates its access time, counts nothing. With `warm` false a
    * cold value stays cold (commands that change only the TTL).
    */
-  find(key: string, warm = true): Entry | undefined {
+  find(key: Key, warm = true): Entry | undefined {
     const e = this.peek(key, warm);
     if (e !== undefined) this.touch(e);
     return e;
@@ -595,12 +622,12 @@ export class Database {
    * OBJECT): counts a hit or a miss and, unless `notifyMiss` is false (LOOKUP_NONOTIFY), sends
    * `keymiss`. A cold value stays cold.
    */
-  inspect(key: string, notifyMiss = true): Entry | undefined {
+  inspect(key: Key, notifyMiss = true): Entry | undefined {
     const e = this.peek(key, false);
     const ks = this.keyspace;
     if (e === undefined) {
       ks.stats.misses++;
-      if (notifyMiss) ks.notify("m", "keymiss", this.index, key);
+      if (notifyMiss) ks.notify("m", "keymiss", this.index, keyString(key));
     } else {
       ks.stats.hits++;
     }
@@ -608,7 +635,7 @@ export class Database {
   }
 
   /** True when `key` exists (does not touch it). */
-  exists(key: string): boolean {
+  exists(key: Key): boolean {
     return this.peek(key) !== undefined;
   }
 
@@ -616,28 +643,28 @@ export class Database {
    * Sets `key` to `value`. `expireAt` is an absolute time in ms, 0 for no expiry, or
    * {@link KEEP_TTL}. `encoding` pins a string's encoding (APPEND and SETRANGE make `raw`).
    */
-  set(key: string, value: Value, expireAt: number, encoding?: string): Entry {
+  set(key: Key, value: Value, expireAt: number, encoding?: string): Entry {
     const ks = this.keyspace;
     const shard = ks.shardOf(key);
     const t = ks.shards[shard].tables[this.index];
-    let e = t.get(key);
+    let e = typeof key === "string" ? t.get(key) : t.getBytes(key);
     if (e !== undefined && e.expireAt !== 0 && e.expireAt <= ks.now) {
       this.expireEntry(t, e);
       e = undefined;
     }
     if (e === undefined) {
       const at = expireAt === KEEP_TTL ? 0 : expireAt;
-      e = newEntry(key, value, at, shard, encoding, ks.now);
+      e = newEntry(keyString(key), value, at, shard, encoding, ks.now);
       t.add(e);
       ks.usedBytes += entryMemory(e);
-      ks.notify("n", "new", this.index, key);
+      ks.notify("n", "new", this.index, e.key);
     } else {
       this.revalue(e, value, encoding);
       if (expireAt !== KEEP_TTL) t.setExpire(e, expireAt);
       this.touch(e);
     }
     ks.log.put(this.index, e);
-    ks.modified(this.index, key);
+    ks.modified(this.index, e.key);
     return e;
   }
 

@@ -44,6 +44,32 @@ export function keySlot(key: string): number {
   return crc16(key, 0, key.length) & (SLOT_COUNT - 1);
 }
 
+function crc16Bytes(key: Uint8Array, from: number, to: number): number {
+  let crc = 0;
+  for (let i = from; i < to; i++) {
+    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ key[i]) & 0xff];
+  }
+  return crc;
+}
+
+/**
+ * {@link keySlot} of a key given as its bytes (as it arrives in a request).
+ *
+ * @example
+ * ```ts
+ * import { keySlot, keySlotBytes } from "./slot.ts";
+ * console.assert(keySlotBytes(new TextEncoder().encode("{user1000}.x")) === keySlot("{user1000}.y"));
+ * ```
+ */
+export function keySlotBytes(key: Uint8Array): number {
+  const open = key.indexOf(123); // {
+  if (open >= 0) {
+    const close = key.indexOf(125, open + 1); // }
+    if (close > open + 1) return crc16Bytes(key, open + 1, close) & (SLOT_COUNT - 1);
+  }
+  return crc16Bytes(key, 0, key.length) & (SLOT_COUNT - 1);
+}
+
 /** The shard that owns a slot when slots are split into `shardCount` contiguous ranges. */
 export function slotShard(slot: number, shardCount: number): number {
   return Math.floor((slot * shardCount) / SLOT_COUNT);

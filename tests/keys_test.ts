@@ -14,6 +14,8 @@ import {
   startRedis,
 } from "./_harness.ts";
 import { keyCommands } from "../commands/keys.ts";
+import { Keyspace } from "../engine/keyspace.ts";
+import { keySlot, keySlotBytes } from "../engine/slot.ts";
 import { Command } from "../commands/spec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "../engine/values/types.ts";
 
@@ -1019,4 +1021,33 @@ Deno.test("keys: specs (arity, flags, categories, key specs, subcommands) match 
     r.close();
     await redis.stop("SIGKILL");
   }
+});
+
+Deno.test("keyspace: a key given as its bytes finds the same slot and entry as its string", () => {
+  const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
+  const ks = new Keyspace({ shardCount: 3, databases: 2 });
+  const db = ks.dbs[1];
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const n = i % 40;
+    const b = new Uint8Array(n);
+    for (let j = 0; j < n; j++) b[j] = (i * 31 + j * 7) & 0xff; // binary, 0x80-0xff included
+    if (i % 5 === 0 && n > 4) b.set([123, 65 + (i % 3), 125], 1); // a {hashtag}
+    keys.push(b);
+  }
+  for (const b of keys) assertEquals(keySlotBytes(b), keySlot(latin1(b)));
+  keys.forEach((b, i) => {
+    if (i % 2 === 0) db.set(latin1(b), Uint8Array.of(i & 0xff), 0);
+    else db.set(b, Uint8Array.of(i & 0xff), 0);
+  });
+  for (const b of keys) {
+    const byBytes = db.peek(b);
+    assert(byBytes !== undefined);
+    assertEquals(byBytes, db.peek(latin1(b)));
+    assertEquals(byBytes.key, latin1(b));
+    assertEquals(ks.shardOf(b), ks.shardOf(latin1(b)));
+  }
+  // Keys repeat (the sequence wraps): one entry per distinct key, whichever form set it.
+  assertEquals(db.size(), new Set(keys.map(latin1)).size);
+  assertEquals(db.peek(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9)), undefined);
 });
