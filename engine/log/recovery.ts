@@ -593,11 +593,11 @@ export async function recover(
   // Collections a crash left empty (their Delete record never reached the disk) are gone.
   for (const shard of ks.shards) {
     for (let d = 0; d < shard.tables.length; d++) {
-      for (const e of shard.tables[d].entries()) {
-        if (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty()) {
-          ks.dbs[d].delete(e.key);
-        }
+      const empty: string[] = [];
+      for (const e of shard.tables[d].values()) {
+        if (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty()) empty.push(e.key);
       }
+      for (const key of empty) ks.dbs[d].delete(key);
     }
   }
   return reports;
