@@ -34,6 +34,11 @@ import { type DataValue, type EncodingLimits, registerValueType } from "./types.
 export interface HashField {
   readonly name: string;
   value: Uint8Array;
+  /**
+   * The value's length, kept here so that replacing a value does not read the old one (a cache
+   * miss per HSET of an existing field).
+   */
+  size: number;
   /** Absolute expiry in ms; 0 = none. */
   expireAt: number;
   /** Scan order number (hashtable encoding only). */
@@ -227,8 +232,9 @@ export class HashValue implements DataValue {
 
   /** Gives an existing field a new value; false (the field is not new). */
   private update(f: HashField, value: Uint8Array, keepTtl: boolean): false {
-    this.bytes += value.length - f.value.length;
+    this.bytes += value.length - f.size;
     f.value = value;
+    f.size = value.length;
     if (!keepTtl && f.expireAt !== 0) this.persist(f);
     return false;
   }
@@ -377,7 +383,7 @@ export class HashValue implements DataValue {
 
   /** A new field placed in the order (the caller puts it in the table). */
   private newField(name: string, value: Uint8Array): HashField {
-    const f: HashField = { name, value, expireAt: 0, seq: 0, idx: 0 };
+    const f: HashField = { name, value, size: value.length, expireAt: 0, seq: 0, idx: 0 };
     this.bytes += FIELD_BYTES + name.length + value.length;
     if (this.table) {
       f.seq = this.nextSeq++;
