@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { serverMetrics } from "../http/metrics.ts";
 import type { CommandSpec } from "./spec.ts";
 
 /** FERRICSTORE.METRICS. */
@@ -20,6 +19,8 @@ export const metricsCommands: CommandSpec[] = [
     complexity: "O(N) where N is the number of keys (counted per namespace)",
     /** FERRICSTORE.METRICS */
     async handler(ctx) {
+      // Loaded on first use: prom-client takes ~80 ms to load, which every start would pay.
+      const { serverMetrics } = await import("../http/metrics.ts");
       return new TextEncoder().encode(await serverMetrics(ctx.server).text());
     },
   },

@@ -14,8 +14,6 @@ import { DurableEngine } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
-import { listenTls } from "../protocol/tls.ts";
-import { startHttp } from "../http/app.ts";
 import { installOperations } from "../commands/server.ts";
 import { registerNativePlugins } from "../plugins/native/mod.ts";
 import { loadPlugins } from "../plugins/loader.ts";
@@ -277,6 +275,9 @@ export class Server {
     if (this.config.int("tls-port") > 0) await this.listenTls(binds);
     if (this.config.int("http-port") >= 0) {
       try {
+        // Loaded only when wanted: the HTTP side (prom-client above all) takes ~80 ms to load,
+        // which a server without it should not wait for at every start.
+        const { startHttp } = await import("../http/app.ts");
         this.http = await startHttp(this);
       } catch (e) {
         this.close();
@@ -301,6 +302,8 @@ export class Server {
   private async listenTls(binds: string[]): Promise<void> {
     const c = this.config;
     try {
+      // node:tls is loaded only when a TLS port is configured.
+      const { listenTls } = await import("../protocol/tls.ts");
       const { port, close } = await listenTls(
         {
           port: c.int("tls-port"),
