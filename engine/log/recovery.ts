@@ -168,7 +168,7 @@ function payloadCopy(r: RecordView): Uint8Array {
     slab = new Uint8Array(SLAB);
     slabPos = 0;
   }
-  const out = slab.subarray(slabPos, slabPos + n);
+  const out = new Uint8Array(slab.buffer, slabPos, n); // cheaper than subarray()
   slabPos += n;
   for (let i = 0, p = r.payloadStart; i < n; i++, p++) out[i] = buf[p];
   return out;
