@@ -130,6 +130,8 @@ export class Hotness {
   private lastCold: number;
   private lastPrefix = "";
   private lastPrefixBytes = new Uint8Array(0);
+  private lastBucket: HotBucket | null = null;
+  private lastReads: PrefixReads | null = null;
 
   constructor(private readonly ks: Keyspace) {
     this.lastHot = ks.hotReads;
@@ -187,7 +189,8 @@ export class Hotness {
       this.lastPrefix = prefix;
       this.lastPrefixBytes = key.slice(0, end);
     }
-    let pr = b.prefixes.get(prefix);
+    // So are its counters, while the second's bucket is the same.
+    let pr = same && b === this.lastBucket ? this.lastReads! : b.prefixes.get(prefix);
     if (pr === undefined) {
       if (b.prefixes.size >= HOTNESS_MAX_PREFIXES) prefix = OTHER_PREFIXES;
       pr = b.prefixes.get(prefix);
@@ -196,6 +199,8 @@ export class Hotness {
         b.prefixes.set(prefix, pr);
       }
     }
+    this.lastBucket = b;
+    this.lastReads = pr;
     pr.reads++;
     if (cold > 0) pr.cold++;
   }
