@@ -48,6 +48,12 @@ export function entryMemory(e: Entry): number {
 export interface Entry {
   readonly key: string;
   value: Value;
+  /**
+   * The length of the value when it is a string (-1 for other types), so that replacing it does
+   * not read the old value (a cache miss per SET of an existing key). Kept by every assignment of
+   * `value`: {@link Database.set}, {@link Database.replace}, {@link Database.load}, cooling.
+   */
+  strLen: number;
   /** Absolute expiry in ms since the epoch; 0 = persistent. */
   expireAt: number;
   /** Hash for the scan table. */
@@ -505,6 +511,7 @@ function newEntry(
   return {
     key,
     value,
+    strLen: value instanceof Uint8Array ? value.length : -1,
     expireAt,
     hash: hashKey(key),
     shard,
@@ -585,6 +592,7 @@ export class Database {
   load(e: Entry): void {
     const ks = this.keyspace;
     e.value = ks.coldReader!(e);
+    e.strLen = e.value.length;
     e.cold = false;
     ks.coldReads++;
     ks.usedBytes += e.value.length;
@@ -691,9 +699,12 @@ export class Database {
   }
 
   private revalue(e: Entry, value: Value, encoding: string | undefined): void {
-    this.keyspace.usedBytes += valueSize(value) - (e.cold ? 0 : valueSize(e.value));
+    const old = e.cold ? 0 : e.strLen >= 0 ? e.strLen : valueSize(e.value);
+    const len = value instanceof Uint8Array ? value.length : -1;
+    this.keyspace.usedBytes += (len >= 0 ? len : valueSize(value)) - old;
     e.cold = false;
     e.value = value;
+    e.strLen = len;
     e.encoding = encoding;
   }
 

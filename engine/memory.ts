@@ -78,6 +78,7 @@ export class MemoryGuard {
     this.keyspace.usedBytes -= e.value.length;
     this.collector.dropped(e.value.byteLength);
     e.value = EMPTY;
+    e.strLen = 0;
     e.cold = true;
     return true;
   }

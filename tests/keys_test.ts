@@ -14,7 +14,8 @@ import {
   startRedis,
 } from "./_harness.ts";
 import { keyCommands } from "../commands/keys.ts";
-import { Keyspace } from "../engine/keyspace.ts";
+import { entryMemory, Keyspace } from "../engine/keyspace.ts";
+import { ListValue } from "../engine/values/list.ts";
 import { keySlot, keySlotBytes } from "../engine/slot.ts";
 import { Command } from "../commands/spec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "../engine/values/types.ts";
@@ -1050,4 +1051,26 @@ Deno.test("keyspace: a key given as its bytes finds the same slot and entry as i
   // Keys repeat (the sequence wraps): one entry per distinct key, whichever form set it.
   assertEquals(db.size(), new Set(keys.map(latin1)).size);
   assertEquals(db.peek(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9)), undefined);
+});
+
+Deno.test("keyspace: memory accounting follows values replaced by strings of other lengths and by other types", () => {
+  const ks = new Keyspace({ shardCount: 2, databases: 1 });
+  const db = ks.dbs[0];
+  const counted = () => {
+    let sum = 0;
+    for (const s of ks.shards) {
+      for (const t of s.tables) for (const e of t.values()) sum += entryMemory(e);
+    }
+    return sum;
+  };
+  for (let i = 0; i < 200; i++) db.set(`k${i % 50}`, new Uint8Array(i % 7 * 10), 0);
+  assertEquals(ks.usedBytes, counted());
+  const e = db.set("k1", ListValue.of([new Uint8Array(5)]), 0); // a string becomes a list
+  assertEquals(ks.usedBytes, counted());
+  db.replace(e, new Uint8Array(33)); // and a string again
+  assertEquals(ks.usedBytes, counted());
+  db.set(Uint8Array.of(107, 50), new Uint8Array(3), 0); // "k2" by its bytes
+  assertEquals(ks.usedBytes, counted());
+  for (let i = 0; i < 50; i += 2) db.delete(`k${i}`);
+  assertEquals(ks.usedBytes, counted());
 });
