@@ -185,7 +185,7 @@ export class ShardLog {
       this.timerDue = 0;
       setImmediate(() => {
         this.timerDue = Infinity;
-        this.flush();
+        this.background();
       });
       return;
     }
@@ -195,7 +195,7 @@ export class ShardLog {
     this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timerDue = Infinity;
-      this.flush();
+      this.background();
     }, windowMs);
   }
 
@@ -208,7 +208,15 @@ export class ShardLog {
     if (due >= this.syncDue) return;
     this.syncDue = due;
     clearTimeout(this.syncTimer);
-    this.syncTimer = setTimeout(() => this.flush(true), windowMs);
+    this.syncTimer = setTimeout(() => this.background(true), windowMs);
+  }
+
+  /**
+   * A flush nobody waits for (timers). A failure is not lost: it is kept in `failed`, which
+   * every later append and barrier reports, and waiters were rejected with it.
+   */
+  private background(sync = false): void {
+    this.flush(sync).catch(() => {});
   }
 
   /**
@@ -222,6 +230,21 @@ export class ShardLog {
     clearTimeout(this.timer);
     this.timerDue = Infinity;
     if (!this.pending && !(sync && this.fileBytes > this.syncedBytes)) return Promise.resolve();
+    if (this.failed) return Promise.reject(this.failed);
+    // The common case of async writes (once per event-loop turn): nothing to fdatasync yet and
+    // the segment already open, so the records are written in place, without the loop's
+    // promises and async frames.
+    if (
+      !sync && this.durableSeq >= this.syncSeq && Date.now() < this.syncDue && this.file !== null &&
+      this.chunks.every((c) => c.segment === this.fileSegment)
+    ) {
+      try {
+        this.writeChunks(this.file);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(this.fail(e));
+      }
+    }
     this.flushing = this.flushLoop(sync).finally(() => {
       this.flushing = null;
       // Appends made after the loop's last look (by commands running in promise callbacks
@@ -234,21 +257,12 @@ export class ShardLog {
   private async flushLoop(forceSync: boolean): Promise<void> {
     try {
       while (this.pending || forceSync) {
-        const chunks = this.chunks;
         const seq = this.syncSeq;
         const records = this.stats.records;
-        this.chunks = [];
-        for (const c of chunks) {
-          if (c.pos === 0) continue;
-          const file = await this.open(c.segment);
-          const bytes = c.buf.subarray(0, c.pos);
-          // A write to the page cache is a short copy: done in place, it saves an async hop
-          // per flush; only the fdatasync waits on the disk.
-          let off = 0;
-          while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
-          this.fileBytes += bytes.length;
-          // Written: the buffer can take the next flush's records.
-          if (c.buf.length === CHUNK && this.spare.length < 4) this.spare.push(c.buf);
+        // Every pending record is written before the fdatasync that makes `seq` durable; a
+        // rotation may have left records of an older segment first, each segment in its file.
+        for (let c = this.firstPending(); c !== undefined; c = this.firstPending()) {
+          this.writeChunks(await this.open(c.segment));
         }
         const mustSync = forceSync || seq > this.durableSeq || Date.now() >= this.syncDue;
         forceSync = false;
@@ -267,12 +281,42 @@ export class ShardLog {
         this.onSynced?.();
       }
     } catch (e) {
-      // A log that cannot be written must not acknowledge anything more.
-      this.failed = new Error(`shard ${this.index}: log write failed: ${(e as Error).message}`);
-      for (const w of this.waiters) w.reject(this.failed);
-      this.waiters = [];
-      throw this.failed;
+      throw this.fail(e);
     }
+  }
+
+  /**
+   * Writes the pending chunks of the open file's segment, in order, up to the first chunk of
+   * another segment (which needs its own file). A write to the page cache is a short copy: done
+   * in place, it saves an async hop per flush; only the fdatasync waits on the disk.
+   */
+  private writeChunks(file: Deno.FsFile): void {
+    const chunks = this.chunks;
+    let i = 0;
+    for (; i < chunks.length; i++) {
+      const c = chunks[i];
+      if (c.pos === 0) continue;
+      if (c.segment !== this.fileSegment) break;
+      const bytes = c.buf.subarray(0, c.pos);
+      let off = 0;
+      while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+      this.fileBytes += bytes.length;
+      // Written: the buffer can take the next flush's records.
+      if (c.buf.length === CHUNK && this.spare.length < 4) this.spare.push(c.buf);
+    }
+    this.chunks = i === chunks.length ? [] : chunks.slice(i);
+  }
+
+  private firstPending(): Chunk | undefined {
+    return this.chunks.find((c) => c.pos > 0);
+  }
+
+  /** A log that cannot be written must not acknowledge anything more: waiters get the error. */
+  private fail(e: unknown): Error {
+    this.failed ??= new Error(`shard ${this.index}: log write failed: ${(e as Error).message}`);
+    for (const w of this.waiters) w.reject(this.failed);
+    this.waiters = [];
+    return this.failed;
   }
 
   private async open(segment: number): Promise<Deno.FsFile> {
