@@ -88,7 +88,7 @@ export interface Entry {
   locLength: number;
   /** Bytes of log records that describe this key's current state (dead once superseded). */
   logBytes: number;
-  /** True when the string value is not held in memory (read back from `loc` on access). */
+  /** True when the string value is not held in memory (read back from its log location on access). */
   cold: boolean;
 }
 
