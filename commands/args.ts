@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import { Errors, type RespError } from "./errors.ts";
 import { parseDouble, parseInt64 } from "../protocol/numbers.ts";
+import { putBytes } from "../engine/bytes.ts";
 
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 
@@ -78,11 +79,7 @@ export function copyBytes(b: Uint8Array): Uint8Array {
   }
   // A view made by the constructor costs less than subarray() (no species lookup).
   const out = new Uint8Array(slab.buffer, slabPos, n);
-  if (n < 32) {
-    for (let i = 0; i < n; i++) out[i] = b[i];
-  } else {
-    out.set(b);
-  }
+  putBytes(out, 0, b);
   slabPos += n;
   return out;
 }

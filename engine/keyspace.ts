@@ -12,7 +12,7 @@
 import { type EffectLog, NO_LOG } from "./effects.ts";
 import { globMatch } from "./glob.ts";
 import { keySlot, keySlotBytes, slotShard } from "./slot.ts";
-import { hashBytes, hashMember, memberString } from "./values/member_table.ts";
+import { hashBytes, hashMember, memberString, sameBytes } from "./values/member_table.ts";
 import { type EncodingLimits, typeName, type Value, valueSize } from "./values/types.ts";
 
 /** Where the LRU clock starts: 2024-01-01T00:00:00Z, in seconds since the Unix epoch. */
@@ -154,14 +154,6 @@ export function keyString(key: Key): string {
   return typeof key === "string" ? key : memberString(key);
 }
 
-/** True when the binary string `s` holds the bytes `b`. */
-function sameKey(s: string, b: Uint8Array): boolean {
-  const n = b.length;
-  if (s.length !== n) return false;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== b[i]) return false;
-  return true;
-}
-
 function reverseBits(v: number): number {
   v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
   v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
@@ -200,7 +192,7 @@ export class KeyTable {
   getBytes(key: Uint8Array): Entry | undefined {
     const h = hashBytes(key, key.length) & 0x3fffffff;
     for (let e = this.heads[h & this.mask]; e !== null; e = e.next) {
-      if (e.hash === h && sameKey(e.key, key)) return e;
+      if (e.hash === h && sameBytes(e.key, key)) return e;
     }
     return undefined;
   }
@@ -253,12 +245,7 @@ export class KeyTable {
 
   /** Every entry, in an array of its own. */
   entries(): Entry[] {
-    const out: Entry[] = [];
-    const heads = this.heads;
-    for (let i = 0; i < heads.length; i++) {
-      for (let e = heads[i]; e !== null; e = e.next) out.push(e);
-    }
-    return out;
+    return Array.from(this.values());
   }
 
   /** Keeps the volatile array in step with an entry's expiry. */

@@ -24,6 +24,7 @@
  */
 import type { Buffer } from "node:buffer";
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { putBytes, putUint32 } from "../bytes.ts";
 
 /** Bytes before the key. */
 export const HEADER_SIZE = 32;
@@ -146,22 +147,11 @@ export function writeRecord(
   }
   p += keyLen;
   if (payload) {
-    if (valLen < 32) {
-      for (let i = 0; i < valLen; i++) out[p + i] = payload[i];
-    } else {
-      out.set(payload, p);
-    }
+    putBytes(out, p, payload);
     p += valLen;
   }
   putUint32(out, pos, crc32(out, pos + 4, p));
   return p;
-}
-
-function putUint32(out: Uint8Array, pos: number, n: number): void {
-  out[pos] = n;
-  out[pos + 1] = n >>> 8;
-  out[pos + 2] = n >>> 16;
-  out[pos + 3] = n >>> 24;
 }
 
 /** A float64's bytes in this machine's order, and whether that order is little-endian. */

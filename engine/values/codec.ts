@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { putBytes, putUint32 } from "../bytes.ts";
 
 const SLAB = 16 * 1024;
 const SLAB_RESULT = 256;
@@ -28,13 +29,6 @@ function allocate(size: number): Uint8Array {
   return out;
 }
 
-function writeUint32(out: Uint8Array, off: number, n: number): void {
-  out[off] = n;
-  out[off + 1] = n >>> 8;
-  out[off + 2] = n >>> 16;
-  out[off + 3] = n >>> 24;
-}
-
 function readUint32(b: Uint8Array, off: number): number {
   return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
 }
@@ -43,20 +37,15 @@ function writeParts(out: Uint8Array, off: number, parts: readonly Uint8Array[]):
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
     const n = p.length;
-    writeUint32(out, off, n);
-    off += 4;
-    if (n < 16) {
-      for (let j = 0; j < n; j++) out[off + j] = p[j];
-    } else {
-      out.set(p, off);
-    }
-    off += n;
+    putUint32(out, off, n);
+    putBytes(out, off + 4, p);
+    off += 4 + n;
   }
 }
 
 function writeText(out: Uint8Array, off: number, s: string): number {
   const n = s.length;
-  writeUint32(out, off, n);
+  putUint32(out, off, n);
   off += 4;
   for (let j = 0; j < n; j++) out[off + j] = s.charCodeAt(j);
   return off + n;
@@ -67,7 +56,7 @@ export function encodeParts(parts: readonly Uint8Array[]): Uint8Array {
   let size = 4;
   for (let i = 0; i < parts.length; i++) size += 4 + parts[i].length;
   const out = allocate(size);
-  writeUint32(out, 0, parts.length);
+  putUint32(out, 0, parts.length);
   writeParts(out, 4, parts);
   return out;
 }
@@ -88,7 +77,7 @@ export function encodeEffect(type: string, op: string, args: readonly Uint8Array
   let size = 12 + type.length + op.length;
   for (let i = 0; i < args.length; i++) size += 4 + args[i].length;
   const out = allocate(size);
-  writeUint32(out, 0, args.length + 2);
+  putUint32(out, 0, args.length + 2);
   let off = writeText(out, 4, type);
   off = writeText(out, off, op);
   writeParts(out, off, args);
@@ -101,7 +90,7 @@ export function encodeEffect(type: string, op: string, args: readonly Uint8Array
  */
 export function encodeValue(type: string, snapshot: Uint8Array): Uint8Array {
   const out = allocate(12 + type.length + snapshot.length);
-  writeUint32(out, 0, 2);
+  putUint32(out, 0, 2);
   writeParts(out, writeText(out, 4, type), [snapshot]);
   return out;
 }

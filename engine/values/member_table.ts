@@ -124,7 +124,8 @@ export function hashMember(s: string): number {
   return hashBytes(b, n);
 }
 
-function sameBytes(s: string, b: Uint8Array): boolean {
+/** True when the binary string `s` holds the bytes `b`. */
+export function sameBytes(s: string, b: Uint8Array): boolean {
   const n = b.length;
   if (s.length !== n) return false;
   for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== b[i]) return false;
