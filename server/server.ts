@@ -71,7 +71,12 @@ export class Server {
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   readonly shardCount: number;
-  loading = false;
+  /**
+   * True until {@link open} has loaded the data directory (and during DEBUG RELOAD): commands
+   * answer -LOADING. The RESP port is bound before the data is loaded, so a client that connects
+   * in between is told to wait rather than served an empty keyspace.
+   */
+  loading = true;
   shuttingDown = false;
   /** `latency-tracking`: dispatch records each command's time in its latency histogram. */
   latencyTracking = true;

@@ -897,3 +897,28 @@ Deno.test("CLUSTER.*: slots, keyslot as Redis's, per-shard stats, health, status
     await redis.stop("SIGKILL");
   }
 });
+
+Deno.test("a client that connects before the data directory is open is told -LOADING", async () => {
+  const { Server } = await import("../server/server.ts");
+  const { Config } = await import("../server/config.ts");
+  const config = new Config();
+  config.set("port", "0", "cli");
+  config.set("http-port", "-1", "cli");
+  config.set("loglevel", "warning", "cli");
+  config.set("data-dir", await Deno.makeTempDir({ prefix: "ferric-loading-" }), "cli");
+  const server = new Server(config);
+  await server.listen();
+  const c = await RawClient.connect(server.port);
+  try {
+    // Bound, not yet loaded: Redis's answer while it loads, not an empty keyspace.
+    assertMatch(await c.call("PING"), /^-LOADING /);
+    assertMatch(await c.call("INFO", "persistence"), /loading:1/);
+    await server.open();
+    assertEquals(await c.call("PING"), "+PONG\r\n");
+    assertMatch(await c.call("INFO", "persistence"), /loading:0/);
+  } finally {
+    c.close();
+    await server.close();
+    await Deno.remove(config.str("data-dir"), { recursive: true });
+  }
+});
