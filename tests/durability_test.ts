@@ -326,6 +326,31 @@ Deno.test("group commit: a sync append made as a flush ends is still flushed", a
   assertEquals(outcome, "flushed");
 });
 
+Deno.test("group commit: a sync append made while a flush is writing is made durable too", async () => {
+  const { ShardLog } = await import("../engine/log/shard_log.ts");
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
+  const value = new Uint8Array([1]);
+  log.append(RecordType.PutString, 0, 0, "a", value, 1, true, 0);
+  const first = log.barrier()!;
+  // The flush runs until it waits for its file; the append below lands in the pending bytes it
+  // is about to write. Its fdatasync must cover it (or a later one must): with every client
+  // waiting, no further append would come along to start one.
+  const flushing = log.flush();
+  log.append(RecordType.PutString, 0, 0, "b", value, 2, true, 0);
+  const second = log.barrier()!;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    Promise.all([first, second]).then(() => "flushed"),
+    new Promise((r) => timer = setTimeout(() => r("lost"), 3000)),
+  ]);
+  clearTimeout(timer);
+  await flushing;
+  await log.close();
+  await Deno.remove(dir, { recursive: true });
+  assertEquals(outcome, "flushed");
+});
+
 Deno.test("shard log: a write that fails rejects its waiters and later appends, and does not crash the process", async () => {
   const { ShardLog } = await import("../engine/log/shard_log.ts");
   const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });

@@ -41,6 +41,9 @@ export class DurableLog implements EffectLog {
   private readonly lsns: number[];
   /** Called when a string value has its place in the log (hot/cold bookkeeping). */
   onValueWritten: ((e: Entry) => void) | null = null;
+  /** The shard barriers last combined, and their combination. */
+  private lastWaits: Promise<void>[] = [];
+  private lastBarrier: Promise<void> = Promise.resolve();
   /** Called on FLUSHDB, FLUSHALL and SWAPDB (they abort compaction runs). */
   onFlushOrSwap: (() => void) | null = null;
 
@@ -235,7 +238,15 @@ export class DurableLog implements EffectLog {
       if (b) (waits ??= []).push(b);
     }
     if (waits === null) return null;
-    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
+    if (waits.length === 1) return waits[0];
+    // The clients served in one event-loop turn wait for the same flush cycles: one combined
+    // promise serves them all.
+    const last = this.lastWaits;
+    if (last.length !== waits.length || waits.some((w, i) => w !== last[i])) {
+      this.lastWaits = waits;
+      this.lastBarrier = Promise.all(waits).then(() => {});
+    }
+    return this.lastBarrier;
   }
 
   /** Writes and fdatasyncs everything pending on every shard. */

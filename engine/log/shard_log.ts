@@ -36,6 +36,23 @@ export interface ShardLogStats {
 /** Size of a record buffer. */
 const CHUNK = 64 * 1024;
 
+/** The clients waiting for one flush cycle's fdatasync. */
+interface Waiters {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+function waiters(): Waiters {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 interface Chunk {
   segment: number;
   buf: Buffer;
@@ -69,7 +86,15 @@ export class ShardLog {
   /** Sequence of the last sync append, and of the last one made durable. */
   private syncSeq = 0;
   private durableSeq = 0;
-  private waiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /**
+   * Clients waiting for the next flush cycle share one promise (one per cycle, not one per
+   * client: under load a cycle acknowledges dozens of clients). `nextCycle` collects the barriers
+   * taken since the running cycle looked at the sequence number; `inflight` is that cycle's.
+   */
+  private nextCycle: Waiters | null = null;
+  private inflight: Waiters | null = null;
+  /** The sequence number the running cycle makes durable; -1 between cycles. */
+  private inflightSeq = -1;
   private failed: Error | null = null;
   readonly stats: ShardLogStats = {
     files: 0,
@@ -172,8 +197,9 @@ export class ShardLog {
   barrier(): Promise<void> | null {
     if (this.failed) return Promise.reject(this.failed);
     if (this.durableSeq >= this.syncSeq) return null;
-    const seq = this.syncSeq;
-    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    // Covered by the fdatasync under way: nothing was appended since its cycle began.
+    if (this.syncSeq <= this.inflightSeq) return (this.inflight ??= waiters()).promise;
+    return (this.nextCycle ??= waiters()).promise;
   }
 
   private schedule(windowMs: number): void {
@@ -256,33 +282,47 @@ export class ShardLog {
 
   private async flushLoop(forceSync: boolean): Promise<void> {
     try {
-      while (this.pending || forceSync) {
-        const seq = this.syncSeq;
-        const records = this.stats.records;
-        // Every pending record is written before the fdatasync that makes `seq` durable; a
-        // rotation may have left records of an older segment first, each segment in its file.
+      // Sync appends written by the last cycle after it took its sequence number (they came in
+      // while it waited) still need an fdatasync, even when nothing more is pending.
+      while (this.pending || forceSync || this.syncSeq > this.durableSeq) {
+        // Every pending record is written before the fdatasync; a rotation may have left records
+        // of an older segment first, each segment in its file.
         for (let c = this.firstPending(); c !== undefined; c = this.firstPending()) {
           this.writeChunks(await this.open(c.segment));
         }
+        // Everything appended so far is in the file: this cycle's fdatasync makes it durable and
+        // answers every barrier taken so far.
+        const seq = this.syncSeq;
+        const records = this.stats.records;
+        this.inflight = this.nextCycle;
+        this.nextCycle = null;
+        this.inflightSeq = seq;
         const mustSync = forceSync || seq > this.durableSeq || Date.now() >= this.syncDue;
         forceSync = false;
-        if (!mustSync || this.file === null) continue;
-        await this.file.syncData();
-        this.syncedSegment = this.fileSegment;
-        this.syncedBytes = this.fileBytes;
-        this.syncDue = Infinity;
-        clearTimeout(this.syncTimer);
-        this.stats.flushes++;
-        this.stats.syncedRecords = records;
-        this.durableSeq = seq;
-        const ready = this.waiters.filter((w) => w.seq <= seq);
-        this.waiters = this.waiters.filter((w) => w.seq > seq);
-        for (const w of ready) w.resolve();
-        this.onSynced?.();
+        if (mustSync && this.file !== null) {
+          await this.file.syncData();
+          this.syncedSegment = this.fileSegment;
+          this.syncedBytes = this.fileBytes;
+          this.syncDue = Infinity;
+          clearTimeout(this.syncTimer);
+          this.stats.flushes++;
+          this.stats.syncedRecords = records;
+        }
+        // Without a file nothing was ever written, so nothing is waiting to be made durable.
+        if (mustSync) this.durableSeq = seq;
+        this.endCycle();
+        if (mustSync) this.onSynced?.();
       }
     } catch (e) {
       throw this.fail(e);
     }
+  }
+
+  private endCycle(): void {
+    const cycle = this.inflight;
+    this.inflight = null;
+    this.inflightSeq = -1;
+    cycle?.resolve();
   }
 
   /**
@@ -314,8 +354,10 @@ export class ShardLog {
   /** A log that cannot be written must not acknowledge anything more: waiters get the error. */
   private fail(e: unknown): Error {
     this.failed ??= new Error(`shard ${this.index}: log write failed: ${(e as Error).message}`);
-    for (const w of this.waiters) w.reject(this.failed);
-    this.waiters = [];
+    this.inflight?.reject(this.failed);
+    this.nextCycle?.reject(this.failed);
+    this.inflight = this.nextCycle = null;
+    this.inflightSeq = -1;
     return this.failed;
   }
 
