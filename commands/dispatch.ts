@@ -194,9 +194,18 @@ function finish(
 
 function reject(server: Server, client: Client, cmd: Command | null, e: RespError): RespError {
   if (cmd) cmd.stats.rejected++;
-  server.stats.countError(e);
-  // A command refused while queuing makes the transaction fail with EXECABORT.
-  if (client.tx !== null) client.tx.aborted = true;
   for (const gate of server.gates) gate.rejected?.(client, e);
+  if (cmd?.name === "exec") {
+    // EXEC itself refused (arity, NOAUTH, ACL) discards the transaction, if any, and says so, as
+    // in Redis.
+    client.tx = null;
+    server.watches.unwatchAll(client);
+    const why = e.message.startsWith("ERR ") ? e.message.slice(4) : e.message;
+    e = new RespError(`EXECABORT Transaction discarded because of: ${why}`);
+  } else if (client.tx !== null) {
+    // A command refused while queuing makes the transaction fail with EXECABORT.
+    client.tx.aborted = true;
+  }
+  server.stats.countError(e);
   return e;
 }

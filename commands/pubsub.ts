@@ -5,7 +5,7 @@
  * @module
  */
 import { globMatch } from "../engine/glob.ts";
-import { NO_REPLY, Push, type Reply, RespError } from "../protocol/reply.ts";
+import { Frames, NO_REPLY, Push, type Reply, RespError } from "../protocol/reply.ts";
 import type { CommandGate } from "./dispatch.ts";
 import type { Client } from "../server/client.ts";
 import type { SubscriptionKind } from "../server/pubsub.ts";
@@ -59,19 +59,36 @@ function own(client: Client, kind: SubscriptionKind): Set<string> {
     : client.shardChannels;
 }
 
-/** SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name, as pushes. */
+/**
+ * Sends (un)subscription confirmations as pushes. Inside EXEC they are the command's reply in the
+ * transaction's array instead; several of them share the one slot, back to back, as in Redis.
+ */
+function confirm(client: Client, confirmations: Push[]): Reply | typeof NO_REPLY {
+  if (client.inExec) {
+    return confirmations.length === 1 ? confirmations[0] : new Frames(confirmations);
+  }
+  for (const c of confirmations) client.transport.push(c);
+  return NO_REPLY;
+}
+
+/** SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name. */
 function subscribe(
   server: Server,
   client: Client,
   kind: SubscriptionKind,
   argv: Uint8Array[],
-): typeof NO_REPLY {
+): Reply | typeof NO_REPLY {
+  // Redis 7.0 refuses SSUBSCRIBE while EXEC runs (the client expects one reply per command).
+  if (kind === "shard" && client.inExec) {
+    return new RespError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+  }
+  const out: Push[] = [];
   for (let i = 1; i < argv.length; i++) {
     const name = latin1(argv[i]);
     server.pubsub.subscribe(client, kind, name);
-    client.transport.push(new Push([WORDS[kind][0], name, count(client, kind)]));
+    out.push(new Push([WORDS[kind][0], name, count(client, kind)]));
   }
-  return NO_REPLY;
+  return confirm(client, out);
 }
 
 /** UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE: the named ones, or all when none is named. */
@@ -80,17 +97,17 @@ function unsubscribe(
   client: Client,
   kind: SubscriptionKind,
   argv: Uint8Array[],
-): typeof NO_REPLY {
+): Reply | typeof NO_REPLY {
   const names = argv.length > 1 ? argv.slice(1).map(latin1) : [...own(client, kind)];
   if (names.length === 0) {
-    client.transport.push(new Push([WORDS[kind][1], null, count(client, kind)]));
-    return NO_REPLY;
+    return confirm(client, [new Push([WORDS[kind][1], null, count(client, kind)])]);
   }
+  const out: Push[] = [];
   for (const name of names) {
     server.pubsub.unsubscribe(client, kind, name);
-    client.transport.push(new Push([WORDS[kind][1], name, count(client, kind)]));
+    out.push(new Push([WORDS[kind][1], name, count(client, kind)]));
   }
-  return NO_REPLY;
+  return confirm(client, out);
 }
 
 function matching(names: Iterable<string>, pattern: Uint8Array | undefined): string[] {

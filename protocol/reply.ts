@@ -70,6 +70,14 @@ export class Push {
   constructor(readonly items: Reply[]) {}
 }
 
+/**
+ * Several replies written back to back where one is expected: Redis answers (un)subscribing to
+ * several channels inside MULTI this way, all in the command's slot of EXEC's array.
+ */
+export class Frames {
+  constructor(readonly replies: Reply[]) {}
+}
+
 /** A RESP3 verbatim string (`=txt:...`); a bulk string in RESP2. */
 export class Verbatim {
   constructor(readonly format: string, readonly text: string) {}
@@ -108,6 +116,7 @@ export type Reply =
   | RespMap
   | RespSet
   | Push
+  | Frames
   | Verbatim
   | BigNumber
   | FileSlice

@@ -7,6 +7,7 @@
 import {
   BigNumber,
   Double,
+  Frames,
   Push,
   type Reply,
   RespError,
@@ -184,6 +185,10 @@ export class ReplyWriter {
     if (r instanceof Push) {
       this.header(proto === 3 ? 62 : 42, r.items.length); // '>'
       for (const item of r.items) this.write(item, proto);
+      return;
+    }
+    if (r instanceof Frames) {
+      for (const item of r.replies) this.write(item, proto);
       return;
     }
     if (r instanceof Verbatim) {

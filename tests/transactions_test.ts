@@ -58,6 +58,49 @@ Deno.test("transactions: replies match redis-server (RESP2 and RESP3)", async ()
   }
 });
 
+Deno.test("transactions: subscriptions inside MULTI and EXEC refused before it runs match redis-server", async () => {
+  for (const proto of ["2", "3"]) {
+    const d = await Differential.start();
+    try {
+      await d.both("HELLO", proto);
+      const script = [
+        // EXEC refused for its arity discards the transaction: the next EXEC has no MULTI.
+        "MULTI",
+        "SET a 1",
+        "EXEC x",
+        "EXEC",
+        "GET a",
+        "EXEC x",
+        "MULTI",
+        "SSUBSCRIBE s",
+        "EXEC",
+        "MULTI",
+        "UNSUBSCRIBE",
+        "EXEC",
+        // The confirmation is EXEC's reply for the command, inside its array.
+        "MULTI",
+        "PSUBSCRIBE p*",
+        "PUNSUBSCRIBE p*",
+        "EXEC",
+        "MULTI",
+        "SUBSCRIBE x",
+        "PING",
+        "EXEC",
+        "UNSUBSCRIBE x",
+      ].map(cmd);
+      assertEquals(await d.compare(script), [], `RESP${proto}`);
+    } finally {
+      await d.close();
+    }
+  }
+  const d = await Differential.alike({ requirepass: "pw" });
+  try {
+    assertEquals(await d.compare(["EXEC", "EXEC x", "MULTI"].map(cmd)), []);
+  } finally {
+    await d.close();
+  }
+});
+
 Deno.test("transactions: WATCH sees writes by other clients, expiry and FLUSHALL, even of the same value", async () => {
   const server = await startFerric();
   const a = await RawClient.connect(server.port);
