@@ -23,7 +23,11 @@ differential tests; newer commands follow Redis's documentation) unless a differ
   \`1.1000000000000001\`, as on the oracle (Redis 7.2+ prints \`1.1\`).
 - \`FLUSHDB ASYNC\` and \`FLUSHALL ASYNC\` run synchronously (they are fast: keys are dropped
   with their tables).
-- Expiry times beyond 2^53 ms are kept as doubles and round when read back.
+- Expiry times beyond 2^53 ms are kept as doubles and round when read back; \`PEXPIRETIME\` and
+  \`EXPIRETIME\` never answer beyond 2^63 - 1.
+- \`SRANDMEMBER\`, \`HRANDFIELD\` and \`ZRANDMEMBER\` refuse a negative count below -16777216
+  (\`ERR value is out of range, a negative count must be at least -16777216\`): the reply is built
+  in memory before it is sent, where Redis streams it.
 - \`COMMAND INFO\` tips and key-spec notes are given for the commands whose specs carry them.
 `;
 

@@ -10,9 +10,18 @@ export { RespError };
 
 const fixed = (text: string) => new RespError(text);
 
+/**
+ * Largest number of picks SRANDMEMBER, HRANDFIELD and ZRANDMEMBER answer a negative count with:
+ * Redis streams any number, FerricStore builds the reply in memory first.
+ */
+export const MAX_RANDOM_PICKS = 1 << 24;
+
 /** Errors with fixed text. */
 export const Errors = {
   syntax: fixed("ERR syntax error"),
+  tooManyPicks: fixed(
+    `ERR value is out of range, a negative count must be at least -${MAX_RANDOM_PICKS}`,
+  ),
   wrongType: fixed("WRONGTYPE Operation against a key holding the wrong kind of value"),
   notInteger: fixed("ERR value is not an integer or out of range"),
   notFloat: fixed("ERR value is not a valid float"),

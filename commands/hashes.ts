@@ -23,7 +23,7 @@ import {
 import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import { copyBytes, int64Arg, isWord, latin1, latin1Bytes } from "./args.ts";
-import { err, Errors, RespError, wrongArity } from "./errors.ts";
+import { err, Errors, MAX_RANDOM_PICKS, RespError, wrongArity } from "./errors.ts";
 import { type CommandSpec, familySpec, keys } from "./spec.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -174,9 +174,6 @@ function randomReply(picked: HashField[], withValues: boolean, resp3: boolean): 
   }
   return out;
 }
-
-/** Largest reply HRANDFIELD builds (a negative count asks for that many picks). */
-const RANDOM_REPLY_MAX = 1 << 24;
 
 /** HRANDFIELD key count [WITHVALUES] with Redis's sampling cases. */
 function randomFields(hv: HashValue, count: number, unique: boolean): HashField[] {
@@ -709,7 +706,7 @@ export const hashCommands: CommandSpec[] = [
       if (hv === null || Number(l) === 0) return [];
       const unique = l > 0;
       const count = unique ? Math.min(Number(l), hv.size) : -Number(l);
-      if (count > RANDOM_REPLY_MAX) throw err("ERR value is out of range");
+      if (count > MAX_RANDOM_PICKS) throw Errors.tooManyPicks;
       return randomReply(randomFields(hv, count, unique), withValues, ctx.client.resp === 3);
     },
   ),

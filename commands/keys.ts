@@ -204,14 +204,24 @@ function expireGeneric(
 }
 
 /** TTL/PTTL/EXPIRETIME/PEXPIRETIME: -2 missing, -1 persistent, else the (rounded) time. */
-function ttlGeneric(db: Database, argv: Uint8Array[], ms: boolean, absolute: boolean): number {
+function ttlGeneric(
+  db: Database,
+  argv: Uint8Array[],
+  ms: boolean,
+  absolute: boolean,
+): number | bigint {
   const e = db.inspect(latin1(argv[1]));
   if (e === undefined) return -2;
   if (e.expireAt === 0) return -1;
   let t = absolute ? e.expireAt : e.expireAt - db.keyspace.now;
   if (t < 0) t = 0;
-  return ms ? t : Math.floor((t + 500) / 1000);
+  if (!ms) t = Math.floor((t + 500) / 1000);
+  // A time stored as a double may have rounded past the int64 range clients can parse.
+  return t >= INT64_LIMIT ? INT64_MAX : t;
 }
+
+/** 2^63 as a double: the first value beyond the int64 range. */
+const INT64_LIMIT = 2 ** 63;
 
 /** FLUSHDB/FLUSHALL's `[ASYNC | SYNC]` (both flush at once here). */
 function checkFlushMode(argv: Uint8Array[]): void {

@@ -15,7 +15,7 @@ import { maxIntsetEntries, SetValue } from "../engine/values/set.ts";
 import { parseInt64 } from "../protocol/numbers.ts";
 import { type Reply, RespSet } from "../protocol/reply.ts";
 import { intArg, isWord, latin1 } from "./args.ts";
-import { err, Errors } from "./errors.ts";
+import { err, Errors, MAX_RANDOM_PICKS } from "./errors.ts";
 import { type CommandSpec, familySpec, keys } from "./spec.ts";
 
 const HASHTABLE = new TextEncoder().encode("hashtable");
@@ -27,11 +27,6 @@ const countOutOfRange = err(
 const numkeysPositive = err("ERR numkeys should be greater than 0");
 const tooManyKeys = err("ERR Number of keys can't be greater than number of args");
 const limitNegative = err("ERR LIMIT can't be negative");
-/** Negative SRANDMEMBER counts beyond this would build a reply too large to hold in memory. */
-const MAX_REPEAT_SAMPLE = 1 << 24;
-const repeatTooLarge = err(
-  `ERR value is out of range, a negative count must be at least -${MAX_REPEAT_SAMPLE}`,
-);
 
 /** The set held by an entry; throws WRONGTYPE for other types. */
 export function setOf(e: Entry): SetValue {
@@ -326,7 +321,7 @@ export const setCommands: CommandSpec[] = [
       const s = readSet(ctx.db, key);
       if (s === null || n === 0) return [];
       if (n < 0) {
-        if (n < -MAX_REPEAT_SAMPLE) throw repeatTooLarge;
+        if (n < -MAX_RANDOM_PICKS) throw Errors.tooManyPicks;
         const out: Reply[] = new Array(-Number(n));
         for (let i = 0; i < out.length; i++) out[i] = s.random()!;
         return out;

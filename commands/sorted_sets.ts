@@ -30,7 +30,7 @@ import { formatDouble, parseDouble } from "../protocol/numbers.ts";
 import { Double, NULL_ARRAY, type Reply } from "../protocol/reply.ts";
 import { int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { blockOnKeysUntilTimeout, timeoutArg } from "../server/blocking.ts";
-import { err, Errors, wrongArity } from "./errors.ts";
+import { err, Errors, MAX_RANDOM_PICKS, wrongArity } from "./errors.ts";
 import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
 
 // Error texts of this family, worded as Redis 7.0 words them.
@@ -602,7 +602,7 @@ function randMembers(ctx: CommandContext, key: string, count: number, withScores
   const resp = ctx.client.resp;
   if (count < 0 || count === 1) {
     const n = Math.abs(count);
-    if (n > MAX_RANDOM_REPLY) throw ZErrors.outOfRange;
+    if (n > MAX_RANDOM_PICKS) throw Errors.tooManyPicks;
     const picks: ZNode[] = new Array(n);
     for (let i = 0; i < n; i++) picks[i] = z.random();
     return nodesReply(picks, withScores, resp);
@@ -628,9 +628,6 @@ function randMembers(ctx: CommandContext, key: string, count: number, withScores
   }
   return nodesReply(picks, withScores, resp);
 }
-
-/** Largest |count| ZRANDMEMBER builds a reply for (a larger one cannot fit in memory). */
-const MAX_RANDOM_REPLY = 1 << 26;
 
 // ─── ZUNION / ZINTER / ZDIFF ────────────────────────────────────────────────────────────────
 

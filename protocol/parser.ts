@@ -256,7 +256,8 @@ function parseLength(buf: Uint8Array, from: number, to: number): number | null {
     i++;
     if (i === to) return null;
   }
-  if (buf[i] === 48 && to - i > 1) return null;
+  // Only "0" may start with a zero ("00", "-0" and "01" are not numbers to string2ll).
+  if (buf[i] === 48 && (neg || to - i > 1)) return null;
   let v = 0;
   for (; i < to; i++) {
     const c = buf[i] - 48;
@@ -327,7 +328,8 @@ export function splitArgs(line: Uint8Array): Buffer[] | null {
           cur.push(c);
         }
       } else {
-        if (p >= n || isSpace(c)) done = true;
+        // Unquoted text ends only at these four (vertical tab and form feed belong to it).
+        if (p >= n || c === 32 || c === 10 || c === 13 || c === 9) done = true;
         else if (c === 34) inq = true;
         else if (c === 39) insq = true;
         else cur.push(c);

@@ -396,6 +396,10 @@ Deno.test("keys: EXPIRE family, TTL family and PERSIST match redis-server", asyn
       "PEXPIREAT p 4102444800001 LT",
       "PEXPIREAT p 4102444800001 GT",
       "PEXPIRETIME p",
+      // The largest time Redis accepts: read back as the int64 maximum, never past it.
+      "SET big v PXAT 9223372036854775807",
+      "PEXPIRETIME big",
+      "DEL big",
       "PEXPIRE p 100000",
       "TTL p",
       // A time in the past deletes the key (and answers 1).

@@ -353,6 +353,9 @@ Deno.test("protocol: inline commands, quotes and escapes match redis-server", as
       "ECHO \xff\xfe\r\n",
       "SET\tk2 v2\r\nGET k2\r\n",
       "SET k3 v3\nGET k3\n",
+      "ECHO a\x0bb\x0cc\r\n",
+      "\x0b\x0cECHO x\x0b \r\n",
+      'ECHO "a"\x0b\r\n',
     ].map((data, i) => ({ name: `inline #${i}: ${JSON.stringify(data)}`, data: latin1(data) }));
     // Redis looks for the end of a line with strchr, which stops at a NUL byte: such a request
     // waits for more input, and fails as too big once 64 KiB have arrived.
@@ -391,6 +394,9 @@ Deno.test("protocol: malformed requests get Redis's error text and close the con
       { name: "zero multibulk count is skipped", data: "*0\r\n*1\r\n$4\r\nPING\r\n" },
       { name: "negative bulk length", data: "*1\r\n$-5\r\n" },
       { name: "bulk length -1", data: "*1\r\n$-1\r\n" },
+      { name: "bulk length -0", data: "*1\r\n$-0\r\n" },
+      { name: "multibulk count -0", data: "*-0\r\nPING\r\n" },
+      { name: "bulk length 00", data: "*1\r\n$00\r\n\r\n" },
       { name: "bulk length with plus", data: "*1\r\n$+4\r\nPING\r\n" },
       { name: "bulk length not a number", data: "*1\r\n$abc\r\n" },
       { name: "empty bulk length", data: "*1\r\n$\r\n" },

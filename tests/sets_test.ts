@@ -351,6 +351,27 @@ Deno.test("sets: SRANDMEMBER and SPOP return members as Redis's cases say", asyn
   }
 });
 
+Deno.test("random picks: SRANDMEMBER, HRANDFIELD and ZRANDMEMBER share one documented limit", async () => {
+  const server = await startFerric();
+  const c = await RawClient.connect(server.port);
+  try {
+    await c.call("SADD", "s", "a");
+    await c.call("HSET", "h", "a", "1");
+    await c.call("ZADD", "z", "1", "a");
+    const refused = "-ERR value is out of range, a negative count must be at least -16777216\r\n";
+    for (
+      const [command, key] of [["SRANDMEMBER", "s"], ["HRANDFIELD", "h"], ["ZRANDMEMBER", "z"]]
+    ) {
+      assertEquals(await c.call(command, key, "-16777217"), refused, command);
+      assertEquals(await c.call(command, key, "-3"), "*3\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n");
+    }
+    assertEquals(await c.call("PING"), "+PONG\r\n");
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 Deno.test("sets: SSCAN returns every member present for the whole scan", () => {
   for (let round = 0; round < 20; round++) {
     const s = new SetValue();
