@@ -233,6 +233,31 @@ export const PARAMS: readonly ParamDef[] = [
       "Default durability of namespaces: sync (alias quorum: reply after fdatasync) or async (reply at once, written within the commit window).",
   },
   {
+    // Redis tools read these two (redis-benchmark does); they describe what FerricStore does.
+    name: "appendonly",
+    type: "string",
+    default: "yes",
+    mutable: true,
+    check: (v) =>
+      String(v).toLowerCase() === "yes"
+        ? null
+        : "FerricStore always writes its append-only logs ('durability' chooses when they are fsynced)",
+    normalize: (t) => t.toLowerCase(),
+    doc: "Always `yes`, as Redis tools expect to read it: every write goes to the shard logs.",
+  },
+  {
+    name: "save",
+    type: "string",
+    default: "",
+    mutable: true,
+    check: (v) =>
+      String(v).trim() === ""
+        ? null
+        : "FerricStore writes no RDB snapshots: its logs hold every write (SAVE and BGSAVE compact them)",
+    normalize: () => "",
+    doc: 'Always `""` (no RDB snapshots), as Redis tools expect to read it.',
+  },
+  {
     name: "commit-window-ms",
     type: "int",
     default: "0",

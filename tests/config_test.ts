@@ -129,6 +129,28 @@ Deno.test("CONFIG GET/SET: replies and errors match redis-server byte for byte",
   }
 });
 
+Deno.test("CONFIG GET save and appendonly answer as a Redis with an AOF and no RDB snapshots", async () => {
+  const d = await Differential.start({}, { redisArgs: ["--save", "", "--appendonly", "yes"] });
+  try {
+    assertEquals(
+      await d.compare(["CONFIG GET save", "CONFIG GET appendonly", 'CONFIG SET save ""'].map(cmd)),
+      [],
+    );
+    // Values that would ask for what FerricStore does not do are refused, with the reason.
+    assertMatch(
+      await d.ferric.call("CONFIG", "SET", "appendonly", "no"),
+      /^-ERR CONFIG SET failed \(possibly related to argument 'appendonly'\) - FerricStore always writes/,
+    );
+    assertMatch(
+      await d.ferric.call("CONFIG", "SET", "save", "900 1"),
+      /^-ERR CONFIG SET failed \(possibly related to argument 'save'\) - FerricStore writes no RDB/,
+    );
+    assertEquals(await d.ferric.call("CONFIG", "GET", "save"), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+  } finally {
+    await d.close();
+  }
+});
+
 Deno.test("CONFIG HELP and RESETSTAT match redis-server", async () => {
   const d = await Differential.start();
   try {
