@@ -515,7 +515,7 @@ async function runBenchmark(
     wake();
     await watchdog;
     const out = dec.decode(stdout);
-    const err = dec.decode(stderr).replace("WARNING: Could not fetch server CONFIG\n", "").trim();
+    const err = dec.decode(stderr).trim();
     if (stopped) return { rps: null, error: stopped };
     const r = parseCsv(out, test.row);
     if (code !== 0 || !r || r.rps <= 0) {
