@@ -32,6 +32,8 @@ export interface ParamDef {
   inactive?: string;
   /** Extra validation of a parsed value; returns an error text or null. */
   check?: (value: ConfigValue) => string | null;
+  /** Combines a valid string value with the current one (settings that change part of it). */
+  merge?: (previous: string, text: string) => string;
   /** Rewrites a valid string value into the form CONFIG GET shows. */
   normalize?: (text: string) => string;
   /** One line for docs/configuration.md. */
@@ -409,7 +411,9 @@ export const PARAMS: readonly ParamDef[] = [
     default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
     mutable: true,
     check: checkOutputLimit,
-    doc: "Output buffer limits per class: class hard soft seconds.",
+    merge: mergeOutputLimit,
+    doc:
+      "Output buffer limits per class (normal, replica, pubsub): class hard soft seconds; a setting changes the classes it names.",
   },
   {
     name: "timeout",
@@ -569,20 +573,44 @@ function normalizeShutdownFlags(v: string): string {
   return SHUTDOWN_FLAGS.filter((f) => flags.includes(f)).join(" ") || "default";
 }
 
-function checkOutputLimit(v: ConfigValue): string | null {
-  const parts = String(v).trim().split(/\s+/);
+/** The classes of client-output-buffer-limit, in the order CONFIG GET shows them. */
+const OUTPUT_CLASSES = ["normal", "slave", "pubsub"];
+
+/** Parses client-output-buffer-limit text into class -> [hard, soft, seconds]; or an error. */
+function parseOutputLimit(text: string): Map<string, number[]> | string {
+  const parts = text.trim().split(/\s+/);
   if (parts.length % 4 !== 0) return "Wrong number of arguments in buffer limit configuration.";
+  const out = new Map<string, number[]>();
   for (let i = 0; i < parts.length; i += 4) {
-    if (!["normal", "slave", "replica", "pubsub", "master"].includes(parts[i].toLowerCase())) {
+    const name = parts[i].toLowerCase();
+    const cls = name === "replica" ? "slave" : name;
+    if (!OUTPUT_CLASSES.includes(cls)) {
       return "Invalid client class specified in buffer limit configuration.";
     }
-    for (const n of parts.slice(i + 1, i + 4)) {
-      if (parseMemory(n) === null) {
-        return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
-      }
+    const hard = parseMemory(parts[i + 1]);
+    const soft = parseMemory(parts[i + 2]);
+    const seconds = /^[+-]?\d+$/.test(parts[i + 3]) ? Number(parts[i + 3]) : -1;
+    if (hard === null || soft === null || seconds < 0) {
+      return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
     }
+    out.set(cls, [hard, soft, seconds]);
   }
-  return null;
+  return out;
+}
+
+function checkOutputLimit(v: ConfigValue): string | null {
+  const parsed = parseOutputLimit(String(v));
+  return typeof parsed === "string" ? parsed : null;
+}
+
+/** A setting changes the classes it names and keeps the others, in bytes, as Redis shows them. */
+function mergeOutputLimit(previous: string, text: string): string {
+  const limits = parseOutputLimit(previous) as Map<string, number[]>;
+  for (const [cls, values] of parseOutputLimit(text) as Map<string, number[]>) {
+    limits.set(cls, values);
+  }
+  return OUTPUT_CLASSES.map((cls) => `${cls} ${(limits.get(cls) ?? [0, 0, 0]).join(" ")}`)
+    .join(" ");
 }
 
 /**
@@ -701,6 +729,7 @@ export class Config {
     } catch (e) {
       throw new ConfigError(`invalid value '${text}' for '${p.name}': ${(e as Error).message}`);
     }
+    if (p.merge) value = p.merge(this.values.get(p.name) as string, value as string);
     if (p.type === "list" && source !== "runtime") {
       const prev = this.sources.get(p.name) === source ? this.values.get(p.name) as string[] : [];
       value = [...prev, ...(value as string[])];
