@@ -28,7 +28,8 @@ differential tests; newer commands follow Redis's documentation) unless a differ
 - \`SRANDMEMBER\`, \`HRANDFIELD\` and \`ZRANDMEMBER\` refuse a negative count below -16777216
   (\`ERR value is out of range, a negative count must be at least -16777216\`): the reply is built
   in memory before it is sent, where Redis streams it.
-- \`COMMAND INFO\` tips and key-spec notes are given for the commands whose specs carry them.
+- \`COMMAND INFO\` gives Redis 7.0's tips for the commands Redis has (checked against
+  redis-server); key-spec notes are given for the commands whose specs carry them.
 `;
 
 function flags(c: Command): string {

@@ -73,7 +73,7 @@ export function commandInfo(cmd: Command): Reply {
     last,
     step,
     new RespSet(cats),
-    new RespSet(cmd.spec.tips ?? []),
+    new RespSet([...cmd.tips]),
     new RespSet((cmd.spec.keys ?? []).map(keySpecReply)),
     // Redis 7.0 sends the subcommands as an array, or an empty set when there are none.
     cmd.subcommands?.size ? [...cmd.subcommands.values()].map(commandInfo) : new RespSet([]),

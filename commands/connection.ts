@@ -36,7 +36,6 @@ export const connectionCommands: CommandSpec[] = [
     name: "ping",
     arity: -1,
     flags: ["fast"],
-    tips: ["request_policy:all_shards", "response_policy:all_succeeded"],
     categories: ["connection"],
     group: "connection",
     summary: "Returns the server's liveliness response.",

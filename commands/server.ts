@@ -558,7 +558,6 @@ const slowlogCommand: CommandSpec = {
       summary: "Get the slow log's entries",
       since: "2.2.12",
       complexity: "O(N) where N is the number of entries returned",
-      tips: ["request_policy:all_nodes", "nondeterministic_output"],
       /** SLOWLOG GET [count] */
       handler(ctx, argv) {
         if (argv.length > 3) return subcommandSyntaxError(argv);
@@ -589,7 +588,6 @@ const slowlogCommand: CommandSpec = {
       summary: "Get the slow log's length",
       since: "2.2.12",
       complexity: "O(1)",
-      tips: ["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"],
       /** SLOWLOG LEN */
       handler: (ctx) => operations(ctx.server).slowlog.length,
     },
@@ -602,7 +600,6 @@ const slowlogCommand: CommandSpec = {
       summary: "Clear all entries from the slow log",
       since: "2.2.12",
       complexity: "O(N) where N is the number of entries in the slowlog",
-      tips: ["request_policy:all_nodes", "response_policy:all_succeeded"],
       /** SLOWLOG RESET */
       handler(ctx) {
         operations(ctx.server).slowlog.reset();
@@ -630,7 +627,6 @@ const latencySub = (
   summary,
   since: "2.8.13",
   complexity: "O(1)",
-  tips: ["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"],
   handler,
   ...extra,
 });
@@ -758,7 +754,6 @@ const latencyCommand: CommandSpec = {
         for (let j = 2; j < argv.length; j++) n += lm.reset(latin1(argv[j]));
         return n;
       },
-      { tips: ["request_policy:all_nodes", "response_policy:all_succeeded"] },
     ),
     latencySub(
       "histogram",
@@ -979,7 +974,6 @@ const memorySub = (
   summary: string,
   complexity: string,
   handler: CommandSpec["handler"],
-  tips: string[],
 ): CommandSpec => ({
   name,
   arity,
@@ -989,7 +983,6 @@ const memorySub = (
   summary,
   since: "4.0.0",
   complexity,
-  tips,
   handler,
 });
 
@@ -1023,7 +1016,6 @@ const memoryCommand: CommandSpec = {
       "O(1)",
       /** MEMORY DOCTOR */
       (ctx) => new Verbatim("txt", memoryDoctor(ctx.server)),
-      ["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
     ),
     memorySub(
       "malloc-stats",
@@ -1032,7 +1024,6 @@ const memoryCommand: CommandSpec = {
       "Depends on how much memory is allocated, could be slow",
       /** MEMORY MALLOC-STATS */
       () => new Verbatim("txt", mallocStats()),
-      ["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
     ),
     memorySub(
       "purge",
@@ -1041,7 +1032,6 @@ const memoryCommand: CommandSpec = {
       "Depends on how much memory is allocated, could be slow",
       /** MEMORY PURGE (V8 returns memory on its own: nothing to purge, as with libc malloc) */
       () => OK,
-      ["request_policy:all_shards", "response_policy:all_succeeded"],
     ),
     memorySub(
       "stats",
@@ -1050,7 +1040,6 @@ const memoryCommand: CommandSpec = {
       "O(1)",
       /** MEMORY STATS */
       (ctx) => memoryStats(ctx.server),
-      ["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
     ),
     {
       name: "usage",
@@ -1675,7 +1664,6 @@ const lastsaveCommand: CommandSpec = {
   summary: "Get the UNIX time stamp of the last successful save to disk",
   since: "1.0.0",
   complexity: "O(1)",
-  tips: ["nondeterministic_output"],
   /** LASTSAVE */
   handler: (ctx) => operations(ctx.server).lastSaveTime(),
 };
@@ -1692,7 +1680,6 @@ const timeCommand: CommandSpec = {
   summary: "Return the current server time",
   since: "2.6.0",
   complexity: "O(1)",
-  tips: ["nondeterministic_output"],
   /** TIME */
   handler() {
     const t = performance.timeOrigin + performance.now();

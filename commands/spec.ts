@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { REDIS_TIPS } from "./tips.ts";
 import { type NO_REPLY, type Reply, SimpleString } from "../protocol/reply.ts";
 import type { Database } from "../engine/keyspace.ts";
 import type { Client } from "../server/client.ts";
@@ -215,6 +216,11 @@ export class Command {
 
   get arity(): number {
     return this.spec.arity;
+  }
+
+  /** COMMAND INFO's tips: the spec's own, else Redis's for a command Redis has. */
+  get tips(): readonly string[] {
+    return this.spec.tips ?? (this.plugin ? undefined : REDIS_TIPS[this.fullName]) ?? [];
   }
 
   get handler(): Handler | undefined {

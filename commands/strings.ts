@@ -540,10 +540,6 @@ export const stringCommands: CommandSpec[] = [
   set.keys![0].notes = "RW and ACCESS due to the optional `GET` argument";
   stringCommands.find((c) => c.name === "getex")!.keys![0].notes =
     "RW and UPDATE because it changes the TTL";
-  const multi = ["request_policy:multi_shard", "response_policy:all_succeeded"];
-  stringCommands.find((c) => c.name === "mset")!.tips = multi;
-  stringCommands.find((c) => c.name === "msetnx")!.tips = multi;
-  stringCommands.find((c) => c.name === "mget")!.tips = ["request_policy:multi_shard"];
 }
 
 // SET reads its key only with GET: without it the key is written over (OW), as Redis's setGetKeys.

@@ -630,7 +630,6 @@ export const moduleCommands: CommandSpec[] = [
         summary: "List all modules loaded by the server",
         since: "4.0.0",
         complexity: "O(N) where N is the number of loaded modules.",
-        tips: ["nondeterministic_output_order"],
         /** MODULE LIST */
         handler: (ctx) => moduleListReply(ctx.server),
       },

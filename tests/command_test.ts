@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
+import { Redis } from "ioredis";
 
 Deno.test("COMMAND INFO / GETKEYS / GETKEYSANDFLAGS match redis-server for the core commands", async () => {
   const d = await Differential.start();
@@ -50,5 +51,34 @@ Deno.test("COMMAND covers every registered command and subcommand with complete 
   } finally {
     c.close();
     await server.close();
+  }
+});
+
+Deno.test("COMMAND INFO tips match redis-server for every command both have", async () => {
+  const d = await Differential.start();
+  const ferric = new Redis(d.server.port, { lazyConnect: true });
+  const redis = new Redis(d.redisServer.port, { lazyConnect: true });
+  try {
+    await ferric.connect();
+    await redis.connect();
+    // Full name -> tips, subcommands included (COMMAND's tenth field).
+    const tipsOf = async (client: Redis) => {
+      const out = new Map<string, string>();
+      const walk = (e: unknown[]) => {
+        out.set(String(e[0]), JSON.stringify(e[7]));
+        for (const sub of (e[9] ?? []) as unknown[][]) walk(sub);
+      };
+      for (const e of await client.call("COMMAND") as unknown[][]) walk(e);
+      return out;
+    };
+    const [mine, theirs] = [await tipsOf(ferric), await tipsOf(redis)];
+    const diffs = [...mine].filter(([name, tips]) => theirs.has(name) && theirs.get(name) !== tips)
+      .map(([name, tips]) => `${name}: ferric ${tips}, redis ${theirs.get(name)}`);
+    assertEquals(diffs, []);
+    assert(mine.size > 200 && [...mine.keys()].filter((n) => theirs.has(n)).length > 200);
+  } finally {
+    ferric.disconnect();
+    redis.disconnect();
+    await d.close();
   }
 });
