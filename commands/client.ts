@@ -219,6 +219,7 @@ export const clientCommands: CommandSpec[] = [
     summary: "A container for client connection commands",
     since: "2.4.0",
     complexity: "Depends on subcommand.",
+    helpCategories: ["connection"],
     help: [
       "GETNAME",
       "    Return the name of the current connection.",

@@ -18,8 +18,13 @@ function keySpecFlag(f: string): string {
   return ["RO", "RW", "OW", "RM"].includes(f) ? f : f.toLowerCase();
 }
 
+/** A begin_search or find_keys part only the command's getkeys function knows. */
+const UNKNOWN_SPEC = new RespMap(["type", "unknown", "spec", new RespMap([])]);
+
 function keySpecReply(k: KeySpec): Reply {
-  const begin = "index" in k.begin
+  const begin = "unknown" in k.begin
+    ? UNKNOWN_SPEC
+    : "index" in k.begin
     ? new RespMap(["type", "index", "spec", new RespMap(["index", k.begin.index])])
     : new RespMap([
       "type",
@@ -27,7 +32,7 @@ function keySpecReply(k: KeySpec): Reply {
       "spec",
       new RespMap(["keyword", k.begin.keyword, "startfrom", k.begin.startFrom]),
     ]);
-  const find = "lastKey" in k.find
+  const find = "unknown" in k.find ? UNKNOWN_SPEC : "lastKey" in k.find
     ? new RespMap([
       "type",
       "range",
@@ -62,7 +67,8 @@ function keySpecReply(k: KeySpec): Reply {
 /** One command's COMMAND INFO entry. */
 export function commandInfo(cmd: Command): Reply {
   const [first, last, step] = cmd.legacyKeyRange();
-  const flags = [...cmd.flags].map(status);
+  // Redis 7.0 leaves may_replicate out of COMMAND INFO on purpose.
+  const flags = [...cmd.flags].filter((f) => f !== "may_replicate").map(status);
   if (cmd.movableKeys) flags.push(status("movablekeys"));
   const cats = ACL_CATEGORIES.filter((c) => cmd.categories.has(c)).map((c) => status(`@${c}`));
   return [
@@ -157,6 +163,7 @@ export const commandCommands: CommandSpec[] = [
     summary: "Returns detailed information about all commands.",
     since: "2.8.13",
     complexity: "O(N) where N is the total number of Redis commands",
+    helpCategories: ["connection"],
     help: [
       "(no subcommand)",
       "    Return details about all Redis commands.",

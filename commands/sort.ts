@@ -15,7 +15,14 @@ import { parseDouble } from "../protocol/numbers.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { intArg, isWord, latin1 } from "./args.ts";
 import { err, Errors } from "./errors.ts";
-import { type CommandContext, type CommandSpec, keys } from "./spec.ts";
+import {
+  type CommandContext,
+  type CommandSpec,
+  type FoundKey,
+  keys,
+  type KeySpec,
+  type KeySpecFlag,
+} from "./spec.ts";
 
 const notDouble = err("ERR One or more scores can't be converted into double");
 const byDenied = err("ERR BY option of SORT denied due to insufficient ACL permissions.");
@@ -309,6 +316,42 @@ function toBytes(v: string | Uint8Array): Uint8Array {
 const COMPLEXITY =
   "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).";
 
+/** The keys BY and GET patterns name: known only once the sorted values are (as in Redis). */
+const BY_GET_KEYS: KeySpec = {
+  notes:
+    "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
+  flags: ["RO", "ACCESS"],
+  begin: { unknown: true },
+  find: { unknown: true },
+};
+
+const STORE_KEY: KeySpec = {
+  notes:
+    "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array",
+  flags: ["OW", "UPDATE"],
+  begin: { unknown: true },
+  find: { unknown: true },
+};
+
+const RO_ACCESS: KeySpecFlag[] = ["RO", "ACCESS"];
+
+/**
+ * SORT's keys as Redis's sortGetKeys finds them: the sorted key, and the word after the last
+ * STORE (the arguments of LIMIT, GET and BY are skipped; the word after STORE is not).
+ */
+function sortKeys(argv: readonly Uint8Array[]): FoundKey[] {
+  const out: FoundKey[] = [{ index: 1, flags: RO_ACCESS }];
+  let store = -1;
+  for (let i = 2; i < argv.length; i++) {
+    const word = latin1(argv[i]).toLowerCase();
+    if (word === "limit") i += 2;
+    else if (word === "get" || word === "by") i += 1;
+    else if (word === "store" && i + 1 < argv.length) store = i + 1;
+  }
+  if (store > 0) out.push({ index: store, flags: ["OW", "UPDATE"] });
+  return out;
+}
+
 /** SORT and SORT_RO. */
 export const sortCommands: CommandSpec[] = [
   {
@@ -320,16 +363,8 @@ export const sortCommands: CommandSpec[] = [
     summary: "Sort the elements in a list, set or sorted set",
     since: "1.0.0",
     complexity: COMPLEXITY,
-    keys: [
-      keys.one(1, "RO", "ACCESS"),
-      // Redis marks the STORE key "unknown" (found by a getkeys function); the last STORE word
-      // is the one SORT uses.
-      {
-        flags: ["OW", "UPDATE", "INCOMPLETE"],
-        begin: { keyword: "STORE", startFrom: -2 },
-        find: { lastKey: 0, keyStep: 1, limit: 0 },
-      },
-    ],
+    keys: [keys.one(1, "RO", "ACCESS"), BY_GET_KEYS, STORE_KEY],
+    getKeys: sortKeys,
     /** SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination] */
     handler: (ctx, argv) => sortGeneric(ctx, argv, false),
   },
@@ -342,7 +377,8 @@ export const sortCommands: CommandSpec[] = [
     summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
     since: "7.0.0",
     complexity: COMPLEXITY,
-    keys: [keys.one(1, "RO", "ACCESS")],
+    keys: [keys.one(1, "RO", "ACCESS"), BY_GET_KEYS],
+    getKeys: () => [{ index: 1, flags: RO_ACCESS }],
     /** SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] */
     handler: (ctx, argv) => sortGeneric(ctx, argv, true),
   },

@@ -97,8 +97,13 @@ export type KeySpecFlag =
   | "INCOMPLETE"
   | "VARIABLE_FLAGS";
 
-/** Where keys start: at an argument index, or after a keyword. */
-export type KeyBegin = { index: number } | { keyword: string; startFrom: number };
+/**
+ * Where keys start: at an argument index, after a keyword, or `unknown` (only the command's
+ * getKeys can tell, as for SORT's BY, GET and STORE).
+ */
+export type KeyBegin = { index: number } | { keyword: string; startFrom: number } | {
+  unknown: true;
+};
 
 /**
  * How many keys follow: a range (`lastKey` relative to the begin, -1 = up to the last argument,
@@ -107,7 +112,8 @@ export type KeyBegin = { index: number } | { keyword: string; startFrom: number 
  */
 export type KeyFind =
   | { lastKey: number; keyStep: number; limit: number }
-  | { keyNumIdx: number; firstKey: number; keyStep: number };
+  | { keyNumIdx: number; firstKey: number; keyStep: number }
+  | { unknown: true };
 
 /** A Redis 7 key specification. */
 export interface KeySpec {
@@ -160,6 +166,8 @@ export interface CommandSpec {
    * added as Redis adds them. A container with help lines and no `help` subcommand gets one.
    */
   help?: string[];
+  /** ACL categories of that HELP subcommand (Redis gives CLIENT HELP and COMMAND HELP @connection). */
+  helpCategories?: AclCategory[];
   /** Required unless the command is a container. */
   handler?: Handler;
   /** How the command differs from Redis's, if it does (docs/commands.md shows it). */
@@ -209,7 +217,10 @@ export class Command {
     if (spec.subcommands) {
       this.subcommands = new Map(spec.subcommands.map((s) => [s.name, new Command(s, this)]));
       if (spec.help && !this.subcommands.has("help")) {
-        this.subcommands.set("help", new Command(helpSubcommand(spec.help), this));
+        this.subcommands.set(
+          "help",
+          new Command(helpSubcommand(spec.help, spec.helpCategories ?? []), this),
+        );
       }
     }
   }
@@ -254,12 +265,12 @@ export class Command {
 }
 
 /** The HELP subcommand of a container, replying as Redis's addReplyHelp. */
-function helpSubcommand(lines: string[]): CommandSpec {
+function helpSubcommand(lines: string[], categories: AclCategory[]): CommandSpec {
   return {
     name: "help",
     arity: 2,
     flags: ["loading", "stale"],
-    categories: [],
+    categories,
     group: "server",
     summary: "Returns helpful text about the different subcommands.",
     since: "5.0.0",
@@ -301,6 +312,7 @@ export function findKeys(cmd: Command, argv: readonly Uint8Array[]): FoundKey[] 
   const argc = argv.length;
   for (const ks of cmd.spec.keys ?? []) {
     let start: number;
+    if ("unknown" in ks.begin || "unknown" in ks.find) continue;
     if ("index" in ks.begin) {
       start = ks.begin.index;
     } else {
