@@ -73,11 +73,10 @@ function parseOptions(ctx: CommandContext, argv: Uint8Array[], readonly: boolean
       o.store = latin1(argv[++j]);
     } else if (isWord(a, "by") && left >= 1) {
       o.by = latin1(argv[++j]);
+      // Once a BY without `*` is seen the result stays unsorted, even if a later BY has one
+      // (Redis's dontsort is never reset).
       if (cString(o.by).indexOf("*") < 0) o.dontSort = true;
-      else {
-        o.dontSort = false;
-        if (!canReadAllKeys()) throw byDenied;
-      }
+      else if (!canReadAllKeys()) throw byDenied;
     } else if (isWord(a, "get") && left >= 1) {
       if (!canReadAllKeys()) throw getDenied;
       o.gets.push(latin1(argv[++j]));

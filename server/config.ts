@@ -24,6 +24,8 @@ export interface ParamDef {
   default: string;
   min?: number;
   max?: number;
+  /** An int within min..max is brought into this range (Redis's hz). */
+  clamp?: [number, number];
   /** Allowed values of an enum. */
   values?: string[];
   /** False when CONFIG SET refuses it ("can't set immutable config"). */
@@ -437,8 +439,10 @@ export const PARAMS: readonly ParamDef[] = [
     name: "hz",
     type: "int",
     default: "10",
-    min: 1,
-    max: 500,
+    min: 0,
+    max: 2147483647,
+    // Any int is accepted and brought into 1..500, as Redis does.
+    clamp: [1, 500],
     mutable: true,
     doc: "Background task frequency (active expiry).",
   },
@@ -462,7 +466,8 @@ export const PARAMS: readonly ParamDef[] = [
     aliases: ["list-max-ziplist-size"],
     type: "int",
     default: "-2",
-    min: -5,
+    // Redis keeps any int and treats fills below -5 as -5.
+    min: -2147483648,
     max: 2147483647,
     mutable: true,
     doc: "List node size limit (negative: -1..-5 = 4..64 KiB; positive: entries).",
@@ -489,7 +494,7 @@ export const PARAMS: readonly ParamDef[] = [
   {
     name: "hash-max-listpack-value",
     aliases: ["hash-max-ziplist-value"],
-    type: "int",
+    type: "memory",
     default: "64",
     min: 0,
     max: 9223372036854775807,
@@ -518,7 +523,7 @@ export const PARAMS: readonly ParamDef[] = [
   {
     name: "zset-max-listpack-value",
     aliases: ["zset-max-ziplist-value"],
-    type: "int",
+    type: "memory",
     default: "64",
     min: 0,
     max: 9223372036854775807,
@@ -687,7 +692,7 @@ export class Config {
         if ((p.min !== undefined && n < p.min) || (p.max !== undefined && n > p.max)) {
           throw fail(`argument must be between ${bound(p.min)} and ${bound(p.max)} inclusive`);
         }
-        return n;
+        return p.clamp ? Math.min(p.clamp[1], Math.max(p.clamp[0], n)) : n;
       }
       case "memory": {
         const n = parseMemory(text);

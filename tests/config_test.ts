@@ -111,6 +111,23 @@ Deno.test("CONFIG GET/SET: replies and errors match redis-server byte for byte",
       "CONFIG GET requirepass",
       'CONFIG SET requirepass ""',
       "CONFIG GET requirepass",
+      // hz is brought into 1..500; list fills below -5 are kept; value limits are memory values.
+      "CONFIG SET hz 0",
+      "CONFIG GET hz",
+      "CONFIG SET hz 1000",
+      "CONFIG GET hz",
+      "CONFIG SET hz -1",
+      "CONFIG SET hz 10",
+      "CONFIG SET list-max-listpack-size -6",
+      "CONFIG GET list-max-listpack-size",
+      "CONFIG SET list-max-listpack-size -2",
+      "CONFIG SET hash-max-listpack-value 1kb",
+      "CONFIG GET hash-max-listpack-value",
+      "CONFIG SET hash-max-listpack-value -1",
+      "CONFIG SET hash-max-listpack-value 64",
+      "CONFIG SET zset-max-listpack-value 1k",
+      "CONFIG GET zset-max-listpack-value",
+      "CONFIG SET zset-max-listpack-value 64",
     ].map(cmd);
     assertEquals(await d.compare(script), []);
     // Patterns: the order of several matches is Redis's hash order, so compare as sets.

@@ -55,6 +55,9 @@ const SET_SCRIPT = [
   "SORT s BY nosort DESC",
   "SORT s BY nosort LIMIT 1 2",
   "SORT s BY nosort GET # GET w_*",
+  // A BY without `*` leaves the result unsorted even when a later BY has one.
+  "SORT s BY nosort BY w_*",
+  "SORT s BY w_* BY nosort",
   "SORT s BY #",
   "SORT s GET w_* GET # GET nokey_* GET x GET #x",
   "SORT s GET w_*_*",
