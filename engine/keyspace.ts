@@ -495,26 +495,29 @@ function newEntry(
   encoding: string | undefined,
   now: number,
 ): Entry {
+  // The order is the layout: V8 places fields in the order they are added. What every lookup
+  // reads comes first (a chain walk reads hash and next, a hit key, expireAt, cold, value and
+  // access), so a lookup touches one or two cache lines of the entry instead of three.
   return {
-    key,
-    value,
-    strLen: value instanceof Uint8Array ? value.length : -1,
-    expireAt,
     hash: hashKey(key),
-    shard,
     next: null,
-    volIdx: -1,
+    key,
+    expireAt,
+    cold: false,
+    value,
     access: lruClock(now),
-    lfu: LFU_INIT,
-    lfuMinute: Math.floor(now / 60000) & 0xffff,
-    encoding,
+    strLen: value instanceof Uint8Array ? value.length : -1,
+    shard,
     lsnHigh: 0,
     lsnLow: 0,
+    logBytes: 0,
     locSegment: NO_SEGMENT,
     locOffset: 0,
     locLength: 0,
-    logBytes: 0,
-    cold: false,
+    volIdx: -1,
+    lfu: LFU_INIT,
+    lfuMinute: Math.floor(now / 60000) & 0xffff,
+    encoding,
   };
 }
 
@@ -578,7 +581,7 @@ export class Database {
       return undefined;
     }
     if (!e.cold) {
-      if (e.value instanceof Uint8Array) this.keyspace.hotReads++;
+      if (e.strLen >= 0) this.keyspace.hotReads++; // a string (without reading the value)
     } else if (warm) this.load(e);
     return e;
   }
