@@ -9,6 +9,7 @@ import process from "node:process";
 import { resolve } from "node:path";
 import { Verbatim } from "../protocol/reply.ts";
 import { REDIS_VERSION, type Server, VERSION } from "../server/server.ts";
+import { operations } from "./server.ts";
 import { latin1, utf8Bytes } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
 import { valueSize } from "../engine/values/types.ts";
@@ -264,10 +265,23 @@ export const INFO_SECTIONS: InfoSection[] = [
     name: "persistence",
     title: "Persistence",
     default: true,
-    lines: (server) => [
-      ["loading", server.loading ? 1 : 0],
-      ["async_loading", 0],
-    ],
+    lines(server) {
+      const ops = operations(server);
+      const shards = server.engine?.shards ?? [];
+      // Redis's names for what FerricStore does: every write goes to the shard logs (the
+      // "AOF"), and SAVE/BGSAVE/compaction rewrite them.
+      return [
+        ["loading", server.loading ? 1 : 0],
+        ["async_loading", 0],
+        ["rdb_changes_since_last_save", ops.changesSinceSave],
+        ["rdb_bgsave_in_progress", ops.bgsave === null ? 0 : 1],
+        ["rdb_last_save_time", ops.lastSaveTime()],
+        ["rdb_last_bgsave_status", ops.lastBgsaveOk ? "ok" : "err"],
+        ["aof_enabled", server.engine === null ? 0 : 1],
+        ["aof_rewrite_in_progress", shards.some((s) => s.stats.merging) ? 1 : 0],
+        ["aof_last_write_status", shards.some((s) => s.failure !== null) ? "err" : "ok"],
+      ];
+    },
   },
   {
     name: "stats",
@@ -284,6 +298,8 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["total_commands_processed", st.commands],
         ["instantaneous_ops_per_sec", Math.round(info.ops.value)],
         ["total_net_input_bytes", st.netInput],
+        ["total_reads_processed", st.reads],
+        ["total_writes_processed", st.writes],
         ["total_net_output_bytes", st.netOutput],
         ["instantaneous_input_kbps", fixed2(info.netIn.value / 1024)],
         ["instantaneous_output_kbps", fixed2(info.netOut.value / 1024)],

@@ -152,6 +152,7 @@ export class Connection implements Transport {
         if (n === null) break;
         client.netIn += n;
         server.stats.netInput += n;
+        server.stats.reads++;
         client.lastInteraction = batchArrived();
         this.holding = true;
         const pending = this.processBatch();
@@ -357,6 +358,7 @@ export class Connection implements Transport {
     const bytes = w.take();
     this.client.netOut += bytes.length;
     this.server.stats.netOutput += bytes.length;
+    this.server.stats.writes++;
     this.flushing = this.conn.write(bytes).then(
       (n) => this.written(w, bytes, n),
       (e) => this.writeFailed(e),

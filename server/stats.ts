@@ -12,6 +12,9 @@ export class ServerStats {
   commands = 0;
   netInput = 0;
   netOutput = 0;
+  /** Socket reads and writes of client connections. */
+  reads = 0;
+  writes = 0;
   errorReplies = 0;
   /** Error replies by code (`ERR`, `WRONGTYPE` …), for INFO errorstats. */
   readonly errors: Map<string, number> = new Map();
@@ -29,6 +32,8 @@ export class ServerStats {
     this.commands = 0;
     this.netInput = 0;
     this.netOutput = 0;
+    this.reads = 0;
+    this.writes = 0;
     this.errorReplies = 0;
     this.errors.clear();
   }

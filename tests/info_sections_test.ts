@@ -1,4 +1,4 @@
-import { assert, assertMatch } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { RawClient, startFerric } from "./_harness.ts";
 
 Deno.test("INFO: FerricStore's sections report real engine state", async () => {
@@ -39,6 +39,31 @@ Deno.test("INFO: FerricStore's sections report real engine state", async () => {
       !(await c.call("INFO")).includes("# Raft"),
       "FerricStore sections are not in INFO default",
     );
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("INFO: persistence and I/O fields Redis tools read describe the logs and sockets", async () => {
+  const server = await startFerric();
+  const c = await RawClient.connect(server.port);
+  const field = (info: string, name: string) => info.match(new RegExp(`\\r\\n${name}:(\\S+)`))?.[1];
+  try {
+    for (let i = 0; i < 5; i++) await c.call("SET", `k${i}`, "v");
+    let info = await c.call("INFO", "persistence");
+    assertEquals(field(info, "aof_enabled"), "1");
+    assertEquals(field(info, "aof_last_write_status"), "ok");
+    assertEquals(field(info, "rdb_bgsave_in_progress"), "0");
+    assert(Number(field(info, "rdb_changes_since_last_save")) >= 5, info);
+    await c.call("SAVE");
+    info = await c.call("INFO", "persistence");
+    assertEquals(field(info, "rdb_changes_since_last_save"), "0");
+    assertEquals(field(info, "rdb_last_save_time"), (await c.call("LASTSAVE")).slice(1, -2));
+    const stats = await c.call("INFO", "stats");
+    // One socket read and one write per request here (each was sent after the previous reply).
+    assert(Number(field(stats, "total_reads_processed")) >= 8, stats);
+    assert(Number(field(stats, "total_writes_processed")) >= 8, stats);
   } finally {
     c.close();
     await server.close();

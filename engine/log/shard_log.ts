@@ -121,6 +121,11 @@ export class ShardLog {
     this.syncedBytes = segmentBytes;
   }
 
+  /** Why the log stopped taking writes (a failed write or fdatasync), or null while it works. */
+  get failure(): Error | null {
+    return this.failed;
+  }
+
   /** True when records are waiting to be written. */
   get pending(): boolean {
     return this.chunks.length > 0 && this.chunks.some((c) => c.pos > 0);
