@@ -301,50 +301,54 @@ Deno.test("group commit: many clients writing at once never stall (a lost flush 
   }
 });
 
-Deno.test("group commit: a sync append made as a flush ends is still flushed", async () => {
+/** A shard log in a fresh directory, with one sync append made, and its barrier. */
+async function logWithSyncAppend() {
   const { ShardLog } = await import("../engine/log/shard_log.ts");
   const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
   const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
   const value = new Uint8Array([1]);
   log.append(RecordType.PutString, 0, 0, "a", value, 1, true, 0);
-  const first = log.barrier()!;
+  const append = (key: string, lsn: number) =>
+    log.append(RecordType.PutString, 0, 0, key, value, lsn, true, 0);
+  return { log, dir, first: log.barrier()!, append };
+}
+
+/** "flushed" when `barrier` resolves within 3 s, else "lost". */
+async function flushedOrLost(barrier: Promise<unknown>): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    barrier.then(() => "flushed"),
+    new Promise<string>((r) => timer = setTimeout(() => r("lost"), 3000)),
+  ]);
+  clearTimeout(timer);
+  return outcome;
+}
+
+Deno.test("group commit: a sync append made as a flush ends is still flushed", async () => {
+  const { log, dir, first, append } = await logWithSyncAppend();
   // Runs when the first flush resolves its waiters: after the flush loop's last look at its
   // queue and before the flush is marked finished, exactly where appends used to get lost.
   const second = first.then(() => {
-    log.append(RecordType.PutString, 0, 0, "b", value, 2, true, 0);
+    append("b", 2);
     return log.barrier();
   });
   await first;
   const barrier = await second;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
-    (barrier ?? Promise.resolve()).then(() => "flushed"),
-    new Promise((r) => timer = setTimeout(() => r("lost"), 3000)),
-  ]);
-  clearTimeout(timer);
+  const outcome = await flushedOrLost(barrier ?? Promise.resolve());
   await log.close();
+  await Deno.remove(dir, { recursive: true });
   assertEquals(outcome, "flushed");
 });
 
 Deno.test("group commit: a sync append made while a flush is writing is made durable too", async () => {
-  const { ShardLog } = await import("../engine/log/shard_log.ts");
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
-  const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
-  const value = new Uint8Array([1]);
-  log.append(RecordType.PutString, 0, 0, "a", value, 1, true, 0);
-  const first = log.barrier()!;
+  const { log, dir, first, append } = await logWithSyncAppend();
   // The flush runs until it waits for its file; the append below lands in the pending bytes it
   // is about to write. Its fdatasync must cover it (or a later one must): with every client
   // waiting, no further append would come along to start one.
   const flushing = log.flush();
-  log.append(RecordType.PutString, 0, 0, "b", value, 2, true, 0);
+  append("b", 2);
   const second = log.barrier()!;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
-    Promise.all([first, second]).then(() => "flushed"),
-    new Promise((r) => timer = setTimeout(() => r("lost"), 3000)),
-  ]);
-  clearTimeout(timer);
+  const outcome = await flushedOrLost(Promise.all([first, second]));
   await flushing;
   await log.close();
   await Deno.remove(dir, { recursive: true });

@@ -1,98 +1,93 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
 
-Deno.test("transactions: replies match redis-server (RESP2 and RESP3)", async () => {
+/** Runs a script on a fresh pair of servers in RESP2 and then RESP3; fails with every difference. */
+async function sameInBothProtocols(script: string[]): Promise<void> {
   for (const proto of ["2", "3"]) {
     const d = await Differential.start();
     try {
       await d.both("HELLO", proto);
-      const script = [
-        "MULTI",
-        "SET a 1",
-        "INCR a",
-        "GET a",
-        "EXEC",
-        "EXEC",
-        "DISCARD",
-        "MULTI",
-        "MULTI",
-        "WATCH x",
-        "SET b 2",
-        "DISCARD",
-        "GET b",
-        "MULTI",
-        "SET c 1",
-        "NOSUCHCOMMAND",
-        "GET",
-        "EXEC",
-        "GET c",
-        "SET s hello",
-        "MULTI",
-        "INCR s",
-        "SET t 1",
-        "EXEC",
-        "GET t",
-        "WATCH w",
-        "SET w changed",
-        "MULTI",
-        "SET w2 x",
-        "EXEC",
-        "GET w2",
-        "WATCH w",
-        "UNWATCH",
-        "SET w again",
-        "MULTI",
-        "SET w3 x",
-        "EXEC",
-        "MULTI",
-        "EXEC",
-        "MULTI",
-        "PING",
-        "ECHO hi",
-        "DISCARD",
-      ].map(cmd);
-      assertEquals(await d.compare(script), [], `RESP${proto}`);
+      assertEquals(await d.compare(script.map(cmd)), [], `RESP${proto}`);
     } finally {
       await d.close();
     }
   }
+}
+
+Deno.test("transactions: replies match redis-server (RESP2 and RESP3)", async () => {
+  await sameInBothProtocols([
+    "MULTI",
+    "SET a 1",
+    "INCR a",
+    "GET a",
+    "EXEC",
+    "EXEC",
+    "DISCARD",
+    "MULTI",
+    "MULTI",
+    "WATCH x",
+    "SET b 2",
+    "DISCARD",
+    "GET b",
+    "MULTI",
+    "SET c 1",
+    "NOSUCHCOMMAND",
+    "GET",
+    "EXEC",
+    "GET c",
+    "SET s hello",
+    "MULTI",
+    "INCR s",
+    "SET t 1",
+    "EXEC",
+    "GET t",
+    "WATCH w",
+    "SET w changed",
+    "MULTI",
+    "SET w2 x",
+    "EXEC",
+    "GET w2",
+    "WATCH w",
+    "UNWATCH",
+    "SET w again",
+    "MULTI",
+    "SET w3 x",
+    "EXEC",
+    "MULTI",
+    "EXEC",
+    "MULTI",
+    "PING",
+    "ECHO hi",
+    "DISCARD",
+  ]);
 });
 
 Deno.test("transactions: subscriptions inside MULTI and EXEC refused before it runs match redis-server", async () => {
-  for (const proto of ["2", "3"]) {
-    const d = await Differential.start();
-    try {
-      await d.both("HELLO", proto);
-      const script = [
-        // EXEC refused for its arity discards the transaction: the next EXEC has no MULTI.
-        "MULTI",
-        "SET a 1",
-        "EXEC x",
-        "EXEC",
-        "GET a",
-        "EXEC x",
-        "MULTI",
-        "SSUBSCRIBE s",
-        "EXEC",
-        "MULTI",
-        "UNSUBSCRIBE",
-        "EXEC",
-        // The confirmation is EXEC's reply for the command, inside its array.
-        "MULTI",
-        "PSUBSCRIBE p*",
-        "PUNSUBSCRIBE p*",
-        "EXEC",
-        "MULTI",
-        "SUBSCRIBE x",
-        "PING",
-        "EXEC",
-        "UNSUBSCRIBE x",
-      ].map(cmd);
-      assertEquals(await d.compare(script), [], `RESP${proto}`);
-    } finally {
-      await d.close();
-    }
-  }
+  await sameInBothProtocols([
+    // EXEC refused for its arity discards the transaction: the next EXEC has no MULTI.
+    "MULTI",
+    "SET a 1",
+    "EXEC x",
+    "EXEC",
+    "GET a",
+    "EXEC x",
+    "MULTI",
+    "SSUBSCRIBE s",
+    "EXEC",
+    "MULTI",
+    "UNSUBSCRIBE",
+    "EXEC",
+    // The confirmation is EXEC's reply for the command, inside its array.
+    "MULTI",
+    "PSUBSCRIBE p*",
+    "PUNSUBSCRIBE p*",
+    "EXEC",
+    "MULTI",
+    "SUBSCRIBE x",
+    "PING",
+    "EXEC",
+    "UNSUBSCRIBE x",
+  ]);
   const d = await Differential.alike({ requirepass: "pw" });
   try {
     assertEquals(await d.compare(["EXEC", "EXEC x", "MULTI"].map(cmd)), []);
