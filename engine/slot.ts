@@ -62,12 +62,20 @@ function crc16Bytes(key: Uint8Array, from: number, to: number): number {
  * ```
  */
 export function keySlotBytes(key: Uint8Array): number {
-  const open = key.indexOf(123); // {
-  if (open >= 0) {
-    const close = key.indexOf(125, open + 1); // }
-    if (close > open + 1) return crc16Bytes(key, open + 1, close) & (SLOT_COUNT - 1);
+  // One pass computes the CRC and looks for `{` (most keys have none: no indexOf calls, which
+  // cost more than a short key's loop).
+  const n = key.length;
+  let crc = 0;
+  for (let i = 0; i < n; i++) {
+    const b = key[i];
+    if (b === 123) { // {
+      const close = key.indexOf(125, i + 1); // }
+      if (close > i + 1) return crc16Bytes(key, i + 1, close) & (SLOT_COUNT - 1);
+      return crc16Bytes(key, 0, n) & (SLOT_COUNT - 1);
+    }
+    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ b) & 0xff];
   }
-  return crc16Bytes(key, 0, key.length) & (SLOT_COUNT - 1);
+  return crc & (SLOT_COUNT - 1);
 }
 
 /** The shard that owns a slot when slots are split into `shardCount` contiguous ranges. */
