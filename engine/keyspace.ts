@@ -711,6 +711,8 @@ export class Database {
    * effect goes to the log (`op` and `args` must replay through the value's `apply`), the memory
    * estimate moves by `sizeDelta`, and listeners (WATCH, tracking) hear of it. A collection left
    * empty must be deleted by the caller (`db.delete`), as Redis deletes empty collections.
+   * `args` (the array and its bytes) are read when the command ends, so they must not change
+   * until then (views into the request are fine: it stays as it is).
    */
   effect(e: Entry, op: string, args: Uint8Array[], sizeDelta = 0): void {
     const ks = this.keyspace;

@@ -10,9 +10,16 @@ import { Buffer } from "node:buffer";
 import type { EffectLog } from "../effects.ts";
 import { type Entry, entryLsn, NO_SEGMENT, setEntryLsn, setLocation } from "../keyspace.ts";
 import type { DataValue } from "../values/types.ts";
-import { encodeEffect, encodeValue } from "../values/codec.ts";
+import { encodeValue } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
-import { ALL_DBS, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
+import {
+  ALL_DBS,
+  EffectPayload,
+  HEADER_SIZE,
+  type Payload,
+  recordSize,
+  RecordType,
+} from "./record.ts";
 import type { ShardLog } from "./shard_log.ts";
 
 interface Pending {
@@ -21,7 +28,7 @@ interface Pending {
   db: number;
   expireAt: number;
   key: string;
-  payload: Uint8Array | null;
+  payload: Payload;
   lsn: number;
   sync: boolean;
   windowMs: number;
@@ -145,7 +152,7 @@ export class DurableLog implements EffectLog {
     type: number,
     db: number,
     e: Entry,
-    payload: Uint8Array | null,
+    payload: Payload,
     replaces: boolean,
   ): void {
     const key = e.key;
@@ -209,8 +216,9 @@ export class DurableLog implements EffectLog {
 
   op(db: number, e: Entry, op: string, args: Uint8Array[]): void {
     const type = (e.value as DataValue).type;
-    // Encoded at once: `args` may be views into the request buffer.
-    this.keyed(RecordType.Op, db, e, encodeEffect(type, op, args), false);
+    // Encoded when written, at the end of the command: `args` may be views into the request
+    // buffer, which stays as it is until then.
+    this.keyed(RecordType.Op, db, e, new EffectPayload(type, op, args), false);
   }
 
   expire(db: number, e: Entry): void {

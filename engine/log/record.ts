@@ -25,6 +25,7 @@
 import type { Buffer } from "node:buffer";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { putBytes, putUint32 } from "../bytes.ts";
+import { effectSize, writeEffect } from "../values/codec.ts";
 
 /** Bytes before the key. */
 export const HEADER_SIZE = 32;
@@ -108,6 +109,25 @@ export interface LogRecord {
   size: number;
 }
 
+/**
+ * An element-level effect as a record's payload, encoded (as `encodeEffect` would) only when it
+ * is written into the log's buffer: no intermediate buffer per write command.
+ */
+export class EffectPayload {
+  readonly length: number;
+  constructor(
+    readonly valueType: string,
+    readonly op: string,
+    /** Read when the record is written: the command's arguments, still valid then. */
+    readonly args: readonly Uint8Array[],
+  ) {
+    this.length = effectSize(valueType, op, args);
+  }
+}
+
+/** What a record carries after its key. */
+export type Payload = Uint8Array | EffectPayload | null;
+
 /** Size of a record with this key and payload. */
 export function recordSize(keyLen: number, payloadLen: number): number {
   return HEADER_SIZE + keyLen + payloadLen;
@@ -124,7 +144,7 @@ export function writeRecord(
   db: number,
   expireAt: number,
   key: string,
-  payload: Uint8Array | null,
+  payload: Payload,
   lsn: number,
 ): number {
   const keyLen = key.length;
@@ -146,10 +166,9 @@ export function writeRecord(
     out.write(key, p, keyLen, "latin1");
   }
   p += keyLen;
-  if (payload) {
-    putBytes(out, p, payload);
-    p += valLen;
-  }
+  if (payload instanceof Uint8Array) putBytes(out, p, payload);
+  else if (payload) writeEffect(out, p, payload.valueType, payload.op, payload.args);
+  p += valLen;
   putUint32(out, pos, crc32(out, pos + 4, p));
   return p;
 }

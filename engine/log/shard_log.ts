@@ -13,7 +13,7 @@
  */
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import { recordSize, writeRecord } from "./record.ts";
+import { type Payload, recordSize, writeRecord } from "./record.ts";
 
 /** Segment file name for an id. */
 export function segmentName(id: number): string {
@@ -142,7 +142,7 @@ export class ShardLog {
     db: number,
     expireAt: number,
     key: string,
-    payload: Uint8Array | null,
+    payload: Payload,
     lsn: number,
     sync: boolean,
     windowMs: number,

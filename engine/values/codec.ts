@@ -74,14 +74,33 @@ export function encodeParts(parts: readonly Uint8Array[]): Uint8Array {
  * ```
  */
 export function encodeEffect(type: string, op: string, args: readonly Uint8Array[]): Uint8Array {
+  const out = allocate(effectSize(type, op, args));
+  writeEffect(out, 0, type, op, args);
+  return out;
+}
+
+/** Bytes {@link encodeEffect} makes of an effect. */
+export function effectSize(type: string, op: string, args: readonly Uint8Array[]): number {
   let size = 12 + type.length + op.length;
   for (let i = 0; i < args.length; i++) size += 4 + args[i].length;
-  const out = allocate(size);
-  putUint32(out, 0, args.length + 2);
-  let off = writeText(out, 4, type);
+  return size;
+}
+
+/**
+ * Writes {@link encodeEffect}'s bytes at `off` of `out` (which has room for
+ * {@link effectSize} bytes): the log writes effects straight into its record buffer.
+ */
+export function writeEffect(
+  out: Uint8Array,
+  off: number,
+  type: string,
+  op: string,
+  args: readonly Uint8Array[],
+): void {
+  putUint32(out, off, args.length + 2);
+  off = writeText(out, off + 4, type);
   off = writeText(out, off, op);
   writeParts(out, off, args);
-  return out;
 }
 
 /**
