@@ -354,7 +354,7 @@ export function installOperations(server: Server): Operations {
   server.disconnectHooks.push(leaveMonitor);
   server.resetHooks.push(leaveMonitor);
   server.gates.push(operationsGate(server, o));
-  server.keyspace.listeners.push({ modified: () => o.changesSinceSave++ });
+  server.keyspace.listen({ modified: () => o.changesSinceSave++ });
   return ops;
 }
 

@@ -353,7 +353,9 @@ export class Keyspace {
     expiredStalePercent: 0,
     expireCycleMs: 0,
   };
-  readonly listeners: KeyspaceListener[] = [];
+  private readonly modifiedHooks: ((db: number, key: string | null) => void)[] = [];
+  private readonly notifyHooks: ((cls: string, event: string, db: number, key: string) => void)[] =
+    [];
   log: EffectLog;
   /** Time of the command being run, so one command sees one clock (Redis's cached mstime). */
   now: number = Date.now();
@@ -394,16 +396,26 @@ export class Keyspace {
     return this.shards[this.shardOf(key)].tables[db];
   }
 
+  /**
+   * Adds a listener. Its methods are kept as functions of their own, one list per kind: every
+   * write calls them, and a loop over different listener objects looking up an optional method
+   * on each was a megamorphic property load per listener per write.
+   */
+  listen(l: KeyspaceListener): void {
+    if (l.modified) this.modifiedHooks.push(l.modified.bind(l));
+    if (l.notify) this.notifyHooks.push(l.notify.bind(l));
+  }
+
   /** Tells listeners a key (or, with null, a whole database) changed. */
   modified(db: number, key: string | null): void {
-    const ls = this.listeners;
-    for (let i = 0; i < ls.length; i++) ls[i].modified?.(db, key);
+    const hooks = this.modifiedHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i](db, key);
   }
 
   /** Sends a keyspace notification to listeners. */
   notify(cls: string, event: string, db: number, key: string): void {
-    const ls = this.listeners;
-    for (let i = 0; i < ls.length; i++) ls[i].notify?.(cls, event, db, key);
+    const hooks = this.notifyHooks;
+    for (let i = 0; i < hooks.length; i++) hooks[i](cls, event, db, key);
   }
 
   /** Removes every key of every database (FLUSHALL). */

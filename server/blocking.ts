@@ -175,7 +175,7 @@ export class Blocking {
   private timed = 0;
 
   constructor(private readonly server: Server) {
-    server.keyspace.listeners.push({
+    server.keyspace.listen({
       modified: (db, key) => {
         if (this.byClient.size === 0) return;
         if (key !== null) this.signalKeyReady(db, key);

@@ -38,7 +38,7 @@ export class KeyspaceNotifier implements KeyspaceListener {
   private flags = new Set<string>();
 
   constructor(keyspace: Keyspace, private readonly pubsub: PubSub) {
-    keyspace.listeners.push(this);
+    keyspace.listen(this);
   }
 
   /** Sets the flags from a `notify-keyspace-events` value. */

@@ -42,7 +42,7 @@ export class Tracking implements KeyspaceListener {
     private readonly lookup: (id: number) => Client | undefined,
     private readonly current: () => Client | null,
   ) {
-    keyspace.listeners.push(this);
+    keyspace.listen(this);
   }
 
   /** Number of keys in the tracking table. */

@@ -17,7 +17,7 @@ export class WatchRegistry implements KeyspaceListener {
   private readonly watchers = new Map<string, Set<Client>>();
 
   constructor(private readonly keyspace: Keyspace) {
-    keyspace.listeners.push(this);
+    keyspace.listen(this);
   }
 
   /** Number of keys watched by anyone. */
