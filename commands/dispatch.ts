@@ -91,8 +91,9 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   if (!client.authenticated && !cmd.flags.has("no_auth")) {
     return reject(server, client, cmd, Errors.noAuth);
   }
-  for (const gate of server.gates) {
-    const answer = gate.check(client, cmd, argv);
+  const checks = server.gateChecks;
+  for (let i = 0; i < checks.length; i++) {
+    const answer = checks[i](client, cmd, argv);
     if (answer !== undefined) {
       if (answer instanceof RespError) return reject(server, client, cmd, answer);
       return answer;
@@ -194,7 +195,7 @@ function finish(
 
 function reject(server: Server, client: Client, cmd: Command | null, e: RespError): RespError {
   if (cmd) cmd.stats.rejected++;
-  for (const gate of server.gates) gate.rejected?.(client, e);
+  for (const rejected of server.gateRejections) rejected(client, e);
   if (cmd?.name === "exec") {
     // EXEC itself refused (arity, NOAUTH, ACL) discards the transaction, if any, and says so, as
     // in Redis.

@@ -353,7 +353,7 @@ export function installOperations(server: Server): Operations {
   const leaveMonitor = (c: Client) => o.monitors.delete(c);
   server.disconnectHooks.push(leaveMonitor);
   server.resetHooks.push(leaveMonitor);
-  server.gates.push(operationsGate(server, o));
+  server.addGate(operationsGate(server, o));
   server.keyspace.listen({ modified: () => o.changesSinceSave++ });
   return ops;
 }

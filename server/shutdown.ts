@@ -160,7 +160,7 @@ async function run(
   st.phase = "draining";
   st.aborted = false;
   if (!st.gateInstalled) {
-    server.gates.push(holdGate(server, st));
+    server.addGate(holdGate(server, st));
     st.gateInstalled = true;
   }
   log.warning("shutdown", `${opts.reason ?? "User requested shutdown"}: shutting down...`);
