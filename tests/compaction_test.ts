@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { RawClient, spawnFerric, startFerric } from "./_harness.ts";
+import { concat, encodeCommand, RawClient, spawnFerric, startFerric } from "./_harness.ts";
 import { listLogFiles } from "../engine/log/recovery.ts";
 
 async function tempDir(): Promise<string> {
@@ -129,5 +129,40 @@ Deno.test("compaction: SIGKILL during compaction under concurrent writes loses n
       c.close();
       await again.stop();
     }
+  }
+});
+
+Deno.test("compaction: keys deleted while it runs stay deleted after restart", async () => {
+  const dir = await tempDir();
+  let server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const c = await RawClient.connect(server.port);
+  const n = 20000;
+  for (let i = 0; i < n; i += 100) {
+    const keys = Array.from({ length: 100 }, (_, j) => [`k${i + j}`, "v"]).flat();
+    await c.call("MSET", ...keys);
+  }
+  // The compaction visits the keys a few hundred at a time; the deletes land in between.
+  const d = await RawClient.connect(server.port);
+  const compacting = d.call("FERRICSTORE.COMPACT");
+  await new Promise((r) => setTimeout(r, 10)); // the compaction has copied the key table
+  // One pipeline of single-key deletes, read back whole.
+  await c.write(
+    concat(Array.from({ length: n / 2 }, (_, i) => encodeCommand(["DEL", `k${n / 2 + i}`]))),
+  );
+  let replies = "";
+  while (replies.length < (n / 2) * 4) replies += await c.read();
+  assertEquals(replies, ":1\r\n".repeat(n / 2));
+  assertEquals(await compacting, "+OK\r\n");
+  d.close();
+  assertEquals(await c.call("DBSIZE"), `:${n / 2}\r\n`);
+  c.close();
+  await server.close();
+  server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const r = await RawClient.connect(server.port);
+  try {
+    assertEquals(await r.call("DBSIZE"), `:${n / 2}\r\n`);
+  } finally {
+    r.close();
+    await server.close();
   }
 });

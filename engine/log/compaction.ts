@@ -93,6 +93,10 @@ export class Compactor {
           let size = 0;
           for (const e of batch) {
             if (e.expireAt !== 0 && e.expireAt <= now) continue;
+            // Deleted since the table was copied: its Delete record is after the boundary, and
+            // the snapshot must not hold it (stamped with the Delete's sequence number, it would
+            // come back at recovery).
+            if (table.get(e.key) !== e) continue;
             let item: [Entry, number, Uint8Array];
             if (e.cold || e.value instanceof Uint8Array) {
               item = [e, RecordType.PutString, e.cold ? this.readCold(e) : e.value as Uint8Array];

@@ -41,6 +41,11 @@ export interface ShardRecovery {
   truncatedBytes: number;
   corruptBytes: number;
   droppedBatches: number;
+  /**
+   * Element effects that did not apply (a key a compaction snapshot no longer holds: it was
+   * deleted after the snapshot began, and its Delete record follows).
+   */
+  skippedEffects: number;
   /** The largest log sequence number seen. */
   lastLsn: number;
 }
@@ -377,6 +382,7 @@ function apply(
   r: RecordView,
   now: number,
   keepHot: (length: number) => boolean,
+  report: ShardRecovery,
 ): void {
   if (r.db !== ALL_DBS && r.db >= ks.dbs.length && r.type !== RecordType.SwapDb) {
     throw new Error(`record for database ${r.db}, but only ${ks.dbs.length} are configured`);
@@ -402,7 +408,11 @@ function apply(
   const key = r.key;
   // A raw lookup: expiry is judged from the records themselves.
   let e = r.absent ? undefined : ks.shards[shard].tables[r.db].get(key);
-  if (e !== undefined && entryLsn(e) >= r.lsn) return;
+  // A record is superseded by a state at least as new. Only a Delete applies over a state with
+  // its own sequence number: such a state was written by a snapshot after the delete.
+  if (e !== undefined && entryLsn(e) >= r.lsn) {
+    if (!(r.type === RecordType.Delete && entryLsn(e) === r.lsn)) return;
+  }
   const expired = r.expireAt !== 0 && r.expireAt <= now;
   switch (r.type) {
     case RecordType.PutString: {
@@ -444,18 +454,28 @@ function apply(
         db.delete(key);
         e = undefined;
       }
+      const created = e === undefined;
       if (e === undefined) {
         const decode = valueDecoder(name);
         if (!decode) throw new Error(`unknown value type '${name}'`);
         e = db.restore(shard, key, decode(null), 0);
       }
+      // An effect that cannot apply is one on a key a compaction snapshot dropped (deleted
+      // after the snapshot began; the Delete follows): it is skipped and counted, not fatal.
       if (e.value instanceof Uint8Array || e.value.type !== name) {
-        throw new Error(`'${name}' effect on key of another type`);
+        report.skippedEffects++;
+        return;
       }
       // An effect may leave a collection empty for a moment (an encoding change logged before
       // the first member): commands delete empty keys with a Delete record of their own, so
       // emptiness is settled when the whole log has been read.
-      e.value.apply(Buffer.from(op).toString("latin1"), args.map((a) => new Uint8Array(a)));
+      try {
+        e.value.apply(Buffer.from(op).toString("latin1"), args.map((a) => new Uint8Array(a)));
+      } catch {
+        report.skippedEffects++;
+        if (created) db.delete(key);
+        return;
+      }
       e.logBytes += size;
       break;
     }
@@ -499,6 +519,7 @@ export async function recover(
       truncatedBytes: 0,
       corruptBytes: 0,
       droppedBatches: 0,
+      skippedEffects: 0,
       lastLsn: 0,
     };
     const files = await listLogFiles(shardDirs[s]);
@@ -515,7 +536,8 @@ export async function recover(
     let done = 0;
     let lastReport = performance.now();
     // Batch state carries across files: a batch may straddle a segment rotation.
-    let batch: RecordView[] | null = null;
+    // Each record with the file it was read from (its value's location).
+    let batch: [number, RecordView][] | null = null;
     let batchWhole = false;
     for (const f of fileLists[s]) {
       const buf = await readFile(f.path);
@@ -565,16 +587,16 @@ export async function recover(
           }
           if (r.type === RecordType.BatchEnd) {
             if (batch && batchWhole) {
-              for (const b of batch) apply(ks, s, fileId, b, now, keepHot);
+              for (const [file, b] of batch) apply(ks, s, file, b, now, keepHot, report);
             } else if (batch) report.droppedBatches++;
             batch = null;
             continue;
           }
           if (batch) {
-            batch.push(copyView(r));
+            batch.push([fileId, copyView(r)]);
             continue;
           }
-          apply(ks, s, fileId, r, now, keepHot);
+          apply(ks, s, fileId, r, now, keepHot, report);
           if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
             lastReport = performance.now();
             progress(s, report.records, (done + pos) / total);
@@ -585,6 +607,12 @@ export async function recover(
       report.bytes += f.size;
     }
     if (batch) report.droppedBatches++; // a batch whose end never reached the disk
+    if (report.skippedEffects > 0) {
+      log.warning(
+        "recovery",
+        `shard ${s}: skipped ${report.skippedEffects} effect(s) on keys a snapshot no longer holds`,
+      );
+    }
     if (report.droppedBatches > 0) {
       log.warning("recovery", `shard ${s}: dropped ${report.droppedBatches} incomplete batch(es)`);
     }
