@@ -22,6 +22,7 @@ Deno.test("record: type codes never change (they are on disk)", () => {
     SwapDb: 7,
     BatchBegin: 8,
     BatchEnd: 9,
+    SnapshotInfo: 10,
   });
 });
 

@@ -44,6 +44,8 @@ export class Compactor {
     private readonly log: Logger,
     /** Reads a cold value's bytes (the engine's cold reader). */
     private readonly readCold: (e: Entry) => Uint8Array,
+    /** The effect log's batch horizon (every batch begun so far has a smaller id). */
+    private readonly batchHorizon: () => number = () => 0,
   ) {}
 
   /** True while shard `s` is being compacted. */
@@ -76,10 +78,17 @@ export class Compactor {
     const started = performance.now();
     await shardLog.flush(true);
     const boundary = shardLog.rotate();
+    // Taken with the rotation: every batch begun before it has its part here in the segments
+    // the snapshot replaces.
+    const horizon = Buffer.alloc(8);
+    horizon.writeDoubleLE(this.batchHorizon(), 0);
     const deadAtStart = stats.deadBytes;
     const tmp = `${shardLog.dir}/${snapshotName(boundary)}.tmp`;
     const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    let offset = 0;
+    const info = Buffer.alloc(recordSize(0, 8));
+    writeRecord(info, 0, RecordType.SnapshotInfo, 0, 0, "", horizon, 0);
+    for (let w = 0; w < info.length;) w += await file.write(info.subarray(w));
+    let offset = info.length;
     let records = 0;
     const moved: [Entry, number, number][] = []; // entry, lsn captured, value offset
     try {

@@ -36,14 +36,12 @@ interface Pending {
   entry?: Entry;
 }
 
-/** The BatchBegin payload (batch id, shard count) and BatchEnd's (its first 8 bytes): appends copy it. */
-const BATCH_MARK = Buffer.alloc(10);
-
 /** Writes effects to shard logs. */
 export class DurableLog implements EffectLog {
   private depth = 0;
   private pending: Pending[] = [];
-  private nextBatchId = Date.now() * 1000;
+  /** Batch ids only grow, across restarts too (recovery knows the largest one used). */
+  private nextBatchId: number;
   /** Last log sequence number given out, per shard. */
   private readonly lsns: number[];
   /** Called when a string value has its place in the log (hot/cold bookkeeping). */
@@ -60,8 +58,15 @@ export class DurableLog implements EffectLog {
     lastLsns: number[] = [],
     /** The command clock in ms (the keyspace's), so records need no clock reading of their own. */
     private readonly clock: () => number = Date.now,
+    lastBatchId = 0,
   ) {
     this.lsns = shards.map((_, i) => lastLsns[i] ?? 0);
+    this.nextBatchId = Math.max(Date.now() * 1000, lastBatchId + 1);
+  }
+
+  /** Every batch begun so far has a smaller id than this (a snapshot's batch horizon). */
+  get batchHorizon(): number {
+    return this.nextBatchId;
   }
 
   /**
@@ -129,9 +134,12 @@ export class DurableLog implements EffectLog {
       else byShard.set(p.shard, [p]);
     }
     const id = this.nextBatchId++;
-    const begin = BATCH_MARK;
+    // Each part names every participant: recovery can tell which shard a missing part was in.
+    const begin = Buffer.alloc(10 + 2 * byShard.size);
     begin.writeDoubleLE(id, 0);
     begin.writeUInt16LE(byShard.size, 8);
+    let at = 10;
+    for (const shard of byShard.keys()) at = begin.writeUInt16LE(shard, at);
     const end = begin.subarray(0, 8);
     for (const [shard, list] of byShard) {
       let sync = false;

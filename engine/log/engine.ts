@@ -105,11 +105,18 @@ export class DurableEngine {
         namespaces,
         reports.map((r) => r.lastLsn),
         () => ks.now,
+        Math.max(0, ...reports.map((r) => r.lastBatchId)),
       );
       ks.log = durable;
       const cold = new ColdReader(shardDirs, (key) => ks.shardOf(key));
       ks.coldReader = (e) => cold.read(e);
-      const compactor = new Compactor(ks, shards, opts.log, (e) => cold.read(e));
+      const compactor = new Compactor(
+        ks,
+        shards,
+        opts.log,
+        (e) => cold.read(e),
+        () => durable.batchHorizon,
+      );
       durable.onFlushOrSwap = () => compactor.abortAll();
       return new DurableEngine(dir, durable, namespaces, reports, lock, cold, compactor);
     } catch (e) {

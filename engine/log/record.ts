@@ -49,10 +49,19 @@ export const RecordType = {
   FlushDb: 6,
   /** Databases swapped: payload = two uint16. */
   SwapDb: 7,
-  /** Start of an atomic batch: payload = batch id (float64) and participant shards (uint16). */
+  /**
+   * Start of an atomic batch: payload = batch id (float64), participant count (uint16), and the
+   * participating shards (uint16 each; absent in logs written before they were added).
+   */
   BatchBegin: 8,
   /** End of an atomic batch: payload = batch id (float64). */
   BatchEnd: 9,
+  /**
+   * First record of a snapshot: payload = its batch horizon (float64): every batch with a smaller
+   * id was wholly in the log before the snapshot's boundary, so its part in this shard is part of
+   * the snapshot (recovery must not call the batch incomplete for lack of it).
+   */
+  SnapshotInfo: 10,
 } as const;
 
 /** A record type number. */
@@ -199,7 +208,7 @@ export function checkRecord(buf: Buffer, pos: number): number {
   const end = pos + HEADER_SIZE + keyLen + valLen;
   if (end > buf.length) return -1;
   const type = buf[pos + 4];
-  if (type < RecordType.PutString || type > RecordType.BatchEnd) return -1;
+  if (type < RecordType.PutString || type > RecordType.SnapshotInfo) return -1;
   if (buf.readUInt32LE(pos) !== crc32(buf, pos + 4, end)) return -1;
   return end - pos;
 }
@@ -219,7 +228,7 @@ export function readRecord(buf: Buffer, pos: number): LogRecord | ReadFailure {
   if (end > buf.length) return "short";
   if (buf.readUInt32LE(pos) !== crc32(buf, pos + 4, end)) return "crc";
   const type = buf[pos + 4];
-  if (type < RecordType.PutString || type > RecordType.BatchEnd) return "type";
+  if (type < RecordType.PutString || type > RecordType.SnapshotInfo) return "type";
   const keyStart = pos + HEADER_SIZE;
   return {
     type,

@@ -46,6 +46,8 @@ export interface ShardRecovery {
    * deleted after the snapshot began, and its Delete record follows).
    */
   skippedEffects: number;
+  /** The largest batch id seen (in batch records and snapshot horizons). */
+  lastBatchId: number;
   /** The largest log sequence number seen. */
   lastLsn: number;
 }
@@ -300,7 +302,7 @@ function findSuperseded(
       const type = buf[pos + 4];
       if (type === RecordType.BatchBegin) {
         const id = view.getFloat64(pos + HEADER_SIZE, true);
-        batchWhole = parts.get(id) === view.getUint16(pos + HEADER_SIZE + 8, true);
+        batchWhole = parts.whole(id, view.getUint16(pos + HEADER_SIZE + 8, true));
         batch = [];
       } else if (type === RecordType.BatchEnd) {
         if (batch && batchWhole) { for (const p of batch) visit(p); }
@@ -312,8 +314,44 @@ function findSuperseded(
   return { marks: skip, firsts };
 }
 
-/** Keys of complete batch parts found in one shard: batch id → participant count. */
-type BatchParts = Map<number, number>;
+/**
+ * What the first pass learns of batches: the shards holding a complete part of each, the
+ * participants each names (when its records name them), and each shard's snapshot horizon.
+ */
+class BatchParts {
+  private readonly found = new Map<number, number[]>();
+  private readonly members = new Map<number, number[]>();
+  readonly horizons: number[] = [];
+
+  /** A complete part of batch `id` in `shard`, which names these participants (or null). */
+  add(id: number, shard: number, participants: number[] | null): void {
+    const list = this.found.get(id);
+    if (list) list.push(shard);
+    else this.found.set(id, [shard]);
+    if (participants && !this.members.has(id)) this.members.set(id, participants);
+  }
+
+  /**
+   * True when every part of batch `id` (of `count` participants) is in the log: found whole, or
+   * in a shard whose snapshot was made after the batch (its part is in the snapshot).
+   */
+  whole(id: number, count: number): boolean {
+    const found = this.found.get(id) ?? [];
+    if (found.length === count) return true;
+    const members = this.members.get(id);
+    if (members === undefined) return false;
+    return members.every((m) => found.includes(m) || (this.horizons[m] ?? -Infinity) > id);
+  }
+}
+
+/** The participants a BatchBegin at `pos` names, or null (records written before they were). */
+function participantsAt(buf: Buffer, pos: number): number[] | null {
+  const start = pos + HEADER_SIZE + buf.readUInt32LE(pos + 24);
+  const count = buf.readUInt16LE(start + 8);
+  const end = start + buf.readUInt32LE(pos + 28);
+  if (end - start < 10 + 2 * count) return null;
+  return Array.from({ length: count }, (_, i) => buf.readUInt16LE(start + 10 + 2 * i));
+}
 
 async function readFile(path: string): Promise<Buffer> {
   const bytes = await Deno.readFile(path);
@@ -329,15 +367,23 @@ async function survey(
   report: ShardRecovery,
 ): Promise<void> {
   let open = -1;
+  let members: number[] | null = null;
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     const buf = await readFile(f.path);
     const result = survey1(buf, (pos) => {
       const type = buf[pos + 4];
-      if (type === RecordType.BatchBegin) open = buf.readDoubleLE(pos + HEADER_SIZE);
-      else if (type === RecordType.BatchEnd && open === buf.readDoubleLE(pos + HEADER_SIZE)) {
-        parts.set(open, (parts.get(open) ?? 0) + 1);
+      if (type === RecordType.BatchBegin) {
+        open = buf.readDoubleLE(pos + HEADER_SIZE);
+        members = participantsAt(buf, pos);
+        if (open > report.lastBatchId) report.lastBatchId = open;
+      } else if (type === RecordType.BatchEnd && open === buf.readDoubleLE(pos + HEADER_SIZE)) {
+        parts.add(open, shard, members);
         open = -1;
+      } else if (type === RecordType.SnapshotInfo && f.snapshot) {
+        const horizon = buf.readDoubleLE(pos + HEADER_SIZE + buf.readUInt32LE(pos + 24));
+        parts.horizons[shard] = horizon;
+        if (horizon > report.lastBatchId) report.lastBatchId = horizon;
       }
     });
     f.ranges = result.ranges;
@@ -510,7 +556,7 @@ export async function recover(
 ): Promise<ShardRecovery[]> {
   const reports: ShardRecovery[] = [];
   const fileLists: LogFile[][] = [];
-  const parts: BatchParts = new Map();
+  const parts = new BatchParts();
   for (let s = 0; s < shardDirs.length; s++) {
     const report: ShardRecovery = {
       files: [],
@@ -520,6 +566,7 @@ export async function recover(
       corruptBytes: 0,
       droppedBatches: 0,
       skippedEffects: 0,
+      lastBatchId: 0,
       lastLsn: 0,
     };
     const files = await listLogFiles(shardDirs[s]);
@@ -581,7 +628,7 @@ export async function recover(
           if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
           if (r.type === RecordType.BatchBegin) {
             const id = r.view.getFloat64(r.payloadStart, true);
-            batchWhole = parts.get(id) === r.view.getUint16(r.payloadStart + 8, true);
+            batchWhole = parts.whole(id, r.view.getUint16(r.payloadStart + 8, true));
             batch = [];
             continue;
           }

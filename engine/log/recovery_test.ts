@@ -164,3 +164,42 @@ Deno.test("recovery: a value in a batch that straddles a segment rotation is loc
   assertEquals(table.get("a")!.locSegment, 1);
   assertEquals(table.get("b")!.locSegment, 2);
 });
+
+Deno.test("recovery: a batch part whose sibling is in a later snapshot applies; one whose sibling is missing does not", async () => {
+  /** A BatchBegin naming its participants. */
+  const begin = (id: number, shards: number[], lsn: number): Rec => {
+    const p = Buffer.alloc(10 + 2 * shards.length);
+    p.writeDoubleLE(id, 0);
+    p.writeUInt16LE(shards.length, 8);
+    shards.forEach((s, i) => p.writeUInt16LE(s, 10 + 2 * i));
+    return [RecordType.BatchBegin, 0, "", p, lsn];
+  };
+  const horizon = (id: number): Rec => {
+    const p = Buffer.alloc(8);
+    p.writeDoubleLE(id, 0);
+    return [RecordType.SnapshotInfo, 0, "", p, 0];
+  };
+  const shard0: Record<string, Rec[]> = {
+    "00001.log": [begin(5, [0, 1], 1), [PutString, 0, "x", v("1"), 2], batchEnd(5, 3)],
+  };
+  const run = async (shard1: Record<string, Rec[]>) => {
+    const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    try {
+      for (const [i, files] of [shard0, shard1].entries()) {
+        for (const [name, records] of Object.entries(files)) {
+          await Deno.writeFile(`${dirs[i]}/${name}`, segment(records));
+        }
+      }
+      const ks = new Keyspace({ shardCount: 2, databases: 1 });
+      await recover(ks, dirs, new Logger("nothing"));
+      return ks.shards[0].tables[0].get("x") !== undefined;
+    } finally {
+      for (const d of dirs) await Deno.remove(d, { recursive: true });
+    }
+  };
+  // Shard 1 was compacted after the batch: its part is in the snapshot.
+  assertEquals(await run({ "00002.snap": [horizon(6), [PutString, 0, "y", v("2"), 4]] }), true);
+  // Shard 1's snapshot predates the batch, and its part never reached the disk.
+  assertEquals(await run({ "00002.snap": [horizon(5), [PutString, 0, "y", v("2"), 4]] }), false);
+  assertEquals(await run({}), false);
+});
