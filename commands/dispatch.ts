@@ -139,6 +139,9 @@ export function call(
   // One clock reading serves the command's wall time (Redis's cached mstime) and its duration.
   ks.now = Math.floor(TIME_ORIGIN + started);
   ks.noTouch = client.noTouch && cmd.name !== "touch";
+  // The client whose command runs (tracking's NOLOOP, replies before pushes); null again after
+  // it, so changes made between commands (active expiry) are nobody's.
+  const previous = server.currentClient;
   server.currentClient = client;
   const ctx: CommandContext = { server, client, db: ks.dbs[client.db], command: cmd };
   client.lastCommand = cmd.fullName;
@@ -156,12 +159,15 @@ export function call(
   if (result instanceof Promise) {
     // A command that waited (blocking pops, pauses): its time includes the wait, which is not
     // execution time, so the latency histogram leaves it out, as Redis's does.
+    server.currentClient = previous;
     return result.then(
       (r) => finish(server, client, cmd, argv, started, r, false),
       (e) => finish(server, client, cmd, argv, started, handlerError(server, cmd, e), false),
     );
   }
-  return finish(server, client, cmd, argv, started, result, true);
+  const reply = finish(server, client, cmd, argv, started, result, true);
+  server.currentClient = previous;
+  return reply;
 }
 
 function handlerError(server: Server, cmd: Command, e: unknown): RespError {

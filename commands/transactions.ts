@@ -45,6 +45,13 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
     client.inExec = true;
     try {
       for (; i < queue.length; i++) {
+        // The ACL rules may have changed since the command was queued.
+        const denied = server.acl.recheck(client, queue[i].cmd, queue[i].argv);
+        if (denied) {
+          server.stats.countError(denied);
+          replies.push(denied);
+          continue;
+        }
         const r = call(server, client, queue[i].cmd, queue[i].argv);
         if (r instanceof Promise) {
           i++;

@@ -95,6 +95,28 @@ export class Acl implements CommandGate {
     return new RespError(nopermText(denial, cmd));
   }
 
+  /**
+   * EXEC's second look at a queued command (the rules may have changed since it was queued):
+   * Redis's NOPERM for a transaction, or undefined when the command may run.
+   */
+  recheck(client: Client, cmd: Command, argv: Uint8Array[]): RespError | undefined {
+    if (cmd.flags.has("no_auth")) return undefined;
+    const user = this.users.get(client.user);
+    const denial: Denial | null = user ? this.deny(user, cmd, argv) : { reason: "command" };
+    if (denial === null) return undefined;
+    const object = denial.reason === "command" ? cmd.fullName : denial.object;
+    this.addLog(client, denial.reason, object, client.user, "multi");
+    const why = denial.reason === "command"
+      ? "no permission to execute the command or subcommand"
+      : denial.reason === "key"
+      ? "no permission to touch the specified keys"
+      : "no permission to access one of the channels used as arguments";
+    return new RespError(
+      "NOPERM ACLs rules changed between the moment the transaction was accumulated and the " +
+        `EXEC call. This command is no longer allowed for the following reason: ${why}`,
+    );
+  }
+
   /** Why `user` may not run a command line, or null. */
   deny(user: User, cmd: Command, argv: Uint8Array[]): Denial | null {
     // A user allowed every key and channel needs no key extraction: the common case.
@@ -120,8 +142,13 @@ export class Acl implements CommandGate {
   }
 
   /** Adds (or merges into) an ACL LOG entry. */
-  addLog(client: Client, reason: AclLogEntry["reason"], object: string, username: string): void {
-    const context = client.tx !== null ? "multi" : "toplevel";
+  addLog(
+    client: Client,
+    reason: AclLogEntry["reason"],
+    object: string,
+    username: string,
+    context: AclLogEntry["context"] = client.tx !== null ? "multi" : "toplevel",
+  ): void {
     const now = Date.now();
     const same = this.log.find((e) =>
       e.reason === reason && e.context === context && e.object === object &&

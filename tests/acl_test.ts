@@ -203,3 +203,48 @@ Deno.test("protected mode: non-loopback clients are refused while the default us
     await server.close();
   }
 });
+
+Deno.test("acl: EXEC checks queued commands against the rules as they are at EXEC, as redis-server", async () => {
+  const d = await Differential.start();
+  const users = [
+    [await RawClient.connect(d.server.port), await RawClient.connect(d.redisServer.port)],
+    [await RawClient.connect(d.server.port), await RawClient.connect(d.redisServer.port)],
+  ];
+  const all = async (i: number, ...args: string[]) => {
+    const [f, r] = [await users[i][0].call(...args), await users[i][1].call(...args)];
+    assertEquals(f, r, args.join(" "));
+    return f;
+  };
+  try {
+    await d.both("SET", "k1", "secret");
+    await d.both(
+      "ACL",
+      "SETUSER",
+      "mv",
+      "on",
+      "nopass",
+      "-@all",
+      "+multi",
+      "+exec",
+      "+get",
+      "+set",
+      "~k*",
+    );
+    await d.both("ACL", "SETUSER", "mk", "on", "nopass", "+@all", "~k*");
+    await all(0, "AUTH", "mv", "x");
+    await all(1, "AUTH", "mk", "x");
+    for (const i of [0, 1]) await all(i, "MULTI");
+    await all(0, "GET", "k1");
+    await all(0, "SET", "k3", "v");
+    await all(1, "GET", "k2");
+    // The rules change while both transactions wait.
+    await d.both("ACL", "SETUSER", "mv", "-get", "-set");
+    await d.both("ACL", "SETUSER", "mk", "resetkeys", "~k1");
+    assertMatch(await all(0, "EXEC"), /NOPERM ACLs rules changed .* no permission to execute/);
+    assertMatch(await all(1, "EXEC"), /NOPERM ACLs rules changed .* no permission to touch/);
+    assertEquals(await d.both("EXISTS", "k3"), [":0\r\n", ":0\r\n"]);
+  } finally {
+    for (const pair of users) for (const c of pair) c.close();
+    await d.close();
+  }
+});

@@ -108,3 +108,20 @@ Deno.test("client tracking: node-redis clientSideCache over RESP3 sees invalidat
     await server.close();
   }
 });
+
+Deno.test("tracking: a key that expires while its reader is idle is invalidated at once, NOLOOP too", async () => {
+  const server = await startFerric();
+  const reader = await RawClient.connect(server.port);
+  try {
+    await reader.call("HELLO", "3");
+    await reader.call("CLIENT", "TRACKING", "ON", "NOLOOP");
+    await reader.call("SET", "e", "v", "PX", "150");
+    assertEquals(await reader.call("GET", "e"), "$1\r\nv\r\n");
+    // No more commands from the reader: active expiry removes the key and the push comes alone.
+    const push = await reader.read(3000);
+    assertEquals(push, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\ne\r\n");
+  } finally {
+    reader.close();
+    await server.close();
+  }
+});
