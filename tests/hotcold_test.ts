@@ -103,3 +103,35 @@ Deno.test("hot/cold: values over hot-cache-max-value-size go cold and stream bac
     await server.close();
   }
 });
+
+Deno.test("hot/cold: cold values stay readable when their TTL changes during a compaction, and removed files are closed", async () => {
+  const server = await startFerric({ "shard-count": 1, "hot-cache-max-value-size": "1kb" });
+  const c = await RawClient.connect(server.port);
+  const d = await RawClient.connect(server.port);
+  const value = (i: number) => `${i}-`.padEnd(4000, "x");
+  const deletedOpen = () =>
+    [...Deno.readDirSync("/proc/self/fd")].filter((f) => {
+      try {
+        return Deno.readLinkSync(`/proc/self/fd/${f.name}`).endsWith(" (deleted)");
+      } catch {
+        return false;
+      }
+    }).length;
+  try {
+    const n = 2000;
+    for (let i = 0; i < n; i++) await c.call("SET", `big${i}`, value(i));
+    assertEquals(await c.call("GET", "big0"), `$4000\r\n${value(0)}\r\n`); // opens the segment
+    const compacting = d.call("FERRICSTORE.COMPACT");
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < n; i += 7) await c.call("EXPIRE", `big${i}`, "100000");
+    assertEquals(await compacting, "+OK\r\n");
+    for (let i = 0; i < n; i += 7) {
+      assertEquals(await c.call("GET", `big${i}`), `$4000\r\n${value(i)}\r\n`, `big${i}`);
+    }
+    assertEquals(deletedOpen(), 0, "handles of files compaction removed are closed");
+  } finally {
+    c.close();
+    d.close();
+    await server.close();
+  }
+});

@@ -46,6 +46,8 @@ export class Compactor {
     private readonly readCold: (e: Entry) => Uint8Array,
     /** The effect log's batch horizon (every batch begun so far has a smaller id). */
     private readonly batchHorizon: () => number = () => 0,
+    /** Told the path of each file compaction removes (read handles of it must close). */
+    private readonly onRemoved: (path: string) => void = () => {},
   ) {}
 
   /** True while shard `s` is being compacted. */
@@ -90,7 +92,8 @@ export class Compactor {
     for (let w = 0; w < info.length;) w += await file.write(info.subarray(w));
     let offset = info.length;
     let records = 0;
-    const moved: [Entry, number, number][] = []; // entry, lsn captured, value offset
+    // Entry, lsn and value location (segment, offset) as written, and the value's new offset.
+    const moved: [Entry, number, number, number, number][] = [];
     try {
       const tables = this.ks.shards[s].tables;
       for (let db = 0; db < tables.length; db++) {
@@ -125,7 +128,8 @@ export class Compactor {
           for (const [e, type, payload] of items) {
             const lsn = entryLsn(e);
             if (type === RecordType.PutString) {
-              moved.push([e, lsn, offset + pos + HEADER_SIZE + e.key.length]);
+              const at = offset + pos + HEADER_SIZE + e.key.length;
+              moved.push([e, lsn, e.locSegment, e.locOffset, at]);
             }
             pos = writeRecord(buf, pos, type, db, e.expireAt, e.key, payload, lsn);
             records++;
@@ -154,12 +158,13 @@ export class Compactor {
     }
     file.close();
     await Deno.rename(tmp, `${shardLog.dir}/${snapshotName(boundary)}`);
-    // Values now live in the snapshot: point unchanged entries at it before the old files go.
-    for (const [e, lsn, valueOffset] of moved) {
-      if (entryLsn(e) !== lsn) continue;
+    // Values now live in the snapshot: point entries whose value did not change at it before
+    // the old files go (a TTL change since leaves the value where the snapshot has it too).
+    for (const [e, lsn, segment, at, valueOffset] of moved) {
+      if (e.locSegment !== segment || e.locOffset !== at) continue;
       const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
       setLocation(e, -boundary, valueOffset, length);
-      e.logBytes = recordSize(e.key.length, length);
+      if (entryLsn(e) === lsn) e.logBytes = recordSize(e.key.length, length);
     }
     let removed = 0;
     for await (const f of Deno.readDir(shardLog.dir)) {
@@ -168,6 +173,7 @@ export class Compactor {
       const id = Number(m[1]);
       if ((m[2] === "log" && id <= boundary) || (m[2] === "snap" && id < boundary)) {
         await Deno.remove(`${shardLog.dir}/${f.name}`);
+        this.onRemoved(`${shardLog.dir}/${f.name}`);
         removed++;
       }
     }

@@ -116,6 +116,7 @@ export class DurableEngine {
         opts.log,
         (e) => cold.read(e),
         () => durable.batchHorizon,
+        (path) => cold.forget((p) => p === path),
       );
       durable.onFlushOrSwap = () => compactor.abortAll();
       return new DurableEngine(dir, durable, namespaces, reports, lock, cold, compactor);
