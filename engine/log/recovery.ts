@@ -84,6 +84,7 @@ type Ranges = [number, number][];
 function survey1(
   buf: Buffer,
   visit: (pos: number) => void,
+  newest = false,
 ): { ranges: Ranges; end: number; skipped: number } {
   const ranges: Ranges = [];
   let pos = 0;
@@ -106,6 +107,15 @@ function survey1(
       }
     }
     if (next < 0) return { ranges, end: pos, skipped };
+    // In the newest file damage is a torn tail: what follows it is kept only when it reads as
+    // whole records to the very end (a record-shaped run inside a torn value does not).
+    if (newest) {
+      let q = next;
+      for (let size = checkRecord(buf, q); size > 0 && q < buf.length; size = checkRecord(buf, q)) {
+        q += size;
+      }
+      if (q !== buf.length) return { ranges, end: pos, skipped };
+    }
     skipped += next - pos;
     pos = start = next;
   }
@@ -385,7 +395,7 @@ async function survey(
         parts.horizons[shard] = horizon;
         if (horizon > report.lastBatchId) report.lastBatchId = horizon;
       }
-    });
+    }, i === files.length - 1 && !f.snapshot);
     f.ranges = result.ranges;
     if (result.skipped > 0) {
       report.corruptBytes += result.skipped;

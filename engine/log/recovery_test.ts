@@ -3,7 +3,7 @@ import { assertEquals } from "../../tests/_assert.ts";
 import { Keyspace } from "../keyspace.ts";
 import { Logger } from "../../server/log.ts";
 import { recover } from "./recovery.ts";
-import { recordSize, RecordType, writeRecord } from "./record.ts";
+import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
 
 /** One record to write: [type, db, key, payload, lsn, expireAt]. */
 type Rec = [number, number, string, Uint8Array | null, number, number?];
@@ -202,4 +202,38 @@ Deno.test("recovery: a batch part whose sibling is in a later snapshot applies; 
   // Shard 1's snapshot predates the batch, and its part never reached the disk.
   assertEquals(await run({ "00002.snap": [horizon(5), [PutString, 0, "y", v("2"), 4]] }), false);
   assertEquals(await run({}), false);
+});
+
+Deno.test("recovery: a record-shaped run inside a torn value in the newest file is not replayed", async () => {
+  // A value carrying a valid FlushDb record, its tail torn off by a crash.
+  const inner = segment([[FlushDb, 0, "", null, 50]]);
+  const evil = new Uint8Array(100 + inner.length + 4000).fill(120);
+  evil.set(inner, 100);
+  const whole = segment([[PutString, 0, "victim", v("original"), 10], [
+    PutString,
+    0,
+    "evil",
+    evil,
+    20,
+  ]]);
+  const recoverBytes = async (bytes: Uint8Array) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(`${dir}/00001.log`, bytes);
+      const ks = new Keyspace({ shardCount: 1, databases: 1 });
+      await recover(ks, [dir], new Logger("nothing"));
+      return contents(ks, 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  };
+  assertEquals(await recoverBytes(whole.subarray(0, whole.length - 100)), { victim: "original" });
+  // Damage in the middle of the newest file with whole records after it: those are kept.
+  const flipped = segment([
+    [PutString, 0, "a", v("1"), 1],
+    [PutString, 0, "b", v("2"), 2],
+    [PutString, 0, "c", v("3"), 3],
+  ]);
+  flipped[recordSize(1, 1) + HEADER_SIZE] ^= 0xff; // b's key byte: its CRC fails
+  assertEquals(await recoverBytes(flipped), { a: "1", c: "3" });
 });
