@@ -4,7 +4,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { Double, OK, type Reply, RespError, RespMap } from "../protocol/reply.ts";
+import { Double, OK, type Reply, RespError, RespMap, RespSet } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import type { CommandLookup, Selector, User } from "../engine/acl/user.ts";
 import { intArg, isWord, latin1 } from "./args.ts";
@@ -25,13 +25,16 @@ function selectorMap(s: Selector, lookup: CommandLookup): RespMap {
   ]);
 }
 
+/** What Redis's ACLStringHasSpaces refuses in user names and patterns (C isspace, and NUL). */
+const HAS_SPACE = /[ \t\n\v\f\r\0]/;
+
 function userMap(u: User, lookup: CommandLookup): RespMap {
   const flags: Reply[] = [u.enabled ? "on" : "off"];
   if (u.nopass) flags.push("nopass");
   if (u.sanitize) flags.push(u.sanitize);
   return new RespMap([
     "flags",
-    flags,
+    new RespSet(flags),
     "passwords",
     [...u.passwords],
     "commands",
@@ -319,7 +322,11 @@ export const aclCommands: CommandSpec[] = [
         "6.0.0",
         /** ACL SETUSER username [rule [rule ...]] */
         (ctx, argv) => {
-          ctx.server.acl.setUser(latin1(argv[2]), argv.slice(3).map(latin1));
+          const name = latin1(argv[2]);
+          if (HAS_SPACE.test(name)) {
+            return new RespError("ERR Usernames can't contain spaces or null characters");
+          }
+          ctx.server.acl.setUser(name, argv.slice(3).map(latin1));
           return OK;
         },
       ),

@@ -97,6 +97,7 @@ export const connectionCommands: CommandSpec[] = [
       c.noEvict = c.noTouch = false;
       c.user = "default";
       c.authenticated = ctx.server.defaultUserNoPass;
+      c.name = "";
       return RESET;
     },
   },

@@ -27,6 +27,9 @@ Deno.test("acl: users, rules and errors match redis-server", async () => {
       "ACL SETUSER bob <nopw",
       "ACL SETUSER bob %X~k",
       "ACL SETUSER bob bogus",
+      'ACL SETUSER "a b"',
+      'ACL SETUSER bob "~a b"',
+      'ACL SETUSER bob "&c d"',
       "ACL SETUSER erin <a",
       "ACL GETUSER erin",
       "ACL SETUSER erin resetpass nopass",
@@ -245,6 +248,22 @@ Deno.test("acl: EXEC checks queued commands against the rules as they are at EXE
     assertEquals(await d.both("EXISTS", "k3"), [":0\r\n", ":0\r\n"]);
   } finally {
     for (const pair of users) for (const c of pair) c.close();
+    await d.close();
+  }
+});
+
+Deno.test("acl: GETUSER in RESP3 and RESET match redis-server", async () => {
+  const d = await Differential.start({}, { resp3: true });
+  try {
+    const script = [
+      "ACL SETUSER bob on nopass ~k*",
+      "ACL GETUSER bob",
+      "CLIENT SETNAME nm",
+      "RESET",
+      "CLIENT GETNAME",
+    ].map(cmd);
+    assertEquals(await d.compare(script), []);
+  } finally {
     await d.close();
   }
 });

@@ -152,6 +152,7 @@ export class Selector {
         pattern = rule.slice(tilde + 1);
       } else pattern = rule.slice(1);
       if (this.allKeys) throw new AclRuleError(ERR.keysAfterAll);
+      if (/[ \t\n\v\f\r\0]/.test(pattern)) throw new AclRuleError(ERR.syntax);
       const existing = this.keys.find((k) => k.pattern === pattern);
       if (existing) {
         existing.read ||= read;
@@ -163,6 +164,7 @@ export class Selector {
     } else if (rule.startsWith("&")) {
       if (this.allChannels) throw new AclRuleError(ERR.channelsAfterAll);
       const pattern = rule.slice(1);
+      if (/[ \t\n\v\f\r\0]/.test(pattern)) throw new AclRuleError(ERR.syntax);
       if (!this.channels.includes(pattern)) this.channels.push(pattern);
     } else if (rule.startsWith("+") || rule.startsWith("-")) {
       const allow = rule[0] === "+";
