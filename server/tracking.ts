@@ -32,6 +32,8 @@ export interface ClientTracking extends TrackingOptions {
 
 /** The tracking table and the clients that track. */
 export class Tracking implements KeyspaceListener {
+  /** A flush's invalidation went out in this synchronous run of commands. */
+  private flushSent = false;
   /** Keys read by tracking clients: key → ids of clients to invalidate. */
   private readonly table = new Map<string, Set<number>>();
   private readonly bcast = new Set<Client>();
@@ -83,7 +85,11 @@ export class Tracking implements KeyspaceListener {
     if (this.clients.size === 0) return;
     const writer = this.current();
     if (key === null) {
-      // A flush invalidates everything every tracking client may hold.
+      // A flush invalidates everything every tracking client may hold: once per command, as
+      // Redis does (FLUSHALL signals each database).
+      if (this.flushSent) return;
+      this.flushSent = true;
+      queueMicrotask(() => this.flushSent = false);
       for (const c of this.clients) this.send(c, null);
       this.table.clear();
       return;

@@ -29,6 +29,11 @@ Deno.test("client tracking: replies and invalidations match redis-server (RESP3)
       "SET k 2",
       "CLIENT TRACKINGINFO",
       "CLIENT TRACKING ON",
+      // One invalidation per flush, FLUSHALL included.
+      "GET k",
+      "FLUSHALL",
+      "GET k",
+      "FLUSHDB",
     ].map(cmd);
     // Invalidations for the client's own writes come after the reply: a PING after each
     // command shows whatever was pushed in between.
