@@ -98,6 +98,13 @@ function survey1(
       continue;
     }
     if (pos > start) ranges.push([start, pos]);
+    // In the newest file a record that runs past the end of the file was cut short by a crash:
+    // what is after its start is the torn tail, whatever it looks like.
+    if (newest) {
+      const whole = buf.length - pos >= HEADER_SIZE &&
+        pos + HEADER_SIZE + buf.readUInt32LE(pos + 24) + buf.readUInt32LE(pos + 28) <= buf.length;
+      if (!whole) return { ranges, end: pos, skipped };
+    }
     // Look for the next valid record; if there is none, this is a torn tail.
     let next = -1;
     for (let q = pos + 1; q + HEADER_SIZE <= buf.length; q++) {

@@ -228,6 +228,10 @@ Deno.test("recovery: a record-shaped run inside a torn value in the newest file 
     }
   };
   assertEquals(await recoverBytes(whole.subarray(0, whole.length - 100)), { victim: "original" });
+  // Cut exactly where the inner record ends: the rest reads as whole records, but the value
+  // around it runs past the end of the file, so it is still the torn tail.
+  const innerEnd = recordSize(6, 8) + HEADER_SIZE + 4 + 100 + inner.length;
+  assertEquals(await recoverBytes(whole.subarray(0, innerEnd)), { victim: "original" });
   // Damage in the middle of the newest file with whole records after it: those are kept.
   const flipped = segment([
     [PutString, 0, "a", v("1"), 1],
