@@ -135,19 +135,38 @@ export async function startRedis(extra: string[] = []): Promise<ChildServer> {
   const path = redisServerPath();
   if (!path) throw new Error("redis-server is not installed (apt-get install -y redis-server)");
   const port = freePort();
-  return await spawn(path, [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--daemonize",
-    "no",
-    ...extra,
-  ], port);
+  // A directory of its own: with --appendonly yes Redis writes there, and never in the repository.
+  const dir = await Deno.makeTempDir({ prefix: "redis-oracle-" });
+  let server: ChildServer;
+  try {
+    server = await spawn(path, [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--daemonize",
+      "no",
+      ...extra,
+    ], port);
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  const stop = server.stop;
+  return {
+    ...server,
+    async stop(signal?: Deno.Signal) {
+      const status = await stop(signal);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      return status;
+    },
+  };
 }
 
 /** Index just past the RESP reply starting at `pos`, or -1 when it is incomplete. */
