@@ -520,25 +520,9 @@ export const clientCommands: CommandSpec[] = [
             ctx.server.tracking.disable(ctx.client);
             return OK;
           }
+          // The checks in Redis's order (the first that fails answers).
           if (o.prefixes.length && !o.bcast) {
             return new RespError("ERR PREFIX option requires BCAST mode to be enabled");
-          }
-          if (o.optin && o.optout) {
-            return new RespError("ERR You can't specify both OPTIN mode and OPTOUT mode");
-          }
-          if (o.bcast && (o.optin || o.optout)) {
-            return new RespError("ERR OPTIN and OPTOUT are not compatible with BCAST");
-          }
-          for (let a = 0; a < o.prefixes.length; a++) {
-            for (let b = 0; b < o.prefixes.length; b++) {
-              if (a === b) continue;
-              const [p, q] = [o.prefixes[a], o.prefixes[b]];
-              if (p.startsWith(q) || q.startsWith(p)) {
-                return new RespError(
-                  `ERR Prefix '${p}' overlaps with another provided prefix '${q}'. Prefixes for a single client must not overlap.`,
-                );
-              }
-            }
           }
           const t = ctx.client.tracking;
           if (t && t.bcast !== o.bcast) {
@@ -546,7 +530,38 @@ export const clientCommands: CommandSpec[] = [
               "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
             );
           }
-          if (t && t.bcast) o.prefixes = [...new Set([...t.prefixes, ...o.prefixes])];
+          if (o.bcast && (o.optin || o.optout)) {
+            return new RespError("ERR OPTIN and OPTOUT are not compatible with BCAST");
+          }
+          if (o.optin && o.optout) {
+            return new RespError("ERR You can't specify both OPTIN mode and OPTOUT mode");
+          }
+          if (t && ((o.optin && t.optout) || (o.optout && t.optin))) {
+            return new RespError(
+              "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+            );
+          }
+          const overlap = (p: string, q: string) => p.startsWith(q) || q.startsWith(p);
+          const existing = t && t.bcast ? t.prefixes : [];
+          for (let i = 0; i < o.prefixes.length; i++) {
+            const p = o.prefixes[i];
+            const old = existing.find((q) => overlap(p, q));
+            if (old !== undefined) {
+              return new RespError(
+                `ERR Prefix '${p}' overlaps with an existing prefix '${old}'. Prefixes for a single client must not overlap.`,
+              );
+            }
+            for (let j = i + 1; j < o.prefixes.length; j++) {
+              if (overlap(p, o.prefixes[j])) {
+                return new RespError(
+                  `ERR Prefix '${p}' overlaps with another provided prefix '${
+                    o.prefixes[j]
+                  }'. Prefixes for a single client must not overlap.`,
+                );
+              }
+            }
+          }
+          if (t && t.bcast) o.prefixes = [...t.prefixes, ...o.prefixes];
           ctx.server.tracking.enable(ctx.client, o);
           return OK;
         },
@@ -608,8 +623,9 @@ export const clientCommands: CommandSpec[] = [
           if (t.caching === false) flags.push("caching-no");
           if (t.noloop) flags.push("noloop");
           if (t.brokenRedirect) flags.push("broken_redirect");
+          // Sorted by bytes, as Redis lists them from its radix tree.
           return new RespMap(["flags", new RespSet(flags), "redirect", t.redirect, "prefixes", [
-            ...t.prefixes,
+            ...[...t.prefixes].sort(),
           ]]);
         },
       }),

@@ -34,6 +34,18 @@ Deno.test("client tracking: replies and invalidations match redis-server (RESP3)
       "FLUSHALL",
       "GET k",
       "FLUSHDB",
+      // Prefixes may not overlap the client's own; OPTIN and OPTOUT do not switch in place.
+      "CLIENT TRACKING OFF",
+      "CLIENT TRACKING ON BCAST PREFIX user:",
+      "CLIENT TRACKING ON BCAST PREFIX use",
+      "CLIENT TRACKING ON BCAST PREFIX user:",
+      "CLIENT TRACKING ON BCAST PREFIX b PREFIX a",
+      "CLIENT TRACKINGINFO",
+      "CLIENT TRACKING ON OPTIN",
+      "CLIENT TRACKING OFF",
+      "CLIENT TRACKING ON OPTIN",
+      "CLIENT TRACKING ON OPTOUT",
+      "CLIENT TRACKING OFF",
     ].map(cmd);
     // Invalidations for the client's own writes come after the reply: a PING after each
     // command shows whatever was pushed in between.
