@@ -37,6 +37,13 @@ export class Tracking implements KeyspaceListener {
   /** Keys read by tracking clients: key → ids of clients to invalidate. */
   private readonly table = new Map<string, Set<number>>();
   private readonly bcast = new Set<Client>();
+  /**
+   * Keys changed under BCAST prefixes since the last broadcast, with the client that changed
+   * each last (for NOLOOP): sent once per event-loop turn, one message per prefix and client
+   * with its keys in byte order, as Redis broadcasts them before it sleeps.
+   */
+  private readonly changed = new Map<string, Client | null>();
+  private broadcastDue = false;
   readonly clients: Set<Client> = new Set();
 
   constructor(
@@ -104,17 +111,34 @@ export class Tracking implements KeyspaceListener {
         this.send(c, key);
       }
     }
-    for (const c of this.bcast) {
-      const t = c.tracking!;
-      if (t.noloop && c === writer) continue;
-      if (t.prefixes.length === 0 || t.prefixes.some((p) => key.startsWith(p))) this.send(c, key);
+    if (this.bcast.size === 0) return;
+    this.changed.set(key, writer);
+    if (!this.broadcastDue) {
+      this.broadcastDue = true;
+      setTimeout(() => this.broadcast(), 0);
     }
   }
 
-  /** Sends one invalidation (key null: everything) to a tracking client or its redirect. */
-  private send(client: Client, key: string | null): void {
+  /** Sends the BCAST invalidations of the keys changed since the last broadcast. */
+  private broadcast(): void {
+    this.broadcastDue = false;
+    if (this.changed.size === 0) return;
+    const changed = [...this.changed].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    this.changed.clear();
+    for (const c of this.bcast) {
+      const t = c.tracking!;
+      for (const prefix of t.prefixes.length ? [...t.prefixes].sort() : [""]) {
+        const keys = changed.filter(([k, by]) => k.startsWith(prefix) && !(t.noloop && by === c))
+          .map(([k]) => k);
+        if (keys.length) this.send(c, keys);
+      }
+    }
+  }
+
+  /** Sends one invalidation (null: everything) to a tracking client or its redirect. */
+  private send(client: Client, key: string | string[] | null): void {
     const t = client.tracking!;
-    const keys: Reply = key === null ? null : [key];
+    const keys: Reply = key === null ? null : typeof key === "string" ? [key] : key;
     let target = client;
     if (t.redirect > 0) {
       const redir = this.lookup(t.redirect);

@@ -142,3 +142,31 @@ Deno.test("tracking: a key that expires while its reader is idle is invalidated 
     await server.close();
   }
 });
+
+Deno.test("client tracking: BCAST invalidations are batched per prefix, keys in order, as redis-server", async () => {
+  const d = await Differential.start();
+  const clients = async (port: number) => {
+    const reader = await RawClient.connect(port);
+    await reader.call("HELLO", "3");
+    await reader.call("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "obj", "PREFIX", "a");
+    return { reader, writer: await RawClient.connect(port) };
+  };
+  const pair = [await clients(d.server.port), await clients(d.redisServer.port)];
+  try {
+    // Each line makes one push per server: the keys of one prefix, in byte order.
+    for (const line of ["MSET obj2 a obj1 b x 1", "MSET ac 1 ab 2", "DEL ac ab", "SET ab 1"]) {
+      const got: (string | null)[] = [];
+      for (const { reader, writer } of pair) {
+        await writer.call(...cmd(line));
+        got.push(await reader.read(5000));
+      }
+      assertEquals(got[0], got[1], line);
+    }
+  } finally {
+    for (const { reader, writer } of pair) {
+      reader.close();
+      writer.close();
+    }
+    await d.close();
+  }
+});
