@@ -195,7 +195,7 @@ function finish(
     st.failed++;
     server.stats.countError(r);
   }
-  server.afterCommand(client, cmd, argv, usec);
+  server.afterCommand(client, cmd, argv, usec, !ranAtOnce);
   return r;
 }
 

@@ -78,8 +78,6 @@ const READS_FIND = 2;
 
 /** What the command hook needs to know about a command, worked out once per command. */
 interface Traits {
-  /** Blocking commands are not timed (their time includes the wait). */
-  timed: boolean;
   slowlog: boolean;
   /** The latency event: `fast-command` or `command`. */
   event: string;
@@ -109,7 +107,6 @@ function traitsOf(cmd: Command): Traits {
     if (single) keyIndex = (k.begin as { index: number }).index;
   }
   return {
-    timed: !f.has("blocking"),
     slowlog: !f.has("skip_slowlog"),
     event: f.has("fast") ? "fast-command" : "command",
     monitor: !f.has("skip_monitor") && !f.has("admin"),
@@ -257,14 +254,21 @@ export class Operations {
   }
 
   /** After every command: slow log, latency monitor, monitors, hotness. */
-  afterCommand(client: Client, cmd: Command, argv: Uint8Array[], usec: number): void {
+  afterCommand(
+    client: Client,
+    cmd: Command,
+    argv: Uint8Array[],
+    usec: number,
+    waited: boolean,
+  ): void {
     // Kept on the command object itself: a property read is cheaper than a map lookup.
     const holder = cmd as unknown as { [TRAITS]?: Traits };
     let t = holder[TRAITS];
     if (t === undefined) t = holder[TRAITS] = traitsOf(cmd);
     this.hotness.observe(t, argv, cmd);
-    // A blocking command's time includes its wait, which Redis leaves out; it is not measured.
-    if (t.timed) {
+    // A command that waited (a blocking pop that blocked) is not measured: its time includes
+    // the wait. One served at once is, as in Redis.
+    if (!waited) {
       const us = Math.floor(usec);
       if (t.slowlog && this.slowlog.wants(us)) {
         this.slowlog.push(redacted(cmd, argv), us, client.transport.addr, client.name);
@@ -349,7 +353,9 @@ export function installOperations(server: Server): Operations {
   ops = new Operations(server);
   installed.set(server, ops);
   const o = ops;
-  server.commandHooks.push((client, cmd, argv, usec) => o.afterCommand(client, cmd, argv, usec));
+  server.commandHooks.push((client, cmd, argv, usec, waited) =>
+    o.afterCommand(client, cmd, argv, usec, waited)
+  );
   const leaveMonitor = (c: Client) => o.monitors.delete(c);
   server.disconnectHooks.push(leaveMonitor);
   server.resetHooks.push(leaveMonitor);

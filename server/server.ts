@@ -37,7 +37,14 @@ export const VERSION = "7.0.15-ferricstore.0.1.0";
 export const REDIS_VERSION = "7.0.15";
 
 /** Called after every command that ran (slow log, latency monitor, metrics). */
-export type CommandHook = (client: Client, cmd: Command, argv: Uint8Array[], usec: number) => void;
+/** Runs after every command; `waited` when the command waited (its time includes the wait). */
+export type CommandHook = (
+  client: Client,
+  cmd: Command,
+  argv: Uint8Array[],
+  usec: number,
+  waited: boolean,
+) => void;
 
 /** A running FerricStore server. */
 export class Server {
@@ -424,10 +431,10 @@ export class Server {
   }
 
   /** Runs after every executed command. */
-  afterCommand(client: Client, cmd: Command, argv: Uint8Array[], usec: number): void {
+  afterCommand(client: Client, cmd: Command, argv: Uint8Array[], usec: number, waited = false): void {
     this.memory.drain();
     const hooks = this.commandHooks;
-    for (let i = 0; i < hooks.length; i++) hooks[i](client, cmd, argv, usec);
+    for (let i = 0; i < hooks.length; i++) hooks[i](client, cmd, argv, usec, waited);
   }
 
   private startCron(): void {

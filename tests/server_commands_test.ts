@@ -922,3 +922,28 @@ Deno.test("a client that connects before the data directory is open is told -LOA
     await Deno.remove(config.str("data-dir"), { recursive: true });
   }
 });
+
+Deno.test("SLOWLOG records a blocking command served at once, and not one that waited", async () => {
+  const server = await startFerric({ "slowlog-log-slower-than": 0 });
+  const c = await RawClient.connect(server.port);
+  const other = await RawClient.connect(server.port);
+  try {
+    await c.call("LPUSH", "bl", "x");
+    await c.call("SLOWLOG", "RESET");
+    assertEquals(await c.call("BLPOP", "bl", "1"), "*2\r\n$2\r\nbl\r\n$1\r\nx\r\n");
+    const waiting = c.call("BLPOP", "bl", "5");
+    await new Promise((r) => setTimeout(r, 50));
+    await other.call("RPUSH", "bl", "y");
+    await waiting;
+    const log = await other.call("SLOWLOG", "GET", "10");
+    assertEquals(
+      log.split("$5\r\nBLPOP\r\n").length - 1 + (log.split("$5\r\nblpop\r\n").length - 1),
+      1,
+      log,
+    );
+  } finally {
+    c.close();
+    other.close();
+    await server.close();
+  }
+});
