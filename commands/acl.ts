@@ -8,7 +8,7 @@ import { Double, OK, type Reply, RespError, RespMap, RespSet } from "../protocol
 import type { Server } from "../server/server.ts";
 import type { CommandLookup, Selector, User } from "../engine/acl/user.ts";
 import { intArg, isWord, latin1 } from "./args.ts";
-import { Errors } from "./errors.ts";
+import { Errors, subcommandSyntaxError } from "./errors.ts";
 import { ACL_CATEGORIES, type AclCategory, type CommandSpec } from "./spec.ts";
 
 const NO_ACL_FILE =
@@ -262,16 +262,14 @@ export const aclCommands: CommandSpec[] = [
         "6.0.0",
         /** ACL LOG [count | RESET] */
         (ctx, argv) => {
-          if (argv.length > 3) return Errors.syntax;
+          if (argv.length > 3) return subcommandSyntaxError(argv);
           const acl = ctx.server.acl;
           if (argv.length === 3 && isWord(argv[2], "reset")) {
             acl.log = [];
             return OK;
           }
-          const n = argv.length === 3
-            ? intArg(argv[2], new RespError("ERR value is out of range, must be positive"))
-            : 10;
-          if (n < 0) return new RespError("ERR value is out of range, must be positive");
+          // A negative count is no entries, as in Redis 7.0.
+          const n = argv.length === 3 ? Math.max(0, intArg(argv[2], Errors.notInteger)) : 10;
           const now = Date.now();
           return acl.log.slice(0, n).map((e) =>
             new RespMap([

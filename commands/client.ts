@@ -20,7 +20,7 @@ import { unblockClient } from "../server/blocking.ts";
 import type { Server } from "../server/server.ts";
 import { isWord, latin1 } from "./args.ts";
 import { validClientName } from "./connection.ts";
-import { err, Errors } from "./errors.ts";
+import { err, Errors, subcommandSyntaxError } from "./errors.ts";
 import type { CommandSpec } from "./spec.ts";
 
 /** Client classes as CLIENT LIST TYPE and CLIENT KILL TYPE name them. */
@@ -438,13 +438,7 @@ export const clientCommands: CommandSpec[] = [
         since: "2.9.50",
         /** CLIENT PAUSE timeout [WRITE|ALL] */
         handler(ctx, argv) {
-          if (argv.length > 4) {
-            return err(
-              `ERR unknown subcommand or wrong number of arguments for '${
-                latin1(argv[1]).slice(0, 128)
-              }'. Try CLIENT HELP.`,
-            );
-          }
+          if (argv.length > 4) return subcommandSyntaxError(argv);
           let all = true;
           if (argv.length === 4) {
             if (isWord(argv[3], "write")) all = false;

@@ -76,6 +76,20 @@ export function unknownSubcommand(sub: string, container: string): RespError {
   );
 }
 
+/**
+ * Redis's addReplySubcommandSyntaxError for a command line `argv` (container and subcommand as
+ * the client spelled them): `ERR unknown subcommand or wrong number of arguments for 'x'. Try
+ * CMD HELP.`
+ */
+export function subcommandSyntaxError(argv: Uint8Array[]): RespError {
+  const text = (b: Uint8Array) => String.fromCharCode(...b.subarray(0, 128));
+  return new RespError(
+    `ERR unknown subcommand or wrong number of arguments for '${text(argv[1])}'. Try ${
+      text(argv[0]).toUpperCase()
+    } HELP.`,
+  );
+}
+
 /** `ERR wrong number of arguments for 'get' command` (full name: `client|kill`). */
 export function wrongArity(fullName: string): RespError {
   return new RespError(`ERR wrong number of arguments for '${fullName}' command`);

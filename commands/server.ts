@@ -38,7 +38,7 @@ import { abortShutdown, compactAll, shutdown } from "../server/shutdown.ts";
 import { SlowLog } from "../server/slowlog.ts";
 import type { CommandGate } from "./dispatch.ts";
 import { int64Arg, intArg, isWord, latin1, utf8Bytes, word } from "./args.ts";
-import { err, Errors } from "./errors.ts";
+import { err, Errors, subcommandSyntaxError } from "./errors.ts";
 import { type Command, type CommandSpec, findKeys, keys } from "./spec.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -509,15 +509,6 @@ export function monitorLine(client: Client, argv: readonly Uint8Array[]): string
   let line = `${sec}.${String(usec).padStart(6, "0")} [${client.db} ${client.transport.addr}]`;
   for (const a of argv) line += " " + quoteArg(a);
   return line;
-}
-
-/** `ERR unknown subcommand or wrong number of arguments for 'x'. Try CMD HELP.` */
-function subcommandSyntaxError(argv: Uint8Array[]): RespError {
-  return new RespError(
-    `ERR unknown subcommand or wrong number of arguments for '${
-      latin1(argv[1]).slice(0, 128)
-    }'. Try ${latin1(argv[0]).toUpperCase()} HELP.`,
-  );
 }
 
 /** A reply text that may hold UTF-8 (LOLWUT) as the binary string replies carry. */

@@ -431,7 +431,13 @@ export class Server {
   }
 
   /** Runs after every executed command. */
-  afterCommand(client: Client, cmd: Command, argv: Uint8Array[], usec: number, waited = false): void {
+  afterCommand(
+    client: Client,
+    cmd: Command,
+    argv: Uint8Array[],
+    usec: number,
+    waited = false,
+  ): void {
     this.memory.drain();
     const hooks = this.commandHooks;
     for (let i = 0; i < hooks.length; i++) hooks[i](client, cmd, argv, usec, waited);
