@@ -284,7 +284,8 @@ export const aclCommands: CommandSpec[] = [
               "username",
               e.username,
               "age-seconds",
-              new Double((now - e.created) / 1000),
+              // From the last event merged into the entry, as Redis 7.0 counts it.
+              new Double((now - e.updated) / 1000),
               "client-info",
               e.clientInfo,
             ])

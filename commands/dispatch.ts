@@ -85,6 +85,8 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   const found = resolve(server, argv);
   if (found instanceof RespError) return reject(server, client, null, found);
   const cmd = found;
+  // The command being run, refused or not (CLIENT LIST's cmd=, ACL LOG's client-info).
+  client.lastCommand = cmd.fullName;
   if (!arityOk(cmd.arity, argv.length)) {
     return reject(server, client, cmd, wrongArity(cmd.fullName));
   }
@@ -116,7 +118,6 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
       );
     }
     if (!TX_CONTROL.has((cmd.parent ?? cmd).name)) {
-      client.lastCommand = cmd.fullName;
       tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
       return QUEUED;
     }

@@ -26,7 +26,6 @@ export interface AclLogEntry {
   context: "toplevel" | "multi";
   object: string;
   username: string;
-  created: number;
   updated: number;
   clientInfo: string;
   entryId: number;
@@ -150,7 +149,8 @@ export class Acl implements CommandGate {
     context: AclLogEntry["context"] = client.tx !== null ? "multi" : "toplevel",
   ): void {
     const now = Date.now();
-    const same = this.log.find((e) =>
+    // Redis looks for an entry to merge into among the 10 newest only.
+    const same = this.log.slice(0, 10).find((e) =>
       e.reason === reason && e.context === context && e.object === object &&
       e.username === username &&
       now - e.updated < 60000
@@ -168,7 +168,6 @@ export class Acl implements CommandGate {
       context,
       object,
       username,
-      created: now,
       updated: now,
       clientInfo: this.describeClient(client),
       entryId: this.nextEntryId++,

@@ -270,3 +270,27 @@ Deno.test("acl: GETUSER in RESP3 and RESET match redis-server", async () => {
     await d.close();
   }
 });
+
+Deno.test("acl: a merged ACL LOG entry shows the latest event's age and the denied command", async () => {
+  const server = await startFerric();
+  const admin = await RawClient.connect(server.port);
+  const c = await RawClient.connect(server.port);
+  try {
+    await admin.call("ACL", "SETUSER", "u", "on", "nopass", "-@all", "+auth", "+ping");
+    await c.call("AUTH", "u", "x");
+    await c.call("PING");
+    assertMatch(await c.call("GET", "k"), /^-NOPERM/);
+    await new Promise((r) => setTimeout(r, 1200));
+    await c.call("PING");
+    assertMatch(await c.call("GET", "k"), /^-NOPERM/);
+    const log = await admin.call("ACL", "LOG", "1");
+    assertMatch(log, /\$5\r\ncount\r\n:2\r\n/);
+    const age = Number(/age-seconds\r\n(?:,|\$\d+\r\n)([\d.]+)/.exec(log)![1]);
+    assert(age < 1, `age-seconds ${age} counts from the latest event`);
+    assertMatch(log, / cmd=get /);
+  } finally {
+    admin.close();
+    c.close();
+    await server.close();
+  }
+});
