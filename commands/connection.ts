@@ -20,14 +20,18 @@ export function validClientName(name: Uint8Array): boolean {
   return true;
 }
 
-/** AUTH's check, shared with HELLO … AUTH. Returns an error or null. */
+/**
+ * AUTH's check, shared with HELLO … AUTH (`via` names the command in ACL LOG). Returns an error
+ * or null.
+ */
 export function authenticate(
   server: Server,
   client: Client,
   user: string,
   pass: Uint8Array,
+  via: "auth" | "hello",
 ): RespError | null {
-  return server.acl.authenticate(client, user, pass);
+  return server.acl.authenticate(client, user, pass, via);
 }
 
 /** The connection family's commands. */
@@ -141,7 +145,7 @@ export const connectionCommands: CommandSpec[] = [
         }
       }
       if (user !== null && pass !== null) {
-        const e = authenticate(ctx.server, c, user, pass);
+        const e = authenticate(ctx.server, c, user, pass, "hello");
         if (e) return e;
       }
       if (!c.authenticated) {
@@ -179,9 +183,9 @@ export const connectionCommands: CommandSpec[] = [
       if (argv.length > 3) return Errors.syntax;
       if (argv.length === 2) {
         if (ctx.server.defaultUserNoPass) return Errors.authNotConfigured;
-        return authenticate(ctx.server, ctx.client, "default", argv[1]) ?? OK;
+        return authenticate(ctx.server, ctx.client, "default", argv[1], "auth") ?? OK;
       }
-      return authenticate(ctx.server, ctx.client, latin1(argv[1]), argv[2]) ?? OK;
+      return authenticate(ctx.server, ctx.client, latin1(argv[1]), argv[2], "auth") ?? OK;
     },
   },
 ];

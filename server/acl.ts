@@ -31,7 +31,6 @@ export interface AclLogEntry {
   entryId: number;
 }
 
-const LOG_MAX = 128;
 
 /** Users, checks and the ACL log. */
 export class Acl implements CommandGate {
@@ -43,6 +42,8 @@ export class Acl implements CommandGate {
     private readonly commands: CommandLookup,
     private readonly describeClient: (c: Client) => string,
     private readonly clients: () => Iterable<Client>,
+    /** acllog-max-len: entries ACL LOG keeps. */
+    private readonly logMax: () => number = () => 128,
   ) {
     this.users.set("default", defaultUser(commands));
   }
@@ -66,14 +67,20 @@ export class Acl implements CommandGate {
   }
 
   /** AUTH / HELLO AUTH: authenticates the client or returns WRONGPASS (and logs it). */
-  authenticate(client: Client, username: string, password: Uint8Array): RespError | null {
+  authenticate(
+    client: Client,
+    username: string,
+    password: Uint8Array,
+    via: "auth" | "hello" = "auth",
+  ): RespError | null {
     const u = this.users.get(username);
     if (u && u.enabled && u.checkPassword(password)) {
       client.user = username;
       client.authenticated = true;
       return null;
     }
-    this.addLog(client, "auth", "AUTH", username);
+    // Redis logs the command that tried (its name, lower case) as the object.
+    this.addLog(client, "auth", via, username);
     return new RespError("WRONGPASS invalid username-password pair or user is disabled.");
   }
 
@@ -172,7 +179,8 @@ export class Acl implements CommandGate {
       clientInfo: this.describeClient(client),
       entryId: this.nextEntryId++,
     });
-    if (this.log.length > LOG_MAX) this.log.length = LOG_MAX;
+    const max = this.logMax();
+    if (this.log.length > max) this.log.length = max;
   }
 
   /** Applies SETUSER rules to a copy and swaps it in only when every rule is valid. */

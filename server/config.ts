@@ -436,6 +436,15 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "TCP keepalive on client sockets (0 = off).",
   },
   {
+    name: "acllog-max-len",
+    type: "int",
+    default: "128",
+    min: 0,
+    max: 9223372036854775807,
+    mutable: true,
+    doc: "Entries ACL LOG keeps.",
+  },
+  {
     name: "hz",
     type: "int",
     default: "10",

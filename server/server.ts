@@ -143,7 +143,12 @@ export class Server {
     this.resetHooks.push((c) => this.tracking.disable(c));
     registerBuiltins(this);
     registerNativePlugins(this);
-    this.acl = new Acl(this.registry, (c) => this.describeClient(c), () => this.clients.values());
+    this.acl = new Acl(
+      this.registry,
+      (c) => this.describeClient(c),
+      () => this.clients.values(),
+      () => config.int("acllog-max-len"),
+    );
     this.addGate(this.acl);
     installOperations(this);
     this.acl.setRequirePass(config.str("requirepass"));

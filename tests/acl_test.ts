@@ -27,6 +27,10 @@ Deno.test("acl: users, rules and errors match redis-server", async () => {
       "ACL SETUSER bob <nopw",
       "ACL SETUSER bob %X~k",
       "ACL SETUSER bob bogus",
+      "CONFIG SET acllog-max-len -1",
+      "CONFIG SET acllog-max-len 2",
+      "CONFIG GET acllog-max-len",
+      "CONFIG SET acllog-max-len 128",
       "ACL LOG -1",
       "ACL LOG x",
       "ACL LOG 1 2",
@@ -288,6 +292,11 @@ Deno.test("acl: a merged ACL LOG entry shows the latest event's age and the deni
     const age = Number(/age-seconds\r\n(?:,|\$\d+\r\n)([\d.]+)/.exec(log)![1]);
     assert(age < 1, `age-seconds ${age} counts from the latest event`);
     assertMatch(log, / cmd=get /);
+    // A failed HELLO … AUTH is logged as HELLO's, apart from AUTH's.
+    await c.call("HELLO", "3", "AUTH", "nobody", "wrong");
+    await c.call("AUTH", "nobody", "wrong");
+    const auth = await admin.call("ACL", "LOG", "2");
+    assertMatch(auth, /\$6\r\nobject\r\n\$4\r\nauth\r\n[\s\S]*\$6\r\nobject\r\n\$5\r\nhello\r\n/);
   } finally {
     admin.close();
     c.close();
