@@ -31,7 +31,6 @@ export interface AclLogEntry {
   entryId: number;
 }
 
-
 /** Users, checks and the ACL log. */
 export class Acl implements CommandGate {
   readonly users: Map<string, User> = new Map();
