@@ -36,23 +36,6 @@ export interface ShardLogStats {
 /** Size of a record buffer. */
 const CHUNK = 64 * 1024;
 
-/** The clients waiting for one flush cycle's fdatasync. */
-interface Waiters {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
-function waiters(): Waiters {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 interface Chunk {
   segment: number;
   buf: Buffer;
@@ -91,8 +74,8 @@ export class ShardLog {
    * client: under load a cycle acknowledges dozens of clients). `nextCycle` collects the barriers
    * taken since the running cycle looked at the sequence number; `inflight` is that cycle's.
    */
-  private nextCycle: Waiters | null = null;
-  private inflight: Waiters | null = null;
+  private nextCycle: PromiseWithResolvers<void> | null = null;
+  private inflight: PromiseWithResolvers<void> | null = null;
   /** The sequence number the running cycle makes durable; -1 between cycles. */
   private inflightSeq = -1;
   private failed: Error | null = null;
@@ -203,8 +186,10 @@ export class ShardLog {
     if (this.failed) return Promise.reject(this.failed);
     if (this.durableSeq >= this.syncSeq) return null;
     // Covered by the fdatasync under way: nothing was appended since its cycle began.
-    if (this.syncSeq <= this.inflightSeq) return (this.inflight ??= waiters()).promise;
-    return (this.nextCycle ??= waiters()).promise;
+    if (this.syncSeq <= this.inflightSeq) {
+      return (this.inflight ??= Promise.withResolvers()).promise;
+    }
+    return (this.nextCycle ??= Promise.withResolvers()).promise;
   }
 
   private schedule(windowMs: number): void {
