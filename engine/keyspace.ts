@@ -188,6 +188,11 @@ export class KeyTable {
     return undefined;
   }
 
+  /** {@link get} for a key given as a string or as its bytes. */
+  find(key: Key): Entry | undefined {
+    return typeof key === "string" ? this.get(key) : this.getBytes(key);
+  }
+
   /** {@link get} for a key given as bytes. */
   getBytes(key: Uint8Array): Entry | undefined {
     const h = hashBytes(key, key.length) & 0x3fffffff;
@@ -586,7 +591,7 @@ export class Database {
   peek(key: Key, warm = true): Entry | undefined {
     const ks = this.keyspace;
     const t = ks.shards[ks.shardOf(key)].tables[this.index];
-    const e = typeof key === "string" ? t.get(key) : t.getBytes(key);
+    const e = t.find(key);
     if (e === undefined) return undefined;
     if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
       this.expireEntry(t, e);
@@ -665,7 +670,7 @@ export class Database {
     const ks = this.keyspace;
     const shard = ks.shardOf(key);
     const t = ks.shards[shard].tables[this.index];
-    let e = typeof key === "string" ? t.get(key) : t.getBytes(key);
+    let e = t.find(key);
     if (e !== undefined && e.expireAt !== 0 && e.expireAt <= ks.now) {
       this.expireEntry(t, e);
       e = undefined;
