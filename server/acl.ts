@@ -85,19 +85,8 @@ export class Acl implements CommandGate {
 
   /** The dispatch gate: NOPERM when the client's user may not run this command line. */
   check(client: Client, cmd: Command, argv: Uint8Array[]): RespError | undefined {
-    // AUTH, HELLO, QUIT and RESET run whatever the user may do, as in Redis.
-    if (cmd.flags.has("no_auth")) return undefined;
-    const user = this.users.get(client.user);
-    if (!user) {
-      return new RespError(
-        `NOPERM this user has no permissions to run the '${cmd.fullName}' command`,
-      );
-    }
-    const denial = this.deny(user, cmd, argv);
-    if (denial === null) return undefined;
-    const object = denial.reason === "command" ? cmd.fullName : denial.object;
-    this.addLog(client, denial.reason, object, user.name);
-    return new RespError(nopermText(denial, cmd));
+    const denial = this.refusal(client, cmd, argv);
+    return denial === null ? undefined : new RespError(nopermText(denial, cmd));
   }
 
   /**
@@ -105,12 +94,8 @@ export class Acl implements CommandGate {
    * Redis's NOPERM for a transaction, or undefined when the command may run.
    */
   recheck(client: Client, cmd: Command, argv: Uint8Array[]): RespError | undefined {
-    if (cmd.flags.has("no_auth")) return undefined;
-    const user = this.users.get(client.user);
-    const denial: Denial | null = user ? this.deny(user, cmd, argv) : { reason: "command" };
+    const denial = this.refusal(client, cmd, argv, "multi");
     if (denial === null) return undefined;
-    const object = denial.reason === "command" ? cmd.fullName : denial.object;
-    this.addLog(client, denial.reason, object, client.user, "multi");
     const why = denial.reason === "command"
       ? "no permission to execute the command or subcommand"
       : denial.reason === "key"
@@ -120,6 +105,27 @@ export class Acl implements CommandGate {
       "NOPERM ACLs rules changed between the moment the transaction was accumulated and the " +
         `EXEC call. This command is no longer allowed for the following reason: ${why}`,
     );
+  }
+
+  /**
+   * Why the client's user may not run a command line (logged in ACL LOG), or null. AUTH, HELLO,
+   * QUIT and RESET run whatever the user may do, as in Redis; a user that no longer exists may
+   * run nothing.
+   */
+  private refusal(
+    client: Client,
+    cmd: Command,
+    argv: Uint8Array[],
+    context?: AclLogEntry["context"],
+  ): Denial | null {
+    if (cmd.flags.has("no_auth")) return null;
+    const user = this.users.get(client.user);
+    if (!user) return { reason: "command" };
+    const denial = this.deny(user, cmd, argv);
+    if (denial === null) return null;
+    const object = denial.reason === "command" ? cmd.fullName : denial.object;
+    this.addLog(client, denial.reason, object, user.name, context);
+    return denial;
   }
 
   /** Why `user` may not run a command line, or null. */
