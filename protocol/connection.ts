@@ -205,7 +205,8 @@ export class Connection implements Transport {
     let stashed = 0;
     const limit = this.server.config.int("client-query-buffer-limit");
     while (!settled && !this.closed && !this.gone) {
-      this.aheadBuf ??= new Uint8Array(16 * 1024);
+      // Small: a blocked client rarely sends more while it waits, and many may be blocked.
+      this.aheadBuf ??= new Uint8Array(1024);
       // A read error ends the connection just as end-of-stream does.
       this.ahead ??= this.conn.read(this.aheadBuf).catch(() => null);
       const n = await Promise.race([done, this.ahead]);

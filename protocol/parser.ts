@@ -14,7 +14,16 @@ import { RespError } from "./reply.ts";
 
 /** Longest inline request, and longest `*`/`$` header line (Redis's PROTO_INLINE_MAX_SIZE). */
 export const INLINE_MAX = 64 * 1024;
-const MIN_READ = 16 * 1024;
+/**
+ * Socket reads ask for between 1 KB and 16 KB (Redis reads 16 KB). A connection starts at the
+ * least, so an idle one holds a buffer of 1 KB, not 32 (Redis keeps no query buffer for an idle
+ * client); the read size doubles each time a read fills it, and halves after a run of reads that
+ * fill less than a quarter of it.
+ */
+const MIN_READ = 1024;
+const MAX_READ = 16 * 1024;
+/** Reads in a row that fill less than a quarter of the read size before it halves. */
+const SMALL_READS = 16;
 
 /** Parser limits, from `proto-max-bulk-len` and `client-query-buffer-limit`. */
 export interface ParserLimits {
@@ -32,7 +41,12 @@ export class QueryBufferOverflow extends Error {}
 export class RequestParser {
   // Plain typed arrays, not Buffers: a Buffer's views are made by a JavaScript subclass
   // constructor, several times slower than a plain view, and every argument is a view.
-  private buf = new Uint8Array(MIN_READ * 2);
+  private buf = new Uint8Array(MIN_READ);
+  /** How many bytes the next socket read asks for (see {@link MIN_READ}). */
+  private readSize = MIN_READ;
+  /** Length of the last read target, and the run of small reads since the read size last changed. */
+  private targetLen = 0;
+  private smallReads = 0;
   /** A view of all of `buf`, made once. */
   private whole: Uint8Array | null = null;
   private start = 0; // first byte of the request being parsed
@@ -62,8 +76,14 @@ export class RequestParser {
     if (this.start === this.end) {
       this.start = this.end = 0;
       this.resetPartial();
+      // A buffer that grew for a large request is dropped once it has been parsed, so an idle
+      // connection does not keep it.
+      if (this.buf.length > 2 * this.readSize) {
+        this.buf = new Uint8Array(2 * this.readSize);
+        this.whole = null;
+      }
     }
-    let need = MIN_READ;
+    let need = this.readSize;
     if (this.bulkLen >= 0) need = Math.max(need, this.pos + this.bulkLen + 2 - this.end);
     if (this.buf.length - this.end < need) {
       const used = this.end - this.start;
@@ -82,12 +102,25 @@ export class RequestParser {
       this.resetPartial(); // argument views pointed into the old layout
     }
     // The usual case, an empty buffer, reuses one view of it (a view costs as much as a read).
-    if (this.end === 0) return this.whole ??= this.buf.subarray(0);
-    return this.buf.subarray(this.end);
+    const target = this.end === 0
+      ? this.whole ??= this.buf.subarray(0)
+      : this.buf.subarray(this.end);
+    this.targetLen = target.length;
+    return target;
   }
 
   /** Records that `n` bytes were read into the last `readTarget`. */
   commit(n: number): void {
+    if (n >= this.targetLen) {
+      // The read filled what it was given: more was waiting.
+      if (this.readSize < MAX_READ) this.readSize *= 2;
+      this.smallReads = 0;
+    } else if (n < this.readSize >> 2 && this.readSize > MIN_READ) {
+      if (++this.smallReads >= SMALL_READS) {
+        this.readSize >>= 1;
+        this.smallReads = 0;
+      }
+    } else this.smallReads = 0;
     this.end += n;
     if (this.end - this.start > this.limits.maxQueryBuffer) {
       throw new QueryBufferOverflow("client-query-buffer-limit exceeded");

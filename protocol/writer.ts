@@ -25,6 +25,13 @@ const CRLF1 = 10;
 const SMALL_INTS: Uint8Array[] = [];
 for (let i = 0; i < 256; i++) SMALL_INTS.push(new TextEncoder().encode(`:${i}\r\n`));
 
+/** A writer's first buffer: enough for the replies of most requests; it grows for more. */
+const INITIAL_SIZE = 256;
+/** A buffer larger than this is dropped as soon as its bytes are sent. */
+const SHRINK_AT_ONCE = 64 * 1024;
+/** Takes between two looks at whether the buffer is larger than recent replies need. */
+const SHRINK_WINDOW = 64;
+
 /** RESP protocol version of a connection. */
 export type Protocol = 2 | 3;
 
@@ -33,7 +40,11 @@ export class ReplyWriter {
   buf: Uint8Array;
   pos = 0;
 
-  constructor(initialSize = 16 * 1024) {
+  /** Takes since the last look at {@link peak}, and the largest of them. */
+  private takes = 0;
+  private peak = 0;
+
+  constructor(private readonly initialSize = INITIAL_SIZE) {
     this.buf = new Uint8Array(initialSize);
   }
 
@@ -45,13 +56,24 @@ export class ReplyWriter {
   /** Returns the pending bytes (a view, valid until the next write) and empties the writer. */
   take(): Uint8Array {
     const out = this.buf.subarray(0, this.pos);
+    if (this.pos > this.peak) this.peak = this.pos;
+    this.takes++;
     this.pos = 0;
     return out;
   }
 
-  /** Drops a buffer that grew large for one big reply, so idle connections stay small. */
+  /**
+   * Called once the bytes of {@link take} are sent: drops a buffer that grew for large replies,
+   * at once when it is over 64 KB, else when recent replies used less than a quarter of it, so
+   * an idle connection holds little (Redis frees its reply blocks once they are written).
+   */
   shrink(): void {
-    if (this.pos === 0 && this.buf.length > 1024 * 1024) this.buf = new Uint8Array(16 * 1024);
+    if (this.pos !== 0 || this.buf.length === this.initialSize) return;
+    if (this.buf.length > SHRINK_AT_ONCE) this.buf = new Uint8Array(this.initialSize);
+    else if (this.takes >= SHRINK_WINDOW) {
+      if (this.peak * 4 < this.buf.length) this.buf = new Uint8Array(this.initialSize);
+      this.takes = this.peak = 0;
+    }
   }
 
   private ensure(n: number): void {

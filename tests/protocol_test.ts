@@ -15,6 +15,9 @@ import {
   startFerric,
 } from "./_harness.ts";
 
+import { RequestParser } from "../protocol/parser.ts";
+import { ReplyWriter } from "../protocol/writer.ts";
+
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
 
@@ -152,6 +155,8 @@ Deno.test("protocol: pipelined requests are answered in order, like redis-server
 /** A byte stream the test controls: reads hand out queued chunks, writes are recorded. */
 class ScriptedStream {
   readonly writes: Uint8Array[] = [];
+  /** Reads that handed out bytes. */
+  reads = 0;
   private chunks: Uint8Array[] = [];
   private waiter: (() => void) | null = null;
   private ended = false;
@@ -175,6 +180,7 @@ class ScriptedStream {
     p.set(chunk.subarray(0, n));
     if (n === chunk.length) this.chunks.shift();
     else this.chunks[0] = chunk.subarray(n);
+    this.reads++;
     return n;
   }
 
@@ -213,7 +219,7 @@ class ScriptedStream {
   }
 }
 
-Deno.test("protocol: a pipeline received in one read is answered with one socket write", async () => {
+Deno.test("protocol: the replies to the requests of one read go out in one socket write", async () => {
   const server = await startFerric();
   try {
     const stream = new ScriptedStream();
@@ -225,7 +231,10 @@ Deno.test("protocol: a pipeline received in one read is answered with one socket
     assertEquals(replies.length, 300);
     assertEquals(replies[0], "+OK\r\n");
     assertEquals(replies[1], "$1\r\n0\r\n");
-    assertEquals(stream.writes.length, 1);
+    // A new connection reads 1 KB at first and doubles its reads while they come back full:
+    // the 7 KB pipeline takes a few reads, and each read's replies one write.
+    assertEquals(stream.writes.length, stream.reads);
+    assert(stream.reads <= 4, `${stream.reads} reads`);
     stream.close();
   } finally {
     await server.close();
@@ -845,4 +854,34 @@ Deno.test("protocol: QUIT answers OK and closes; other connections are unaffecte
   } finally {
     await pair.close();
   }
+});
+
+Deno.test("protocol: buffers that grew for a large request or reply are given back", () => {
+  const parser = new RequestParser({ maxBulkLen: 512 * 1024 * 1024, maxQueryBuffer: 1 << 30 });
+  assert(parser.free <= 1024, `a new connection reads into ${parser.free} bytes`);
+  const value = "v".repeat(1024 * 1024);
+  parser.feed(encodeCommand(["SET", "big", value]));
+  assertEquals(parser.next()?.length, 3);
+  // Parsed: the 1 MB buffer goes at the next read; the read size falls back as reads stay small.
+  parser.readTarget();
+  assert(parser.free <= 32 * 1024, `after a large request: ${parser.free} bytes`);
+  for (let i = 0; i < 100; i++) {
+    parser.feed(encodeCommand(["GET", "k"]));
+    assertEquals(parser.next()?.length, 2);
+  }
+  parser.readTarget();
+  assert(parser.free <= 2048, `after small requests: ${parser.free} bytes`);
+
+  const writer = new ReplyWriter();
+  writer.write(value, 2);
+  assertEquals(writer.take().length, value.length + 12); // $1048576\r\n…\r\n
+  writer.shrink();
+  assert(writer.buf.length <= 1024, `reply buffer after a large reply: ${writer.buf.length}`);
+  // Replies of a few KB keep their buffer while they keep coming.
+  for (let i = 0; i < 200; i++) {
+    writer.write("w".repeat(3000), 2);
+    writer.take();
+    writer.shrink();
+  }
+  assert(writer.buf.length >= 3000);
 });
