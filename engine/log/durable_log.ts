@@ -17,6 +17,7 @@ import {
   EffectPayload,
   HEADER_SIZE,
   type Payload,
+  putDouble,
   recordSize,
   RecordType,
 } from "./record.ts";
@@ -135,12 +136,17 @@ export class DurableLog implements EffectLog {
     }
     const id = this.nextBatchId++;
     // Each part names every participant: recovery can tell which shard a missing part was in.
-    const begin = Buffer.alloc(10 + 2 * byShard.size);
-    begin.writeDoubleLE(id, 0);
-    begin.writeUInt16LE(byShard.size, 8);
+    // (A plain array written byte by byte: a Buffer costs a subclass constructor per batch.)
+    const begin = new Uint8Array(10 + 2 * byShard.size);
+    putDouble(begin, 0, id);
+    begin[8] = byShard.size;
+    begin[9] = byShard.size >>> 8;
     let at = 10;
-    for (const shard of byShard.keys()) at = begin.writeUInt16LE(shard, at);
-    const end = begin.subarray(0, 8);
+    for (const shard of byShard.keys()) {
+      begin[at++] = shard;
+      begin[at++] = shard >>> 8;
+    }
+    const end = new Uint8Array(begin.buffer, 0, 8);
     for (const [shard, list] of byShard) {
       let sync = false;
       let windowMs = Infinity;

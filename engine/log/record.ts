@@ -187,7 +187,8 @@ const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
-function putDouble(out: Uint8Array, pos: number, v: number): void {
+/** Writes a float64 little-endian, as every number in a record is. */
+export function putDouble(out: Uint8Array, pos: number, v: number): void {
   F64[0] = v;
   const b = F64_BYTES;
   if (LITTLE_ENDIAN) {
