@@ -132,13 +132,13 @@ export class Acl implements CommandGate {
   deny(user: User, cmd: Command, argv: Uint8Array[]): Denial | null {
     // A user allowed every key and channel needs no key extraction: the common case.
     const root = user.root;
-    if (root.allKeys && root.allChannels && root.canRun(cmd)) return null;
+    if (root.allKeys && root.allChannels && root.canRun(cmd, argv)) return null;
     const keys = [];
     for (const k of findKeys(cmd, argv)) {
       if (k.flags.includes("NOT_KEY")) continue;
       keys.push({ key: latin1(argv[k.index]), ...keyAccess(k.flags) });
     }
-    return user.check(cmd, keys, channelsOf(cmd, argv));
+    return user.check(cmd, keys, channelsOf(cmd, argv), argv);
   }
 
   /** ACL DRYRUN's answer: null when allowed, else the sentence Redis replies with. */

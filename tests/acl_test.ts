@@ -303,3 +303,47 @@ Deno.test("acl: a merged ACL LOG entry shows the latest event's age and the deni
     await server.close();
   }
 });
+
+Deno.test("acl: +command|first-arg rules (SELECT 0 only) match redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const rules = [
+      "+get|a|b",
+      "+GET|Foo",
+      "+@all +select|0",
+      "-@all +select|0 allcommands",
+      "-@all +config|get +config|set|x",
+      "-@all +select|0 +@all -@all",
+      "-select|0",
+      "+select|",
+      "+config|foo",
+      "-@all +select|0 +@connection",
+      "-@all +select|0 +@keyspace",
+      "-@all +select|A +select|a +select|1",
+      "-@all +select|0 +select",
+      "-@all +select|0 -select",
+    ];
+    const script: string[][] = [];
+    for (const r of rules) {
+      script.push(cmd(`ACL SETUSER t reset ${r}`), cmd("ACL GETUSER t"));
+    }
+    script.push(
+      cmd("ACL SETUSER t reset on nopass -@all +select|0 +select|1"),
+      // (One command with rules: Redis lists commands in its hash table's order, random per run.)
+      cmd("ACL LIST"),
+      cmd("ACL SETUSER t +client|id"),
+      cmd("ACL DRYRUN t select 1"),
+      cmd("ACL DRYRUN t select 2"),
+      cmd("ACL DRYRUN t SELECT 0"),
+      cmd("ACL DRYRUN t client id"),
+      cmd("ACL DRYRUN t client info"),
+      cmd("AUTH t x"),
+      cmd("SELECT 1"),
+      cmd("SELECT 2"),
+      cmd("PING"),
+    );
+    assertEquals(await d.compare(script), []);
+  } finally {
+    await d.close();
+  }
+});

@@ -1,8 +1,8 @@
 /**
  * ACL users and selectors as Redis 7 has them, and the SETUSER rule language:
  * `on off nopass resetpass >pw <pw #hash !hash reset allkeys resetkeys ~p %R~p %W~p %RW~p
- * allchannels resetchannels &p allcommands nocommands +cmd -cmd +cmd|sub +@cat -@cat (...)
- * clearselectors sanitize-payload skip-sanitize-payload`.
+ * allchannels resetchannels &p allcommands nocommands +cmd -cmd +cmd|sub +cmd|first-arg +@cat -@cat
+ * (...) clearselectors sanitize-payload skip-sanitize-payload`.
  *
  * Passwords are kept only as SHA-256 hex digests, as Redis keeps them.
  *
@@ -20,6 +20,7 @@ export class AclRuleError extends Error {}
 const ERR = {
   syntax: "Syntax error",
   unknown: "Unknown command or category name in ACL",
+  firstArgOfSubcommand: "Allowing first-arg of a subcommand is not supported",
   keysAfterAll:
     "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
   channelsAfterAll:
@@ -66,6 +67,11 @@ export class Selector {
   allowAll = false;
   /** Full names (`get`, `client`, `client|kill`) the selector allows, as Redis's command bitmap. */
   allowed: Set<string> = new Set();
+  /**
+   * `+select|0`: first arguments with which a command that is not allowed may run anyway, by
+   * full name (Redis 7.0's allowed_firstargs, compared case-insensitively, kept as typed).
+   */
+  firstArgs: Map<string, string[]> = new Map();
   keys: KeyPattern[] = [];
   allKeys = false;
   channels: string[] = [];
@@ -75,6 +81,7 @@ export class Selector {
     const s = new Selector();
     s.allowAll = this.allowAll;
     s.allowed = new Set(this.allowed);
+    s.firstArgs = new Map([...this.firstArgs].map(([n, args]) => [n, [...args]]));
     s.keys = this.keys.map((k) => ({ ...k }));
     s.allKeys = this.allKeys;
     s.channels = [...this.channels];
@@ -82,9 +89,18 @@ export class Selector {
     return s;
   }
 
-  /** Whether the selector lets `cmd` run (ignoring keys and channels). */
-  canRun(cmd: Command): boolean {
+  /**
+   * Whether the selector lets `cmd` run (ignoring keys and channels); `argv`, the command line,
+   * for `+cmd|first-arg` rules (they look at the argument after the (sub)command's name).
+   */
+  canRun(cmd: Command, argv?: readonly Uint8Array[]): boolean {
     if (this.allowed.has(cmd.fullName)) return true;
+    const args = this.firstArgs.size > 0 ? this.firstArgs.get(cmd.fullName) : undefined;
+    const at = cmd.parent ? 2 : 1;
+    if (args !== undefined && argv !== undefined && argv.length > at) {
+      const first = Buffer.from(argv[at]).toString("latin1").toLowerCase();
+      if (args.some((a) => a.toLowerCase() === first)) return true;
+    }
     // Commands registered after the rules were set (plugins) follow +@all.
     return this.allowAll && cmd.plugin !== undefined && !this.known.has(cmd.fullName);
   }
@@ -114,7 +130,10 @@ export class Selector {
   /** Sets the permission of a command, and of all its subcommands for a container. */
   private setCommand(cmd: Command, allow: boolean): void {
     const names = [cmd.fullName, ...[...cmd.subcommands?.values() ?? []].map((s) => s.fullName)];
-    for (const n of names) allow ? this.allowed.add(n) : this.allowed.delete(n);
+    for (const n of names) {
+      allow ? this.allowed.add(n) : this.allowed.delete(n);
+      this.firstArgs.delete(n);
+    }
   }
 
   /** Applies one rule; throws AclRuleError with Redis's reason. */
@@ -136,9 +155,11 @@ export class Selector {
     } else if (op === "allcommands" || op === "+@all") {
       this.allowAll = true;
       for (const c of everyCommand(lookup)) this.allowed.add(c.fullName);
+      this.firstArgs.clear();
     } else if (op === "nocommands" || op === "-@all") {
       this.allowAll = false;
       this.allowed.clear();
+      this.firstArgs.clear();
     } else if (rule.startsWith("~") || rule.startsWith("%")) {
       let read = true, write = true, pattern: string;
       if (rule.startsWith("%")) {
@@ -175,16 +196,34 @@ export class Selector {
         for (const c of everyCommand(lookup)) {
           if (c.categories.has(cat)) {
             allow ? this.allowed.add(c.fullName) : this.allowed.delete(c.fullName);
+            this.firstArgs.delete(c.fullName);
           }
         }
         return;
       }
-      const [top, sub] = name.split("|");
-      const cmd = lookup.get(top);
-      if (!cmd || (sub !== undefined && !cmd.subcommands?.has(sub))) {
-        throw new AclRuleError(ERR.unknown);
+      // As Redis: the part after the last `|` is a subcommand of a container, or else the first
+      // argument of a command (`+select|0`); only `+` takes one.
+      const bar = name.lastIndexOf("|");
+      if (bar < 0 || !allow) {
+        const cmd = lookupRuleCommand(name, lookup);
+        if (!cmd) throw new AclRuleError(ERR.unknown);
+        this.setCommand(cmd, allow);
+        return;
       }
-      this.setCommand(sub !== undefined ? cmd.subcommands!.get(sub)! : cmd, allow);
+      const cmd = lookupRuleCommand(name.slice(0, bar), lookup);
+      if (!cmd) throw new AclRuleError(ERR.unknown);
+      if (cmd.parent) throw new AclRuleError(ERR.firstArgOfSubcommand);
+      const arg = rule.slice(1 + bar + 1);
+      if (arg.length === 0) throw new AclRuleError(ERR.syntax);
+      if (cmd.subcommands) {
+        const sub = cmd.subcommands.get(arg.toLowerCase());
+        if (!sub) throw new AclRuleError(ERR.unknown);
+        this.setCommand(sub, true);
+      } else if (!this.allowed.has(cmd.fullName)) {
+        const args = this.firstArgs.get(cmd.fullName) ?? [];
+        if (!args.some((a) => a.toLowerCase() === arg.toLowerCase())) args.push(arg);
+        this.firstArgs.set(cmd.fullName, args);
+      }
     } else throw new AclRuleError(ERR.syntax);
   }
 
@@ -231,10 +270,21 @@ export class Selector {
     }
     for (const c of all) {
       const want = this.allowed.has(c.fullName);
-      if (want === fake.has(c.fullName)) continue;
-      rules.push(`${want ? "+" : "-"}${c.fullName}`);
-      for (const n of [c.fullName, ...[...c.subcommands?.values() ?? []].map((s) => s.fullName)]) {
-        want ? fake.add(n) : fake.delete(n);
+      if (want !== fake.has(c.fullName)) {
+        rules.push(`${want ? "+" : "-"}${c.fullName}`);
+        for (
+          const n of [
+            c.fullName,
+            ...[...c.subcommands?.values() ?? []].map((s) => s.fullName),
+          ]
+        ) {
+          want ? fake.add(n) : fake.delete(n);
+        }
+      }
+      if (!want) {
+        for (const arg of this.firstArgs.get(c.fullName) ?? []) {
+          rules.push(`+${c.fullName}|${arg}`);
+        }
       }
     }
     return rules.join(" ");
@@ -262,6 +312,14 @@ export class Selector {
     parts.push(this.describeCommands(lookup));
     return parts.join(" ");
   }
+}
+
+/** The command a rule names: `get`, `client|kill`, or undefined. */
+function lookupRuleCommand(name: string, lookup: CommandLookup): Command | undefined {
+  const [top, sub, more] = name.split("|");
+  const cmd = lookup.get(top);
+  if (more !== undefined || cmd === undefined) return undefined;
+  return sub === undefined ? cmd : cmd.subcommands?.get(sub);
 }
 
 /** Every command and subcommand, containers before their subcommands. */
@@ -377,12 +435,13 @@ export class User {
     cmd: Command,
     keys: { key: string; read: boolean; write: boolean }[],
     channels: { name: string; pattern: boolean }[],
+    argv?: readonly Uint8Array[],
   ): Denial | null {
     let worst: Denial | null = null;
     const rank = (d: Denial) => d.reason === "command" ? 0 : d.reason === "key" ? 1 : 2;
     for (const s of [this.root, ...this.selectors]) {
       let denial: Denial | null = null;
-      if (!s.canRun(cmd)) denial = { reason: "command" };
+      if (!s.canRun(cmd, argv)) denial = { reason: "command" };
       else {
         const k = keys.find((k) => !s.canAccessKey(k.key, k.read, k.write));
         if (k) denial = { reason: "key", object: k.key };
