@@ -422,23 +422,22 @@ function rangeNodes(z: SortedSetValue, q: RangeRequest): ZNode[] {
     return z.range(q.reverse ? z.size - 1 - s : s, e - s + 1, q.reverse);
   }
   if (q.offset < 0 || (q.offset > 0 && q.offset >= z.size)) return out;
-  // The range's ends, as (node, rank); then the offset is a jump by rank.
-  let first: [ZNode, number] | null, last: [ZNode, number] | null;
+  // The ranks of the range's ends; then the offset is a jump by rank.
+  let ends: [number, number] | null;
   if (q.by === "score") {
-    first = z.firstInScoreRange(q.score!);
-    last = first && z.lastInScoreRange(q.score!);
-  } else {
-    first = z.firstInLexRange(q.lex!);
-    last = first && z.lastInLexRange(q.lex!);
-  }
-  if (first === null || last === null) return out;
+    const first = z.firstInScoreRange(q.score!);
+    const last = first && z.lastInScoreRange(q.score!);
+    ends = first === null || last === null ? null : [first[1], last[1]];
+  } else ends = z.lexRun(q.lex!, q.reverse);
+  if (ends === null) return out;
+  const [first, last] = ends;
   let from: number, count: number;
   if (q.reverse) {
-    from = last[1] - q.offset;
-    count = from - first[1] + 1;
+    from = last - q.offset;
+    count = from - first + 1;
   } else {
-    from = first[1] + q.offset;
-    count = last[1] - from + 1;
+    from = first + q.offset;
+    count = last - from + 1;
   }
   if (count <= 0) return out;
   if (q.limit >= 0 && q.limit < count) count = q.limit;
@@ -483,9 +482,8 @@ function removeRange(ctx: CommandContext, argv: Uint8Array[], by: RangeRequest["
     const last = first && z.lastInScoreRange(score!);
     removed = first === null || last === null ? [] : z.removeRankRange(first[1], last[1]);
   } else {
-    const first = z.firstInLexRange(lex!);
-    const last = first && z.lastInLexRange(lex!);
-    removed = first === null || last === null ? [] : z.removeRankRange(first[1], last[1]);
+    const run = z.lexRun(lex!, false);
+    removed = run === null ? [] : z.removeRankRange(run[0], run[1]);
   }
   if (removed.length === 0) return 0;
   changes.removedNodes(removed);

@@ -660,11 +660,43 @@ export class SortedSetValue implements DataValue {
     return this.lastInScoreRange(r)![1] - a[1] + 1;
   }
 
-  /** Number of elements with a member in `r`. */
+  /** Number of elements with a member in `r` (as ZLEXCOUNT counts them). */
   countLex(r: LexRange): number {
-    const a = this.firstInLexRange(r);
-    if (a === null) return 0;
-    return this.lastInLexRange(r)![1] - a[1] + 1;
+    const run = this.lexRun(r, false);
+    return run === null ? 0 : run[1] - run[0] + 1;
+  }
+
+  /**
+   * The ranks `[first, last]` of the elements a lex range selects, or null. Lex ranges are meant
+   * for members of one score, which are in member order; when scores differ they are not, and
+   * this answers what Redis answers. A listpack is walked as Redis walks it: from the first
+   * member `>= min` (or, `reverse`, the last `<= max`), for as long as members stay in range. A
+   * skiplist is searched, as Redis searches it (where Redis's answer depends on its nodes'
+   * random levels, any answer is Redis's).
+   */
+  lexRun(r: LexRange, reverse: boolean): [number, number] | null {
+    if (this.skiplist) {
+      const first = this.firstInLexRange(r);
+      const last = first && this.lastInLexRange(r);
+      return first === null || last === null ? null : [first[1], last[1]];
+    }
+    const n = this.size;
+    if (n === 0 || emptyLexRange(r)) return null;
+    const m = this.range(0, n, false).map((node) => node.member);
+    // zzlIsInLexRange: the set's ends must reach into the range.
+    if (!lexGteMin(m[n - 1], r.min) || !lexLteMax(m[0], r.max)) return null;
+    if (reverse) {
+      let hi = n - 1;
+      while (!lexLteMax(m[hi], r.max)) hi--;
+      let lo = hi;
+      while (lo > 0 && lexGteMin(m[lo - 1], r.min)) lo--;
+      return lexGteMin(m[hi], r.min) ? [lo, hi] : null;
+    }
+    let lo = 0;
+    while (!lexGteMin(m[lo], r.min)) lo++;
+    let hi = lo;
+    while (hi < n - 1 && lexLteMax(m[hi + 1], r.max)) hi++;
+    return lexLteMax(m[lo], r.max) ? [lo, hi] : null;
   }
 
   /** Removes the elements of 0-based ranks `start..end` (in bounds); returns them in order. */
