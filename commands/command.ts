@@ -86,27 +86,34 @@ export function commandInfo(cmd: Command): Reply {
   ];
 }
 
-/** One command's COMMAND DOCS entry. */
-function commandDocs(cmd: Command): Reply {
+/** commands/command_docs.ts, imported on the first COMMAND DOCS (it holds a ~60 KB table). */
+type DocsModule = typeof import("./command_docs.ts");
+let docsModule: DocsModule | undefined;
+
+/** One command's COMMAND DOCS entry, keys in Redis's order. */
+function commandDocs(cmd: Command, docs: DocsModule): Reply {
   const s = cmd.spec;
-  const doc: Reply[] = [
-    "summary",
-    s.summary,
-    "since",
-    s.since,
-    "group",
-    s.group,
-    "complexity",
-    s.complexity,
-  ];
-  if (cmd.plugin) doc.push("module", cmd.plugin);
-  if (s.arguments?.length) doc.push("arguments", s.arguments as Reply[]);
+  const doc: Reply[] = ["summary", s.summary, "since", s.since, "group", s.group];
+  // Redis leaves complexity out of commands that have none (MONITOR, LOLWUT).
+  if (s.complexity) doc.push("complexity", s.complexity);
+  if (cmd.plugin) {
+    doc.push("module", cmd.plugin);
+    if (s.arguments?.length) doc.push("arguments", s.arguments as Reply[]);
+  } else doc.push(...docs.docFields(cmd.fullName));
   if (cmd.subcommands?.size) {
     const subs: Reply[] = [];
-    for (const sub of cmd.subcommands.values()) subs.push(sub.fullName, commandDocs(sub));
+    for (const sub of cmd.subcommands.values()) subs.push(sub.fullName, commandDocs(sub, docs));
     doc.push("subcommands", new RespMap(subs));
   }
   return new RespMap(doc);
+}
+
+/** COMMAND DOCS [command-name [command-name ...]]: unknown names are left out, as Redis does. */
+function docsReply(server: Server, argv: Uint8Array[], docs: DocsModule): Reply {
+  const cmds = argv.length === 2
+    ? [...server.registry.all()]
+    : argv.slice(2).flatMap((a) => byName(server, latin1(a)) ?? []);
+  return new RespMap(cmds.flatMap((c) => [c.fullName, commandDocs(c, docs)]));
 }
 
 /** Finds a command (or `container subcommand`) by name; undefined when there is none. */
@@ -135,10 +142,13 @@ function keysOf(server: Server, argv: Uint8Array[], withFlags: boolean): Reply {
   );
 }
 
+const LOOKUP = "O(N) where N is the number of commands to look up";
+const ARGUMENTS = "O(N) where N is the number of arguments to the command";
+
 const sub = (
   name: string,
   arity: number,
-  summary: string,
+  [summary, since, complexity]: [string, string, string],
   handler: CommandSpec["handler"],
 ): CommandSpec => ({
   name,
@@ -147,8 +157,8 @@ const sub = (
   categories: ["connection"],
   group: "server",
   summary,
-  since: "7.0.0",
-  complexity: "O(N) where N is the number of commands to look up",
+  since,
+  complexity,
   handler,
 });
 
@@ -190,13 +200,17 @@ export const commandCommands: CommandSpec[] = [
       sub(
         "count",
         2,
-        "Returns a count of commands.", /** COMMAND COUNT */
+        ["Returns a count of commands.", "2.8.13", "O(1)"], /** COMMAND COUNT */
         (ctx) => ctx.server.registry.size,
       ),
       sub(
         "list",
         -2,
-        "Returns a list of command names.",
+        [
+          "Returns a list of command names.",
+          "7.0.0",
+          "O(N) where N is the total number of Redis commands",
+        ],
         /** COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>] */
         (ctx, argv) => {
           const all = [...ctx.server.registry.all()];
@@ -234,7 +248,7 @@ export const commandCommands: CommandSpec[] = [
       sub(
         "info",
         -2,
-        "Returns information about one, multiple or all commands.",
+        ["Returns information about one, multiple or all commands.", "2.8.13", LOOKUP],
         /** COMMAND INFO [command-name [command-name ...]] */
         (ctx, argv) => {
           if (argv.length === 2) return [...ctx.server.registry.all()].map(commandInfo);
@@ -247,30 +261,24 @@ export const commandCommands: CommandSpec[] = [
       sub(
         "docs",
         -2,
-        "Returns documentary information about one, multiple or all commands.",
+        ["Returns documentary information about one, multiple or all commands.", "7.0.0", LOOKUP],
         /** COMMAND DOCS [command-name [command-name ...]] */
-        (ctx, argv) => {
-          const out: Reply[] = [];
-          const cmds = argv.length === 2
-            ? [...ctx.server.registry.all()]
-            : argv.slice(2).map((a) => byName(ctx.server, latin1(a))).filter((c) =>
-              c !== undefined
-            );
-          for (const c of cmds) out.push(c!.fullName, commandDocs(c!));
-          return new RespMap(out);
-        },
+        (ctx, argv) =>
+          docsModule
+            ? docsReply(ctx.server, argv, docsModule)
+            : import("./command_docs.ts").then((m) => docsReply(ctx.server, argv, docsModule = m)),
       ),
       sub(
         "getkeys",
         -4,
-        "Extracts the key names from an arbitrary command.",
+        ["Extracts the key names from an arbitrary command.", "2.8.13", ARGUMENTS],
         /** COMMAND GETKEYS command [arg [arg ...]] */
         (ctx, argv) => keysOf(ctx.server, argv.slice(2), false),
       ),
       sub(
         "getkeysandflags",
         -4,
-        "Extracts the key names and access flags for an arbitrary command.",
+        ["Extracts the key names and access flags for an arbitrary command.", "7.0.0", ARGUMENTS],
         /** COMMAND GETKEYSANDFLAGS command [arg [arg ...]] */
         (ctx, argv) => keysOf(ctx.server, argv.slice(2), true),
       ),

@@ -219,7 +219,7 @@ export class Command {
       if (spec.help && !this.subcommands.has("help")) {
         this.subcommands.set(
           "help",
-          new Command(helpSubcommand(spec.help, spec.helpCategories ?? []), this),
+          new Command(helpSubcommand(spec.help, spec.helpCategories ?? [], spec.group), this),
         );
       }
     }
@@ -264,14 +264,17 @@ export class Command {
   }
 }
 
-/** The HELP subcommand of a container, replying as Redis's addReplyHelp. */
-function helpSubcommand(lines: string[], categories: AclCategory[]): CommandSpec {
+/**
+ * The HELP subcommand of a container, replying as Redis's addReplyHelp; in the container's
+ * group, as Redis documents it.
+ */
+function helpSubcommand(lines: string[], categories: AclCategory[], group: string): CommandSpec {
   return {
     name: "help",
     arity: 2,
     flags: ["loading", "stale"],
     categories,
-    group: "server",
+    group,
     summary: "Returns helpful text about the different subcommands.",
     since: "5.0.0",
     complexity: "O(1)",

@@ -101,3 +101,149 @@ Deno.test("COMMAND INFO matches redis-server for every command both have", async
     await d.close();
   }
 });
+
+/** A reply decoded without loss: its RESP type byte and its text or elements. */
+type Tree = [string, string | Tree[]];
+
+/** Decodes the raw reply at `pos` (as {@link RawClient} returns it); returns it and its end. */
+function decode(raw: string, pos = 0): [Tree, number] {
+  const eol = raw.indexOf("\r\n", pos);
+  const type = raw[pos];
+  const line = raw.slice(pos + 1, eol);
+  if (type === "$") {
+    const start = eol + 2;
+    return [[type, raw.slice(start, start + Number(line))], start + Number(line) + 2];
+  }
+  if (!"*%~".includes(type)) return [[type, line], eol + 2];
+  const items: Tree[] = [];
+  let next = eol + 2;
+  for (let i = 0; i < Number(line) * (type === "%" ? 2 : 1); i++) {
+    const [item, end] = decode(raw, next);
+    items.push(item);
+    next = end;
+  }
+  return [[type, items], next];
+}
+
+/** The fields of one COMMAND DOCS entry that come from the specs (compared apart). */
+const SPEC_FIELDS = ["summary", "since", "group", "complexity", "subcommands"];
+
+/**
+ * One command's COMMAND DOCS reply with the values of the spec fields (and the subcommands, each
+ * compared on its own) blanked; everything else, key order and RESP types included, stays.
+ */
+function withoutSpecFields(raw: string): string {
+  const [reply] = decode(raw);
+  const entry = (reply[1] as Tree[])[1]; // the map's (or flat array's) second element
+  const items = entry[1] as Tree[];
+  for (let i = 0; i < items.length; i += 2) {
+    if (SPEC_FIELDS.includes(items[i][1] as string)) items[i + 1] = ["$", "(spec)"];
+  }
+  return JSON.stringify(reply);
+}
+
+Deno.test("COMMAND DOCS matches redis-server for every command both have, in RESP2 and RESP3", async () => {
+  for (const resp3 of [false, true]) {
+    const d = await Differential.start({}, { resp3 });
+    try {
+      const names = [...d.server.registry.all()].filter((c) => !c.plugin).flatMap((c) => [
+        c.fullName,
+        ...[...c.subcommands?.values() ?? []].map((s) => s.fullName),
+      ]);
+      const diffs: string[] = [];
+      const fieldDiffs: string[] = [];
+      let compared = 0;
+      for (const name of names) {
+        const [f, r] = await d.both("COMMAND", "DOCS", name);
+        if (r === (resp3 ? "%0\r\n" : "*0\r\n")) continue; // Redis 7.0 lacks it
+        compared++;
+        if (!f.includes("subcommands") && !r.includes("subcommands") && f === r) continue;
+        const [mine, theirs] = [withoutSpecFields(f), withoutSpecFields(r)];
+        if (mine !== theirs) diffs.push(`${name}\n  ferric: ${mine}\n  redis:  ${theirs}`);
+        else if (!f.includes("subcommands")) fieldDiffs.push(name);
+      }
+      assertEquals(diffs, [], "run `deno task command-docs` after adding a command Redis has");
+      assert(compared > 250, `only ${compared} commands compared`);
+      // Byte for byte, where the specs' summary, since, group and complexity are Redis 7.0's.
+      assert(compared - fieldDiffs.length > 100, `${fieldDiffs.length} differ in spec fields`);
+      // Several names at once, unknown ones left out (these specs have Redis 7.0's texts).
+      const several = cmd("COMMAND DOCS nosuch zadd sort monitor expire blmpop lolwut");
+      const [f, r] = await d.both(...several);
+      assertEquals(f, r);
+    } finally {
+      await d.close();
+    }
+  }
+});
+
+/** A decoded reply as plain JSON values (maps as objects, sets and arrays as arrays). */
+function plain([type, v]: Tree): unknown {
+  if (type === ":") return Number(v);
+  if (typeof v === "string") return v;
+  if (type !== "%") return v.map(plain);
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < v.length; i += 2) out[v[i][1] as string] = plain(v[i + 1]);
+  return out;
+}
+
+Deno.test("COMMAND DOCS documents the arguments of the commands Redis 7.0 lacks, HEXPIRE as Redis 7.4", async () => {
+  const { FERRIC_DOCS } = await import("../commands/command_docs.ts");
+  const d = await Differential.start({}, { resp3: true });
+  try {
+    const lacking = new Set<string>();
+    for (const top of d.server.registry.all()) {
+      if (top.plugin) continue;
+      for (const c of [top, ...top.subcommands?.values() ?? []]) {
+        const [f, r] = await d.both("COMMAND", "DOCS", c.fullName);
+        if (r !== "%0\r\n") continue;
+        lacking.add(c.fullName);
+        // A command that needs arguments documents them.
+        if (Math.abs(c.arity) > (c.parent ? 2 : 1)) {
+          assertMatch(f, /\$9\r\narguments\r\n/, `${c.fullName} has no arguments in COMMAND DOCS`);
+        }
+        // Key arguments point at the command's key specs.
+        const indexes = [...f.matchAll(/key_spec_index\r\n:(\d+)/g)].map((m) => Number(m[1]));
+        for (const i of indexes) assert(i < (c.spec.keys?.length ?? 0), `${c.fullName} key ${i}`);
+      }
+    }
+    for (const name of Object.keys(FERRIC_DOCS)) {
+      assert(
+        lacking.has(name),
+        `${name} is documented by hand but Redis 7.0 has it (or it is gone)`,
+      );
+    }
+    const raw = await d.ferric.call("COMMAND", "DOCS", "hexpire");
+    assertMatch(raw, /\$5\r\nflags\r\n~1\r\n\+optional\r\n/);
+    const doc = plain(decode(raw)[0]) as Record<string, Record<string, unknown>>;
+    const tokens = (...names: string[]) =>
+      names.map((n) => ({ name: n, type: "pure-token", token: n.toUpperCase() }));
+    assertEquals(doc.hexpire.arguments, [
+      { name: "key", type: "key", key_spec_index: 0 },
+      { name: "seconds", type: "integer" },
+      {
+        name: "condition",
+        type: "oneof",
+        flags: ["optional"],
+        arguments: tokens("nx", "xx", "gt", "lt"),
+      },
+      {
+        name: "fields",
+        type: "block",
+        token: "FIELDS",
+        arguments: [
+          { name: "numfields", type: "integer" },
+          { name: "field", type: "string", flags: ["multiple"] },
+        ],
+      },
+    ]);
+    // Plugin commands keep their spec's arguments.
+    const cas = plain(decode(await d.ferric.call("COMMAND", "DOCS", "cas"))[0]) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    assertEquals(cas.cas.module, "ferricstore.cas");
+    assertEquals((cas.cas.arguments as unknown[]).length, 4);
+  } finally {
+    await d.close();
+  }
+});
