@@ -108,22 +108,22 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
     return reject(server, client, cmd, Errors.oom);
   }
   const tx = client.tx;
-  if (tx !== null) {
-    if (cmd.flags.has("no_multi")) {
-      return reject(
-        server,
-        client,
-        cmd,
-        new RespError("ERR Command not allowed inside a transaction"),
-      );
-    }
-    if (!TX_CONTROL.has((cmd.parent ?? cmd).name)) {
-      tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
-      return QUEUED;
-    }
+  if (tx !== null && cmd.flags.has("no_multi")) {
+    return reject(
+      server,
+      client,
+      cmd,
+      new RespError("ERR Command not allowed inside a transaction"),
+    );
   }
-  if (server.pause.blocks(cmd)) {
+  // A pause holds a write back before it is queued, and EXEC of a transaction that writes, as
+  // Redis does: CLIENT PAUSE WRITE must stop every write, transactions included.
+  if (server.pause.blocks(cmd, tx?.queue)) {
     return server.pause.wait().then(() => dispatch(server, client, argv));
+  }
+  if (tx !== null && !TX_CONTROL.has((cmd.parent ?? cmd).name)) {
+    tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
+    return QUEUED;
   }
   return call(server, client, cmd, argv);
 }

@@ -9,6 +9,11 @@ import type { Command } from "../commands/spec.ts";
 /** Longest delay a timer takes (longer ones fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Commands a WRITE pause holds back (Redis: write or may-replicate). */
+function writes(cmd: Command): boolean {
+  return cmd.isWrite || cmd.flags.has("may_replicate");
+}
+
 /** The pause in force, if any. */
 export class PauseState {
   /** End of the pause in ms since the epoch; 0 when not paused. */
@@ -18,15 +23,19 @@ export class PauseState {
   private waiters: (() => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** True when `cmd` must wait for the pause to end. */
-  blocks(cmd: Command): boolean {
+  /**
+   * True when `cmd` must wait for the pause to end; `queued`, the commands of the client's
+   * transaction (EXEC waits for a WRITE pause when one of them writes).
+   */
+  blocks(cmd: Command, queued?: readonly { cmd: Command }[]): boolean {
     if (this.until === 0) return false;
     if (Date.now() >= this.until) {
       this.unpause();
       return false;
     }
     if (this.all) return true;
-    return cmd.isWrite || cmd.flags.has("may_replicate");
+    if (writes(cmd)) return true;
+    return cmd.name === "exec" && queued !== undefined && queued.some((q) => writes(q.cmd));
   }
 
   /** Starts or extends a pause (a shorter or weaker pause never shortens one in force). */

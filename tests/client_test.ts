@@ -380,6 +380,48 @@ Deno.test("CLIENT PAUSE WRITE holds writes while reads answer; UNPAUSE releases 
   });
 });
 
+Deno.test("CLIENT PAUSE WRITE holds writes queued in MULTI and EXEC of a writing transaction", async () => {
+  await withFerric(async (server) => {
+    const admin = await RawClient.connect(server.port);
+    const writer = await RawClient.connect(server.port);
+    const reader = await RawClient.connect(server.port);
+    /** Sends a command, checks it is not answered while the pause lasts; returns its reply. */
+    const held = async (...args: string[]) => {
+      await writer.write(encodeCommand(args));
+      let answered = false;
+      const reply = writer.read(5000).finally(() => answered = true);
+      await new Promise((r) => setTimeout(r, 250));
+      assert(!answered, `${args.join(" ")} was answered during the pause`);
+      return [reply]; // (in an array: a returned promise would be awaited with this one)
+    };
+    try {
+      assertEquals(await writer.call("MULTI"), "+OK\r\n");
+      assertEquals(await writer.call("SET", "t1", "1"), "+QUEUED\r\n");
+      assertEquals(await admin.call("CLIENT", "PAUSE", "20000", "WRITE"), "+OK\r\n");
+      // Queuing a write waits, as in Redis; a read is queued at once.
+      const [queued] = await held("INCR", "t2");
+      assertEquals(await admin.call("CLIENT", "UNPAUSE"), "+OK\r\n");
+      assertEquals(await queued, "+QUEUED\r\n");
+      // A transaction queued before the pause does not run its writes during it.
+      assertEquals(await admin.call("CLIENT", "PAUSE", "20000", "WRITE"), "+OK\r\n");
+      const [exec] = await held("EXEC");
+      assertEquals(await reader.call("GET", "t1"), "$-1\r\n");
+      assertEquals(await admin.call("CLIENT", "UNPAUSE"), "+OK\r\n");
+      assertEquals(await exec, "*2\r\n+OK\r\n:1\r\n");
+      // A transaction that only reads runs during a WRITE pause.
+      assertEquals(await admin.call("CLIENT", "PAUSE", "20000", "WRITE"), "+OK\r\n");
+      assertEquals(await writer.call("MULTI"), "+OK\r\n");
+      assertEquals(await writer.call("GET", "t1"), "+QUEUED\r\n");
+      assertEquals(await writer.call("EXEC"), "*1\r\n$1\r\n1\r\n");
+      assertEquals(await admin.call("CLIENT", "UNPAUSE"), "+OK\r\n");
+    } finally {
+      admin.close();
+      writer.close();
+      reader.close();
+    }
+  });
+});
+
 Deno.test("CLIENT NO-TOUCH: reads leave the key's access time alone", async () => {
   await withFerric(async (server) => {
     const c = await RawClient.connect(server.port);
