@@ -132,7 +132,7 @@ export const aclCommands: CommandSpec[] = [
         "6.0.0",
         /** ACL CAT [category] */
         (ctx, argv) => {
-          if (argv.length > 3) return Errors.syntax;
+          if (argv.length > 3) return subcommandSyntaxError(argv);
           if (argv.length === 2) return [...ACL_CATEGORIES];
           const cat = latin1(argv[2]).toLowerCase() as AclCategory;
           if (!ACL_CATEGORIES.includes(cat)) {
@@ -200,7 +200,7 @@ export const aclCommands: CommandSpec[] = [
         "6.0.0",
         /** ACL GENPASS [bits] */
         (_ctx, argv) => {
-          if (argv.length > 3) return Errors.syntax;
+          if (argv.length > 3) return subcommandSyntaxError(argv);
           const bits = argv.length === 3 ? intArg(argv[2]) : 256;
           if (bits <= 0 || bits > 4096) {
             return new RespError(

@@ -463,6 +463,7 @@ export const clientCommands: CommandSpec[] = [
         complexity: "O(log N) where N is the number of client connections",
         /** CLIENT UNBLOCK client-id [TIMEOUT | ERROR] */
         handler(ctx, argv) {
+          if (argv.length > 4) return subcommandSyntaxError(argv);
           const id = parseInt64(argv[2]);
           if (id === null) return Errors.notInteger;
           let mode: "timeout" | "error" = "timeout";
@@ -471,7 +472,7 @@ export const clientCommands: CommandSpec[] = [
             else if (!isWord(argv[3], "timeout")) {
               return new RespError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             }
-          } else if (argv.length > 4) return Errors.syntax;
+          }
           return unblockClient(ctx.server, Number(id), mode) ? 1 : 0;
         },
       }),

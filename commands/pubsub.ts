@@ -11,6 +11,7 @@ import type { Client } from "../server/client.ts";
 import type { SubscriptionKind } from "../server/pubsub.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";
+import { subcommandSyntaxError } from "./errors.ts";
 import { type CommandSpec, keys } from "./spec.ts";
 
 /** Commands a RESP2 client may run while subscribed. */
@@ -245,7 +246,10 @@ export const pubsubCommands: CommandSpec[] = [
         "Returns the active channels.",
         "2.8.0",
         /** PUBSUB CHANNELS [pattern] */
-        (ctx, argv): Reply => matching(ctx.server.pubsub.channels.keys(), argv[2]),
+        (ctx, argv): Reply =>
+          argv.length > 3
+            ? subcommandSyntaxError(argv)
+            : matching(ctx.server.pubsub.channels.keys(), argv[2]),
       ),
       ps(
         "numsub",
@@ -281,7 +285,10 @@ export const pubsubCommands: CommandSpec[] = [
         "Returns the active shard channels.",
         "7.0.0",
         /** PUBSUB SHARDCHANNELS [pattern] */
-        (ctx, argv): Reply => matching(ctx.server.pubsub.shardChannels.keys(), argv[2]),
+        (ctx, argv): Reply =>
+          argv.length > 3
+            ? subcommandSyntaxError(argv)
+            : matching(ctx.server.pubsub.shardChannels.keys(), argv[2]),
       ),
       ps(
         "shardnumsub",

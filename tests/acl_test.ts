@@ -45,6 +45,8 @@ Deno.test("acl: users, rules and errors match redis-server", async () => {
       "ACL DELUSER nobody erin",
       "ACL WHOAMI",
       "ACL CAT nosuchcat",
+      "ACL CAT a b",
+      "ACL genpass 1 2",
       "ACL DRYRUN bob set key:1 v",
       "ACL DRYRUN bob get other",
       "ACL DRYRUN bob get key:1",

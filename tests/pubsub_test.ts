@@ -49,6 +49,9 @@ Deno.test("pubsub: subscribe/unsubscribe/publish replies match redis-server in R
           "PUBSUB NUMSUB news nothing",
           "PUBSUB NUMPAT",
           "PUBSUB SHARDCHANNELS",
+          "PUBSUB CHANNELS a b",
+          "PUBSUB shardchannels a b c",
+          "PUBSUB NUMPAT x",
           "PUBSUB SHARDNUMSUB s1",
           "PUBLISH nobody x",
         ]
