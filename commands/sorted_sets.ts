@@ -689,7 +689,7 @@ function setOperation(
   let j = numkeysAt + 1;
   for (let i = 0; i < setnum; i++, j++) {
     const k = latin1(argv[j]);
-    const e = dst !== null ? db.find(k) : db.get(k);
+    const e = db.get(k); // a read, STORE or not: a missing source counts a miss (keymiss)
     const src: Source = { z: null, s: null, weight: 1 };
     if (e !== undefined) {
       const v = e.value;

@@ -583,6 +583,9 @@ Deno.test("sorted sets: encodings and large sets match redis-server", async () =
 
 /** Write commands whose keyspace notifications are compared with redis-server's. */
 const NOTIFY_SCRIPT = [
+  "ZUNIONSTORE u1 2 nosuch1 nosuch2",
+  "ZINTERSTORE u2 1 nosuch3",
+  "ZDIFFSTORE u3 1 nosuch4",
   "ZADD n 1 a 2 b 3 c",
   "ZADD n 1 a",
   "ZADD n XX 5 nosuch",
@@ -616,7 +619,7 @@ async function notifications(port: number): Promise<string[]> {
   const sub = await RawClient.connect(port);
   const c = await RawClient.connect(port);
   try {
-    await c.call("CONFIG", "SET", "notify-keyspace-events", "KEA");
+    await c.call("CONFIG", "SET", "notify-keyspace-events", "KEAm");
     await sub.call("PSUBSCRIBE", "__key*__:*");
     for (const line of NOTIFY_SCRIPT) await c.call(...line);
     await sub.write("*1\r\n$4\r\nPING\r\n");
