@@ -125,8 +125,8 @@ function popped(db: Database, e: Entry, head: boolean, n: number, bytes: number)
 
 /**
  * Moves one element from the list at `src` (non-empty) to the list at `dstKey` (`dst`, already
- * checked to be a list, or undefined to create it). `woken` orders the notifications as Redis's
- * blocked-client path does (pop event first); LMOVE sends the push event first.
+ * checked to be a list, or undefined to create it). The push event goes out before the pop
+ * event, for LMOVE and for a woken BLMOVE alike, as in Redis.
  */
 function move(
   db: Database,
@@ -135,20 +135,18 @@ function move(
   dst: Entry | undefined,
   fromHead: boolean,
   toHead: boolean,
-  woken: boolean,
 ): Uint8Array {
   const list = src.value as ListValue;
   const v = fromHead ? list.popHead()! : list.popTail()!;
   const popEvent = fromHead ? "lpop" : "rpop";
   db.effect(src, popEvent, [ONE], -elementCost(v));
-  if (woken) db.notify("l", popEvent, src.key);
   const target = dst ?? db.set(dstKey, new ListValue(), 0);
   const dl = target.value as ListValue;
   if (toHead) dl.pushHead(v);
   else dl.pushTail(v);
   db.effect(target, toHead ? "lpush" : "rpush", [v], elementCost(v));
   db.notify("l", toHead ? "lpush" : "rpush", dstKey);
-  if (!woken) db.notify("l", popEvent, src.key);
+  db.notify("l", popEvent, src.key);
   dropIfEmpty(db, src);
   return v;
 }
@@ -236,7 +234,7 @@ function lmove(db: Database, src: string, dst: string, fromHead: boolean, toHead
   const e = writeList(db, src);
   if (e === undefined) return null;
   const d = writeList(db, dst);
-  return move(db, e, dst, d, fromHead, toHead, false);
+  return move(db, e, dst, d, fromHead, toHead);
 }
 
 /** BLMOVE / BRPOPLPUSH: moves at once, or blocks on the source. */
@@ -263,7 +261,7 @@ function blockingMove(
       if (e.value.isEmpty()) return undefined;
       // A destination of another type is an error on both paths (it unblocks a woken client).
       const d = writeList(db, dst);
-      return move(db, e, dst, d, fromHead, toHead, woken);
+      return move(db, e, dst, d, fromHead, toHead);
     },
     timeoutReply: NULL_ARRAY,
     // Redis 7.0 answers a null bulk string when it may not block (MULTI).

@@ -4,7 +4,7 @@
  * (recorded effects replay to the live values; snapshots round-trip).
  */
 import { assert, assertEquals } from "./_assert.ts";
-import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
+import { cmd, Differential, encodeCommand, RawClient, startFerric } from "./_harness.ts";
 import { RecordingLog } from "./_effects.ts";
 import { decodeList, ListValue } from "../engine/values/list.ts";
 import type { DataValue } from "../engine/values/types.ts";
@@ -613,5 +613,45 @@ Deno.test("lists: survive a restart (effects and snapshots replay from the log)"
     c.close();
     await server.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The keyspace events of a BLMOVE woken by an LPUSH (inside MULTI or not), as "event key". */
+async function wokenMoveEvents(port: number, inMulti: boolean): Promise<string[]> {
+  const [a, b, sub] = await Promise.all([1, 2, 3].map(() => RawClient.connect(port)));
+  try {
+    await a.call("CONFIG", "SET", "notify-keyspace-events", "KEA");
+    await sub.call("PSUBSCRIBE", "__keyevent@*");
+    await b.write(encodeCommand(["BLMOVE", "wsrc", "wdst", "RIGHT", "LEFT", "0"]));
+    await new Promise((r) => setTimeout(r, 100));
+    if (inMulti) {
+      await a.call("MULTI");
+      await a.call("LPUSH", "wsrc", "a", "b");
+      await a.call("EXEC");
+    } else await a.call("LPUSH", "wsrc", "a", "b");
+    assertEquals(await b.read(), "$1\r\na\r\n");
+    await sub.write(encodeCommand(["PING"]));
+    const out: string[] = [];
+    for (let r = await sub.read(); r !== null && !r.includes("pong"); r = await sub.read()) {
+      const parts = r.split("\r\n").filter((x) => x && !/^[*$]/.test(x));
+      out.push(`${parts[2].split(":").pop()} ${parts[3]}`);
+    }
+    return out;
+  } finally {
+    for (const c of [a, b, sub]) c.close();
+  }
+}
+
+Deno.test("lists: a woken BLMOVE sends the push event before the pop event, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    for (const inMulti of [false, true]) {
+      const f = await wokenMoveEvents(d.server.port, inMulti);
+      assertEquals(f, await wokenMoveEvents(d.redisServer.port, inMulti));
+      assertEquals(f, ["lpush wsrc", "lpush wdst", "rpop wsrc"]);
+      await d.both("DEL", "wsrc", "wdst");
+    }
+  } finally {
+    await d.close();
   }
 });
