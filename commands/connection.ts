@@ -29,7 +29,7 @@ export function authenticate(
   client: Client,
   user: string,
   pass: Uint8Array,
-  via: "auth" | "hello",
+  via: string,
 ): RespError | null {
   return server.acl.authenticate(client, user, pass, via);
 }
@@ -145,7 +145,7 @@ export const connectionCommands: CommandSpec[] = [
         }
       }
       if (user !== null && pass !== null) {
-        const e = authenticate(ctx.server, c, user, pass, "hello");
+        const e = authenticate(ctx.server, c, user, pass, latin1(argv[0]));
         if (e) return e;
       }
       if (!c.authenticated) {
@@ -183,9 +183,9 @@ export const connectionCommands: CommandSpec[] = [
       if (argv.length > 3) return Errors.syntax;
       if (argv.length === 2) {
         if (ctx.server.defaultUserNoPass) return Errors.authNotConfigured;
-        return authenticate(ctx.server, ctx.client, "default", argv[1], "auth") ?? OK;
+        return authenticate(ctx.server, ctx.client, "default", argv[1], latin1(argv[0])) ?? OK;
       }
-      return authenticate(ctx.server, ctx.client, latin1(argv[1]), argv[2], "auth") ?? OK;
+      return authenticate(ctx.server, ctx.client, latin1(argv[1]), argv[2], latin1(argv[0])) ?? OK;
     },
   },
 ];

@@ -70,7 +70,7 @@ export class Acl implements CommandGate {
     client: Client,
     username: string,
     password: Uint8Array,
-    via: "auth" | "hello" = "auth",
+    via = "auth",
   ): RespError | null {
     const u = this.users.get(username);
     if (u && u.enabled && u.checkPassword(password)) {
@@ -78,7 +78,7 @@ export class Acl implements CommandGate {
       client.authenticated = true;
       return null;
     }
-    // Redis logs the command that tried (its name, lower case) as the object.
+    // Redis logs the command that tried (its name as the client spelled it) as the object.
     this.addLog(client, "auth", via, username);
     return new RespError("WRONGPASS invalid username-password pair or user is disabled.");
   }

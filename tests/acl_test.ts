@@ -294,11 +294,12 @@ Deno.test("acl: a merged ACL LOG entry shows the latest event's age and the deni
     const age = Number(/age-seconds\r\n(?:,|\$\d+\r\n)([\d.]+)/.exec(log)![1]);
     assert(age < 1, `age-seconds ${age} counts from the latest event`);
     assertMatch(log, / cmd=get /);
-    // A failed HELLO … AUTH is logged as HELLO's, apart from AUTH's.
+    // A failed HELLO … AUTH is logged as HELLO's, apart from AUTH's, under the name as the
+    // client spelled it (Redis logs argv[0]).
     await c.call("HELLO", "3", "AUTH", "nobody", "wrong");
-    await c.call("AUTH", "nobody", "wrong");
+    await c.call("auth", "nobody", "wrong");
     const auth = await admin.call("ACL", "LOG", "2");
-    assertMatch(auth, /\$6\r\nobject\r\n\$4\r\nauth\r\n[\s\S]*\$6\r\nobject\r\n\$5\r\nhello\r\n/);
+    assertMatch(auth, /\$6\r\nobject\r\n\$4\r\nauth\r\n[\s\S]*\$6\r\nobject\r\n\$5\r\nHELLO\r\n/);
   } finally {
     admin.close();
     c.close();
