@@ -322,6 +322,8 @@ export const clientCommands: CommandSpec[] = [
         name: "list",
         arity: -2,
         flags: [...ADMIN],
+        differences:
+          "`fd=-1` for every client (Deno does not expose socket descriptors); `rbs`/`rbp` are 0; fields in Redis 7.2's layout (`watch=`, `lib-name=`, `lib-ver=`).",
         summary: "Get the list of client connections",
         since: "2.4.0",
         complexity: "O(N) where N is the number of client connections",
