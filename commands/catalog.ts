@@ -30,6 +30,12 @@ differential tests; newer commands follow Redis's documentation) unless a differ
   in memory before it is sent, where Redis streams it.
 - \`COMMAND INFO\` gives Redis 7.0's tips for the commands Redis has (checked against
   redis-server); key-spec notes are given for the commands whose specs carry them.
+  \`COMMAND DOCS\` gives Redis 7.0's arguments and history (generated from redis-server by
+  \`deno task command-docs\`); summaries follow Redis 7.2's wording.
+- Not offered (they answer Redis's unknown-command error): scripting and functions (\`EVAL\`,
+  \`FUNCTION\`, \`SCRIPT\`), streams (\`X*\`), bitmaps (\`SETBIT\`, \`BITFIELD\`, \`BITCOUNT\`,
+  \`BITOP\`), HyperLogLog (\`PF*\`), geo (\`GEO*\`), \`DUMP\`/\`RESTORE\`, replication
+  (\`REPLICAOF\`, \`WAIT\`) and Redis Cluster's \`CLUSTER\` (FerricStore has its own \`CLUSTER.*\`).
 `;
 
 function flags(c: Command): string {
