@@ -29,6 +29,19 @@ Deno.test("compaction: FERRICSTORE.COMPACT shrinks the log to the live data, whi
   assert(after < before / 5, `log went from ${before} to ${after} bytes`);
   const files = await listLogFiles(`${dir}/shard_0`);
   assert(files[0].snapshot, "the first file after compaction is the snapshot");
+  // No removed log file is kept open (its disk space would not be freed until the next write).
+  const open: string[] = [];
+  for (const fd of Deno.readDirSync("/proc/self/fd")) {
+    const target = (() => {
+      try {
+        return Deno.readLinkSync(`/proc/self/fd/${fd.name}`);
+      } catch {
+        return "";
+      }
+    })();
+    if (target.startsWith(dir) && target.endsWith("(deleted)")) open.push(target);
+  }
+  assertEquals(open, []);
   await c.call("SET", "after", "compaction");
   c.close();
   await server.close();

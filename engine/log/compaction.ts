@@ -177,6 +177,7 @@ export class Compactor {
         removed++;
       }
     }
+    shardLog.release(boundary);
     const files = await listLogFiles(shardLog.dir);
     stats.files = files.length;
     stats.bytes = files.reduce((n, f) => n + f.size, 0);

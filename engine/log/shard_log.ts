@@ -367,6 +367,25 @@ export class ShardLog {
     return this.file;
   }
 
+  /**
+   * Closes the open file when compaction removed its segment (`upTo` and older), so the disk
+   * space is freed now rather than at the shard's next write, which may never come.
+   */
+  release(upTo: number): void {
+    if (this.file === null || this.fileSegment > upTo) return;
+    if (this.flushing) {
+      const retry = () => this.release(upTo);
+      this.flushing.then(retry, retry);
+      return;
+    }
+    // Records still to be written there would need the file (none are expected: compaction
+    // starts a new segment first).
+    if (this.chunks.some((c) => c.segment === this.fileSegment && c.pos > 0)) return;
+    this.file.close();
+    this.file = null;
+    this.fileSegment = -1;
+  }
+
   /** Starts writing to a new segment (compaction snapshots everything before it). */
   rotate(): number {
     this.onRotate(this.segment);
