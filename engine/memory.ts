@@ -94,9 +94,17 @@ export class MemoryGuard {
     const keep: Entry[] = [];
     for (const e of this.queue) {
       if (e.cold || !(e.value instanceof Uint8Array) || e.value.length <= this.hotMax) continue;
+      // Deleted, expired or flushed meanwhile: its memory was already given back.
+      if (!this.inKeyspace(e)) continue;
       if (!this.cool(e) && e.locSegment !== NO_SEGMENT) keep.push(e);
     }
     this.queue = keep;
+  }
+
+  /** True while `e` is still an entry of some database (few queued values: large ones). */
+  private inKeyspace(e: Entry): boolean {
+    for (const t of this.keyspace.shards[e.shard].tables) if (t.get(e.key) === e) return true;
+    return false;
   }
 
   /** True when a large value should be handed to {@link coolLater} instead of staying hot. */

@@ -104,6 +104,25 @@ Deno.test("hot/cold: values over hot-cache-max-value-size go cold and stream bac
   }
 });
 
+Deno.test("hot/cold: a large value deleted, overwritten or flushed before it is on disk is not counted twice", async () => {
+  const server = await startFerric({ durability: "async", "commit-window-ms": 50 });
+  const c = await RawClient.connect(server.port);
+  try {
+    const big = "x".repeat(100_000); // over hot-cache-max-value-size: goes cold once written
+    for (const end of [["DEL", "b"], ["SET", "b", "small"], ["FLUSHALL"]]) {
+      assertEquals(await c.call("SET", "b", big), "+OK\r\n");
+      await c.call(...end);
+      await c.call("DEL", "b");
+      await new Promise((r) => setTimeout(r, 300)); // the async write lands; queued values cool
+      const used = server.memory.used();
+      assert(used >= 0 && used < 10_000, `used_memory ${used} after SET; ${end.join(" ")}`);
+    }
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 Deno.test("hot/cold: cold values stay readable when their TTL changes during a compaction, and removed files are closed", async () => {
   const server = await startFerric({ "shard-count": 1, "hot-cache-max-value-size": "1kb" });
   const c = await RawClient.connect(server.port);
