@@ -359,35 +359,39 @@ export const stringCommands: CommandSpec[] = [
       return 1;
     },
   ),
-  str(
-    "append",
-    3,
-    ["write", "denyoom", "fast"],
-    [keys.one(1, "RW", "INSERT")],
-    "Appends a string to the value of a key. Creates the key if it doesn't exist.",
-    "2.0.0",
-    "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
-    /** APPEND key value */
-    (ctx, argv) => {
-      const db = ctx.db;
-      const key = latin1(argv[1]);
-      const e = db.find(key);
-      let next: Uint8Array;
-      if (e === undefined) {
-        next = copyBytes(argv[2]);
-        db.set(key, next, 0);
-      } else {
-        const cur = stringOf(e);
-        checkLength(ctx.server, cur.length + argv[2].length);
-        next = new Uint8Array(cur.length + argv[2].length);
-        next.set(cur);
-        next.set(argv[2], cur.length);
-        db.replace(e, next, "raw");
-      }
-      db.notify("$", "append", key);
-      return next.length;
-    },
-  ),
+  {
+    ...str(
+      "append",
+      3,
+      ["write", "denyoom", "fast"],
+      [keys.one(1, "RW", "INSERT")],
+      "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+      "2.0.0",
+      "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
+      /** APPEND key value */
+      (ctx, argv) => {
+        const db = ctx.db;
+        const key = latin1(argv[1]);
+        const e = db.find(key);
+        let next: Uint8Array;
+        if (e === undefined) {
+          next = copyBytes(argv[2]);
+          db.set(key, next, 0);
+        } else {
+          const cur = stringOf(e);
+          checkLength(ctx.server, cur.length + argv[2].length);
+          next = new Uint8Array(cur.length + argv[2].length);
+          next.set(cur);
+          next.set(argv[2], cur.length);
+          db.replace(e, next, "raw");
+        }
+        db.notify("$", "append", key);
+        return next.length;
+      },
+    ),
+    differences:
+      "Each APPEND logs the whole new value, so its cost grows with the value's length (Redis appends in place and logs the argument); for a value built by many appends, prefer a list.",
+  },
   str(
     "strlen",
     2,
@@ -495,33 +499,37 @@ export const stringCommands: CommandSpec[] = [
       },
     )
   ),
-  str(
-    "setrange",
-    4,
-    ["write", "denyoom"],
-    [keys.one(1, "RW", "UPDATE")],
-    "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
-    "2.2.0",
-    "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
-    /** SETRANGE key offset value */
-    (ctx, argv) => {
-      const db = ctx.db;
-      const offset = intArg(argv[2]);
-      if (offset < 0) return Errors.offsetOutOfRange;
-      const key = latin1(argv[1]);
-      const patch = argv[3];
-      const e = db.find(key);
-      const cur = e === undefined ? EMPTY : stringOf(e);
-      if (patch.length === 0) return cur.length;
-      checkLength(ctx.server, offset + patch.length);
-      const next = new Uint8Array(Math.max(cur.length, offset + patch.length));
-      next.set(cur);
-      next.set(patch, offset);
-      storeOver(db, key, e, next, "raw");
-      db.notify("$", "setrange", key);
-      return next.length;
-    },
-  ),
+  {
+    ...str(
+      "setrange",
+      4,
+      ["write", "denyoom"],
+      [keys.one(1, "RW", "UPDATE")],
+      "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+      "2.2.0",
+      "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
+      /** SETRANGE key offset value */
+      (ctx, argv) => {
+        const db = ctx.db;
+        const offset = intArg(argv[2]);
+        if (offset < 0) return Errors.offsetOutOfRange;
+        const key = latin1(argv[1]);
+        const patch = argv[3];
+        const e = db.find(key);
+        const cur = e === undefined ? EMPTY : stringOf(e);
+        if (patch.length === 0) return cur.length;
+        checkLength(ctx.server, offset + patch.length);
+        const next = new Uint8Array(Math.max(cur.length, offset + patch.length));
+        next.set(cur);
+        next.set(patch, offset);
+        storeOver(db, key, e, next, "raw");
+        db.notify("$", "setrange", key);
+        return next.length;
+      },
+    ),
+    differences:
+      "Each SETRANGE logs the whole new value, so its cost grows with the value's length.",
+  },
   str(
     "lcs",
     -3,
