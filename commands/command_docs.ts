@@ -112,6 +112,14 @@ export const FERRIC_DOCS: Readonly<Record<string, CommandDoc>> = {
       ]),
     ],
   },
+  // Redis 7.2's WAITAOF.
+  waitaof: {
+    arguments: [
+      { name: "numlocal", type: "integer" },
+      { name: "numreplicas", type: "integer" },
+      { name: "timeout", type: "integer" },
+    ],
+  },
   // FerricStore's own commands.
   "cluster.keyslot": { arguments: [{ name: "key", type: "string" }] },
   "ferricstore.compact": { arguments: [optional({ name: "shard", type: "integer" })] },

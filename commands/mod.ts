@@ -25,6 +25,7 @@ import { metricsCommands } from "./metrics.ts";
 import { serverCommands } from "./server.ts";
 import { clusterCommands } from "./cluster.ts";
 import { moduleCommands } from "../plugins/loader.ts";
+import { waitCommands } from "./wait.ts";
 
 /**
  * Every built-in family. A function, not a constant: families import the server and the server
@@ -50,6 +51,7 @@ export const builtinFamilies = (): readonly CommandSpec[][] => [
   metricsCommands,
   serverCommands,
   clusterCommands,
+  waitCommands,
   moduleCommands,
   ferricstoreCommands,
 ];

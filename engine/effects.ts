@@ -40,6 +40,10 @@ export interface EffectLog {
    * disk; null when nothing is waiting.
    */
   barrier?(): Promise<void> | null;
+  /** True when every effect logged so far is on disk (absent: nothing is ever on disk). */
+  synced?(): boolean;
+  /** Writes and fdatasyncs every effect logged so far. */
+  flushAll?(): Promise<void>;
 }
 
 /** The effect log of a purely in-memory keyspace: effects go nowhere. */

@@ -228,6 +228,11 @@ export class Blocking {
    * Serves a blocking command: at once if `attempt(null)` has a reply, otherwise by blocking the
    * client (a Promise of the reply), or with the no-block reply where blocking is not allowed.
    */
+  /** True inside {@link atomic} (EXEC): commands there may not block. */
+  get inAtomic(): boolean {
+    return this.depth > 0;
+  }
+
   block(ctx: CommandContext, req: BlockRequest): Reply | Promise<Reply> {
     const now = req.attempt(null);
     if (now !== undefined) return now;

@@ -271,6 +271,11 @@ export class DurableLog implements EffectLog {
     return this.lastBarrier;
   }
 
+  /** True when every record written so far is on disk (WAITAOF's local acknowledgement). */
+  synced(): boolean {
+    return this.shards.every((s) => s.synced);
+  }
+
   /** Writes and fdatasyncs everything pending on every shard. */
   async flushAll(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.flush(true)));

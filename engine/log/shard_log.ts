@@ -109,6 +109,13 @@ export class ShardLog {
     return this.failed;
   }
 
+  /** True when everything appended so far is written and fdatasynced (conservative). */
+  get synced(): boolean {
+    if (this.pending) return false;
+    if (this.file === null) return true;
+    return this.syncedSegment === this.fileSegment && this.syncedBytes >= this.fileBytes;
+  }
+
   /** True when records are waiting to be written. */
   get pending(): boolean {
     return this.chunks.length > 0 && this.chunks.some((c) => c.pos > 0);
