@@ -14,7 +14,9 @@
  *
  * The floor bounds what FerricStore's protocol, dispatch and engine can win: what separates the
  * floor from redis-server is the runtime's cost of a socket read and a write (promises, ops),
- * which no code above it can remove.
+ * which no code above it can remove. A second table gives each server's CPU time per request,
+ * user and system (from /proc/PID/stat, all threads): system time is the kernel's socket work,
+ * the same for all three; user time is where a runtime and a server differ.
  *
  * @module
  */
@@ -91,6 +93,14 @@ async function benchmark(port: number, requests: number, pipeline: number): Prom
   return Number(row.split(",")[1].replaceAll('"', ""));
 }
 
+/** User and system CPU time a process has used, in seconds (Linux clock ticks of 10 ms). */
+function cpuSeconds(pid: number): [number, number] {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+}
+
 async function main(args: string[]): Promise<void> {
   if (args[0] === "--serve") return serveFloor(Number(args[1]));
   const opt = (name: string, dflt: number) => {
@@ -122,6 +132,8 @@ async function main(args: string[]): Promise<void> {
       ], ports.redis),
     );
     const portOf = [ports.floor, ports.ferric, ports.redis];
+    // CPU per request of each server, user and system, by pipeline depth.
+    const cpu: string[] = [];
     console.log(
       "| pipeline | deno-floor | ferric | redis | ferric/floor | floor/redis | ferric/redis |",
     );
@@ -130,9 +142,20 @@ async function main(args: string[]): Promise<void> {
       const n = pipeline === 1 ? requests : requests * 4;
       for (const i of [0, 1, 2]) await benchmark(portOf[i], Math.min(n, 20_000), pipeline); // warm-up
       const runs: number[][] = [[], [], []];
+      const user = [0, 0, 0], sys = [0, 0, 0];
       for (let r = 0; r < rounds; r++) {
-        for (const i of [0, 1, 2]) runs[i].push(await benchmark(portOf[i], n, pipeline));
+        for (const i of [0, 1, 2]) {
+          const [u0, s0] = cpuSeconds(children[i].pid);
+          runs[i].push(await benchmark(portOf[i], n, pipeline));
+          const [u1, s1] = cpuSeconds(children[i].pid);
+          user[i] += u1 - u0;
+          sys[i] += s1 - s0;
+        }
       }
+      const us = (x: number) => (x / (n * rounds) * 1e6).toFixed(1);
+      cpu.push(
+        `| ${pipeline} | ${[0, 1, 2].map((i) => `${us(user[i])} / ${us(sys[i])}`).join(" | ")} |`,
+      );
       const [floor, ferric, redis] = runs.map((xs) => median(xs) ?? NaN);
       const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
       console.log(
@@ -141,6 +164,10 @@ async function main(args: string[]): Promise<void> {
         } | ${(floor / redis).toFixed(2)} | ${(ferric / redis).toFixed(2)} |`,
       );
     }
+    console.log("\nCPU per request, µs user / system (all of each server's threads):\n");
+    console.log("| pipeline | deno-floor | ferric | redis |");
+    console.log("| ---: | ---: | ---: | ---: |");
+    for (const row of cpu) console.log(row);
   } finally {
     for (const c of children) {
       try {
