@@ -35,7 +35,7 @@ differential tests; newer commands follow Redis's documentation) unless a differ
 - Not offered (they answer Redis's unknown-command error): scripting and functions (\`EVAL\`,
   \`FUNCTION\`, \`SCRIPT\`), streams (\`X*\`), bitmaps (\`SETBIT\`, \`BITFIELD\`, \`BITCOUNT\`,
   \`BITOP\`), HyperLogLog (\`PF*\`), geo (\`GEO*\`), \`DUMP\`/\`RESTORE\`, replication
-  (\`REPLICAOF\`, \`SYNC\`; \`WAIT\` and \`WAITAOF\` answer as a server without replicas) and Redis Cluster's \`CLUSTER\` (FerricStore has its own \`CLUSTER.*\`).
+  (\`REPLICAOF\`, \`SYNC\`; \`ROLE\`, \`WAIT\` and \`WAITAOF\` answer as a primary without replicas) and Redis Cluster's \`CLUSTER\` (FerricStore has its own \`CLUSTER.*\`).
 `;
 
 function flags(c: Command): string {

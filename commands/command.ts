@@ -9,7 +9,14 @@ import { type Reply, RespError, RespMap, RespSet, SimpleString } from "../protoc
 import type { Server } from "../server/server.ts";
 import { isWord, latin1 } from "./args.ts";
 import { Errors } from "./errors.ts";
-import { ACL_CATEGORIES, type Command, type CommandSpec, findKeys, type KeySpec } from "./spec.ts";
+import {
+  ACL_CATEGORIES,
+  type AclCategory,
+  type Command,
+  type CommandSpec,
+  findKeys,
+  type KeySpec,
+} from "./spec.ts";
 
 const status = (s: string) => new SimpleString(s);
 
@@ -213,35 +220,19 @@ export const commandCommands: CommandSpec[] = [
         ],
         /** COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>] */
         (ctx, argv) => {
-          const all = [...ctx.server.registry.all()];
-          const names = (cmds: Command[]) => cmds.map((c) => c.fullName);
-          if (argv.length === 2) return names(all);
+          // Subcommands follow their container, as in Redis (`acl`, `acl|cat` …).
+          const all: Command[] = [];
+          for (const c of ctx.server.registry.all()) all.push(c, ...c.subcommands?.values() ?? []);
+          const names = (keep: (c: Command) => boolean) => all.filter(keep).map((c) => c.fullName);
+          if (argv.length === 2) return names(() => true);
           if (argv.length !== 5 || !isWord(argv[2], "filterby")) return Errors.syntax;
           const value = latin1(argv[4]);
-          if (isWord(argv[3], "module")) return names(all.filter((c) => c.plugin === value));
+          if (isWord(argv[3], "module")) return names((c) => (c.parent ?? c).plugin === value);
           if (isWord(argv[3], "aclcat")) {
-            const cat = value.toLowerCase();
-            const out: string[] = [];
-            for (const c of all) {
-              if (c.categories.has(cat as never)) out.push(c.fullName);
-              for (const s of c.subcommands?.values() ?? []) {
-                if (s.categories.has(cat as never)) {
-                  out.push(s.fullName);
-                }
-              }
-            }
-            return out;
+            const cat = value.toLowerCase() as AclCategory;
+            return names((c) => c.categories.has(cat));
           }
-          if (isWord(argv[3], "pattern")) {
-            const out: string[] = [];
-            for (const c of all) {
-              if (globMatch(value, c.fullName, true)) out.push(c.fullName);
-              for (
-                const s of c.subcommands?.values() ?? []
-              ) if (globMatch(value, s.fullName, true)) out.push(s.fullName);
-            }
-            return out;
-          }
+          if (isWord(argv[3], "pattern")) return names((c) => globMatch(value, c.fullName, true));
           return Errors.syntax;
         },
       ),

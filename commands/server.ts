@@ -1630,26 +1630,66 @@ const bgsaveCommand: CommandSpec = {
     if (argv.length > 1 && !(argv.length === 2 && isWord(argv[1], "schedule"))) {
       return Errors.syntax;
     }
-    const server = ctx.server;
-    engineOf(server);
-    const ops = operations(server);
-    if (ops.bgsave) return err("ERR Background save already in progress");
-    ops.bgsave = ops.save().then(
-      (ok) => {
-        ops.lastBgsaveOk = ok;
-        if (!ok) server.log.warning("bgsave", "background save did not complete");
-      },
-      (e) => {
-        ops.lastBgsaveOk = false;
-        server.log.warning("bgsave", `background save failed: ${(e as Error).message}`);
-      },
-    ).finally(() => ops.bgsave = null);
+    if (!startBackgroundSave(ctx.server)) return err("ERR Background save already in progress");
     // Inside EXEC Redis schedules the save for after the transaction; it starts right after
     // this command here, which is the same to every client.
     return new SimpleString(
       ctx.client.inExec ? "Background saving scheduled" : "Background saving started",
     );
   },
+};
+
+/**
+ * Starts compacting every shard in the background (BGSAVE, BGREWRITEAOF: the shard logs are
+ * both FerricStore's snapshot and its append-only file); false when one is already running.
+ */
+function startBackgroundSave(server: Server): boolean {
+  engineOf(server);
+  const ops = operations(server);
+  if (ops.bgsave) return false;
+  ops.bgsave = ops.save().then(
+    (ok) => {
+      ops.lastBgsaveOk = ok;
+      if (!ok) server.log.warning("bgsave", "background save did not complete");
+    },
+    (e) => {
+      ops.lastBgsaveOk = false;
+      server.log.warning("bgsave", `background save failed: ${(e as Error).message}`);
+    },
+  ).finally(() => ops.bgsave = null);
+  return true;
+}
+
+const bgrewriteaofCommand: CommandSpec = {
+  name: "bgrewriteaof",
+  arity: 1,
+  flags: ["admin", "noscript", "no_async_loading"],
+  categories: [],
+  group: "server",
+  summary: "Asynchronously rewrite the append-only file",
+  since: "1.0.0",
+  complexity: "O(1)",
+  differences: "Compacts every shard log, as BGSAVE does (the logs are FerricStore's AOF).",
+  /** BGREWRITEAOF */
+  handler(ctx) {
+    if (!startBackgroundSave(ctx.server)) {
+      return err("ERR Background append only file rewriting already in progress");
+    }
+    return new SimpleString("Background append only file rewriting started");
+  },
+};
+
+const roleCommand: CommandSpec = {
+  name: "role",
+  arity: 1,
+  flags: ["noscript", "loading", "stale", "fast"],
+  categories: ["admin", "dangerous"],
+  group: "server",
+  summary: "Return the role of the instance in the context of replication",
+  since: "2.8.12",
+  complexity: "O(1)",
+  /** ROLE: a primary without replicas (replication offset 0). */
+  handler: () => ["master", 0, []],
 };
 
 const lastsaveCommand: CommandSpec = {
@@ -1901,6 +1941,8 @@ export const serverCommands: CommandSpec[] = [
   saveCommand,
   bgsaveCommand,
   lastsaveCommand,
+  bgrewriteaofCommand,
+  roleCommand,
   timeCommand,
   lolwutCommand,
   hotnessCommand,

@@ -32,6 +32,31 @@ Deno.test("COMMAND INFO / GETKEYS / GETKEYSANDFLAGS match redis-server for the c
   }
 });
 
+Deno.test("COMMAND LIST lists subcommands after their containers, with every filter, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    // Redis lists its hash table's order: compare the names as sets.
+    const names = async (...args: string[]) =>
+      (await d.both("COMMAND", "LIST", ...args)).map((raw) =>
+        raw.split("\r\n").filter((l, i) => i > 0 && l && !l.startsWith("$")).sort()
+      );
+    for (
+      const pattern of ["acl*", "config*", "object*", "slowlog*", "pubsub*", "memory*", "latency*"]
+    ) {
+      const [f, r] = await names("FILTERBY", "PATTERN", pattern);
+      assertEquals(f, r, pattern);
+    }
+    const [f, r] = await names("FILTERBY", "ACLCAT", "pubsub");
+    assertEquals(f, r, "ACLCAT pubsub");
+    const [all] = await names();
+    for (const name of ["acl|cat", "client|kill", "config|get", "get", "role", "wait"]) {
+      assert(all.includes(name), `COMMAND LIST lacks ${name}`);
+    }
+  } finally {
+    await d.close();
+  }
+});
+
 Deno.test("COMMAND covers every registered command and subcommand with complete spec data", async () => {
   const server = await startFerric();
   const c = await RawClient.connect(server.port);
