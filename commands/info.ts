@@ -172,6 +172,20 @@ const SYSNAMES: Record<string, string> = {
   illumos: "SunOS",
 };
 
+/**
+ * CPU time of the main thread (the one that runs commands), in microseconds, from
+ * /proc/self/task/PID/stat (clock ticks of 10 ms); null where there is no /proc.
+ */
+function mainThreadCpu(): { user: number; system: number } | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { user: Number(fields[11]) * 10_000, system: Number(fields[12]) * 10_000 };
+  } catch {
+    return null;
+  }
+}
+
 /** `%ld.%06ld` seconds from microseconds. */
 function seconds6(usec: number): string {
   return `${Math.floor(usec / 1e6)}.${String(Math.floor(usec % 1e6)).padStart(6, "0")}`;
@@ -241,7 +255,9 @@ export const INFO_SECTIONS: InfoSection[] = [
       const st = stateOf(server);
       st.sample();
       const used = server.memory.used();
-      const rss = Deno.memoryUsage().rss;
+      const mu = Deno.memoryUsage();
+      const rss = mu.rss;
+      const allocated = Math.max(1, mu.heapUsed + mu.external);
       const peak = server.memory.peak();
       const total = Deno.systemMemoryInfo().total;
       const max = server.config.int("maxmemory");
@@ -258,6 +274,10 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["maxmemory", max],
         ["maxmemory_human", bytesToHuman(max)],
         ["maxmemory_policy", server.config.str("maxmemory-policy")],
+        // RSS against what the runtime has allocated (V8's heap in use and memory outside it,
+        // such as value buffers), as Redis compares RSS with its allocator's total.
+        ["mem_fragmentation_ratio", fixed2(rss / allocated)],
+        ["mem_fragmentation_bytes", rss - allocated],
       ];
     },
   },
@@ -339,11 +359,16 @@ export const INFO_SECTIONS: InfoSection[] = [
     default: true,
     lines() {
       const cpu = process.cpuUsage();
+      const main = mainThreadCpu();
       return [
         ["used_cpu_sys", seconds6(cpu.system)],
         ["used_cpu_user", seconds6(cpu.user)],
         ["used_cpu_sys_children", seconds6(0)],
         ["used_cpu_user_children", seconds6(0)],
+        ...(main === null ? [] : [
+          ["used_cpu_sys_main_thread", seconds6(main.system)],
+          ["used_cpu_user_main_thread", seconds6(main.user)],
+        ] as [string, string][]),
       ];
     },
   },

@@ -64,6 +64,15 @@ Deno.test("INFO: persistence and I/O fields Redis tools read describe the logs a
     // One socket read and one write per request here (each was sent after the previous reply).
     assert(Number(field(stats, "total_reads_processed")) >= 8, stats);
     assert(Number(field(stats, "total_writes_processed")) >= 8, stats);
+    // Memory and CPU fields monitoring dashboards chart.
+    const memory = await c.call("INFO", "memory");
+    const ratio = Number(field(memory, "mem_fragmentation_ratio"));
+    assert(ratio > 0 && ratio < 100, memory);
+    assert(Number.isInteger(Number(field(memory, "mem_fragmentation_bytes"))), memory);
+    const cpu = await c.call("INFO", "cpu");
+    for (const name of ["used_cpu_user_main_thread", "used_cpu_sys_main_thread"]) {
+      assertMatch(field(cpu, name) ?? "", /^\d+\.\d{6}$/, `${name} in ${cpu}`);
+    }
   } finally {
     c.close();
     await server.close();
