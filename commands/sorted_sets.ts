@@ -422,22 +422,18 @@ function rangeNodes(z: SortedSetValue, q: RangeRequest): ZNode[] {
     return z.range(q.reverse ? z.size - 1 - s : s, e - s + 1, q.reverse);
   }
   if (q.offset < 0 || (q.offset > 0 && q.offset >= z.size)) return out;
-  // The ranks of the range's ends; then the offset is a jump by rank.
-  let ends: [number, number] | null;
-  if (q.by === "score") {
-    const first = z.firstInScoreRange(q.score!);
-    const last = first && z.lastInScoreRange(q.score!);
-    ends = first === null || last === null ? null : [first[1], last[1]];
-  } else ends = z.lexRun(q.lex!, q.reverse);
-  if (ends === null) return out;
-  const [first, last] = ends;
+  if (q.by === "lex") return z.lexWalk(q.lex!, q.reverse, q.offset, q.limit);
+  // Scores are in order: the range's ends as ranks, then the offset is a jump by rank.
+  const first = z.firstInScoreRange(q.score!);
+  const last = first && z.lastInScoreRange(q.score!);
+  if (first === null || last === null) return out;
   let from: number, count: number;
   if (q.reverse) {
-    from = last - q.offset;
-    count = from - first + 1;
+    from = last[1] - q.offset;
+    count = from - first[1] + 1;
   } else {
-    from = first + q.offset;
-    count = last - from + 1;
+    from = first[1] + q.offset;
+    count = last[1] - from + 1;
   }
   if (count <= 0) return out;
   if (q.limit >= 0 && q.limit < count) count = q.limit;
@@ -482,8 +478,13 @@ function removeRange(ctx: CommandContext, argv: Uint8Array[], by: RangeRequest["
     const last = first && z.lastInScoreRange(score!);
     removed = first === null || last === null ? [] : z.removeRankRange(first[1], last[1]);
   } else {
-    const run = z.lexRun(lex!, false);
-    removed = run === null ? [] : z.removeRankRange(run[0], run[1]);
+    // Redis deletes from the first member in range for as long as members stay in it.
+    const walk = z.lexWalk(lex!, false, 0, -1);
+    if (walk.length === 0) removed = [];
+    else {
+      const from = z.rank(walk[0].member);
+      removed = z.removeRankRange(from, from + walk.length - 1);
+    }
   }
   if (removed.length === 0) return 0;
   changes.removedNodes(removed);

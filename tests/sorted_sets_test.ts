@@ -1128,6 +1128,7 @@ Deno.test("sorted sets: lex ranges over members of different scores answer what 
         ["ZRANGEBYLEX", "z", min, max],
         ["ZREVRANGEBYLEX", "z", max, min],
         ["ZRANGEBYLEX", "z", min, max, "LIMIT", String(rand(3)), String(rand(4) - 1)],
+        ["ZREVRANGEBYLEX", "z", max, min, "LIMIT", String(rand(4)), String(rand(4) - 1)],
         ["ZRANGE", "z", max, min, "BYLEX", "REV", "LIMIT", "1", "2"],
         ["ZLEXCOUNT", "z", min, max],
       );
@@ -1136,10 +1137,58 @@ Deno.test("sorted sets: lex ranges over members of different scores answer what 
     script.push(["ZRANGESTORE", "dst", "z", min, max, "BYLEX"], ["ZRANGE", "dst", "0", "-1"]);
     script.push(["ZREMRANGEBYLEX", "z", min, max], ["ZRANGE", "z", "0", "-1"]);
   }
+  // An offset skips members without looking at them, then members are taken while in range.
+  script.push(
+    ["DEL", "k"],
+    ["ZADD", "k", "1", "a", "2", "z", "3", "b", "4", "c"],
+    ["ZRANGEBYLEX", "k", "[a", "[c", "LIMIT", "2", "10"],
+    ["ZRANGE", "k", "[a", "[c", "BYLEX", "LIMIT", "2", "5"],
+    ["DEL", "k"],
+    ["ZADD", "k", "1", "a", "2", "b", "3", "0", "4", "c"],
+    ["ZREVRANGEBYLEX", "k", "[c", "[a", "LIMIT", "2", "10"],
+    // A skiplist whose first member starts the range: the walk stops at the first member past
+    // max, and ZREMRANGEBYLEX removes only what it walked.
+    ["CONFIG", "SET", "zset-max-listpack-entries", "0"],
+    ["DEL", "k2"],
+    ["ZADD", "k2", "1", "a", "2", "z", "3", "b", "4", "c", "5", "d", "6", "e", "7", "f"],
+    ["OBJECT", "ENCODING", "k2"],
+    ["ZRANGEBYLEX", "k2", "[a", "[c"],
+    ["ZREMRANGEBYLEX", "k2", "[a", "[c"],
+    ["ZRANGE", "k2", "0", "-1"],
+    ["CONFIG", "SET", "zset-max-listpack-entries", "128"],
+  );
   const d = await Differential.start();
   try {
     assertEquals(await d.compare(script), []);
   } finally {
     await d.close();
+  }
+});
+
+Deno.test("sorted sets: a lex walk over a skiplist of mixed scores stays within its range", () => {
+  let seed = 99;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const letter = () => "abcdefgh"[rand(8)];
+  const bound = (): LexBound =>
+    rand(8) === 0 ? { inf: rand(2) === 0 ? -1 : 1 } : { value: letter(), ex: rand(2) === 0 };
+  const gte = (m: string, b: LexBound) =>
+    "inf" in b ? b.inf < 0 : b.ex ? m > b.value : m >= b.value;
+  const lte = (m: string, b: LexBound) =>
+    "inf" in b ? b.inf > 0 : b.ex ? m < b.value : m <= b.value;
+  for (let round = 0; round < 300; round++) {
+    const z = new SortedSetValue();
+    z.skiplist = true;
+    for (let i = 0, n = 1 + rand(200); i < n; i++) z.set(letter() + rand(50), rand(20));
+    const r = { min: bound(), max: bound() };
+    const reverse = rand(2) === 0;
+    const walk = z.lexWalk(r, reverse, 0, -1);
+    for (const node of walk) {
+      assert(gte(node.member, r.min) && lte(node.member, r.max), `${node.member} out of range`);
+    }
+    // Consecutive ranks from the start, in the walk's direction.
+    for (let i = 1; i < walk.length; i++) {
+      const step = z.rank(walk[i].member) - z.rank(walk[i - 1].member);
+      assertEquals(step, reverse ? -1 : 1);
+    }
   }
 });

@@ -660,43 +660,67 @@ export class SortedSetValue implements DataValue {
     return this.lastInScoreRange(r)![1] - a[1] + 1;
   }
 
-  /** Number of elements with a member in `r` (as ZLEXCOUNT counts them). */
+  /** Number of elements with a member in `r`, as ZLEXCOUNT counts them. */
   countLex(r: LexRange): number {
-    const run = this.lexRun(r, false);
-    return run === null ? 0 : run[1] - run[0] + 1;
+    if (this.skiplist) {
+      // Redis ranks the first and the last member in range (each found by a search).
+      const first = this.firstInLexRange(r);
+      const last = first && this.lastInLexRange(r);
+      return first === null || last === null ? 0 : last[1] - first[1] + 1;
+    }
+    return this.lexWalk(r, false, 0, -1).length;
   }
 
   /**
-   * The ranks `[first, last]` of the elements a lex range selects, or null. Lex ranges are meant
-   * for members of one score, which are in member order; when scores differ they are not, and
-   * this answers what Redis answers. A listpack is walked as Redis walks it: from the first
-   * member `>= min` (or, `reverse`, the last `<= max`), for as long as members stay in range. A
-   * skiplist is searched, as Redis searches it (where Redis's answer depends on its nodes'
-   * random levels, any answer is Redis's).
+   * The members a lex range selects, in reply order, as Redis selects them: from the first
+   * member in range (`reverse`: the last), skip `offset` members without looking at them, then
+   * take members while they stay within the range's far end, at most `limit` (-1: no limit).
+   * Lex ranges are meant for members of one score, which are in member order; when scores
+   * differ they are not, and this answers what Redis answers. The start is found as Redis finds
+   * it: a listpack is scanned from its end, a skiplist searched (where Redis's answer then
+   * depends on its nodes' random levels, any start in range is one Redis may give).
    */
-  lexRun(r: LexRange, reverse: boolean): [number, number] | null {
+  lexWalk(r: LexRange, reverse: boolean, offset: number, limit: number): ZNode[] {
+    const out: ZNode[] = [];
+    const start = this.lexStart(r, reverse);
+    if (start < 0) return out;
+    let at = reverse ? start - offset : start + offset;
+    const step = reverse ? -1 : 1;
+    const inRange = reverse
+      ? (m: string) => lexGteMin(m, r.min)
+      : (m: string) => lexLteMax(m, r.max);
+    while (at >= 0 && at < this.size && limit !== 0) {
+      // Members a chunk at a time: a walk usually ends long before the set does.
+      const chunk = this.range(at, 64, reverse);
+      for (const node of chunk) {
+        if (!inRange(node.member) || limit === 0) return out;
+        out.push(node);
+        if (limit > 0) limit--;
+      }
+      at += step * chunk.length;
+    }
+    return out;
+  }
+
+  /** The rank a lex walk starts from ({@link lexWalk}), or -1 when nothing is in range. */
+  private lexStart(r: LexRange, reverse: boolean): number {
     if (this.skiplist) {
-      const first = this.firstInLexRange(r);
-      const last = first && this.lastInLexRange(r);
-      return first === null || last === null ? null : [first[1], last[1]];
+      const f = reverse ? this.lastInLexRange(r) : this.firstInLexRange(r);
+      return f === null ? -1 : f[1];
     }
     const n = this.size;
-    if (n === 0 || emptyLexRange(r)) return null;
+    if (n === 0 || emptyLexRange(r)) return -1;
     const m = this.range(0, n, false).map((node) => node.member);
     // zzlIsInLexRange: the set's ends must reach into the range.
-    if (!lexGteMin(m[n - 1], r.min) || !lexLteMax(m[0], r.max)) return null;
+    if (!lexGteMin(m[n - 1], r.min) || !lexLteMax(m[0], r.max)) return -1;
     if (reverse) {
-      let hi = n - 1;
-      while (!lexLteMax(m[hi], r.max)) hi--;
-      let lo = hi;
-      while (lo > 0 && lexGteMin(m[lo - 1], r.min)) lo--;
-      return lexGteMin(m[hi], r.min) ? [lo, hi] : null;
+      let i = n - 1;
+      while (!lexLteMax(m[i], r.max)) i--;
+      return lexGteMin(m[i], r.min) ? i : -1;
     }
-    let lo = 0;
-    while (!lexGteMin(m[lo], r.min)) lo++;
-    let hi = lo;
-    while (hi < n - 1 && lexLteMax(m[hi + 1], r.max)) hi++;
-    return lexLteMax(m[lo], r.max) ? [lo, hi] : null;
+    let i = 0;
+    while (!lexGteMin(m[i], r.min)) i++;
+    return lexLteMax(m[i], r.max) ? i : -1;
   }
 
   /** Removes the elements of 0-based ranks `start..end` (in bounds); returns them in order. */
