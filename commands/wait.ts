@@ -90,16 +90,27 @@ export const waitCommands: CommandSpec[] = [
           "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
         );
       }
-      const acks = (): Reply => [log.synced?.() ? 1 : 0, 0];
+      // Local acknowledgement: 1 once every write so far (the connection's among them) is on
+      // disk. Without numlocal it is only reported, as it stands.
+      let acked = log.synced?.() ? 1 : 0;
+      const acks = (): Reply => [acked, 0];
       const mayBlock = !ctx.client.inExec && !ctx.server.blocking.inAtomic;
-      if ((local === 0 || log.synced!()) && replicas === 0) return acks();
+      if ((local === 0 || acked === 1) && replicas === 0) return acks();
       if (!mayBlock) return acks();
-      // The fdatasync starts now; replicas never answer, so with numreplicas > 0 the timeout ends
-      // the wait.
-      const synced = local === 1 ? log.flushAll!() : Promise.resolve();
-      if (replicas === 0) return synced.then(acks);
-      synced.catch(() => {}); // a failed log reports itself; the wait still ends at its timeout
-      return waitForReplicas(ctx, deadline, acks);
+      // The fdatasync starts now. Replicas never answer: with numreplicas > 0 the timeout ends
+      // the wait; without, the fdatasync does (or the timeout, if it comes first).
+      const synced = local === 1 ? log.flushAll!().then(() => acked = 1) : Promise.resolve();
+      if (replicas > 0) {
+        synced.catch(() => {}); // a failed log answers every later write with its error
+        return waitForReplicas(ctx, deadline, acks);
+      }
+      const done = synced.then(acks, (e: Error) => new RespError(`ERR ${e.message}`));
+      if (deadline === 0) return done;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<Reply>((resolve) =>
+        timer = setTimeout(() => resolve(acks()), Math.max(0, deadline - Date.now()))
+      );
+      return Promise.race([done, timeout]).finally(() => clearTimeout(timer));
     },
   },
 ];

@@ -66,6 +66,22 @@ Deno.test("WAITAOF: the local acknowledgement is an fdatasync of the log (async 
     await c.call("MULTI");
     await c.call("WAITAOF", "1", "0", "0");
     assertEquals(await c.call("EXEC"), "*1\r\n*2\r\n:0\r\n:0\r\n");
+    // Other clients writing meanwhile do not take the acknowledgement away.
+    const other = await RawClient.connect(server.port);
+    let writing = true;
+    const load = (async () => {
+      for (let i = 0; writing && i < 5000; i++) {
+        await other.write(encodeCommand(["SET", `o${i % 100}`, "x"]));
+        await other.read();
+      }
+    })();
+    for (let i = 0; i < 30; i++) {
+      await c.call("SET", "mine", String(i));
+      assertEquals(await c.call("WAITAOF", "1", "0", "0"), "*2\r\n:1\r\n:0\r\n", `round ${i}`);
+    }
+    writing = false;
+    await load;
+    other.close();
     // Replicas never acknowledge: the timeout ends the wait, after the local fdatasync.
     assertEquals(await c.call("WAITAOF", "1", "1", "100"), "*2\r\n:1\r\n:0\r\n");
     for (
