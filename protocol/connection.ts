@@ -9,7 +9,7 @@
 import { batchArrived, dispatch } from "../commands/dispatch.ts";
 import { Client, type Transport } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
-import { ProtocolError, QueryBufferOverflow, RequestParser } from "./parser.ts";
+import { GROWN_KEEP_MS, ProtocolError, QueryBufferOverflow, RequestParser } from "./parser.ts";
 import { FileSlice, NO_REPLY, type Reply } from "./reply.ts";
 import { ReplyWriter } from "./writer.ts";
 
@@ -71,6 +71,13 @@ export class Connection implements Transport {
 
   queryBuffer(): [number, number] {
     return [this.parser.pending, this.parser.free];
+  }
+
+  /** Lets buffers kept for large requests and replies go once none came for a while. */
+  trimBuffers(now: number): void {
+    this.parser.trim(now);
+    this.writer.trim(now, GROWN_KEEP_MS);
+    this.spare.trim(now, GROWN_KEEP_MS);
   }
 
   outputPending(): number {

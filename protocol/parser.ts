@@ -22,6 +22,13 @@ export const INLINE_MAX = 64 * 1024;
  */
 const MIN_READ = 1024;
 const MAX_READ = 16 * 1024;
+/** True when a set-aside buffer suits a need of `size` bytes (big enough, not far too big). */
+export function reusable(grown: Uint8Array | null, size: number): grown is Uint8Array<ArrayBuffer> {
+  return grown !== null && grown.length >= size && grown.length <= size * 4;
+}
+
+/** How long a buffer that grew for a large request is kept for the next one. */
+export const GROWN_KEEP_MS = 2000;
 /** Reads in a row that fill less than a quarter of the read size before it halves. */
 const SMALL_READS = 16;
 
@@ -47,6 +54,9 @@ export class RequestParser {
   /** Length of the last read target, and the run of small reads since the read size last changed. */
   private targetLen = 0;
   private smallReads = 0;
+  /** A buffer that grew for a large request, kept for the next one, and since when. */
+  private grown: Uint8Array<ArrayBuffer> | null = null;
+  private grownAt = 0;
   /** A view of all of `buf`, made once. */
   private whole: Uint8Array | null = null;
   private start = 0; // first byte of the request being parsed
@@ -76,9 +86,12 @@ export class RequestParser {
     if (this.start === this.end) {
       this.start = this.end = 0;
       this.resetPartial();
-      // A buffer that grew for a large request is dropped once it has been parsed, so an idle
-      // connection does not keep it.
+      // A buffer that grew for a large request is set aside once it has been parsed, so the
+      // next read (which an idle connection keeps pending) holds a small one; the next large
+      // request reuses it, and {@link trim} lets it go when none comes.
       if (this.buf.length > 2 * this.readSize) {
+        this.grown = this.buf;
+        this.grownAt = Date.now();
         this.buf = new Uint8Array(2 * this.readSize);
         this.whole = null;
       }
@@ -92,7 +105,9 @@ export class RequestParser {
       } else {
         let size = this.buf.length * 2;
         while (size - used < need) size *= 2;
-        const next = new Uint8Array(size);
+        const grown = this.grown;
+        this.grown = null;
+        const next = reusable(grown, size) ? grown : new Uint8Array(size);
         next.set(this.buf.subarray(this.start, this.end));
         this.buf = next;
         this.whole = null;
@@ -107,6 +122,11 @@ export class RequestParser {
       : this.buf.subarray(this.end);
     this.targetLen = target.length;
     return target;
+  }
+
+  /** Lets a set-aside large buffer go when no large request came for `GROWN_KEEP_MS`. */
+  trim(now: number): void {
+    if (this.grown !== null && now - this.grownAt > GROWN_KEEP_MS) this.grown = null;
   }
 
   /** Records that `n` bytes were read into the last `readTarget`. */

@@ -17,6 +17,7 @@ import {
   Verbatim,
 } from "./reply.ts";
 import { formatDouble } from "./numbers.ts";
+import { reusable } from "./parser.ts";
 
 const CRLF0 = 13;
 const CRLF1 = 10;
@@ -43,6 +44,9 @@ export class ReplyWriter {
   /** Takes since the last look at {@link peak}, and the largest of them. */
   private takes = 0;
   private peak = 0;
+  /** A buffer that grew for a large reply, kept for the next one, and since when. */
+  private grown: Uint8Array | null = null;
+  private grownAt = 0;
 
   constructor(private readonly initialSize = INITIAL_SIZE) {
     this.buf = new Uint8Array(initialSize);
@@ -69,11 +73,20 @@ export class ReplyWriter {
    */
   shrink(): void {
     if (this.pos !== 0 || this.buf.length === this.initialSize) return;
-    if (this.buf.length > SHRINK_AT_ONCE) this.buf = new Uint8Array(this.initialSize);
-    else if (this.takes >= SHRINK_WINDOW) {
+    if (this.buf.length > SHRINK_AT_ONCE) {
+      // Kept aside for the next large reply; {@link trim} lets it go when none comes.
+      this.grown = this.buf;
+      this.grownAt = Date.now();
+      this.buf = new Uint8Array(this.initialSize);
+    } else if (this.takes >= SHRINK_WINDOW) {
       if (this.peak * 4 < this.buf.length) this.buf = new Uint8Array(this.initialSize);
       this.takes = this.peak = 0;
     }
+  }
+
+  /** Lets a set-aside large buffer go when no large reply came for `keepMs`. */
+  trim(now: number, keepMs: number): void {
+    if (this.grown !== null && now - this.grownAt > keepMs) this.grown = null;
   }
 
   private ensure(n: number): void {
@@ -81,7 +94,9 @@ export class ReplyWriter {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    const next = new Uint8Array(size);
+    const grown = this.grown;
+    this.grown = null;
+    const next = reusable(grown, size) ? grown : new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
   }

@@ -24,6 +24,8 @@ export interface Transport {
   outputPending(): number;
   /** Sends bytes already encoded for this client's protocol (pub/sub fan-out encodes once). */
   pushEncoded(bytes: Uint8Array): void;
+  /** Lets buffers kept for large requests and replies go once none came for a while. */
+  trimBuffers?(now: number): void;
 }
 
 /** A transaction being queued. */

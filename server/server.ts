@@ -461,6 +461,8 @@ export class Server {
     this.keyspace.activeExpireCycle(250 / hz);
     if (tick % hz === 0) {
       this.closeIdleClients();
+      const now = Date.now();
+      for (const c of this.clients.values()) c.transport.trimBuffers?.(now);
       this.autoCompact();
     }
     this.pause.expire();

@@ -865,6 +865,27 @@ Deno.test("protocol: buffers that grew for a large request or reply are given ba
   // Parsed: the 1 MB buffer goes at the next read; the read size falls back as reads stay small.
   parser.readTarget();
   assert(parser.free <= 32 * 1024, `after a large request: ${parser.free} bytes`);
+  // The large buffer is set aside for the next large request, and let go once none came.
+  const grown = () => (parser as unknown as { grown: Uint8Array | null }).grown;
+  const aside = grown();
+  assert(aside !== null && aside.length >= value.length, "the grown buffer is kept aside");
+  // As a connection reads: into each read target, parsing after each read (the bulk length
+  // then sizes the buffer at once).
+  const request = encodeCommand(["SET", "big", value]);
+  let args: Uint8Array[] | null = null;
+  for (let off = 0; args === null;) {
+    const target = parser.readTarget();
+    const n = Math.min(target.length, request.length - off);
+    target.set(request.subarray(off, off + n));
+    parser.commit(n);
+    off += n;
+    args = parser.next();
+  }
+  assertEquals(args.length, 3);
+  parser.readTarget();
+  assert(grown() === aside, "the next large request reused it");
+  parser.trim(Date.now() + 60_000);
+  assertEquals(grown(), null);
   for (let i = 0; i < 100; i++) {
     parser.feed(encodeCommand(["GET", "k"]));
     assertEquals(parser.next()?.length, 2);
