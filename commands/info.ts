@@ -294,11 +294,12 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["loading", server.loading ? 1 : 0],
         ["async_loading", 0],
         ["rdb_changes_since_last_save", ops.changesSinceSave],
-        ["rdb_bgsave_in_progress", ops.bgsave === null ? 0 : 1],
+        ["rdb_bgsave_in_progress", ops.bgsaveKind === "rdb" ? 1 : 0],
         ["rdb_last_save_time", ops.lastSaveTime()],
         ["rdb_last_bgsave_status", ops.lastBgsaveOk ? "ok" : "err"],
         ["aof_enabled", server.engine === null ? 0 : 1],
         ["aof_rewrite_in_progress", shards.some((s) => s.stats.merging) ? 1 : 0],
+        ["aof_rewrite_scheduled", ops.scheduled.has("aof") ? 1 : 0],
         ["aof_last_write_status", shards.some((s) => s.failure !== null) ? "err" : "ok"],
       ];
     },

@@ -238,8 +238,11 @@ export class Operations {
   lastSave: number;
   /** Keys changed since the last save began. */
   changesSinceSave = 0;
-  /** The BGSAVE under way, if any. */
+  /** The background save under way (BGSAVE or BGREWRITEAOF, as `bgsaveKind` says), if any. */
   bgsave: Promise<void> | null = null;
+  bgsaveKind: BackgroundKind | null = null;
+  /** Background saves asked for while another ran, started when it ends (as Redis schedules). */
+  readonly scheduled: Set<BackgroundKind> = new Set();
   lastBgsaveOk = true;
   /** False after DEBUG SET-ACTIVE-EXPIRE 0. */
   activeExpire = true;
@@ -1630,23 +1633,52 @@ const bgsaveCommand: CommandSpec = {
     if (argv.length > 1 && !(argv.length === 2 && isWord(argv[1], "schedule"))) {
       return Errors.syntax;
     }
-    if (!startBackgroundSave(ctx.server)) return err("ERR Background save already in progress");
-    // Inside EXEC Redis schedules the save for after the transaction; it starts right after
-    // this command here, which is the same to every client.
-    return new SimpleString(
-      ctx.client.inExec ? "Background saving scheduled" : "Background saving started",
-    );
+    const ops = operations(ctx.server);
+    engineOf(ctx.server);
+    if (ops.bgsaveKind === "rdb") return err("ERR Background save already in progress");
+    if (ops.bgsave !== null || ctx.client.inExec) {
+      if (argv.length === 1 && !ctx.client.inExec) {
+        return err(
+          "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        );
+      }
+      schedule(ctx.server, "rdb");
+      return new SimpleString("Background saving scheduled");
+    }
+    startBackgroundSave(ctx.server, "rdb");
+    return new SimpleString("Background saving started");
   },
 };
+
+/** What a background save was asked as: BGSAVE (`rdb`) or BGREWRITEAOF (`aof`). */
+type BackgroundKind = "rdb" | "aof";
+
+/** Runs a background save after the current one (or, inside EXEC, after the transaction). */
+function schedule(server: Server, kind: BackgroundKind): void {
+  const ops = operations(server);
+  ops.scheduled.add(kind);
+  if (ops.bgsave === null) setTimeout(() => startScheduled(server), 0);
+}
+
+function startScheduled(server: Server): void {
+  const ops = operations(server);
+  if (ops.bgsave !== null) return;
+  const kind = ops.scheduled.has("aof") ? "aof" : ops.scheduled.has("rdb") ? "rdb" : null;
+  if (kind === null) return;
+  // One compaction serves both: it rewrites every shard log.
+  ops.scheduled.clear();
+  startBackgroundSave(server, kind);
+}
 
 /**
  * Starts compacting every shard in the background (BGSAVE, BGREWRITEAOF: the shard logs are
  * both FerricStore's snapshot and its append-only file); false when one is already running.
  */
-function startBackgroundSave(server: Server): boolean {
+function startBackgroundSave(server: Server, kind: BackgroundKind): boolean {
   engineOf(server);
   const ops = operations(server);
   if (ops.bgsave) return false;
+  ops.bgsaveKind = kind;
   ops.bgsave = ops.save().then(
     (ok) => {
       ops.lastBgsaveOk = ok;
@@ -1656,7 +1688,11 @@ function startBackgroundSave(server: Server): boolean {
       ops.lastBgsaveOk = false;
       server.log.warning("bgsave", `background save failed: ${(e as Error).message}`);
     },
-  ).finally(() => ops.bgsave = null);
+  ).finally(() => {
+    ops.bgsave = null;
+    ops.bgsaveKind = null;
+    startScheduled(server);
+  });
   return true;
 }
 
@@ -1672,9 +1708,16 @@ const bgrewriteaofCommand: CommandSpec = {
   differences: "Compacts every shard log, as BGSAVE does (the logs are FerricStore's AOF).",
   /** BGREWRITEAOF */
   handler(ctx) {
-    if (!startBackgroundSave(ctx.server)) {
+    const ops = operations(ctx.server);
+    engineOf(ctx.server);
+    if (ops.bgsaveKind === "aof") {
       return err("ERR Background append only file rewriting already in progress");
     }
+    if (ops.bgsave !== null || ctx.client.inExec) {
+      schedule(ctx.server, "aof");
+      return new SimpleString("Background append only file rewriting scheduled");
+    }
+    startBackgroundSave(ctx.server, "aof");
     return new SimpleString("Background append only file rewriting started");
   },
 };

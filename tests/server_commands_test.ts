@@ -4,7 +4,15 @@
  * behaviour over real sockets.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cmd, Differential, RawClient, startFerric, startRedis } from "./_harness.ts";
+import {
+  cmd,
+  concat,
+  Differential,
+  encodeCommand,
+  RawClient,
+  startFerric,
+  startRedis,
+} from "./_harness.ts";
 import type { Server } from "../server/server.ts";
 import { installOperations, serverCommands } from "../commands/server.ts";
 import { clusterCommands } from "../commands/cluster.ts";
@@ -717,6 +725,29 @@ Deno.test("SAVE/BGSAVE compact every shard and move LASTSAVE; errors as Redis", 
     // The scheduled save is done before the server closes.
     const done = Date.now() + 5000;
     while ((await c.call("SAVE")) !== "+OK\r\n" && Date.now() < done) await sleep(10);
+    // BGREWRITEAOF is the same compaction; each waits for the other as Redis's children do.
+    const batch = (...lines: string[][]) => c.write(concat(lines.map((l) => encodeCommand(l))));
+    await batch(["BGSAVE"], ["BGREWRITEAOF"], ["BGREWRITEAOF"], ["INFO", "persistence"]);
+    assertEquals(await c.read(), "+Background saving started\r\n");
+    assertEquals(await c.read(), "+Background append only file rewriting scheduled\r\n");
+    assertEquals(await c.read(), "+Background append only file rewriting scheduled\r\n");
+    assertMatch((await c.read())!, /aof_rewrite_scheduled:1/);
+    let info = "";
+    for (const end = Date.now() + 5000; Date.now() < end; await sleep(10)) {
+      info = await c.call("INFO", "persistence");
+      if (/aof_rewrite_scheduled:0/.test(info) && /aof_rewrite_in_progress:0/.test(info)) break;
+    }
+    assertMatch(info, /aof_rewrite_scheduled:0/);
+    await batch(["BGREWRITEAOF"], ["BGREWRITEAOF"], ["BGSAVE"], ["BGSAVE", "SCHEDULE"]);
+    assertEquals(await c.read(), "+Background append only file rewriting started\r\n");
+    assertEquals(
+      await c.read(),
+      "-ERR Background append only file rewriting already in progress\r\n",
+    );
+    assertMatch((await c.read())!, /^-ERR Another child process is active \(AOF\?\)/);
+    assertEquals(await c.read(), "+Background saving scheduled\r\n");
+    const settled = Date.now() + 5000;
+    while ((await c.call("SAVE")) !== "+OK\r\n" && Date.now() < settled) await sleep(10);
   } finally {
     c.close();
     await server.close();
