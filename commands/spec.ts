@@ -219,7 +219,10 @@ export class Command {
       if (spec.help && !this.subcommands.has("help")) {
         this.subcommands.set(
           "help",
-          new Command(helpSubcommand(spec.help, spec.helpCategories ?? [], spec.group), this),
+          new Command(
+            helpSubcommand(spec.help, spec.helpCategories ?? [], spec.group, helpSince(spec)),
+            this,
+          ),
         );
       }
     }
@@ -264,11 +267,31 @@ export class Command {
   }
 }
 
+/** The Redis version that added a container's HELP, where it is not 5.0.0 (COMMAND DOCS). */
+const HELP_SINCE: Readonly<Record<string, string>> = {
+  acl: "6.0.0",
+  latency: "2.8.13",
+  memory: "4.0.0",
+  object: "6.2.0",
+  pubsub: "6.2.0",
+  slowlog: "6.2.0",
+};
+
+/** Since when a container has HELP: Redis's version for Redis's, its own for FerricStore's. */
+function helpSince(spec: CommandSpec): string {
+  return HELP_SINCE[spec.name] ?? (spec.name.includes(".") ? spec.since : "5.0.0");
+}
+
 /**
  * The HELP subcommand of a container, replying as Redis's addReplyHelp; in the container's
  * group, as Redis documents it.
  */
-function helpSubcommand(lines: string[], categories: AclCategory[], group: string): CommandSpec {
+function helpSubcommand(
+  lines: string[],
+  categories: AclCategory[],
+  group: string,
+  since: string,
+): CommandSpec {
   return {
     name: "help",
     arity: 2,
@@ -276,7 +299,7 @@ function helpSubcommand(lines: string[], categories: AclCategory[], group: strin
     categories,
     group,
     summary: "Returns helpful text about the different subcommands.",
-    since: "5.0.0",
+    since,
     complexity: "O(1)",
     handler: (_ctx, argv) => [
       new SimpleString(
