@@ -158,7 +158,7 @@ export class Acl implements CommandGate {
     reason: AclLogEntry["reason"],
     object: string,
     username: string,
-    context: AclLogEntry["context"] = client.tx !== null ? "multi" : "toplevel",
+    context: AclLogEntry["context"] = client.tx !== null || client.inExec ? "multi" : "toplevel",
   ): void {
     const now = Date.now();
     // Redis looks for an entry to merge into among the 10 newest only.
