@@ -301,9 +301,9 @@ Deno.test("acl: a merged ACL LOG entry shows the latest event's age and the deni
     const auth = await admin.call("ACL", "LOG", "2");
     assertMatch(auth, /\$6\r\nobject\r\n\$4\r\nauth\r\n[\s\S]*\$6\r\nobject\r\n\$5\r\nHELLO\r\n/);
     // A failed AUTH run by EXEC is logged in the "multi" context, as Redis logs it.
-    await c.call("MULTI");
-    await c.call("AUTH", "nobody", "again");
-    await c.call("EXEC");
+    await admin.call("MULTI");
+    await admin.call("AUTH", "nobody", "again");
+    await admin.call("EXEC");
     assertMatch(await admin.call("ACL", "LOG", "1"), /context\r\n\$5\r\nmulti\r\n/);
   } finally {
     admin.close();
