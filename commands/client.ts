@@ -43,10 +43,11 @@ const unknownType = (b: Uint8Array) => err(`ERR Unknown client type '${latin1(b)
 
 /** CLIENT LIST `flags=`, in Redis's order (N when none applies). */
 function flagsOf(c: Client): string {
+  // In Redis's order (getClientInfoString).
   let f = "";
-  if (c.blocked) f += "b";
   if (c.inPubSubMode) f += "P";
   if (c.tx !== null) f += "x";
+  if (c.blocked) f += "b";
   if (c.tracking !== null) {
     f += "t";
     if (c.tracking.brokenRedirect) f += "R";
@@ -54,6 +55,7 @@ function flagsOf(c: Client): string {
   }
   if (c.watchDirty) f += "d";
   if (c.closing) f += "c";
+  if (c.transport.unix) f += "U";
   if (c.noEvict) f += "e";
   if (c.noTouch) f += "T";
   return f === "" ? "N" : f;

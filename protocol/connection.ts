@@ -23,7 +23,9 @@ export interface ByteStream {
   close(): void;
 }
 
-function formatAddr(addr: Deno.Addr | undefined): string {
+function formatAddr(addr: Deno.Addr | undefined, local?: Deno.Addr): string {
+  // A Unix socket client has no path of its own: Redis shows the server's socket, port 0.
+  if (addr?.transport === "unix") return `${addr.path ?? (local as Deno.UnixAddr)?.path ?? ""}:0`;
   if (!addr || !("hostname" in addr)) return "?:0";
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return `${host.replace(/^\[(.*)\]$/, "$1")}:${addr.port}`;
@@ -34,6 +36,7 @@ export class Connection implements Transport {
   readonly client: Client;
   readonly addr: string;
   readonly laddr: string;
+  readonly unix: boolean;
   private readonly parser: RequestParser;
   // Two writers: replies go into one while the other is being written to the socket.
   private writer = new ReplyWriter();
@@ -60,7 +63,8 @@ export class Connection implements Transport {
     remote?: Deno.Addr,
     local?: Deno.Addr,
   ) {
-    this.addr = formatAddr(remote);
+    this.addr = formatAddr(remote, local);
+    this.unix = remote?.transport === "unix";
     this.laddr = formatAddr(local);
     this.parser = new RequestParser({
       maxBulkLen: server.config.int("proto-max-bulk-len"),

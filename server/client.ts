@@ -14,6 +14,8 @@ export interface Transport {
   readonly addr: string;
   /** Local address `ip:port`. */
   readonly laddr: string;
+  /** True for a Unix domain socket connection (CLIENT LIST flag `U`). */
+  readonly unix?: boolean;
   /** Sends an out-of-band reply (push messages) as soon as possible. */
   push(reply: Reply): void;
   /** Closes the connection after the replies already queued are sent. */

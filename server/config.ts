@@ -75,6 +75,23 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "Addresses to listen on, space separated.",
   },
   {
+    name: "unixsocket",
+    type: "string",
+    default: "",
+    mutable: false,
+    doc:
+      "Path of a Unix domain socket to listen on as well (empty: none). A stale socket file is replaced.",
+  },
+  {
+    name: "unixsocketperm",
+    type: "string",
+    default: "0",
+    mutable: false,
+    check: (v) =>
+      /^[0-7]{1,4}$/.test(String(v)) ? null : "argument must be an octal mode such as 700",
+    doc: "Permissions of the Unix socket, in octal as in Redis (0: left as created).",
+  },
+  {
     name: "data-dir",
     aliases: ["dir"],
     type: "string",

@@ -295,6 +295,8 @@ export class Server {
       }
     }
     this.port = port;
+    const unix = this.config.str("unixsocket");
+    if (unix !== "") this.listenUnix(unix);
     if (this.config.int("tls-port") > 0) await this.listenTls(binds);
     if (this.config.int("http-port") >= 0) {
       try {
@@ -314,6 +316,29 @@ export class Server {
       `Ready to accept connections tcp on ${binds.join(" ")} port ${this.port}`,
     );
   }
+
+  /** Listens on a Unix domain socket too (`unixsocket`, `unixsocketperm`), as Redis does. */
+  private listenUnix(path: string): void {
+    try {
+      // A socket file left by a server that did not exit cleanly would refuse the bind.
+      if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+    } catch { /* no such file */ }
+    try {
+      const l = Deno.listen({ transport: "unix", path });
+      const perm = parseInt(this.config.str("unixsocketperm"), 8);
+      if (perm !== 0) Deno.chmodSync(path, perm);
+      this.listeners.push(l);
+      this.unixPath = path;
+      this.acceptLoop(l);
+    } catch (e) {
+      this.close();
+      throw new Error(`cannot listen on unix socket ${path}: ${(e as Error).message}`);
+    }
+    this.log.notice("server", `The server is now ready to accept connections at ${path}`);
+  }
+
+  /** The Unix socket path listened on (removed when the server stops), or null. */
+  private unixPath: string | null = null;
 
   /** The HTTP server (probes, metrics, dashboard), when `http-port` is not -1. */
   http: { port: number; close(): Promise<void> } | null = null;
@@ -391,7 +416,9 @@ export class Server {
   ): Connection {
     const connection = new Connection(stream, this, remote, local);
     const client = connection.client;
-    if (!secure && this.config.bool("require-tls") && remote !== undefined) {
+    // A Unix socket is local by nature: neither TLS nor protected mode applies to it.
+    const unix = remote?.transport === "unix";
+    if (!secure && !unix && this.config.bool("require-tls") && remote !== undefined) {
       this.stats.rejectedConnections++;
       stream.write(new TextEncoder().encode(
         "-ERR plaintext connections are not accepted: this server requires TLS (require-tls yes)\r\n",
@@ -406,7 +433,7 @@ export class Server {
       return connection;
     }
     if (
-      !secure && remote !== undefined && this.config.bool("protected-mode") &&
+      !secure && !unix && remote !== undefined && this.config.bool("protected-mode") &&
       this.defaultUserNoPass &&
       !isLoopback(connection.addr)
     ) {
@@ -513,6 +540,12 @@ export class Server {
       } catch { /* already closed */ }
     }
     this.listeners = [];
+    if (this.unixPath !== null) {
+      try {
+        Deno.removeSync(this.unixPath);
+      } catch { /* already gone */ }
+      this.unixPath = null;
+    }
     this.closeTls?.();
     this.closeTls = null;
   }

@@ -245,6 +245,10 @@ export class RawClient {
   static async connect(port: number, hostname = "127.0.0.1"): Promise<RawClient> {
     return new RawClient(await Deno.connect({ hostname, port }));
   }
+  /** Connects through a Unix domain socket. */
+  static async connectUnix(path: string): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ transport: "unix", path }));
+  }
 
   /** Sends raw bytes. */
   async write(data: string | Uint8Array): Promise<void> {

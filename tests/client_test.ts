@@ -473,3 +473,41 @@ Deno.test("CLIENT LIST shows watch and multi counts and the x flag", async () =>
     }
   });
 });
+
+Deno.test("unixsocket: clients connect through a Unix socket as they do to redis-server", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-unix-" });
+  const ferricPath = `${dir}/ferric.sock`, redisPath = `${dir}/redis.sock`;
+  // A stale socket file from a server that did not exit cleanly is replaced.
+  Deno.listen({ transport: "unix", path: ferricPath }).close();
+  const { startFerric, startRedis } = await import("./_harness.ts");
+  const ferric = await startFerric({
+    unixsocket: ferricPath,
+    unixsocketperm: "700",
+    "protected-mode": "yes",
+  });
+  const redis = await startRedis(["--unixsocket", redisPath, "--unixsocketperm", "700"]);
+  try {
+    const replies: string[][] = [];
+    for (const path of [ferricPath, redisPath]) {
+      assertEquals((Deno.statSync(path).mode! & 0o777).toString(8), "700");
+      const c = await RawClient.connectUnix(path);
+      const info = await c.call("CLIENT", "INFO");
+      replies.push([
+        await c.call("PING"),
+        await c.call("SET", "k", "v"),
+        await c.call("GET", "k"),
+        // Local: flag U, address the socket's path with port 0.
+        / addr=([^ ]+) .*flags=(\w+) /.exec(info)!.slice(1).join(" ").replace(path, "PATH"),
+        await c.call("CONFIG", "GET", "unixsocketperm"),
+      ]);
+      c.close();
+    }
+    assertEquals(replies[0], replies[1]);
+    assertEquals(replies[0][3], "PATH:0 U");
+  } finally {
+    await ferric.close();
+    await redis.stop("SIGKILL");
+  }
+  assert(!(await Deno.stat(ferricPath).then(() => true, () => false)), "socket file removed");
+  await Deno.remove(dir, { recursive: true });
+});
