@@ -440,14 +440,15 @@ export const INFO_SECTIONS: InfoSection[] = [
     default: false,
     lines(server) {
       const out: InfoLine[] = [];
+      const text = server.config.str("latency-tracking-info-percentiles");
+      const percentiles = text === "" ? [] : text.split(" ");
       for (const cmd of server.registry.all()) {
         for (const c of [cmd, ...(cmd.subcommands?.values() ?? [])]) {
           const h = c.stats.histogram;
           if (h.total === 0) continue;
-          const p = (q: number) => fixed3(h.percentile(q * 100));
           out.push([
             `latency_percentiles_usec_${c.fullName}`,
-            `p50=${p(0.5)},p99=${p(0.99)},p99.9=${p(0.999)}`,
+            percentiles.map((p) => `p${p}=${fixed3(h.percentile(Number(p)))}`).join(","),
           ]);
         }
       }

@@ -362,6 +362,28 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "Keep per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).",
   },
   {
+    name: "latency-tracking-info-percentiles",
+    type: "string",
+    default: "50 99 99.9",
+    mutable: true,
+    check: (v) => {
+      const text = String(v);
+      if (text === "") return null;
+      for (const token of text.split(" ")) {
+        const p = token === "" ? NaN : Number(token);
+        if (Number.isNaN(p)) return "Invalid latency-tracking-info-percentiles parameters";
+        if (p < 0 || p > 100) {
+          return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
+        }
+      }
+      return null;
+    },
+    // Stored as numbers, as Redis stores them: `50.0 99.90` reads back as `50 99.9`.
+    normalize: (t) =>
+      t === "" ? t : t.split(" ").map((x) => x === "" ? x : String(Number(x))).join(" "),
+    doc: "Percentiles INFO latencystats reports per command (space separated, 0 to 100).",
+  },
+  {
     name: "enable-debug-command",
     type: "enum",
     values: ["no", "yes", "local"],

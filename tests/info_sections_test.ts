@@ -69,6 +69,13 @@ Deno.test("INFO: persistence and I/O fields Redis tools read describe the logs a
     const ratio = Number(field(memory, "mem_fragmentation_ratio"));
     assert(ratio > 0 && ratio < 100, memory);
     assert(Number.isInteger(Number(field(memory, "mem_fragmentation_bytes"))), memory);
+    // Latency percentiles as configured (latency-tracking-info-percentiles).
+    await c.call("CONFIG", "SET", "latency-tracking-info-percentiles", "50 100");
+    await c.call("PING");
+    assertMatch(
+      await c.call("INFO", "latencystats"),
+      /\r\nlatency_percentiles_usec_ping:p50=\d+\.\d{3},p100=\d+\.\d{3}\r\n/,
+    );
     const cpu = await c.call("INFO", "cpu");
     for (const name of ["used_cpu_user_main_thread", "used_cpu_sys_main_thread"]) {
       assertMatch(field(cpu, name) ?? "", /^\d+\.\d{6}$/, `${name} in ${cpu}`);
