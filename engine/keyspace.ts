@@ -443,8 +443,12 @@ export class Keyspace {
   /**
    * One active expire cycle: samples keys with a TTL in every table and deletes the expired
    * ones, repeating on a table while more than 10% of a sample had expired, within `budgetMs`.
+   * `effort` (0-9, `active-expire-effort` - 1) samples more keys per round and accepts fewer
+   * stale ones, as Redis's does.
    */
-  activeExpireCycle(budgetMs: number): void {
+  activeExpireCycle(budgetMs: number, effort = 0): void {
+    const perLoop = 20 + 5 * effort;
+    const acceptableStale = 10 - effort;
     const start = performance.now();
     const now = Date.now();
     this.now = now;
@@ -457,7 +461,7 @@ export class Keyspace {
         for (;;) {
           const vol = t.volatile;
           if (vol.length === 0) break;
-          const n = Math.min(20, vol.length);
+          const n = Math.min(perLoop, vol.length);
           let hit = 0;
           for (let i = 0; i < n && vol.length > 0; i++) {
             const e = vol[Math.floor(Math.random() * vol.length)];
@@ -469,7 +473,7 @@ export class Keyspace {
           sampled += n;
           expired += hit;
           if (performance.now() - start > budgetMs) break outer;
-          if (hit * 10 <= n) break;
+          if (hit * 100 <= n * acceptableStale) break;
         }
       }
     }

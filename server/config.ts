@@ -362,6 +362,16 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "Keep per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).",
   },
   {
+    name: "active-expire-effort",
+    type: "int",
+    default: "1",
+    min: 1,
+    max: 10,
+    mutable: true,
+    doc:
+      "Effort of active expiry, 1-10: more keys sampled per round, fewer stale keys accepted, more CPU.",
+  },
+  {
     name: "latency-tracking-info-percentiles",
     type: "string",
     default: "50 99 99.9",

@@ -484,8 +484,10 @@ export class Server {
 
   private serverCron(tick: number): void {
     const hz = this.config.int("hz");
-    // Active expiry may use a quarter of each cycle, as Redis's slow cycle does.
-    this.keyspace.activeExpireCycle(250 / hz);
+    // Active expiry may use a quarter of each cron period, as Redis's slow cycle does (2% more
+    // per step of active-expire-effort).
+    const effort = this.config.int("active-expire-effort") - 1;
+    this.keyspace.activeExpireCycle((25 + 2 * effort) * 10 / hz, effort);
     if (tick % hz === 0) {
       this.closeIdleClients();
       const now = Date.now();
