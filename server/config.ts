@@ -362,6 +362,16 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "Keep per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats).",
   },
   {
+    name: "tracking-table-max-keys",
+    type: "int",
+    default: "1000000",
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    mutable: true,
+    doc:
+      "Most keys client tracking remembers (0: no limit); over it, keys are invalidated for their readers.",
+  },
+  {
     name: "active-expire-effort",
     type: "int",
     default: "1",

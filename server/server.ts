@@ -138,6 +138,11 @@ export class Server {
       (id) => this.clients.get(id),
       () => this.currentClient,
     );
+    this.tracking.maxKeys = config.int("tracking-table-max-keys");
+    config.watch("tracking-table-max-keys", (v) => {
+      this.tracking.maxKeys = v as number;
+      this.tracking.limit();
+    });
     this.commandHooks.push((client, cmd, argv) => this.tracking.afterCommand(client, cmd, argv));
     this.disconnectHooks.push((c) => this.tracking.forget(c));
     this.resetHooks.push((c) => this.tracking.disable(c));

@@ -45,6 +45,10 @@ export class Tracking implements KeyspaceListener {
   private readonly changed = new Map<string, Client | null>();
   private broadcastDue = false;
   readonly clients: Set<Client> = new Set();
+  /** `tracking-table-max-keys`: the most keys the table holds (0: no limit). */
+  maxKeys = 1_000_000;
+  /** Rounds in a row that ended still over the limit (Redis raises its effort with each). */
+  private overLimitRounds = 0;
 
   constructor(
     keyspace: Keyspace,
@@ -86,6 +90,42 @@ export class Tracking implements KeyspaceListener {
       if (!ids) this.table.set(key, ids = new Set());
       ids.add(client.id);
     }
+    if (this.maxKeys !== 0 && this.table.size > this.maxKeys) this.limit();
+  }
+
+  /**
+   * Keeps the table within `maxKeys` (Redis's trackingLimitUsedSlots): invalidates keys, as if
+   * they had changed, up to an effort that grows while the table stays over the limit. Redis
+   * picks the keys at random; here the oldest go first.
+   */
+  limit(): void {
+    if (this.maxKeys === 0 || this.table.size <= this.maxKeys) {
+      this.overLimitRounds = 0;
+      return;
+    }
+    let effort = 100 * (this.overLimitRounds + 1);
+    for (const key of this.table.keys()) {
+      if (effort-- === 0) break;
+      this.invalidate(key, null);
+      if (this.table.size <= this.maxKeys) {
+        this.overLimitRounds = 0;
+        return;
+      }
+    }
+    this.overLimitRounds++;
+  }
+
+  /** Forgets a key and tells the clients that read it (but `writer`, under NOLOOP). */
+  private invalidate(key: string, writer: Client | null): void {
+    const ids = this.table.get(key);
+    if (!ids) return;
+    this.table.delete(key);
+    for (const id of ids) {
+      const c = this.lookup(id);
+      if (!c || c.tracking === null || c.tracking.bcast) continue;
+      if (c.tracking.noloop && c === writer) continue;
+      this.send(c, key);
+    }
   }
 
   modified(_db: number, key: string | null): void {
@@ -101,16 +141,7 @@ export class Tracking implements KeyspaceListener {
       this.table.clear();
       return;
     }
-    const ids = this.table.get(key);
-    if (ids) {
-      this.table.delete(key);
-      for (const id of ids) {
-        const c = this.lookup(id);
-        if (!c || c.tracking === null || c.tracking.bcast) continue;
-        if (c.tracking.noloop && c === writer) continue;
-        this.send(c, key);
-      }
-    }
+    this.invalidate(key, writer);
     if (this.bcast.size === 0) return;
     this.changed.set(key, writer);
     if (!this.broadcastDue) {

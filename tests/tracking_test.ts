@@ -170,3 +170,37 @@ Deno.test("client tracking: BCAST invalidations are batched per prefix, keys in 
     await d.close();
   }
 });
+
+Deno.test("tracking-table-max-keys: keys over the limit are invalidated for their readers, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const results: string[] = [];
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const c = await RawClient.connect(port), admin = await RawClient.connect(port);
+      await admin.call("CONFIG", "SET", "tracking-table-max-keys", "5");
+      await c.call("HELLO", "3");
+      await c.call("CLIENT", "TRACKING", "on");
+      // Every frame, replies and pushes alike (Redis trims the table before each command).
+      const frames: string[] = [];
+      for (let i = 1; i <= 8; i++) {
+        await c.write(encodeCommand(["GET", `tk${i}`]));
+        frames.push((await c.read())!);
+      }
+      await admin.call("PING");
+      await c.write("*1\r\n$4\r\nPING\r\n");
+      for (let r = await c.read(); r !== null; r = await c.read()) {
+        frames.push(r);
+        if (r.startsWith("+PONG")) break;
+      }
+      const invalidated = frames.filter((f) => f.includes("invalidate")).length;
+      const stats = await admin.call("INFO", "stats");
+      results.push(`${invalidated} ${/tracking_total_keys:(\d+)/.exec(stats)![1]}`);
+      await admin.call("CONFIG", "SET", "tracking-table-max-keys", "1000000");
+      c.close();
+      admin.close();
+    }
+    assertEquals(results, ["3 5", "3 5"]);
+  } finally {
+    await d.close();
+  }
+});
