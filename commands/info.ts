@@ -335,6 +335,8 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["pubsub_patterns", ps.patterns.size],
         ["pubsubshard_channels", ps.shardChannels.size],
         ["tracking_total_keys", server.tracking.keys],
+        ["tracking_total_items", server.tracking.items],
+        ["tracking_total_prefixes", server.tracking.prefixes],
         ["total_error_replies", st.errorReplies],
       ];
     },

@@ -63,6 +63,24 @@ export class Tracking implements KeyspaceListener {
     return this.table.size;
   }
 
+  /** Number of (key, client) pairs in the tracking table (INFO `tracking_total_items`). */
+  get items(): number {
+    let n = 0;
+    for (const ids of this.table.values()) n += ids.size;
+    return n;
+  }
+
+  /** Distinct BCAST prefixes, `""` for BCAST without PREFIX (INFO `tracking_total_prefixes`). */
+  get prefixes(): number {
+    const all = new Set<string>();
+    for (const c of this.bcast) {
+      for (
+        const p of c.tracking!.prefixes.length ? c.tracking!.prefixes : [""]
+      ) all.add(p);
+    }
+    return all.size;
+  }
+
   enable(client: Client, options: TrackingOptions): void {
     client.tracking = { ...options, caching: null, brokenRedirect: false };
     this.clients.add(client);

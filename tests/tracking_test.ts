@@ -204,3 +204,32 @@ Deno.test("tracking-table-max-keys: keys over the limit are invalidated for thei
     await d.close();
   }
 });
+
+Deno.test("tracking: INFO counts tracked keys, items and BCAST prefixes as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const lines: string[] = [];
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const [a, b, c, e] = await Promise.all([1, 2, 3, 4].map(() => RawClient.connect(port)));
+      for (const x of [a, b]) {
+        await x.call("HELLO", "3");
+        await x.call("CLIENT", "TRACKING", "on");
+      }
+      await a.call("GET", "t1");
+      await a.call("GET", "t2");
+      await b.call("GET", "t1");
+      await c.call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x", "PREFIX", "y");
+      await e.call("CLIENT", "TRACKING", "on", "BCAST");
+      const stats = await e.call("INFO", "stats");
+      lines.push(stats.split("\r\n").filter((l) => l.startsWith("tracking")).join(" "));
+      for (const x of [a, b, c, e]) x.close();
+    }
+    assertEquals(
+      lines[0],
+      "tracking_total_keys:2 tracking_total_items:3 tracking_total_prefixes:3",
+    );
+    assertEquals(lines[0], lines[1]);
+  } finally {
+    await d.close();
+  }
+});
