@@ -303,8 +303,8 @@ export class Operations {
     // The cron calls keyspace.activeExpireCycle; this instance's cycle consults the flag.
     const ks = this.server.keyspace;
     const cycle = Keyspace.prototype.activeExpireCycle;
-    ks.activeExpireCycle = (budgetMs: number) => {
-      if (this.activeExpire) cycle.call(ks, budgetMs);
+    ks.activeExpireCycle = (budgetMs: number, effort?: number) => {
+      if (this.activeExpire) cycle.call(ks, budgetMs, effort);
     };
     this.expireWrapped = true;
   }

@@ -105,9 +105,10 @@ export class RequestParser {
       } else {
         let size = this.buf.length * 2;
         while (size - used < need) size *= 2;
+        // The buffer set aside for large requests, once the need reaches its size class.
         const grown = this.grown;
-        this.grown = null;
         const next = reusable(grown, size) ? grown : new Uint8Array(size);
+        if (next === grown) this.grown = null;
         next.set(this.buf.subarray(this.start, this.end));
         this.buf = next;
         this.whole = null;

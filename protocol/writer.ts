@@ -94,9 +94,10 @@ export class ReplyWriter {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
+    // The buffer set aside for large replies, once the need reaches its size class.
     const grown = this.grown;
-    this.grown = null;
     const next = reusable(grown, size) ? grown : new Uint8Array(size);
+    if (next === grown) this.grown = null;
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
   }

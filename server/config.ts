@@ -366,7 +366,7 @@ export const PARAMS: readonly ParamDef[] = [
     type: "int",
     default: "1000000",
     min: 0,
-    max: Number.MAX_SAFE_INTEGER,
+    max: 9223372036854775807,
     mutable: true,
     doc:
       "Most keys client tracking remembers (0: no limit); over it, keys are invalidated for their readers.",
@@ -390,7 +390,7 @@ export const PARAMS: readonly ParamDef[] = [
       const text = String(v);
       if (text === "") return null;
       for (const token of text.split(" ")) {
-        const p = token === "" ? NaN : Number(token);
+        const p = token === "" ? NaN : /^[+-]?inf(inity)?$/i.test(token) ? Infinity : Number(token);
         if (Number.isNaN(p)) return "Invalid latency-tracking-info-percentiles parameters";
         if (p < 0 || p > 100) {
           return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
@@ -398,9 +398,13 @@ export const PARAMS: readonly ParamDef[] = [
       }
       return null;
     },
-    // Stored as numbers, as Redis stores them: `50.0 99.90` reads back as `50 99.9`.
+    // Shown as Redis shows them (`%f` with trailing zeros cut): `50.0 99.90` reads `50 99.9`.
     normalize: (t) =>
-      t === "" ? t : t.split(" ").map((x) => x === "" ? x : String(Number(x))).join(" "),
+      t === ""
+        ? t
+        : t.split(" ").map((x) => x === "" ? x : Number(x).toFixed(6).replace(/\.?0+$/, "")).join(
+          " ",
+        ),
     doc: "Percentiles INFO latencystats reports per command (space separated, 0 to 100).",
   },
   {
@@ -851,6 +855,8 @@ export class Config {
     const v = this.values.get(p.name)!;
     if (p.type === "bool") return v ? "yes" : "no";
     if (p.type === "list") return (v as string[]).join(" ");
+    // An int64 limit stored as a double (2^63) reads back as Redis prints it.
+    if (p.type === "int" && (v as number) >= 2 ** 63) return "9223372036854775807";
     return String(v);
   }
 

@@ -301,7 +301,7 @@ export class Server {
     }
     this.port = port;
     const unix = this.config.str("unixsocket");
-    if (unix !== "") this.listenUnix(unix);
+    if (unix !== "") await this.listenUnix(unix);
     if (this.config.int("tls-port") > 0) await this.listenTls(binds);
     if (this.config.int("http-port") >= 0) {
       try {
@@ -323,17 +323,34 @@ export class Server {
   }
 
   /** Listens on a Unix domain socket too (`unixsocket`, `unixsocketperm`), as Redis does. */
-  private listenUnix(path: string): void {
+  private async listenUnix(path: string): Promise<void> {
     try {
-      // A socket file left by a server that did not exit cleanly would refuse the bind.
-      if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
-    } catch { /* no such file */ }
+      // A socket file left by a server that did not exit cleanly would refuse the bind; one a
+      // live server listens on is that server's.
+      if (Deno.lstatSync(path).isSocket) {
+        const live = await Deno.connect({ transport: "unix", path }).then((c) => {
+          c.close();
+          return true;
+        }, () => false);
+        if (live) {
+          throw new Error(
+            `cannot listen on unix socket ${path}: another server is listening on it`,
+          );
+        }
+        Deno.removeSync(path);
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        this.close();
+        throw e;
+      }
+    }
     try {
       const l = Deno.listen({ transport: "unix", path });
       const perm = parseInt(this.config.str("unixsocketperm"), 8);
       if (perm !== 0) Deno.chmodSync(path, perm);
       this.listeners.push(l);
-      this.unixPath = path;
+      this.unixSocket = { path, ino: Deno.lstatSync(path).ino };
       this.acceptLoop(l);
     } catch (e) {
       this.close();
@@ -342,8 +359,8 @@ export class Server {
     this.log.notice("server", `The server is now ready to accept connections at ${path}`);
   }
 
-  /** The Unix socket path listened on (removed when the server stops), or null. */
-  private unixPath: string | null = null;
+  /** The Unix socket listened on (its file is removed when the server stops, if still ours). */
+  private unixSocket: { path: string; ino: number | null } | null = null;
 
   /** The HTTP server (probes, metrics, dashboard), when `http-port` is not -1. */
   http: { port: number; close(): Promise<void> } | null = null;
@@ -500,6 +517,9 @@ export class Server {
       this.autoCompact();
     }
     this.pause.expire();
+    // As Redis trims before commands: the table comes back within its limit, effort growing
+    // while it stays over (a lowered limit, reads of many keys at once).
+    if (this.tracking.clients.size !== 0) this.tracking.limit();
     this.memory.peak();
     this.memory.collector.tick();
     for (const hook of this.cronHooks) hook();
@@ -547,11 +567,13 @@ export class Server {
       } catch { /* already closed */ }
     }
     this.listeners = [];
-    if (this.unixPath !== null) {
+    if (this.unixSocket !== null) {
+      const { path, ino } = this.unixSocket;
       try {
-        Deno.removeSync(this.unixPath);
+        // Only our own file: another server may have replaced it since.
+        if (Deno.lstatSync(path).ino === ino) Deno.removeSync(path);
       } catch { /* already gone */ }
-      this.unixPath = null;
+      this.unixSocket = null;
     }
     this.closeTls?.();
     this.closeTls = null;

@@ -65,10 +65,11 @@ export class Tracking implements KeyspaceListener {
 
   /** Number of (key, client) pairs in the tracking table (INFO `tracking_total_items`). */
   get items(): number {
-    let n = 0;
-    for (const ids of this.table.values()) n += ids.size;
-    return n;
+    return this.itemCount;
   }
+
+  /** Kept as the table changes: INFO must not walk a table of a million keys. */
+  private itemCount = 0;
 
   /** Distinct BCAST prefixes, `""` for BCAST without PREFIX (INFO `tracking_total_prefixes`). */
   get prefixes(): number {
@@ -106,7 +107,10 @@ export class Tracking implements KeyspaceListener {
       const key = latin1(argv[k.index]);
       let ids = this.table.get(key);
       if (!ids) this.table.set(key, ids = new Set());
-      ids.add(client.id);
+      if (!ids.has(client.id)) {
+        ids.add(client.id);
+        this.itemCount++;
+      }
     }
     if (this.maxKeys !== 0 && this.table.size > this.maxKeys) this.limit();
   }
@@ -138,6 +142,7 @@ export class Tracking implements KeyspaceListener {
     const ids = this.table.get(key);
     if (!ids) return;
     this.table.delete(key);
+    this.itemCount -= ids.size;
     for (const id of ids) {
       const c = this.lookup(id);
       if (!c || c.tracking === null || c.tracking.bcast) continue;
@@ -157,6 +162,7 @@ export class Tracking implements KeyspaceListener {
       queueMicrotask(() => this.flushSent = false);
       for (const c of this.clients) this.send(c, null);
       this.table.clear();
+      this.itemCount = 0;
       return;
     }
     this.invalidate(key, writer);

@@ -504,6 +504,16 @@ Deno.test("unixsocket: clients connect through a Unix socket as they do to redis
     }
     assertEquals(replies[0], replies[1]);
     assertEquals(replies[0][3], "PATH:0 U");
+    // A second server does not take over a socket a live server listens on.
+    let refused = "";
+    await startFerric({ unixsocket: ferricPath }).then(
+      (s) => s.close(),
+      (e) => refused = (e as Error).message,
+    );
+    assertMatch(refused, /another server is listening on it/);
+    const still = await RawClient.connectUnix(ferricPath);
+    assertEquals(await still.call("PING"), "+PONG\r\n");
+    still.close();
   } finally {
     await ferric.close();
     await redis.stop("SIGKILL");

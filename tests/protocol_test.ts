@@ -898,6 +898,13 @@ Deno.test("protocol: buffers that grew for a large request or reply are given ba
   assertEquals(writer.take().length, value.length + 12); // $1048576\r\n…\r\n
   writer.shrink();
   assert(writer.buf.length <= 1024, `reply buffer after a large reply: ${writer.buf.length}`);
+  // The next large reply, even one built from many small parts, reuses the buffer set aside.
+  const asideReply = (writer as unknown as { grown: Uint8Array | null }).grown;
+  assert(asideReply !== null, "the large reply buffer is kept aside");
+  for (let i = 0; i < 2000; i++) writer.write("p".repeat(600), 2);
+  assert(writer.buf === asideReply, "a large reply reused it");
+  writer.take();
+  writer.shrink();
   // Replies of a few KB keep their buffer while they keep coming.
   for (let i = 0; i < 200; i++) {
     writer.write("w".repeat(3000), 2);

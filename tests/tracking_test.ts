@@ -205,6 +205,29 @@ Deno.test("tracking-table-max-keys: keys over the limit are invalidated for thei
   }
 });
 
+Deno.test("tracking-table-max-keys: a lowered limit trims the table while commands run, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const c = await RawClient.connect(port), admin = await RawClient.connect(port);
+      await c.call("CLIENT", "TRACKING", "on");
+      await c.call("MGET", ...Array.from({ length: 3000 }, (_, i) => `mk${i}`));
+      await admin.call("CONFIG", "SET", "tracking-table-max-keys", "10");
+      let keys = Infinity;
+      for (const end = Date.now() + 5000; keys > 10 && Date.now() < end;) {
+        await new Promise((r) => setTimeout(r, 100));
+        keys = Number(/tracking_total_keys:(\d+)/.exec(await admin.call("INFO", "stats"))![1]);
+      }
+      assertEquals(keys, 10, `port ${port}`);
+      await admin.call("CONFIG", "SET", "tracking-table-max-keys", "1000000");
+      c.close();
+      admin.close();
+    }
+  } finally {
+    await d.close();
+  }
+});
+
 Deno.test("tracking: INFO counts tracked keys, items and BCAST prefixes as redis-server", async () => {
   const d = await Differential.start();
   try {
