@@ -284,22 +284,7 @@ export class Server {
   /** Binds the RESP listeners and starts background work. */
   async listen(): Promise<void> {
     const binds = this.config.str("bind").trim().split(/\s+/);
-    let port = this.config.int("port");
-    for (const raw of binds) {
-      const optional = raw.startsWith("-");
-      const hostname = optional ? raw.slice(1) : raw;
-      try {
-        const l = Deno.listen({ hostname: hostname === "*" ? "0.0.0.0" : hostname, port });
-        port = (l.addr as Deno.NetAddr).port;
-        this.listeners.push(l);
-        this.acceptLoop(l);
-      } catch (e) {
-        if (optional) continue;
-        this.close();
-        throw new Error(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
-      }
-    }
-    this.port = port;
+    this.port = this.listenTcp(binds, this.config.int("port"));
     const unix = this.config.str("unixsocket");
     if (unix !== "") await this.listenUnix(unix);
     if (this.config.int("tls-port") > 0) await this.listenTls(binds);
@@ -322,8 +307,45 @@ export class Server {
     );
   }
 
+  /** Listens on every `bind` address at `port` (0: a free one); returns the port bound. */
+  private listenTcp(binds: string[], port: number, closeOnError = true): number {
+    for (const raw of binds) {
+      const optional = raw.startsWith("-");
+      const hostname = optional ? raw.slice(1) : raw;
+      try {
+        const l = Deno.listen({ hostname: hostname === "*" ? "0.0.0.0" : hostname, port });
+        port = (l.addr as Deno.NetAddr).port;
+        this.listeners.push(l);
+        this.acceptLoop(l);
+      } catch (e) {
+        if (optional) continue;
+        if (closeOnError) this.close();
+        throw new Error(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
+      }
+    }
+    return port;
+  }
+
+  /**
+   * Listens again after {@link stopAccepting}, on the same ports (a shutdown was aborted or
+   * failed, and the server keeps running).
+   */
+  async resumeAccepting(): Promise<void> {
+    if (this.listeners.length > 0 || this.shuttingDown) return;
+    const binds = this.config.str("bind").trim().split(/\s+/);
+    try {
+      this.listenTcp(binds, this.port, false);
+      const unix = this.config.str("unixsocket");
+      if (unix !== "") await this.listenUnix(unix, false);
+      if (this.config.int("tls-port") > 0) await this.listenTls(binds, false);
+      this.log.notice("server", "Accepting connections again");
+    } catch (e) {
+      this.log.warning("server", `cannot accept connections again: ${(e as Error).message}`);
+    }
+  }
+
   /** Listens on a Unix domain socket too (`unixsocket`, `unixsocketperm`), as Redis does. */
-  private async listenUnix(path: string): Promise<void> {
+  private async listenUnix(path: string, closeOnError = true): Promise<void> {
     try {
       // A socket file left by a server that did not exit cleanly would refuse the bind; one a
       // live server listens on is that server's.
@@ -341,7 +363,7 @@ export class Server {
       }
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
-        this.close();
+        if (closeOnError) this.close();
         throw e;
       }
     }
@@ -353,7 +375,7 @@ export class Server {
       this.unixSocket = { path, ino: Deno.lstatSync(path).ino };
       this.acceptLoop(l);
     } catch (e) {
-      this.close();
+      if (closeOnError) this.close();
       throw new Error(`cannot listen on unix socket ${path}: ${(e as Error).message}`);
     }
     this.log.notice("server", `The server is now ready to accept connections at ${path}`);
@@ -369,7 +391,7 @@ export class Server {
   tlsPort = 0;
   private closeTls: (() => void) | null = null;
 
-  private async listenTls(binds: string[]): Promise<void> {
+  private async listenTls(binds: string[], closeOnError = true): Promise<void> {
     const c = this.config;
     try {
       // node:tls is loaded only when a TLS port is configured.
@@ -393,7 +415,7 @@ export class Server {
         `Ready to accept connections tls on ${binds.join(" ")} port ${port}`,
       );
     } catch (e) {
-      this.close();
+      if (closeOnError) this.close();
       throw e;
     }
   }

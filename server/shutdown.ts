@@ -10,6 +10,8 @@
  * 4. with SAVE, compact every shard; then a final flush and fdatasync of every shard;
  * 5. close every connection and the engine (which flushes again and releases the data dir lock).
  *
+ * An aborted or failed shutdown releases the held commands and listens again.
+ *
  * The whole sequence is bounded by `shutdown-timeout` seconds for the waits of step 3. A failed
  * flush or save stops the shutdown (the server keeps running) unless FORCE is given. Nothing here
  * exits the process: the promise resolves and `main.ts` exits.
@@ -176,6 +178,9 @@ async function run(
         : "Errors trying to shut down the server. Check the logs above. Shutdown aborted.",
     );
     releaseHeld(st);
+    // The server keeps running: it takes new connections again.
+    const resume = (server as unknown as { resumeAccepting?: () => Promise<void> }).resumeAccepting;
+    resume?.call(server);
     return { closed: false, error };
   };
 

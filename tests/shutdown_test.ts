@@ -213,6 +213,10 @@ Deno.test("SHUTDOWN waits for pending replies (bounded by shutdown-timeout); ABO
     assert(!isShuttingDown(server));
     assertEquals(await admin.call("GET", "during"), "$3\r\nyes\r\n");
     assertEquals(await setup.call("SHUTDOWN", "ABORT"), "-ERR No shutdown in progress.\r\n");
+    // It takes new connections again.
+    const late = await RawClient.connect(server.port);
+    assertEquals(await late.call("PING"), "+PONG\r\n");
+    late.close();
 
     // With a short timeout the wait ends on its own.
     await admin.call("CONFIG", "SET", "shutdown-timeout", "1");
