@@ -127,37 +127,49 @@ export class DurableLog implements EffectLog {
     }
   }
 
+  /** Per shard, the records of the batch being written (reused: a Map per batch showed). */
+  private readonly byShard: Pending[][] = [];
+
   private writeBatch(items: Pending[]): void {
-    const byShard = new Map<number, Pending[]>();
+    const byShard = this.byShard;
+    while (byShard.length < this.shards.length) byShard.push([]);
+    let participants = 0;
     for (const p of items) {
-      const list = byShard.get(p.shard);
-      if (list) list.push(p);
-      else byShard.set(p.shard, [p]);
+      const list = byShard[p.shard];
+      if (list.length === 0) participants++;
+      list.push(p);
     }
-    const id = this.nextBatchId++;
-    // Each part names every participant: recovery can tell which shard a missing part was in.
-    // (A plain array written byte by byte: a Buffer costs a subclass constructor per batch.)
-    const begin = new Uint8Array(10 + 2 * byShard.size);
-    putDouble(begin, 0, id);
-    begin[8] = byShard.size;
-    begin[9] = byShard.size >>> 8;
-    let at = 10;
-    for (const shard of byShard.keys()) {
-      begin[at++] = shard;
-      begin[at++] = shard >>> 8;
-    }
-    const end = new Uint8Array(begin.buffer, 0, 8);
-    for (const [shard, list] of byShard) {
-      let sync = false;
-      let windowMs = Infinity;
-      for (const p of list) {
-        sync ||= p.sync;
-        windowMs = Math.min(windowMs, p.windowMs);
+    try {
+      const id = this.nextBatchId++;
+      // Each part names every participant: recovery can tell which shard a missing part was in.
+      // (A plain array written byte by byte: a Buffer costs a subclass constructor per batch.)
+      const begin = new Uint8Array(10 + 2 * participants);
+      putDouble(begin, 0, id);
+      begin[8] = participants;
+      begin[9] = participants >>> 8;
+      let at = 10;
+      for (let shard = 0; shard < byShard.length; shard++) {
+        if (byShard[shard].length === 0) continue;
+        begin[at++] = shard;
+        begin[at++] = shard >>> 8;
       }
-      const log = this.shards[shard];
-      log.append(RecordType.BatchBegin, 0, 0, "", begin, this.nextLsn(shard), false, windowMs);
-      for (const p of list) this.write(p);
-      log.append(RecordType.BatchEnd, 0, 0, "", end, this.nextLsn(shard), sync, windowMs);
+      const end = new Uint8Array(begin.buffer, 0, 8);
+      for (let shard = 0; shard < byShard.length; shard++) {
+        const list = byShard[shard];
+        if (list.length === 0) continue;
+        let sync = false;
+        let windowMs = Infinity;
+        for (const p of list) {
+          sync ||= p.sync;
+          windowMs = Math.min(windowMs, p.windowMs);
+        }
+        const log = this.shards[shard];
+        log.append(RecordType.BatchBegin, 0, 0, "", begin, this.nextLsn(shard), false, windowMs);
+        for (const p of list) this.write(p);
+        log.append(RecordType.BatchEnd, 0, 0, "", end, this.nextLsn(shard), sync, windowMs);
+      }
+    } finally {
+      for (const list of byShard) list.length = 0;
     }
   }
 
