@@ -72,6 +72,7 @@ export function clientInfoLine(c: Client, argv: Uint8Array[] | null, now = Date.
   let multiMem = 0;
   for (const q of c.tx?.queue ?? []) for (const a of q.argv) multiMem += a.length;
   const omem = c.transport.outputPending();
+  const [rbs, rbp] = c.transport.replyBuffer?.() ?? [0, 0];
   const sec = (ms: number) => Math.floor(ms / 1000);
   return `id=${c.id} addr=${c.transport.addr} laddr=${c.transport.laddr} fd=-1` +
     ` name=${c.name} age=${sec(now) - sec(c.createdAt)} idle=${sec(now) - sec(c.lastInteraction)}` +
@@ -79,8 +80,8 @@ export function clientInfoLine(c: Client, argv: Uint8Array[] | null, now = Date.
     ` ssub=${c.shardChannels.size} multi=${c.tx ? c.tx.queue.length : -1}` +
     ` watch=${c.watched.size}` +
     ` qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=${argvMem} multi-mem=${multiMem}` +
-    ` rbs=0 rbp=0 obl=0 oll=0 omem=${omem}` +
-    ` tot-mem=${qbuf + qbufFree + argvMem + multiMem + omem} events=r${omem > 0 ? "w" : ""}` +
+    ` rbs=${rbs} rbp=${rbp} obl=0 oll=0 omem=${omem}` +
+    ` tot-mem=${qbuf + qbufFree + argvMem + multiMem + rbs + omem} events=r${omem > 0 ? "w" : ""}` +
     ` cmd=${c.lastCommand} user=${c.user} redir=${c.tracking ? c.tracking.redirect : -1}` +
     ` resp=${c.resp} lib-name=${c.libName} lib-ver=${c.libVer}`;
 }
@@ -325,7 +326,7 @@ export const clientCommands: CommandSpec[] = [
         arity: -2,
         flags: [...ADMIN],
         differences:
-          "`fd=-1` for every client (Deno does not expose socket descriptors); `rbs`/`rbp` are 0; fields in Redis 7.2's layout (`watch=`, `lib-name=`, `lib-ver=`).",
+          "`fd=-1` for every client (Deno does not expose socket descriptors); fields in Redis 7.2's layout (`watch=`, `lib-name=`, `lib-ver=`).",
         summary: "Get the list of client connections",
         since: "2.4.0",
         complexity: "O(N) where N is the number of client connections",

@@ -73,6 +73,10 @@ export class Connection implements Transport {
     this.client = new Client(this);
   }
 
+  replyBuffer(): [number, number] {
+    return [this.writer.buf.length, Math.max(this.writer.recentPeak, this.spare.recentPeak)];
+  }
+
   queryBuffer(): [number, number] {
     return [this.parser.pending, this.parser.free];
   }

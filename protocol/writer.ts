@@ -57,6 +57,11 @@ export class ReplyWriter {
     return this.pos;
   }
 
+  /** The most bytes one batch of replies needed lately (CLIENT LIST `rbp`). */
+  get recentPeak(): number {
+    return Math.max(this.peak, this.pos);
+  }
+
   /** Returns the pending bytes (a view, valid until the next write) and empties the writer. */
   take(): Uint8Array {
     const out = this.buf.subarray(0, this.pos);

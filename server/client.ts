@@ -22,6 +22,8 @@ export interface Transport {
   close(): void;
   /** Query buffer bytes pending and free (CLIENT LIST `qbuf`, `qbuf-free`). */
   queryBuffer(): [number, number];
+  /** Reply buffer size and its recent peak use (CLIENT LIST `rbs`, `rbp`). */
+  replyBuffer?(): [number, number];
   /** Output bytes waiting to be sent (CLIENT LIST `omem`, `obl`). */
   outputPending(): number;
   /** Sends bytes already encoded for this client's protocol (pub/sub fan-out encodes once). */

@@ -521,3 +521,22 @@ Deno.test("unixsocket: clients connect through a Unix socket as they do to redis
   assert(!(await Deno.stat(ferricPath).then(() => true, () => false)), "socket file removed");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("CLIENT INFO: rbs and rbp show the reply buffer and its recent peak", async () => {
+  await withFerric(async (server) => {
+    const c = await RawClient.connect(server.port);
+    try {
+      const field = (info: string, name: string) =>
+        Number(new RegExp(` ${name}=(\\d+)`).exec(info)![1]);
+      let info = await c.call("CLIENT", "INFO");
+      assert(field(info, "rbs") > 0, info);
+      await c.call("SET", "v", "x".repeat(5000));
+      await c.call("GET", "v");
+      info = await c.call("CLIENT", "INFO");
+      assert(field(info, "rbp") >= 5000, info);
+      assert(field(info, "tot-mem") >= field(info, "rbs"), info);
+    } finally {
+      c.close();
+    }
+  });
+});
