@@ -11,23 +11,8 @@
  * @module
  */
 import redisDocs from "./docs_data.json" with { type: "json" };
-import { type Reply, RespMap, RespSet, SimpleString } from "../protocol/reply.ts";
-
-/** One argument as COMMAND DOCS describes it (Redis's argument schema). */
-export interface ArgDoc {
-  name: string;
-  /** `key`, `string`, `integer`, `double`, `pattern`, `unix-time`, `pure-token`, `oneof`, `block` */
-  type: string;
-  key_spec_index?: number;
-  token?: string;
-  summary?: string;
-  since?: string;
-  deprecated_since?: string;
-  /** `optional`, `multiple`, `multiple_token` */
-  flags?: string[];
-  /** The choices of a `oneof`, the parts of a `block`. */
-  arguments?: ArgDoc[];
-}
+import { type Reply, RespSet, SimpleString } from "../protocol/reply.ts";
+import { type ArgumentDoc as ArgDoc, argumentReply } from "./argument_docs.ts";
 
 /** A command's COMMAND DOCS fields beyond summary, since, group and complexity. */
 export interface CommandDoc {
@@ -149,19 +134,6 @@ export const FERRIC_DOCS: Readonly<Record<string, CommandDoc>> = {
 export const REDIS_DOCS = redisDocs as unknown as Readonly<Record<string, CommandDoc>>;
 
 const status = (s: string) => new SimpleString(s);
-
-/** An argument's COMMAND DOCS map, keys in Redis's order. */
-export function argumentReply(a: ArgDoc): Reply {
-  const out: Reply[] = ["name", a.name, "type", a.type];
-  if (a.key_spec_index !== undefined) out.push("key_spec_index", a.key_spec_index);
-  if (a.token !== undefined) out.push("token", a.token);
-  if (a.summary !== undefined) out.push("summary", a.summary);
-  if (a.since !== undefined) out.push("since", a.since);
-  if (a.deprecated_since !== undefined) out.push("deprecated_since", a.deprecated_since);
-  if (a.flags?.length) out.push("flags", new RespSet(a.flags.map(status)));
-  if (a.arguments) out.push("arguments", a.arguments.map(argumentReply));
-  return new RespMap(out);
-}
 
 const cache = new Map<string, Reply[]>();
 

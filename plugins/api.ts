@@ -9,14 +9,9 @@ import type { Database } from "../engine/keyspace.ts";
 import { Errors as builtinErrors } from "../commands/errors.ts";
 import type { ValueDecoder } from "../engine/values/types.ts";
 import type { Value } from "../engine/values/types.ts";
-import {
-  type NO_REPLY,
-  type Reply,
-  type RespError,
-  RespMap,
-  SimpleString,
-} from "../protocol/reply.ts";
+import type { NO_REPLY, Reply, RespError } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
+import { type ArgumentDoc, argumentReply } from "../commands/argument_docs.ts";
 import type { Server } from "../server/server.ts";
 import type {
   AclCategory,
@@ -231,31 +226,7 @@ export interface PluginCommandSpec<F extends readonly CommandFlag[] = readonly C
   handler?: (ctx: ContextFor<F>, argv: Uint8Array[]) => HandlerResult;
 }
 
-/** One argument in COMMAND DOCS (keys in the order Redis writes them). */
-export interface ArgumentDoc {
-  name: string;
-  /** `key`, `string`, `integer`, `double`, `pattern`, `unix-time`, `pure-token`, `oneof`, `block` */
-  type: string;
-  key_spec_index?: number;
-  token?: string;
-  summary?: string;
-  since?: string;
-  /** `optional`, `multiple`, `multiple_token` */
-  flags?: string[];
-  arguments?: ArgumentDoc[];
-}
-
-/** An argument's COMMAND DOCS map. */
-function argumentReply(a: ArgumentDoc): Reply {
-  const out: Reply[] = ["name", a.name, "type", a.type];
-  if (a.key_spec_index !== undefined) out.push("key_spec_index", a.key_spec_index);
-  if (a.token !== undefined) out.push("token", a.token);
-  if (a.summary !== undefined) out.push("summary", a.summary);
-  if (a.since !== undefined) out.push("since", a.since);
-  if (a.flags?.length) out.push("flags", a.flags.map((f) => new SimpleString(f)));
-  if (a.arguments?.length) out.push("arguments", a.arguments.map(argumentReply));
-  return new RespMap(out);
-}
+export type { ArgumentDoc } from "../commands/argument_docs.ts";
 
 const COMMAND_BRAND: unique symbol = Symbol("ferricstore.plugin-command");
 const PLUGIN_BRAND: unique symbol = Symbol("ferricstore.plugin");
