@@ -13,6 +13,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { globMatch } from "../glob.ts";
 import type { AclCategory, Command } from "../../commands/spec.ts";
 import { ACL_CATEGORIES } from "../../commands/spec.ts";
+import { latin1 } from "../../commands/args.ts";
 
 /** A SETUSER rule that cannot be applied; `message` is Redis's reason text. */
 export class AclRuleError extends Error {}
@@ -98,7 +99,7 @@ export class Selector {
     const args = this.firstArgs.size > 0 ? this.firstArgs.get(cmd.fullName) : undefined;
     const at = cmd.parent ? 2 : 1;
     if (args !== undefined && argv !== undefined && argv.length > at) {
-      const first = Buffer.from(argv[at]).toString("latin1").toLowerCase();
+      const first = latin1(argv[at]).toLowerCase();
       if (args.some((a) => a.toLowerCase() === first)) return true;
     }
     // Commands registered after the rules were set (plugins) follow +@all.

@@ -111,9 +111,7 @@ export class ShardLog {
 
   /** True when everything appended so far is written and fdatasynced (conservative). */
   get synced(): boolean {
-    if (this.pending) return false;
-    if (this.file === null) return true;
-    return this.syncedSegment === this.fileSegment && this.syncedBytes >= this.fileBytes;
+    return !this.pending && (this.file === null || this.isSynced(this.fileSegment, this.fileBytes));
   }
 
   /** True when records are waiting to be written. */
