@@ -23,6 +23,7 @@
 import { dirname, resolve } from "node:path";
 import { freePort } from "../tests/_harness.ts";
 import { median } from "./run.ts";
+import { procCpuTime } from "../server/stats.ts";
 
 const PONG = new TextEncoder().encode("+PONG\r\n");
 
@@ -93,12 +94,11 @@ async function benchmark(port: number, requests: number, pipeline: number): Prom
   return Number(row.split(",")[1].replaceAll('"', ""));
 }
 
-/** User and system CPU time a process has used, in seconds (Linux clock ticks of 10 ms). */
-function cpuSeconds(pid: number): [number, number] {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  // Fields after the command name, which is in parentheses and may contain spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+/** User and system CPU time a process has used, in microseconds. */
+function cpuTime(pid: number): [number, number] {
+  const t = procCpuTime(`/proc/${pid}/stat`);
+  if (t === null) throw new Error(`cannot read the CPU time of process ${pid}`);
+  return [t.user, t.system];
 }
 
 async function main(args: string[]): Promise<void> {
@@ -145,14 +145,14 @@ async function main(args: string[]): Promise<void> {
       const user = [0, 0, 0], sys = [0, 0, 0];
       for (let r = 0; r < rounds; r++) {
         for (const i of [0, 1, 2]) {
-          const [u0, s0] = cpuSeconds(children[i].pid);
+          const [u0, s0] = cpuTime(children[i].pid);
           runs[i].push(await benchmark(portOf[i], n, pipeline));
-          const [u1, s1] = cpuSeconds(children[i].pid);
+          const [u1, s1] = cpuTime(children[i].pid);
           user[i] += u1 - u0;
           sys[i] += s1 - s0;
         }
       }
-      const us = (x: number) => (x / (n * rounds) * 1e6).toFixed(1);
+      const us = (x: number) => (x / (n * rounds)).toFixed(1);
       cpu.push(
         `| ${pipeline} | ${[0, 1, 2].map((i) => `${us(user[i])} / ${us(sys[i])}`).join(" | ")} |`,
       );

@@ -14,6 +14,7 @@ import { latin1, utf8Bytes } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
 import { valueSize } from "../engine/values/types.ts";
 import { moduleInfoLines } from "../plugins/loader.ts";
+import { procCpuTime } from "../server/stats.ts";
 
 /** One `field:value` line. */
 export type InfoLine = [field: string, value: string | number];
@@ -171,20 +172,6 @@ const SYSNAMES: Record<string, string> = {
   aix: "AIX",
   illumos: "SunOS",
 };
-
-/**
- * CPU time of the main thread (the one that runs commands), in microseconds, from
- * /proc/self/task/PID/stat (clock ticks of 10 ms); null where there is no /proc.
- */
-function mainThreadCpu(): { user: number; system: number } | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { user: Number(fields[11]) * 10_000, system: Number(fields[12]) * 10_000 };
-  } catch {
-    return null;
-  }
-}
 
 /** `%ld.%06ld` seconds from microseconds. */
 function seconds6(usec: number): string {
@@ -362,7 +349,8 @@ export const INFO_SECTIONS: InfoSection[] = [
     default: true,
     lines() {
       const cpu = process.cpuUsage();
-      const main = mainThreadCpu();
+      // The main thread is the one that runs commands.
+      const main = procCpuTime(`/proc/self/task/${Deno.pid}/stat`);
       return [
         ["used_cpu_sys", seconds6(cpu.system)],
         ["used_cpu_user", seconds6(cpu.user)],

@@ -38,3 +38,19 @@ export class ServerStats {
     this.errors.clear();
   }
 }
+
+/**
+ * User and system CPU time, in microseconds, from a Linux `/proc/.../stat` file (a process's, or
+ * one thread's under `task/`); null where it cannot be read.
+ */
+export function procCpuTime(statPath: string): { user: number; system: number } | null {
+  try {
+    const stat = Deno.readTextFileSync(statPath);
+    // Fields after the command name, which is in parentheses and may contain spaces; times are
+    // in clock ticks of 10 ms.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { user: Number(fields[11]) * 10_000, system: Number(fields[12]) * 10_000 };
+  } catch {
+    return null;
+  }
+}
