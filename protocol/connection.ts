@@ -9,7 +9,7 @@
 import { batchArrived, dispatch } from "../commands/dispatch.ts";
 import { Client, type Transport } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
-import { GROWN_KEEP_MS, ProtocolError, QueryBufferOverflow, RequestParser } from "./parser.ts";
+import { ProtocolError, QueryBufferOverflow, RequestParser } from "./parser.ts";
 import { FileSlice, NO_REPLY, type Reply } from "./reply.ts";
 import { ReplyWriter } from "./writer.ts";
 
@@ -84,8 +84,8 @@ export class Connection implements Transport {
   /** Lets buffers kept for large requests and replies go once none came for a while. */
   trimBuffers(now: number): void {
     this.parser.trim(now);
-    this.writer.trim(now, GROWN_KEEP_MS);
-    this.spare.trim(now, GROWN_KEEP_MS);
+    this.writer.trim(now);
+    this.spare.trim(now);
   }
 
   outputPending(): number {

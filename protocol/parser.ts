@@ -11,6 +11,7 @@
  */
 import { Buffer } from "node:buffer";
 import { RespError } from "./reply.ts";
+import { SetAside } from "./set_aside.ts";
 
 /** Longest inline request, and longest `*`/`$` header line (Redis's PROTO_INLINE_MAX_SIZE). */
 export const INLINE_MAX = 64 * 1024;
@@ -22,13 +23,6 @@ export const INLINE_MAX = 64 * 1024;
  */
 const MIN_READ = 1024;
 const MAX_READ = 16 * 1024;
-/** True when a set-aside buffer suits a need of `size` bytes (big enough, not far too big). */
-export function reusable(grown: Uint8Array | null, size: number): grown is Uint8Array<ArrayBuffer> {
-  return grown !== null && grown.length >= size && grown.length <= size * 4;
-}
-
-/** How long a buffer that grew for a large request is kept for the next one. */
-export const GROWN_KEEP_MS = 2000;
 /** Reads in a row that fill less than a quarter of the read size before it halves. */
 const SMALL_READS = 16;
 
@@ -55,8 +49,7 @@ export class RequestParser {
   private targetLen = 0;
   private smallReads = 0;
   /** A buffer that grew for a large request, kept for the next one, and since when. */
-  private grown: Uint8Array<ArrayBuffer> | null = null;
-  private grownAt = 0;
+  private readonly grown = new SetAside();
   /** A view of all of `buf`, made once. */
   private whole: Uint8Array | null = null;
   private start = 0; // first byte of the request being parsed
@@ -90,8 +83,7 @@ export class RequestParser {
       // next read (which an idle connection keeps pending) holds a small one; the next large
       // request reuses it, and {@link trim} lets it go when none comes.
       if (this.buf.length > 2 * this.readSize) {
-        this.grown = this.buf;
-        this.grownAt = Date.now();
+        this.grown.keep(this.buf);
         this.buf = new Uint8Array(2 * this.readSize);
         this.whole = null;
       }
@@ -105,10 +97,7 @@ export class RequestParser {
       } else {
         let size = this.buf.length * 2;
         while (size - used < need) size *= 2;
-        // The buffer set aside for large requests, once the need reaches its size class.
-        const grown = this.grown;
-        const next = reusable(grown, size) ? grown : new Uint8Array(size);
-        if (next === grown) this.grown = null;
+        const next = this.grown.alloc(size);
         next.set(this.buf.subarray(this.start, this.end));
         this.buf = next;
         this.whole = null;
@@ -125,9 +114,9 @@ export class RequestParser {
     return target;
   }
 
-  /** Lets a set-aside large buffer go when no large request came for `GROWN_KEEP_MS`. */
+  /** Lets a set-aside large buffer go when no large request came for a while. */
   trim(now: number): void {
-    if (this.grown !== null && now - this.grownAt > GROWN_KEEP_MS) this.grown = null;
+    this.grown.trim(now);
   }
 
   /** Records that `n` bytes were read into the last `readTarget`. */

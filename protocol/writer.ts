@@ -17,7 +17,7 @@ import {
   Verbatim,
 } from "./reply.ts";
 import { formatDouble } from "./numbers.ts";
-import { reusable } from "./parser.ts";
+import { SetAside } from "./set_aside.ts";
 
 const CRLF0 = 13;
 const CRLF1 = 10;
@@ -38,15 +38,14 @@ export type Protocol = 2 | 3;
 
 /** Collects encoded replies; {@link ReplyWriter.take} hands out the bytes to send. */
 export class ReplyWriter {
-  buf: Uint8Array;
+  buf: Uint8Array<ArrayBuffer>;
   pos = 0;
 
   /** Takes since the last look at {@link peak}, and the largest of them. */
   private takes = 0;
   private peak = 0;
-  /** A buffer that grew for a large reply, kept for the next one, and since when. */
-  private grown: Uint8Array | null = null;
-  private grownAt = 0;
+  /** A buffer that grew for a large reply, kept for the next one. */
+  private readonly grown = new SetAside();
 
   constructor(private readonly initialSize = INITIAL_SIZE) {
     this.buf = new Uint8Array(initialSize);
@@ -80,8 +79,7 @@ export class ReplyWriter {
     if (this.pos !== 0 || this.buf.length === this.initialSize) return;
     if (this.buf.length > SHRINK_AT_ONCE) {
       // Kept aside for the next large reply; {@link trim} lets it go when none comes.
-      this.grown = this.buf;
-      this.grownAt = Date.now();
+      this.grown.keep(this.buf);
       this.buf = new Uint8Array(this.initialSize);
     } else if (this.takes >= SHRINK_WINDOW) {
       if (this.peak * 4 < this.buf.length) this.buf = new Uint8Array(this.initialSize);
@@ -89,9 +87,9 @@ export class ReplyWriter {
     }
   }
 
-  /** Lets a set-aside large buffer go when no large reply came for `keepMs`. */
-  trim(now: number, keepMs: number): void {
-    if (this.grown !== null && now - this.grownAt > keepMs) this.grown = null;
+  /** Lets a set-aside large buffer go when no large reply came for a while. */
+  trim(now: number): void {
+    this.grown.trim(now);
   }
 
   private ensure(n: number): void {
@@ -99,10 +97,7 @@ export class ReplyWriter {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    // The buffer set aside for large replies, once the need reaches its size class.
-    const grown = this.grown;
-    const next = reusable(grown, size) ? grown : new Uint8Array(size);
-    if (next === grown) this.grown = null;
+    const next = this.grown.alloc(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
   }

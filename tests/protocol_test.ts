@@ -17,6 +17,7 @@ import {
 
 import { RequestParser } from "../protocol/parser.ts";
 import { ReplyWriter } from "../protocol/writer.ts";
+import type { SetAside } from "../protocol/set_aside.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
@@ -866,7 +867,7 @@ Deno.test("protocol: buffers that grew for a large request or reply are given ba
   parser.readTarget();
   assert(parser.free <= 32 * 1024, `after a large request: ${parser.free} bytes`);
   // The large buffer is set aside for the next large request, and let go once none came.
-  const grown = () => (parser as unknown as { grown: Uint8Array | null }).grown;
+  const grown = () => (parser as unknown as { grown: SetAside }).grown.buffer;
   const aside = grown();
   assert(aside !== null && aside.length >= value.length, "the grown buffer is kept aside");
   // As a connection reads: into each read target, parsing after each read (the bulk length
@@ -899,7 +900,7 @@ Deno.test("protocol: buffers that grew for a large request or reply are given ba
   writer.shrink();
   assert(writer.buf.length <= 1024, `reply buffer after a large reply: ${writer.buf.length}`);
   // The next large reply, even one built from many small parts, reuses the buffer set aside.
-  const asideReply = (writer as unknown as { grown: Uint8Array | null }).grown;
+  const asideReply = (writer as unknown as { grown: SetAside }).grown.buffer;
   assert(asideReply !== null, "the large reply buffer is kept aside");
   for (let i = 0; i < 2000; i++) writer.write("p".repeat(600), 2);
   assert(writer.buf === asideReply, "a large reply reused it");
