@@ -284,10 +284,12 @@ export class Server {
   /** Binds the RESP listeners and starts background work. */
   async listen(): Promise<void> {
     const binds = this.config.str("bind").trim().split(/\s+/);
-    this.port = this.listenTcp(binds, this.config.int("port"));
-    const unix = this.config.str("unixsocket");
-    if (unix !== "") await this.listenUnix(unix);
-    if (this.config.int("tls-port") > 0) await this.listenTls(binds);
+    try {
+      this.port = await this.bindListeners(binds, this.config.int("port"));
+    } catch (e) {
+      this.close();
+      throw e;
+    }
     if (this.config.int("http-port") >= 0) {
       try {
         // Loaded only when wanted: the HTTP side (prom-client above all) takes ~80 ms to load,
@@ -307,8 +309,19 @@ export class Server {
     );
   }
 
-  /** Listens on every `bind` address at `port` (0: a free one); returns the port bound. */
-  private listenTcp(binds: string[], port: number, closeOnError = true): number {
+  /**
+   * Binds the RESP listeners: TCP on every `bind` address at `port` (0: a free one), the Unix
+   * socket and TLS when configured. Returns the TCP port bound.
+   */
+  private async bindListeners(binds: string[], port: number): Promise<number> {
+    port = this.listenTcp(binds, port);
+    const unix = this.config.str("unixsocket");
+    if (unix !== "") await this.listenUnix(unix);
+    if (this.config.int("tls-port") > 0) await this.listenTls(binds);
+    return port;
+  }
+
+  private listenTcp(binds: string[], port: number): number {
     for (const raw of binds) {
       const optional = raw.startsWith("-");
       const hostname = optional ? raw.slice(1) : raw;
@@ -319,7 +332,6 @@ export class Server {
         this.acceptLoop(l);
       } catch (e) {
         if (optional) continue;
-        if (closeOnError) this.close();
         throw new Error(`cannot listen on ${hostname}:${port}: ${(e as Error).message}`);
       }
     }
@@ -334,10 +346,7 @@ export class Server {
     if (this.listeners.length > 0 || this.shuttingDown) return;
     const binds = this.config.str("bind").trim().split(/\s+/);
     try {
-      this.listenTcp(binds, this.port, false);
-      const unix = this.config.str("unixsocket");
-      if (unix !== "") await this.listenUnix(unix, false);
-      if (this.config.int("tls-port") > 0) await this.listenTls(binds, false);
+      await this.bindListeners(binds, this.port);
       this.log.notice("server", "Accepting connections again");
     } catch (e) {
       this.log.warning("server", `cannot accept connections again: ${(e as Error).message}`);
@@ -345,7 +354,7 @@ export class Server {
   }
 
   /** Listens on a Unix domain socket too (`unixsocket`, `unixsocketperm`), as Redis does. */
-  private async listenUnix(path: string, closeOnError = true): Promise<void> {
+  private async listenUnix(path: string): Promise<void> {
     try {
       // A socket file left by a server that did not exit cleanly would refuse the bind; one a
       // live server listens on is that server's.
@@ -362,10 +371,7 @@ export class Server {
         Deno.removeSync(path);
       }
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        if (closeOnError) this.close();
-        throw e;
-      }
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
     try {
       const l = Deno.listen({ transport: "unix", path });
@@ -375,7 +381,6 @@ export class Server {
       this.unixSocket = { path, ino: Deno.lstatSync(path).ino };
       this.acceptLoop(l);
     } catch (e) {
-      if (closeOnError) this.close();
       throw new Error(`cannot listen on unix socket ${path}: ${(e as Error).message}`);
     }
     this.log.notice("server", `The server is now ready to accept connections at ${path}`);
@@ -391,33 +396,25 @@ export class Server {
   tlsPort = 0;
   private closeTls: (() => void) | null = null;
 
-  private async listenTls(binds: string[], closeOnError = true): Promise<void> {
+  private async listenTls(binds: string[]): Promise<void> {
     const c = this.config;
-    try {
-      // node:tls is loaded only when a TLS port is configured.
-      const { listenTls } = await import("../protocol/tls.ts");
-      const { port, close } = await listenTls(
-        {
-          port: c.int("tls-port"),
-          hostnames: binds.map((b) => b.replace(/^-/, "")),
-          certFile: c.str("tls-cert-file"),
-          keyFile: c.str("tls-key-file"),
-          caFile: c.str("tls-ca-cert-file"),
-          authClients: c.str("tls-auth-clients") as "yes" | "no" | "optional",
-        },
-        (stream, remote, local) => this.serveStream(stream, remote, local, true),
-        (message) => this.log.warning("tls", message),
-      );
-      this.tlsPort = port;
-      this.closeTls = close;
-      this.log.notice(
-        "server",
-        `Ready to accept connections tls on ${binds.join(" ")} port ${port}`,
-      );
-    } catch (e) {
-      if (closeOnError) this.close();
-      throw e;
-    }
+    // node:tls is loaded only when a TLS port is configured.
+    const { listenTls } = await import("../protocol/tls.ts");
+    const { port, close } = await listenTls(
+      {
+        port: c.int("tls-port"),
+        hostnames: binds.map((b) => b.replace(/^-/, "")),
+        certFile: c.str("tls-cert-file"),
+        keyFile: c.str("tls-key-file"),
+        caFile: c.str("tls-ca-cert-file"),
+        authClients: c.str("tls-auth-clients") as "yes" | "no" | "optional",
+      },
+      (stream, remote, local) => this.serveStream(stream, remote, local, true),
+      (message) => this.log.warning("tls", message),
+    );
+    this.tlsPort = port;
+    this.closeTls = close;
+    this.log.notice("server", `Ready to accept connections tls on ${binds.join(" ")} port ${port}`);
   }
 
   /** Resolves when the server has closed. */
