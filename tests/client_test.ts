@@ -1,5 +1,13 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cmd, Differential, encodeCommand, RawClient, withFerric } from "./_harness.ts";
+import {
+  cmd,
+  Differential,
+  encodeCommand,
+  RawClient,
+  startFerric,
+  startRedis,
+  withFerric,
+} from "./_harness.ts";
 
 /** The text of a bulk (`$n`) or verbatim (`=n txt:`) reply. */
 function bulkText(raw: string): string {
@@ -479,7 +487,6 @@ Deno.test("unixsocket: clients connect through a Unix socket as they do to redis
   const ferricPath = `${dir}/ferric.sock`, redisPath = `${dir}/redis.sock`;
   // A stale socket file from a server that did not exit cleanly is replaced.
   Deno.listen({ transport: "unix", path: ferricPath }).close();
-  const { startFerric, startRedis } = await import("./_harness.ts");
   const ferric = await startFerric({
     unixsocket: ferricPath,
     unixsocketperm: "700",

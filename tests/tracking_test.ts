@@ -171,6 +171,11 @@ Deno.test("client tracking: BCAST invalidations are batched per prefix, keys in 
   }
 });
 
+/** INFO stats' tracking_total_keys. */
+async function trackedKeys(c: RawClient): Promise<number> {
+  return Number(/tracking_total_keys:(\d+)/.exec(await c.call("INFO", "stats"))![1]);
+}
+
 Deno.test("tracking-table-max-keys: keys over the limit are invalidated for their readers, as redis-server", async () => {
   const d = await Differential.start();
   try {
@@ -193,8 +198,7 @@ Deno.test("tracking-table-max-keys: keys over the limit are invalidated for thei
         if (r.startsWith("+PONG")) break;
       }
       const invalidated = frames.filter((f) => f.includes("invalidate")).length;
-      const stats = await admin.call("INFO", "stats");
-      results.push(`${invalidated} ${/tracking_total_keys:(\d+)/.exec(stats)![1]}`);
+      results.push(`${invalidated} ${await trackedKeys(admin)}`);
       await admin.call("CONFIG", "SET", "tracking-table-max-keys", "1000000");
       c.close();
       admin.close();
@@ -216,7 +220,7 @@ Deno.test("tracking-table-max-keys: a lowered limit trims the table while comman
       let keys = Infinity;
       for (const end = Date.now() + 5000; keys > 10 && Date.now() < end;) {
         await new Promise((r) => setTimeout(r, 100));
-        keys = Number(/tracking_total_keys:(\d+)/.exec(await admin.call("INFO", "stats"))![1]);
+        keys = await trackedKeys(admin);
       }
       assertEquals(keys, 10, `port ${port}`);
       await admin.call("CONFIG", "SET", "tracking-table-max-keys", "1000000");
