@@ -221,8 +221,7 @@ export const commandCommands: CommandSpec[] = [
         /** COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>] */
         (ctx, argv) => {
           // Subcommands follow their container, as in Redis (`acl`, `acl|cat` …).
-          const all: Command[] = [];
-          for (const c of ctx.server.registry.all()) all.push(c, ...c.subcommands?.values() ?? []);
+          const all = [...ctx.server.registry.everyCommand()];
           const names = (keep: (c: Command) => boolean) => all.filter(keep).map((c) => c.fullName);
           if (argv.length === 2) return names(() => true);
           if (argv.length !== 5 || !isWord(argv[2], "filterby")) return Errors.syntax;

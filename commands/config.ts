@@ -91,16 +91,14 @@ function setFailed(name: string, why: string): RespError {
 /** Zeroes every counter INFO reports (CONFIG RESETSTAT). */
 export function resetStats(server: Server): void {
   server.stats.reset();
-  for (const cmd of server.registry.all()) {
-    for (const c of [cmd, ...(cmd.subcommands?.values() ?? [])]) {
-      const st = c.stats;
-      st.calls =
-        st.usec =
-        st.rejected =
-        st.failed =
-          0;
-      st.histogram.reset();
-    }
+  for (const c of server.registry.everyCommand()) {
+    const st = c.stats;
+    st.calls =
+      st.usec =
+      st.rejected =
+      st.failed =
+        0;
+    st.histogram.reset();
   }
   const ks = server.keyspace.stats;
   ks.hits =

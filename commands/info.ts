@@ -377,17 +377,15 @@ export const INFO_SECTIONS: InfoSection[] = [
     default: false,
     lines(server) {
       const out: InfoLine[] = [];
-      for (const cmd of server.registry.all()) {
-        for (const c of [cmd, ...(cmd.subcommands?.values() ?? [])]) {
-          const s = c.stats;
-          if (s.calls === 0 && s.failed === 0 && s.rejected === 0) continue;
-          out.push([
-            `cmdstat_${c.fullName}`,
-            `calls=${s.calls},usec=${Math.floor(s.usec)},usec_per_call=${
-              fixed2(s.calls === 0 ? 0 : s.usec / s.calls)
-            },rejected_calls=${s.rejected},failed_calls=${s.failed}`,
-          ]);
-        }
+      for (const c of server.registry.everyCommand()) {
+        const s = c.stats;
+        if (s.calls === 0 && s.failed === 0 && s.rejected === 0) continue;
+        out.push([
+          `cmdstat_${c.fullName}`,
+          `calls=${s.calls},usec=${Math.floor(s.usec)},usec_per_call=${
+            fixed2(s.calls === 0 ? 0 : s.usec / s.calls)
+          },rejected_calls=${s.rejected},failed_calls=${s.failed}`,
+        ]);
       }
       return out;
     },
@@ -432,15 +430,13 @@ export const INFO_SECTIONS: InfoSection[] = [
       const out: InfoLine[] = [];
       const text = server.config.str("latency-tracking-info-percentiles");
       const percentiles = text === "" ? [] : text.split(" ");
-      for (const cmd of server.registry.all()) {
-        for (const c of [cmd, ...(cmd.subcommands?.values() ?? [])]) {
-          const h = c.stats.histogram;
-          if (h.total === 0) continue;
-          out.push([
-            `latency_percentiles_usec_${c.fullName}`,
-            percentiles.map((p) => `p${p}=${fixed3(h.percentile(Number(p)))}`).join(","),
-          ]);
-        }
+      for (const c of server.registry.everyCommand()) {
+        const h = c.stats.histogram;
+        if (h.total === 0) continue;
+        out.push([
+          `latency_percentiles_usec_${c.fullName}`,
+          percentiles.map((p) => `p${p}=${fixed3(h.percentile(Number(p)))}`).join(","),
+        ]);
       }
       return out;
     },

@@ -11,6 +11,14 @@ import { isWord, latin1Bytes } from "./args.ts";
 export class CommandSpecError extends Error {}
 
 /** All registered commands. */
+/** `commands` and their subcommands, each container followed by its subcommands. */
+export function* everyCommand(commands: Iterable<Command>): Generator<Command> {
+  for (const c of commands) {
+    yield c;
+    if (c.subcommands) yield* c.subcommands.values();
+  }
+}
+
 export class Registry {
   private readonly byName = new Map<string, Command>();
   // Commands by a case-folded hash of their name, so a lookup reads the name's bytes once and
@@ -65,6 +73,11 @@ export class Registry {
   /** Every registered command. */
   all(): IterableIterator<Command> {
     return this.byName.values();
+  }
+
+  /** Every command and subcommand, each container followed by its subcommands. */
+  everyCommand(): Generator<Command> {
+    return everyCommand(this.byName.values());
   }
 
   get size(): number {

@@ -14,6 +14,7 @@ import { globMatch } from "../glob.ts";
 import type { AclCategory, Command } from "../../commands/spec.ts";
 import { ACL_CATEGORIES } from "../../commands/spec.ts";
 import { latin1 } from "../../commands/args.ts";
+import { everyCommand as everyCommandOf } from "../../commands/registry.ts";
 
 /** A SETUSER rule that cannot be applied; `message` is Redis's reason text. */
 export class AclRuleError extends Error {}
@@ -324,11 +325,8 @@ function lookupRuleCommand(name: string, lookup: CommandLookup): Command | undef
 }
 
 /** Every command and subcommand, containers before their subcommands. */
-function* everyCommand(lookup: CommandLookup): Iterable<Command> {
-  for (const c of lookup.all()) {
-    yield c;
-    if (c.subcommands) yield* c.subcommands.values();
-  }
+function everyCommand(lookup: CommandLookup): Iterable<Command> {
+  return everyCommandOf(lookup.all());
 }
 
 /** One ACL user. */
