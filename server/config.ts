@@ -38,6 +38,13 @@ export interface ParamDef {
   merge?: (previous: string, text: string) => string;
   /** Rewrites a valid string value into the form CONFIG GET shows. */
   normalize?: (text: string) => string;
+  /**
+   * For a parameter that is another name for settings of others (Redis's `appendfsync`): the
+   * [name, value] settings a value stands for. Setting it sets those, from the same source.
+   */
+  implies?: (value: ConfigValue) => [string, string][];
+  /** The value shown for such a parameter, read from the settings it stands for. */
+  derive?: (config: Config) => string;
   /** One line for docs/configuration.md. */
   doc: string;
 }
@@ -252,6 +259,28 @@ export const PARAMS: readonly ParamDef[] = [
     mutable: true,
     doc:
       "Default durability of namespaces: sync (alias quorum: reply after fdatasync) or async (reply at once, written within the commit window).",
+  },
+  {
+    // A Redis configuration's fsync policy, mapped onto durability: Redis's AOF is written on
+    // every event-loop turn and fsynced per write (always) or once a second (everysec); "no"
+    // leaves it to the kernel, which writes dirty pages back within about 30 seconds.
+    name: "appendfsync",
+    type: "enum",
+    values: ["everysec", "always", "no"],
+    default: "always",
+    mutable: true,
+    implies: (v) =>
+      v === "always"
+        ? [["durability", "sync"], ["commit-window-ms", "0"]]
+        : [["durability", "async"], ["commit-window-ms", v === "everysec" ? "1000" : "10000"]],
+    derive: (c) =>
+      c.str("durability") !== "async"
+        ? "always"
+        : c.int("commit-window-ms") <= 1000
+        ? "everysec"
+        : "no",
+    doc:
+      "Redis's fsync policy as another name for `durability` and `commit-window-ms`: `always` = sync with no window, `everysec` = async with a 1000 ms window, `no` = async with a 10000 ms window. Reads back from those two settings.",
   },
   {
     // Redis tools read these two (redis-benchmark does); they describe what FerricStore does.
@@ -806,6 +835,9 @@ export class Config {
     } catch (e) {
       throw new ConfigError(`invalid value '${text}' for '${p.name}': ${(e as Error).message}`);
     }
+    if (p.implies) {
+      for (const [other, text] of p.implies(value)) this.set(other, text, source);
+    }
     if (p.merge) value = p.merge(this.values.get(p.name) as string, value as string);
     if (p.type === "list" && source !== "runtime") {
       const prev = this.sources.get(p.name) === source ? this.values.get(p.name) as string[] : [];
@@ -852,6 +884,7 @@ export class Config {
   /** The value as CONFIG GET shows it. */
   format(name: string): string {
     const p = this.def(name)!;
+    if (p.derive) return p.derive(this);
     const v = this.values.get(p.name)!;
     if (p.type === "bool") return v ? "yes" : "no";
     if (p.type === "list") return (v as string[]).join(" ");
@@ -963,13 +996,24 @@ export class Config {
         out.push(line);
         continue;
       }
+      if (p.implies) {
+        // Another name for other settings: written as those, with their current values (a
+        // line of its own, read after them, could undo one of them).
+        for (const [other] of p.implies(this.parse(p, p.default))) {
+          const target = this.def(other)!;
+          if (written.has(target.name)) continue;
+          written.add(target.name);
+          out.push(...this.lines(target));
+        }
+        continue;
+      }
       if (written.has(p.name)) continue;
       written.add(p.name);
       out.push(...this.lines(p));
     }
     const extra: string[] = [];
     for (const p of this.all()) {
-      if (written.has(p.name) || this.isDefault(p)) {
+      if (written.has(p.name) || p.implies || this.isDefault(p)) {
         continue;
       }
       extra.push(...this.lines(p));

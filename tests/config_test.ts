@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { cmd, Differential, freePort, RawClient, waitForPort, withFerric } from "./_harness.ts";
+import { Config } from "../server/config.ts";
 
 /** Bulk strings of a flat RESP2 array reply (CONFIG GET), as [name, value] pairs. */
 function pairs(raw: string): [string, string][] {
@@ -592,4 +593,65 @@ Deno.test("INFO: instantaneous_ops_per_sec follows the command rate", async () =
       c.close();
     }
   });
+});
+
+Deno.test("appendfsync: Redis's fsync policy reads and sets durability and the commit window", async () => {
+  const d = await Differential.start({}, {
+    redisArgs: ["--appendonly", "yes", "--appendfsync", "always"],
+  });
+  try {
+    assertEquals(
+      await d.compare([
+        "CONFIG GET appendfsync",
+        "CONFIG SET appendfsync sometimes",
+        "CONFIG SET appendfsync",
+        "CONFIG SET appendfsync EVERYSEC",
+        "CONFIG GET appendfsync",
+        "CONFIG SET appendfsync no",
+        "CONFIG GET appendfsync",
+        "CONFIG SET appendfsync always",
+        "CONFIG GET appendfsync",
+      ].map(cmd)),
+      [],
+    );
+    const get = async (name: string) =>
+      (await d.ferric.call("CONFIG", "GET", name)).split("\r\n")[4];
+    assertEquals(await d.ferric.call("CONFIG", "SET", "appendfsync", "everysec"), "+OK\r\n");
+    assertEquals([await get("durability"), await get("commit-window-ms")], ["async", "1000"]);
+    assertEquals(await d.ferric.call("CONFIG", "SET", "appendfsync", "no"), "+OK\r\n");
+    assertEquals([await get("durability"), await get("commit-window-ms")], ["async", "10000"]);
+    assertEquals(await d.ferric.call("CONFIG", "SET", "appendfsync", "always"), "+OK\r\n");
+    assertEquals([await get("durability"), await get("commit-window-ms")], ["sync", "0"]);
+    // Read back from the two settings, whichever way they were set.
+    assertEquals(
+      await d.ferric.call("CONFIG", "SET", "durability", "async", "commit-window-ms", "5"),
+      "+OK\r\n",
+    );
+    assertEquals(await get("appendfsync"), "everysec");
+    // The namespaces without settings of their own follow (FERRICSTORE.CONFIG GET of the default).
+    assertMatch(await d.ferric.call("FERRICSTORE.CONFIG", "GET", "_default"), /\$5\r\nasync\r\n/);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("appendfsync in a config file: later settings win, and CONFIG REWRITE writes what it stands for", () => {
+  const config = new Config();
+  config.loadFile("a.conf", "appendfsync everysec\ncommit-window-ms 20\n");
+  assertEquals(
+    [config.str("durability"), config.int("commit-window-ms"), config.format("appendfsync")],
+    ["async", 20, "everysec"],
+  );
+  config.loadFile("b.conf", "commit-window-ms 20\nappendfsync always\n");
+  assertEquals([config.str("durability"), config.int("commit-window-ms")], ["sync", 0]);
+  config.set("durability", "async", "runtime");
+  config.set("commit-window-ms", "3000", "runtime");
+  const lines = config.rewrite("# mine\nappendfsync everysec\nport 7000\n").split("\n");
+  assertEquals(lines.slice(0, 4), [
+    "# mine",
+    "durability async",
+    "commit-window-ms 3000",
+    "port 6379",
+  ]);
+  assert(!lines.some((l) => l.startsWith("appendfsync")));
 });
