@@ -384,3 +384,85 @@ Deno.test("shard log: a write that fails rejects its waiters and later appends, 
   internals.file = null as unknown as Deno.FsFile;
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("recovery: a TTL lifted or moved before its deadline keeps the key; one that ran out does not", async () => {
+  const dir = await tempDir();
+  let server = await startFerric({ "data-dir": dir, "shard-count": 2 });
+  let c = await RawClient.connect(server.port);
+  const script = [
+    "SET s1 v PX 300",
+    "PERSIST s1",
+    "SET s2 v PX 300",
+    "PEXPIRE s2 100000",
+    "SET s3 v PX 300",
+    "SET s3 w KEEPTTL",
+    "PERSIST s3",
+    "SET s4 v PX 300",
+    "GETEX s4 PERSIST",
+    "RPUSH l1 a b",
+    "PEXPIRE l1 300",
+    "PERSIST l1",
+    "HSET h1 f v",
+    "PEXPIRE h1 300",
+    "PEXPIRE h1 100000",
+    "SADD st1 m1 m2",
+    "PEXPIRE st1 300",
+    "PERSIST st1",
+    "RPUSH l2 a b c",
+    "PEXPIRE l2 300",
+    "PERSIST l2",
+    // Written to before its deadline, then left to expire: it must not come back.
+    "RPUSH gone a",
+    "PEXPIRE gone 300",
+    "RPUSH gone b",
+    "SET gone2 v PX 300",
+    "APPEND gone2 w",
+  ];
+  for (const line of script) assert(!(await c.call(...line.split(" "))).startsWith("-"), line);
+  await new Promise((r) => setTimeout(r, 400));
+  const KEYS = ["s1", "s2", "s3", "s4", "l1", "h1", "st1", "l2", "gone", "gone2"];
+  assertEquals(await c.call("RPUSH", "l2", "d"), ":4\r\n");
+  const before = await keyStates(c, KEYS);
+  c.close();
+  await server.close();
+  server = await startFerric({ "data-dir": dir, "shard-count": 2 });
+  c = await RawClient.connect(server.port);
+  try {
+    assertEquals(await keyStates(c, KEYS), before);
+    assertEquals(before, [
+      "s1 +string -1 v",
+      "s2 +string ttl v",
+      "s3 +string -1 w",
+      "s4 +string -1 v",
+      "l1 +list -1 a,b",
+      "h1 +hash ttl f,v",
+      "st1 +set -1 m1,m2",
+      "l2 +list -1 a,b,c,d",
+      "gone +none -2 ",
+      "gone2 +none -2 ",
+    ]);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+/** Each key as "key type ttl|-1|-2 values", values sorted for sets (raw RESP bulk strings). */
+async function keyStates(c: RawClient, keys: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const k of keys) {
+    const type = (await c.call("TYPE", k)).trim();
+    const ttl = Number((await c.call("PTTL", k)).slice(1, -2));
+    const read = {
+      "+string": ["GET", k],
+      "+list": ["LRANGE", k, "0", "-1"],
+      "+hash": ["HGETALL", k],
+      "+set": ["SMEMBERS", k],
+    }[type];
+    const raw = read ? await c.call(...read) : "";
+    const values = [...raw.matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1]);
+    if (type === "+set") values.sort();
+    out.push(`${k} ${type} ${ttl > 0 ? "ttl" : ttl} ${values.join(",")}`);
+  }
+  return out;
+}

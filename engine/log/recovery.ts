@@ -443,7 +443,6 @@ function apply(
   shard: number,
   fileId: number,
   r: RecordView,
-  now: number,
   keepHot: (length: number) => boolean,
   report: ShardRecovery,
 ): void {
@@ -476,13 +475,8 @@ function apply(
   if (e !== undefined && entryLsn(e) >= r.lsn) {
     if (!(r.type === RecordType.Delete && entryLsn(e) === r.lsn)) return;
   }
-  const expired = r.expireAt !== 0 && r.expireAt <= now;
   switch (r.type) {
     case RecordType.PutString: {
-      if (expired) {
-        if (e) db.delete(key);
-        return;
-      }
       const length = r.end - r.payloadStart;
       const hot = keepHot(length);
       const value = hot ? payloadCopy(r) : COLD;
@@ -499,10 +493,6 @@ function apply(
       const name = Buffer.from(type).toString("latin1");
       const decode = valueDecoder(name);
       if (!decode) throw new Error(`unknown value type '${name}'`);
-      if (expired) {
-        if (e) db.delete(key);
-        return;
-      }
       const value = decode(new Uint8Array(snapshot));
       e = e === undefined
         ? db.restore(shard, key, value, r.expireAt)
@@ -513,10 +503,6 @@ function apply(
     case RecordType.Op: {
       const [type, op, ...args] = decodeParts(payloadOf(r));
       const name = Buffer.from(type).toString("latin1");
-      if (e !== undefined && e.expireAt !== 0 && e.expireAt <= now) {
-        db.delete(key);
-        e = undefined;
-      }
       const created = e === undefined;
       if (e === undefined) {
         const decode = valueDecoder(name);
@@ -547,10 +533,6 @@ function apply(
       return;
     case RecordType.Expire:
       if (e === undefined) return;
-      if (expired) {
-        db.delete(key);
-        return;
-      }
       db.setExpire(e, r.expireAt);
       e.logBytes += size;
       break;
@@ -651,7 +633,7 @@ export async function recover(
           }
           if (r.type === RecordType.BatchEnd) {
             if (batch && batchWhole) {
-              for (const [file, b] of batch) apply(ks, s, file, b, now, keepHot, report);
+              for (const [file, b] of batch) apply(ks, s, file, b, keepHot, report);
             } else if (batch) report.droppedBatches++;
             batch = null;
             continue;
@@ -660,7 +642,7 @@ export async function recover(
             batch.push([fileId, copyView(r)]);
             continue;
           }
-          apply(ks, s, fileId, r, now, keepHot, report);
+          apply(ks, s, fileId, r, keepHot, report);
           if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
             lastReport = performance.now();
             progress(s, report.records, (done + pos) / total);
@@ -682,14 +664,20 @@ export async function recover(
     }
     progress(s, report.records, 1);
   }
-  // Collections a crash left empty (their Delete record never reached the disk) are gone.
+  // Expiry is judged once, now that the log has been read: a record's deadline may have been
+  // lifted or moved by a later record (PERSIST, EXPIRE, SET KEEPTTL …), and a key that expired
+  // while the server ran has its Delete in the log. Collections a crash left empty (their Delete
+  // record never reached the disk) are gone too.
   for (const shard of ks.shards) {
     for (let d = 0; d < shard.tables.length; d++) {
-      const empty: string[] = [];
+      const gone: string[] = [];
       for (const e of shard.tables[d].values()) {
-        if (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty()) empty.push(e.key);
+        if (
+          (e.expireAt !== 0 && e.expireAt <= now) ||
+          (!(e.value instanceof Uint8Array) && !e.cold && e.value.isEmpty())
+        ) gone.push(e.key);
       }
-      for (const key of empty) ks.dbs[d].delete(key);
+      for (const key of gone) ks.dbs[d].delete(key);
     }
   }
   return reports;
