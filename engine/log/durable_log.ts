@@ -134,10 +134,17 @@ export class DurableLog implements EffectLog {
     const byShard = this.byShard;
     while (byShard.length < this.shards.length) byShard.push([]);
     let participants = 0;
+    // A batch is applied whole or not at all, so it is as durable as its most durable record:
+    // a sync write's acknowledgement waits for every shard's part, async namespaces' included
+    // (recovery drops a batch with a part missing, the sync write with it).
+    let sync = false;
+    let windowMs = Infinity;
     for (const p of items) {
       const list = byShard[p.shard];
       if (list.length === 0) participants++;
       list.push(p);
+      sync ||= p.sync;
+      windowMs = Math.min(windowMs, p.windowMs);
     }
     try {
       const id = this.nextBatchId++;
@@ -157,12 +164,6 @@ export class DurableLog implements EffectLog {
       for (let shard = 0; shard < byShard.length; shard++) {
         const list = byShard[shard];
         if (list.length === 0) continue;
-        let sync = false;
-        let windowMs = Infinity;
-        for (const p of list) {
-          sync ||= p.sync;
-          windowMs = Math.min(windowMs, p.windowMs);
-        }
         const log = this.shards[shard];
         log.append(RecordType.BatchBegin, 0, 0, "", begin, this.nextLsn(shard), false, windowMs);
         for (const p of list) this.write(p);
