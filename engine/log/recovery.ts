@@ -98,13 +98,6 @@ function survey1(
       continue;
     }
     if (pos > start) ranges.push([start, pos]);
-    // In the newest file a record that runs past the end of the file was cut short by a crash:
-    // what is after its start is the torn tail, whatever it looks like.
-    if (newest) {
-      const whole = buf.length - pos >= HEADER_SIZE &&
-        pos + HEADER_SIZE + buf.readUInt32LE(pos + 24) + buf.readUInt32LE(pos + 28) <= buf.length;
-      if (!whole) return { ranges, end: pos, skipped };
-    }
     // Look for the next valid record; if there is none, this is a torn tail.
     let next = -1;
     for (let q = pos + 1; q + HEADER_SIZE <= buf.length; q++) {
@@ -114,14 +107,18 @@ function survey1(
       }
     }
     if (next < 0) return { ranges, end: pos, skipped };
-    // In the newest file damage is a torn tail: what follows it is kept only when it reads as
-    // whole records to the very end (a record-shaped run inside a torn value does not).
+    // In the newest file damage is a torn tail unless what follows reads as whole records to the
+    // very end, made after the damaged record (sequence numbers only grow): a record-shaped run
+    // inside a torn value is older than the value carrying it. A damaged length field can make a
+    // record seem to run past the end of the file; the records after it are still kept.
     if (newest) {
       let q = next;
       for (let size = checkRecord(buf, q); size > 0 && q < buf.length; size = checkRecord(buf, q)) {
         q += size;
       }
       if (q !== buf.length) return { ranges, end: pos, skipped };
+      const damagedLsn = buf.length - pos >= HEADER_SIZE ? buf.readDoubleLE(pos + 8) : Infinity;
+      if (!(buf.readDoubleLE(next + 8) > damagedLsn)) return { ranges, end: pos, skipped };
     }
     skipped += next - pos;
     pos = start = next;
