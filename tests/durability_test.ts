@@ -500,3 +500,39 @@ Deno.test("durability: a batch with a sync write is acknowledged only when every
     await server.close();
   }
 });
+
+Deno.test("durability: concurrent FERRICSTORE.CONFIG SET and RESET all succeed and the last one is saved", async () => {
+  const dir = await tempDir();
+  let server = await startFerric({ "data-dir": dir });
+  const clients = await Promise.all(
+    Array.from({ length: 8 }, () => RawClient.connect(server.port)),
+  );
+  const replies = await Promise.all(
+    clients.flatMap((c, i) =>
+      Array.from(
+        { length: 10 },
+        (_, round) =>
+          round % 3 === 2
+            ? c.call("FERRICSTORE.CONFIG", "RESET", `ns${i}`)
+            : c.call("FERRICSTORE.CONFIG", "SET", `ns${i}`, "window_ms", String(round + 1)),
+      )
+    ),
+  );
+  assertEquals(replies.filter((r) => r !== "+OK\r\n"), []);
+  assertEquals(
+    await clients[0].call("FERRICSTORE.CONFIG", "SET", "last", "window_ms", "77"),
+    "+OK\r\n",
+  );
+  const before = await clients[0].call("FERRICSTORE.CONFIG", "GET");
+  for (const c of clients) c.close();
+  await server.close();
+  server = await startFerric({ "data-dir": dir });
+  const c = await RawClient.connect(server.port);
+  try {
+    assertEquals(await c.call("FERRICSTORE.CONFIG", "GET"), before);
+    assertMatch(before, /last/);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});

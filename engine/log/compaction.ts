@@ -23,6 +23,7 @@ import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
 import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
 import type { ShardLog } from "./shard_log.ts";
+import { syncDir } from "./files.ts";
 import { listLogFiles } from "./recovery.ts";
 
 /** Snapshot file name for the segment id it covers. */
@@ -158,6 +159,8 @@ export class Compactor {
     }
     file.close();
     await Deno.rename(tmp, `${shardLog.dir}/${snapshotName(boundary)}`);
+    // The snapshot's name must be durable before the segments it replaces are removed.
+    await syncDir(shardLog.dir);
     // Values now live in the snapshot: point entries whose value did not change at it before
     // the old files go (a TTL change since leaves the value where the snapshot has it too).
     for (const [e, lsn, segment, at, valueOffset] of moved) {

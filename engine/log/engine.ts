@@ -22,6 +22,7 @@ import { recover, type ShardRecovery } from "./recovery.ts";
 import { ShardLog } from "./shard_log.ts";
 import { ColdReader } from "./cold.ts";
 import { Compactor } from "./compaction.ts";
+import { syncDir, writeFileAtomic } from "./files.ts";
 
 /** The data directory cannot be used (locked, wrong layout). */
 export class DataDirError extends Error {}
@@ -65,6 +66,7 @@ export class DurableEngine {
       await checkLayout(dir, ks.shards.length);
       const shardDirs = ks.shards.map((_, i) => `${dir}/shard_${i}`);
       for (const d of shardDirs) await Deno.mkdir(d, { recursive: true });
+      await syncDir(dir);
       const namespaces = new Namespaces(`${dir}/namespaces.json`, {
         durability: opts.durability,
         windowMs: opts.windowMs,
@@ -171,7 +173,7 @@ async function checkLayout(dir: string, shardCount: number): Promise<void> {
     }
   }
   if (meta === null) {
-    await Deno.writeTextFile(path, JSON.stringify({ format: FORMAT, shardCount }) + "\n");
+    await writeFileAtomic(path, JSON.stringify({ format: FORMAT, shardCount }) + "\n");
     return;
   }
   if (meta.format !== FORMAT) {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "./files.ts";
 
 /** Durability of a namespace. */
 export type Durability = "sync" | "async";
@@ -119,18 +120,17 @@ export class Namespaces {
     await this.save();
   }
 
-  private async save(): Promise<void> {
-    if (!this.file) return;
-    const tmp = `${this.file}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      await f.write(
-        new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.overrides), null, 2)),
-      );
-      await f.syncData();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, this.file);
+  /** The save under way (saves run one at a time: they share the temporary file). */
+  private saving: Promise<void> = Promise.resolve();
+
+  private save(): Promise<void> {
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    // Each save writes the settings as they are when it runs, so the last one leaves the latest.
+    const write = () =>
+      writeFileAtomic(file, JSON.stringify(Object.fromEntries(this.overrides), null, 2));
+    const run = this.saving.then(write, write);
+    this.saving = run.catch(() => {});
+    return run;
   }
 }

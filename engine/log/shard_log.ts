@@ -14,6 +14,7 @@
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { type Payload, recordSize, writeRecord } from "./record.ts";
+import { syncDir } from "./files.ts";
 
 /** Segment file name for an id. */
 export function segmentName(id: number): string {
@@ -368,6 +369,8 @@ export class ShardLog {
     });
     this.fileSegment = segment;
     this.fileBytes = (await this.file.stat()).size;
+    // A new segment's records are durable only once its name is: fdatasync covers the bytes.
+    if (this.fileBytes === 0) await syncDir(this.dir);
     this.stats.files++;
     return this.file;
   }
