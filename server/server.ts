@@ -558,7 +558,7 @@ export class Server {
       if (engine.compactor.isRunning(i) || st.bytes === 0) return;
       if (st.deadBytes >= minDead && st.deadBytes / st.bytes >= ratio) {
         engine.compactor.compact(i).catch((e) =>
-          this.log.warning("compaction", `shard ${i}: ${(e as Error).message}`)
+          this.log.warning("compaction", (e as Error).message)
         );
       }
     });

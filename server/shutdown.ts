@@ -274,7 +274,11 @@ export async function compactAll(server: Server): Promise<boolean> {
   for (let i = 0; i < engine.shards.length; i++) {
     // A server that closed meanwhile must not write files any more.
     if (server.shuttingDown) return false;
-    await engine.compactor.compact(i);
+    try {
+      await engine.compactor.compact(i);
+    } catch (e) {
+      server.log.warning("compaction", (e as Error).message);
+    }
     if (engine.shards[i].stats.lastMerge <= before[i]) ok = false;
   }
   return ok;

@@ -213,3 +213,29 @@ Deno.test("compaction: a write that spanned shards survives compacting one of th
     await server.close();
   }
 });
+
+Deno.test("compaction: FERRICSTORE.COMPACT stopped by FLUSHALL answers an error, not OK", async () => {
+  const server = await startFerric({ "shard-count": 1 });
+  const c = await RawClient.connect(server.port);
+  const d = await RawClient.connect(server.port);
+  try {
+    // Enough keys that the compaction, which yields between steps, is still running at FLUSHALL.
+    for (let i = 0; i < 50000; i += 1000) {
+      await c.call("MSET", ...Array.from({ length: 1000 }, (_, j) => [`k${i + j}`, "v"]).flat());
+    }
+    const compacting = d.call("FERRICSTORE.COMPACT");
+    await new Promise((r) => setTimeout(r, 5));
+    assertEquals(await c.call("FLUSHALL"), "+OK\r\n");
+    assertEquals(
+      await compacting,
+      "-ERR shard 0: compaction stopped: aborted by FLUSHDB/FLUSHALL/SWAPDB\r\n",
+    );
+    // A compaction after it completes.
+    assertEquals(await d.call("FERRICSTORE.COMPACT"), "+OK\r\n");
+    assertEquals(await c.call("DBSIZE"), ":0\r\n");
+  } finally {
+    c.close();
+    d.close();
+    await server.close();
+  }
+});

@@ -154,8 +154,7 @@ export class Compactor {
     } catch (e) {
       file.close();
       await Deno.remove(tmp).catch(() => {});
-      this.log.warning("compaction", `shard ${s}: compaction stopped: ${(e as Error).message}`);
-      return;
+      throw new Error(`shard ${s}: compaction stopped: ${(e as Error).message}`);
     }
     file.close();
     await Deno.rename(tmp, `${shardLog.dir}/${snapshotName(boundary)}`);
