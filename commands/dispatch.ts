@@ -1,8 +1,8 @@
 /**
  * The one command pipeline. Every command, from a socket, a transaction or a plugin, passes here:
  *
- *   lookup ─► subcommand ─► arity ─► auth ─► ACL ─► loading ─► OOM ─► MULTI queue ─► pause
- *     ─► handler(ctx, argv) ─► stats
+ *   lookup ─► subcommand ─► arity ─► auth ─► ACL ─► loading ─► OOM ─► disk error ─► pause
+ *     ─► MULTI queue ─► handler(ctx, argv) ─► stats
  *
  * Handlers hold no policy; rejections are answered here with Redis's texts.
  *
@@ -73,6 +73,17 @@ export function batchArrived(): number {
   return TIME_ORIGIN + clockEnd();
 }
 
+/** Commands MULTI still takes over maxmemory (as in Redis). */
+const TX_CONTROL_OOM = new Set(["exec", "discard", "quit", "reset"]);
+
+/** Redis's answer to writes after its AOF could not be written, with the OS's reason. */
+function diskError(failure: Error): RespError {
+  const cause = failure.cause instanceof Error ? failure.cause.message : failure.message;
+  return new RespError(
+    `MISCONF Errors writing to the AOF file: ${cause.replace(/ \(os error \d+\)$/, "")}`,
+  );
+}
+
 /** Commands that run at once inside MULTI instead of being queued (as in Redis). */
 const TX_CONTROL = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
 
@@ -104,10 +115,24 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   if (server.loading && !cmd.flags.has("loading")) {
     return reject(server, client, cmd, Errors.loading);
   }
-  if (cmd.flags.has("denyoom") && server.memory.overLimit()) {
+  const tx = client.tx;
+  const queued = cmd.name === "exec" ? tx?.queue : undefined;
+  // Over maxmemory, as Redis: commands that may add data, EXEC of a transaction holding one, and
+  // anything queued in MULTI (the queue itself takes memory).
+  if (
+    (cmd.flags.has("denyoom") || (tx !== null && !TX_CONTROL_OOM.has(cmd.name)) ||
+      queued?.some((q) => q.cmd.flags.has("denyoom"))) && server.memory.overLimit()
+  ) {
     return reject(server, client, cmd, Errors.oom);
   }
-  const tx = client.tx;
+  // A log that cannot be written takes no more writes (nor PINGs, which Redis refuses too so
+  // that health checks notice), as Redis answers after a failed AOF write.
+  if (
+    (cmd.flags.has("write") || cmd.name === "ping" || queued?.some((q) => q.cmd.flags.has("write")))
+  ) {
+    const failure = server.engine?.log.failure;
+    if (failure) return reject(server, client, cmd, diskError(failure));
+  }
   if (tx !== null && cmd.flags.has("no_multi")) {
     return reject(
       server,

@@ -37,9 +37,10 @@ export interface EffectLog {
   end?(): void;
   /**
    * A promise that resolves when every effect that must be durable before its reply is on
-   * disk; null when nothing is waiting.
+   * disk; null when nothing is waiting. `since`: when the caller's commands began (ms since the
+   * epoch); after a log failure, commands that began later have nothing to wait for.
    */
-  barrier?(): Promise<void> | null;
+  barrier?(since?: number): Promise<void> | null;
   /** True when every effect logged so far is on disk (absent: nothing is ever on disk). */
   synced?(): boolean;
   /** Writes and fdatasyncs every effect logged so far. */

@@ -331,11 +331,12 @@ class EmbeddedStore implements Store {
     if (this.closed) throw new Error("the store is closed");
     if (args.length === 0) throw new TypeError("command: no command given");
     const client = this.client;
-    client.lastInteraction = Date.now();
+    const began = performance.timeOrigin + performance.now();
+    client.lastInteraction = Math.floor(began);
     let r = dispatch(this.server, client, args.map(argBytes));
     if (r instanceof Promise) r = await r;
     // As a connection does: the reply leaves once the writes it acknowledges are durable.
-    const barrier = this.server.keyspace.log.barrier?.();
+    const barrier = this.server.keyspace.log.barrier?.(began);
     if (barrier) await barrier;
     const pushes = client.afterReply;
     if (pushes.length > 0) {

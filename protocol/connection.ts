@@ -49,6 +49,8 @@ export class Connection implements Transport {
    * are on disk.
    */
   private holding = false;
+  /** When the batch being served arrived (ms since the epoch): log barriers are taken from it. */
+  private batchStart = 0;
   /** When the output first went over the soft limit (0: it is not over). */
   private softSince = 0;
   /** A socket read started while a command waited ({@link whileWaiting}), into `aheadBuf`. */
@@ -168,7 +170,7 @@ export class Connection implements Transport {
         client.netIn += n;
         server.stats.netInput += n;
         server.stats.reads++;
-        client.lastInteraction = batchArrived();
+        client.lastInteraction = this.batchStart = batchArrived();
         this.holding = true;
         const pending = this.processBatch();
         if (pending) await pending;
@@ -343,7 +345,7 @@ export class Connection implements Transport {
    * durable is acknowledged.
    */
   private durable(): Promise<void> | undefined {
-    const barrier = this.server.keyspace.log.barrier?.();
+    const barrier = this.server.keyspace.log.barrier?.(this.batchStart);
     if (!barrier) return undefined;
     return this.awaitDurable(barrier);
   }

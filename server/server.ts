@@ -131,8 +131,6 @@ export class Server {
     config.watch("latency-tracking", (v) => this.latencyTracking = v as boolean);
     this.segmentSize = config.int("log-segment-size");
     config.watch("log-segment-size", (v) => this.segmentSize = v as number);
-    // The ACL gate (added first, in registerBuiltins' wake) runs before this one.
-    this.addGate(subscribedModeGate);
     this.tracking = new Tracking(
       this.keyspace,
       (id) => this.clients.get(id),
@@ -155,6 +153,9 @@ export class Server {
       () => config.int("acllog-max-len"),
     );
     this.addGate(this.acl);
+    // After the ACL check, as in Redis: a command the user may not run gets NOPERM (and an ACL
+    // LOG entry) even in subscribed mode.
+    this.addGate(subscribedModeGate);
     installOperations(this);
     this.acl.setRequirePass(config.str("requirepass"));
     config.watch("requirepass", (v) => this.acl.setRequirePass(String(v)));
@@ -345,11 +346,21 @@ export class Server {
   async resumeAccepting(): Promise<void> {
     if (this.listeners.length > 0 || this.shuttingDown) return;
     const binds = this.config.str("bind").trim().split(/\s+/);
-    try {
-      await this.bindListeners(binds, this.port);
-      this.log.notice("server", "Accepting connections again");
-    } catch (e) {
-      this.log.warning("server", `cannot accept connections again: ${(e as Error).message}`);
+    // A closed listener lets its port go once its pending accept has been cancelled, a moment
+    // later: binding again right away can find the port still in use.
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.bindListeners(binds, this.port);
+        this.log.notice("server", "Accepting connections again");
+        return;
+      } catch (e) {
+        this.stopAccepting(); // what did bind, before trying again
+        if (!/in use/.test((e as Error).message) || attempt === 50 || this.shuttingDown) {
+          this.log.warning("server", `cannot accept connections again: ${(e as Error).message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
   }
 

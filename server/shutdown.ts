@@ -56,6 +56,8 @@ interface ShutdownState {
   /** Commands that arrived while draining: released on abort. */
   held: (() => void)[];
   gateInstalled: boolean;
+  /** The last shutdown failed: a signal now closes at once (there is nothing left to try). */
+  failed: boolean;
 }
 
 const states = new WeakMap<Server, ShutdownState>();
@@ -63,7 +65,14 @@ const states = new WeakMap<Server, ShutdownState>();
 function stateOf(server: Server): ShutdownState {
   let st = states.get(server);
   if (st === undefined) {
-    st = { phase: "running", promise: null, aborted: false, held: [], gateInstalled: false };
+    st = {
+      phase: "running",
+      promise: null,
+      aborted: false,
+      held: [],
+      gateInstalled: false,
+      failed: false,
+    };
     states.set(server, st);
   }
   return st;
@@ -171,11 +180,13 @@ async function run(
 
   const stop = (error: "aborted" | "failed"): ShutdownResult => {
     st.phase = "running";
+    st.failed = error === "failed";
     log.warning(
       "shutdown",
       error === "aborted"
         ? "Shutdown manually aborted."
-        : "Errors trying to shut down the server. Check the logs above. Shutdown aborted.",
+        : "Errors trying to shut down the server. Check the logs above. Shutdown aborted " +
+          "(SHUTDOWN FORCE, or another SIGTERM/SIGINT, closes without them).",
     );
     releaseHeld(st);
     // The server keeps running: it takes new connections again.
@@ -307,7 +318,8 @@ export function shutdownOnSignal(
   signal: "SIGTERM" | "SIGINT",
 ): Promise<ShutdownResult> {
   const st = stateOf(server);
-  if (st.promise && st.phase === "draining") {
+  // A second signal while a shutdown drains, or one after a shutdown failed, closes at once.
+  if ((st.promise && st.phase === "draining") || (st.failed && st.phase === "running")) {
     server.log.warning("shutdown", `You insist (${signal})... closing now.`);
     st.phase = "closing";
     releaseHeld(st);

@@ -80,8 +80,8 @@ export class RecordingLog implements EffectLog {
   end(): void {
     this.inner.end?.();
   }
-  barrier(): Promise<void> | null {
-    return this.inner.barrier?.() ?? null;
+  barrier(since?: number): Promise<void> | null {
+    return this.inner.barrier?.(since) ?? null;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { RawClient, spawnFerric, startFerric } from "./_harness.ts";
+import { encodeCommand, RawClient, spawnFerric, startFerric } from "./_harness.ts";
 import {
   crc32,
   HEADER_SIZE,
@@ -535,4 +535,51 @@ Deno.test("durability: concurrent FERRICSTORE.CONFIG SET and RESET all succeed a
     c.close();
     await server.close();
   }
+});
+
+Deno.test("log failure: the writes it lost are not acknowledged; reads go on, writes and PING get MISCONF, a second signal closes", async () => {
+  const server = await startFerric({ "shard-count": 1 });
+  const c = await RawClient.connect(server.port);
+  assertEquals(await c.call("SET", "a", "1"), "+OK\r\n");
+  // The segment file goes away under the log (as a failing disk makes writes fail).
+  const internals = server.engine!.shards[0] as unknown as { file: Deno.FsFile | null };
+  internals.file!.close();
+  await c.write(encodeCommand(["SET", "b", "2"]));
+  // Never acknowledged: the connection is closed without a reply.
+  assertEquals(await c.read().catch(() => null), null);
+  c.close();
+  const d = await RawClient.connect(server.port);
+  try {
+    assertEquals(await d.call("GET", "a"), "$1\r\n1\r\n");
+    const misconf = /^-MISCONF Errors writing to the AOF file: \S/;
+    assertMatch(await d.call("SET", "c", "3"), misconf);
+    assertMatch(await d.call("PING"), misconf);
+    assertEquals(await d.call("MULTI"), "+OK\r\n");
+    assertMatch(await d.call("INCR", "a"), misconf);
+    assertMatch(
+      await d.call("EXEC"),
+      /^-EXECABORT Transaction discarded because of previous errors/,
+    );
+    assertEquals(await d.call("MULTI"), "+OK\r\n");
+    assertEquals(await d.call("GET", "a"), "+QUEUED\r\n");
+    assertEquals(await d.call("EXEC"), "*1\r\n$1\r\n1\r\n");
+    assertMatch(await d.call("INFO", "persistence"), /aof_last_write_status:err/);
+    assertEquals(await d.call("GET", "a"), "$1\r\n1\r\n");
+  } finally {
+    d.close();
+  }
+  // The graceful shutdown cannot flush; the server keeps running until told again.
+  const { shutdown, shutdownOnSignal } = await import("../server/shutdown.ts");
+  assertEquals((await shutdown(server)).error, "failed");
+  // It listens again (the same port, though the listener closed a moment ago).
+  let e: RawClient | null = null;
+  for (let i = 0; i < 100 && e === null; i++) {
+    e = await RawClient.connect(server.port).catch(() => null);
+    if (e === null) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert(e !== null, "the server does not listen again");
+  assertEquals(await e.call("GET", "a"), "$1\r\n1\r\n");
+  e.close();
+  assertEquals((await shutdownOnSignal(server, "SIGTERM")).closed, true);
+  internals.file = null;
 });

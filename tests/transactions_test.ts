@@ -196,3 +196,45 @@ Deno.test("transactions: a transaction's writes reach the log as one batch", asy
     await server.close();
   }
 });
+
+Deno.test("MULTI over maxmemory: queuing is refused, EXEC of a queued write is aborted (differential)", async () => {
+  const d = await Differential.start();
+  const ferric2 = await RawClient.connect(d.server.port);
+  const redis2 = await RawClient.connect(d.redisServer.port);
+  try {
+    const on = async (f: RawClient, r: RawClient, ...args: string[]) => [
+      await f.call(...args),
+      await r.call(...args),
+    ];
+    // A transaction with a write queued before the limit is reached (FerricStore's used memory
+    // counts data, so some is stored first).
+    assertEquals(
+      await d.compare([cmd("FLUSHALL"), cmd("SET other value"), cmd("MULTI"), cmd("SET k v")]),
+      [],
+    );
+    const [f, r] = await on(ferric2, redis2, "CONFIG", "SET", "maxmemory", "1");
+    assertEquals(f, r);
+    assertEquals(
+      await d.compare([
+        cmd("EXEC"),
+        // Anything queued is refused (not only commands that add data), but not EXEC/DISCARD.
+        cmd("MULTI"),
+        cmd("GET k"),
+        cmd("PING"),
+        cmd("EXEC"),
+        cmd("MULTI"),
+        cmd("DISCARD"),
+        cmd("GET k"),
+        cmd("SET k v"),
+      ]),
+      [],
+    );
+    assertEquals(
+      ...await on(ferric2, redis2, "CONFIG", "SET", "maxmemory", "0") as [string, string],
+    );
+  } finally {
+    ferric2.close();
+    redis2.close();
+    await d.close();
+  }
+});

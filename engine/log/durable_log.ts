@@ -265,11 +265,14 @@ export class DurableLog implements EffectLog {
     this.everyShard(RecordType.SwapDb, 0, payload);
   }
 
-  /** Resolves when every sync write so far is on disk; null when nothing is pending. */
-  barrier(): Promise<void> | null {
+  /**
+   * Resolves when every sync write so far is on disk; null when nothing is pending. `since`: when
+   * the caller's commands began (see ShardLog.barrier).
+   */
+  barrier(since?: number): Promise<void> | null {
     let waits: Promise<void>[] | null = null;
     for (const s of this.shards) {
-      const b = s.barrier();
+      const b = s.barrier(since);
       if (b) (waits ??= []).push(b);
     }
     if (waits === null) return null;
@@ -282,6 +285,12 @@ export class DurableLog implements EffectLog {
       this.lastBarrier = Promise.all(waits).then(() => {});
     }
     return this.lastBarrier;
+  }
+
+  /** Why writing the log failed (the first shard's failure), or null while it works. */
+  get failure(): Error | null {
+    for (const s of this.shards) if (s.failure) return s.failure;
+    return null;
   }
 
   /** True when every record written so far is on disk (WAITAOF's local acknowledgement). */

@@ -80,6 +80,8 @@ export class ShardLog {
   /** The sequence number the running cycle makes durable; -1 between cycles. */
   private inflightSeq = -1;
   private failed: Error | null = null;
+  /** When the log failed, in ms since the epoch (the clock of batchArrived). */
+  private failedAt = Infinity;
   readonly stats: ShardLogStats = {
     files: 0,
     bytes: 0,
@@ -187,9 +189,13 @@ export class ShardLog {
       (segment === this.syncedSegment && end <= this.syncedBytes);
   }
 
-  /** Resolves when every sync append made so far is on disk; null when it already is. */
-  barrier(): Promise<void> | null {
-    if (this.failed) return Promise.reject(this.failed);
+  /**
+   * Resolves when every sync append made so far is on disk; null when it already is. `since` is
+   * when the caller's commands began (ms since the epoch): commands that began after the log
+   * failed wrote nothing to it (appends are refused), so they have nothing to wait for.
+   */
+  barrier(since = -Infinity): Promise<void> | null {
+    if (this.failed) return since > this.failedAt ? null : Promise.reject(this.failed);
     if (this.durableSeq >= this.syncSeq) return null;
     // Covered by the fdatasync under way: nothing was appended since its cycle began.
     if (this.syncSeq <= this.inflightSeq) {
@@ -349,7 +355,12 @@ export class ShardLog {
 
   /** A log that cannot be written must not acknowledge anything more: waiters get the error. */
   private fail(e: unknown): Error {
-    this.failed ??= new Error(`shard ${this.index}: log write failed: ${(e as Error).message}`);
+    if (this.failed === null) {
+      this.failed = new Error(`shard ${this.index}: log write failed: ${(e as Error).message}`, {
+        cause: e,
+      });
+      this.failedAt = performance.timeOrigin + performance.now();
+    }
     this.inflight?.reject(this.failed);
     this.nextCycle?.reject(this.failed);
     this.inflight = this.nextCycle = null;
