@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { NO_REPLY, NULL_ARRAY, OK, type Reply, RespError } from "../protocol/reply.ts";
+import { inMemory, NULL_ARRAY, OK, type Reply, RespError } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import type { Client } from "../server/client.ts";
 import { latin1 } from "./args.ts";
@@ -56,11 +56,12 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
         if (r instanceof Promise) {
           i++;
           return r.then((v) => {
-            replies.push(v === NO_REPLY ? null : v);
+            replies.push(inMemory(v));
             return run();
           });
         }
-        replies.push(r === NO_REPLY ? null : r);
+        // A large cold value is read into memory here: only a whole reply can be streamed.
+        replies.push(inMemory(r));
       }
       return replies;
     } finally {

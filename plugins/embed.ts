@@ -32,6 +32,7 @@ import {
   BigNumber,
   Double,
   FileSlice,
+  inMemory,
   NO_REPLY,
   NULL_ARRAY,
   Push,
@@ -45,7 +46,7 @@ import {
 import { Client, type Transport } from "../server/client.ts";
 import { Config } from "../server/config.ts";
 import { Server } from "../server/server.ts";
-import { loadPlugin, readFileSlice, registerPlugin } from "./loader.ts";
+import { loadPlugin, registerPlugin } from "./loader.ts";
 import type { Plugin } from "./api.ts";
 import { registerNativePlugins } from "./native/mod.ts";
 
@@ -161,7 +162,7 @@ export function toJs(r: Reply, buffers: boolean, resp: 2 | 3 = 3): JsValue {
   if (r instanceof RespSet || r instanceof Push) return r.items.map((x) => toJs(x, buffers, resp));
   if (r instanceof Verbatim) return text(r.text);
   if (r instanceof BigNumber) return resp === 3 ? r.value : text(String(r.value));
-  if (r instanceof FileSlice) return toJs(readFileSlice(r), buffers, resp);
+  if (r instanceof FileSlice) return toJs(inMemory(r), buffers, resp);
   return null;
 }
 

@@ -43,7 +43,7 @@ import { Registry } from "../commands/registry.ts";
 import type { Command, CommandContext, CommandSpec, Handler } from "../commands/spec.ts";
 import type { Database } from "../engine/keyspace.ts";
 import { registerValueType, valueDecoder } from "../engine/values/types.ts";
-import { FileSlice, NO_REPLY, OK, type Reply, RespError, RespMap } from "../protocol/reply.ts";
+import { inMemory, OK, type Reply, RespError, RespMap } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
 import type { ParamDef } from "../server/config.ts";
 import type { Config } from "../server/config.ts";
@@ -228,29 +228,6 @@ function toArgv(args: readonly CallArg[]): Uint8Array[] {
   );
 }
 
-/** Reads a streamed cold value back into memory (a nested call's caller wants bytes). */
-export function readFileSlice(slice: FileSlice): Uint8Array {
-  const out = new Uint8Array(slice.length);
-  try {
-    slice.file.seekSync(slice.offset, Deno.SeekMode.Start);
-    let off = 0;
-    while (off < out.length) {
-      const n = slice.file.readSync(out.subarray(off));
-      if (n === null) throw new Error("log file cut short while reading a value");
-      off += n;
-    }
-  } finally {
-    slice.file.close();
-  }
-  return out;
-}
-
-function settle(r: Reply | typeof NO_REPLY): Reply {
-  if (r === NO_REPLY) return null;
-  if (r instanceof FileSlice) return readFileSlice(r);
-  return r;
-}
-
 /**
  * Runs a command line through dispatch as `client`, from inside another command: blocking
  * commands answer at once (as inside EXEC), the command's effects join the running command's
@@ -291,13 +268,13 @@ function callAs(
     ks.now = now;
   }
   if (r instanceof Promise) {
-    if (allowAsync) return r.then(settle);
+    if (allowAsync) return r.then(inMemory);
     r.catch(() => {});
     return new RespError(
       `ERR ctx.call: '${cmd?.fullName ?? "?"}' answers asynchronously: use ctx.callAsync`,
     );
   }
-  return settle(r);
+  return inMemory(r);
 }
 
 function failure(log: PluginLogger, name: string, e: unknown): RespError {

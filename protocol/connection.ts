@@ -49,6 +49,8 @@ export class Connection implements Transport {
    * are on disk.
    */
   private holding = false;
+  /** True while a cold value streams to the socket ({@link stream}). */
+  private streaming = false;
   /** When the batch being served arrived (ms since the epoch): log barriers are taken from it. */
   private batchStart = 0;
   /** When the output first went over the soft limit (0: it is not over). */
@@ -299,6 +301,7 @@ export class Connection implements Transport {
       client.replySkip = true;
     }
     if (r === NO_REPLY || silenced || client.replyOff) {
+      if (r instanceof FileSlice) r.file.close();
       this.afterReply();
       return;
     }
@@ -314,13 +317,19 @@ export class Connection implements Transport {
     for (const p of pushes) this.writer.write(p, this.client.resp);
   }
 
-  /** Sends a bulk string from a file, 64 KiB at a time, never holding it whole. */
+  /**
+   * Sends a bulk string from a file, 64 KiB at a time, never holding it whole. The replies before
+   * it go out first; while it streams nothing else is written (pushes that arrive meanwhile wait
+   * in the writer), so nothing can land inside the bulk string.
+   */
   private async stream(slice: FileSlice): Promise<void> {
     const file = slice.file;
     try {
-      this.writer.raw(new TextEncoder().encode(`$${slice.length}\r\n`));
       await this.durable();
       await this.flush();
+      this.streaming = true;
+      const header = new TextEncoder().encode(`$${slice.length}\r\n`);
+      await this.send(header);
       await file.seek(slice.offset, Deno.SeekMode.Start);
       const chunk = new Uint8Array(Math.min(64 * 1024, slice.length));
       let left = slice.length;
@@ -328,15 +337,21 @@ export class Connection implements Transport {
         const n = await file.read(chunk.subarray(0, Math.min(chunk.length, left)));
         if (n === null) throw new Error("log file cut short while streaming a value");
         left -= n;
-        this.client.netOut += n;
-        this.server.stats.netOutput += n;
-        let off = 0;
-        while (off < n) off += await this.conn.write(chunk.subarray(off, n));
+        await this.send(chunk.subarray(0, n));
       }
+      await this.send(CRLF);
     } finally {
+      this.streaming = false;
       file.close();
     }
-    this.writer.raw(CRLF);
+  }
+
+  /** Writes bytes straight to the socket (a streamed value's parts). */
+  private async send(bytes: Uint8Array): Promise<void> {
+    this.client.netOut += bytes.length;
+    this.server.stats.netOutput += bytes.length;
+    let off = 0;
+    while (off < bytes.length) off += await this.conn.write(bytes.subarray(off));
   }
 
   /**
@@ -367,6 +382,8 @@ export class Connection implements Transport {
   /** Sends everything queued; resolves when the socket has taken it. */
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
+    // A value being streamed owns the socket; what queued meanwhile follows it.
+    if (this.streaming) return RESOLVED;
     if (this.writer.length === 0 || this.closed) return RESOLVED;
     // Written with promise callbacks rather than an async function: this runs once per request
     // unpipelined, and every async frame and promise saved there shows in throughput.

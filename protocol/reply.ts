@@ -98,6 +98,34 @@ export class FileSlice {
   constructor(readonly file: Deno.FsFile, readonly offset: number, readonly length: number) {}
 }
 
+/** Reads a cold value's bytes into memory and closes its file. */
+export function readFileSlice(slice: FileSlice): Uint8Array {
+  const out = new Uint8Array(slice.length);
+  try {
+    slice.file.seekSync(slice.offset, Deno.SeekMode.Start);
+    let off = 0;
+    while (off < out.length) {
+      const n = slice.file.readSync(out.subarray(off));
+      if (n === null) throw new Error("log file cut short while reading a value");
+      off += n;
+    }
+  } finally {
+    slice.file.close();
+  }
+  return out;
+}
+
+/**
+ * A command's result as a value to keep in memory, where a reply is not written straight to a
+ * socket (inside EXEC's array, a plugin's nested call): no reply is null, a streamed cold value
+ * is read into memory.
+ */
+export function inMemory(r: Reply | typeof NO_REPLY): Reply {
+  if (r === NO_REPLY) return null;
+  if (r instanceof FileSlice) return readFileSlice(r);
+  return r;
+}
+
 /** The null that RESP2 writes as a null array (`*-1`), e.g. BLPOP's timeout and aborted EXEC. */
 export const NULL_ARRAY: unique symbol = Symbol("null-array");
 

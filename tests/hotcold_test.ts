@@ -154,3 +154,51 @@ Deno.test("hot/cold: cold values stay readable when their TTL changes during a c
     await server.close();
   }
 });
+
+Deno.test("hot/cold: a cold value in EXEC's reply, under CLIENT REPLY OFF, and with pushes arriving while it streams", async () => {
+  const server = await startFerric({ "shard-count": 1 });
+  const c = await RawClient.connect(server.port);
+  const publisher = await RawClient.connect(server.port);
+  const openFiles = () => [...Deno.readDirSync("/proc/self/fd")].length;
+  try {
+    const big = "0123456789abcdef".repeat(4 * 65536); // 4 MiB: over the 64kb defaults, streams
+    assertEquals(await c.call("SET", "big", big), "+OK\r\n");
+    await new Promise((r) => setTimeout(r, 200));
+    assertMatch(await c.call("FERRICSTORE.KEY_INFO", "big"), /cold/);
+    // Inside EXEC the value is part of an array: it is read into memory, the connection stays.
+    assertEquals(await c.call("MULTI"), "+OK\r\n");
+    assertEquals(await c.call("GET", "big"), "+QUEUED\r\n");
+    assertEquals(await c.call("EXEC"), `*1\r\n$${big.length}\r\n${big}\r\n`);
+    assertEquals(await c.call("PING"), "+PONG\r\n");
+    // Silenced replies close the file they would have streamed from.
+    const files = openFiles();
+    await c.write("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n");
+    for (let i = 0; i < 20; i++) await c.write("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n");
+    assertEquals(await c.call("CLIENT", "REPLY", "ON"), "+OK\r\n");
+    assert(openFiles() <= files + 2, `${openFiles() - files} files left open`);
+    // RESP3 pushes published while the value streams come after it, never inside it.
+    assertMatch(await c.call("HELLO", "3"), /^%/);
+    assertMatch(await c.call("SUBSCRIBE", "ch"), /^>3/);
+    let publishing = true;
+    const published = (async () => {
+      let n = 0;
+      while (publishing) {
+        await publisher.call("PUBLISH", "ch", `m${n++}`);
+      }
+      return n;
+    })();
+    for (let i = 0; i < 3; i++) {
+      await c.write("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n");
+      let reply = (await c.read())!;
+      while (reply.startsWith(">")) reply = (await c.read())!;
+      assertEquals(reply.length, big.length + `$${big.length}\r\n\r\n`.length);
+      assert(reply === `$${big.length}\r\n${big}\r\n`, "the streamed value was cut into");
+    }
+    publishing = false;
+    assert((await published) > 0);
+  } finally {
+    c.close();
+    publisher.close();
+    await server.close();
+  }
+});
