@@ -26,7 +26,7 @@ import {
   SortedSetValue,
   type ZNode,
 } from "../engine/values/sorted_set.ts";
-import { formatDouble, parseDouble } from "../protocol/numbers.ts";
+import { formatDouble, hexDouble, parseDouble } from "../protocol/numbers.ts";
 import { Double, NULL_ARRAY, type Reply } from "../protocol/reply.ts";
 import { int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { blockOnKeysUntilTimeout, timeoutArg } from "../server/blocking.ts";
@@ -199,9 +199,7 @@ function strtod(text: string): number | null {
   else if (m[6] !== undefined) v = Number(m[6]);
   else {
     const [intPart, frac = ""] = m[4].split(".");
-    v = 0;
-    for (const c of intPart + frac) v = v * 16 + parseInt(c, 16);
-    v *= Math.pow(2, Number(m[5] ?? 0) - 4 * frac.length);
+    v = hexDouble(intPart, frac, Number(m[5] ?? 0));
   }
   return neg ? -v : v;
 }

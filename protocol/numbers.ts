@@ -89,13 +89,24 @@ export function parseDouble(text: string): number | null {
   if (inf) return inf[1] === "-" ? -Infinity : Infinity;
   const hex = HEX_FLOAT.exec(text);
   if (hex && (hex[2].length > 0 || (hex[3] ?? "").length > 0)) {
-    const digits = hex[2] + (hex[3] ?? "");
-    let v = digits.length ? parseInt(digits, 16) : 0;
-    v *= Math.pow(2, Number(hex[4] ?? 0) - 4 * (hex[3] ?? "").length);
-    if (!Number.isFinite(v)) return null;
+    const v = hexDouble(hex[2], hex[3] ?? "", Number(hex[4] ?? 0));
+    if (!Number.isFinite(v)) return null; // ERANGE overflow
+    if (v === 0 && /[1-9a-f]/i.test(hex[2] + (hex[3] ?? ""))) return null; // ERANGE underflow
     return hex[1] === "-" ? -v : v;
   }
   return null;
+}
+
+/**
+ * The value of a hexadecimal float `0x<whole>.<fraction>p<exponent>` (without sign), as strtod
+ * computes it: rounded once. Below 2^-1074 the power of two would underflow to 0 on its own, so
+ * the scaling then goes in two steps, the first exact (it stays in the normal range).
+ */
+export function hexDouble(whole: string, fraction: string, exponent: number): number {
+  const digits = whole + fraction;
+  const n = digits.length ? parseInt(digits, 16) : 0;
+  const p = exponent - 4 * fraction.length;
+  return p >= -1074 ? n * Math.pow(2, p) : n * Math.pow(2, p + 1074) * Math.pow(2, -1074);
 }
 
 /**
@@ -107,16 +118,57 @@ export function formatDouble(d: number): string {
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
   if (d === 0) return Object.is(d, -0) ? "-0" : "0";
-  const exp = d.toExponential(16);
-  const e = exp.indexOf("e");
+  let exp = d.toExponential(16);
+  let e = exp.indexOf("e");
   const x = Number(exp.slice(e + 1));
+  // JavaScript rounds an exact tie at the 17th digit up; C rounds it to even. The tie is the
+  // rare double whose exact value has 18 significant digits: then the digit JavaScript rounded
+  // up to, when odd, goes back down.
+  const last = exp.charCodeAt(e - 1);
+  const tie = (last & 1) === 1 && isTieAt17(d);
+  if (tie) {
+    exp = exp.slice(0, e - 1) + String.fromCharCode(last - 1) + exp.slice(e);
+    e = exp.indexOf("e");
+  }
   if (x < -4 || x >= 17) {
     const mantissa = stripZeros(exp.slice(0, e));
     const sign = x < 0 ? "-" : "+";
     const ax = Math.abs(x);
     return `${mantissa}e${sign}${ax < 10 ? "0" : ""}${ax}`;
   }
-  return stripZeros(d.toFixed(16 - x));
+  if (!tie) return stripZeros(d.toFixed(16 - x));
+  // The corrected 17 digits, with the point where %g puts it.
+  const negative = exp.charCodeAt(0) === 45;
+  const digits = exp.slice(negative ? 1 : 0, e).replace(".", "");
+  const fixed = x >= 0
+    ? `${digits.slice(0, x + 1)}.${digits.slice(x + 1)}`
+    : `0.${"0".repeat(-x - 1)}${digits}`;
+  return (negative ? "-" : "") + stripZeros(fixed);
+}
+
+const doubleBits = new DataView(new ArrayBuffer(8));
+const LOG10_5 = Math.log10(5);
+
+/**
+ * True when `d`'s exact decimal value has exactly 18 significant digits (so its rounding to 17
+ * is an exact tie: the 18th digit of a binary fraction is 5). d = m·2^-j with m odd is
+ * m·5^j / 10^j: its digits are those of m·5^j.
+ */
+function isTieAt17(d: number): boolean {
+  doubleBits.setFloat64(0, d);
+  const hi = doubleBits.getUint32(0), lo = doubleBits.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let m = (hi & 0xfffff) * 2 ** 32 + lo + (biased === 0 ? 0 : 2 ** 52);
+  let j = 1075 - (biased === 0 ? 1 : biased);
+  if (m === 0) return false;
+  while (m % 2 === 0) {
+    m /= 2;
+    j--;
+  }
+  if (j <= 0) return false; // an integer: its last digit is even or it has at most 16 digits
+  const estimate = Math.log10(m) + j * LOG10_5;
+  if (estimate < 16.5 || estimate > 18.5) return false;
+  return (BigInt(m) * 5n ** BigInt(j)).toString().length === 18;
 }
 
 function stripZeros(s: string): string {

@@ -1192,3 +1192,37 @@ Deno.test("sorted sets: a lex walk over a skiplist of mixed scores stays within 
     }
   }
 });
+
+Deno.test("sorted sets: scores on an exact rounding tie print as C's %.17g (half to even); hex subnormals parse as strtod, differential", async () => {
+  // Doubles whose exact value has 18 significant digits: the 17-digit rounding is a tie.
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const scores: string[] = ["285000000000000.125", "-285000000000000.125", "1.00000762939453125"];
+  for (let i = 0; i < 60; i++) {
+    const whole = String(1e14 + Math.floor(random() * 9e14));
+    scores.push(`${whole}.${["125", "375", "625", "875"][i % 4]}`);
+    scores.push(String(1 + Math.floor(random() * 2 ** 17) * 2 ** -17));
+  }
+  const d = await Differential.start();
+  try {
+    for (const resp of ["2", "3"]) {
+      await d.both("HELLO", resp);
+      const script = [cmd("DEL z")];
+      scores.forEach((s, i) => script.push(["ZADD", "z", s, `m${i}`], ["ZSCORE", "z", `m${i}`]));
+      script.push(cmd("ZRANGE z 0 -1 WITHSCORES"), ["ZINCRBY", "z", "0.125", "m0"]);
+      // Hexadecimal scores in the subnormal range round once, as strtod rounds them.
+      script.push(
+        cmd("DEL h"),
+        cmd("ZADD h 0x1p-1074 a 0x1p-1073 b"),
+        cmd("ZCOUNT h 0x1.8p-1074 +inf"),
+        cmd("ZINCRBY h 0x3p-1075 a"),
+        cmd("ZADD h 0x1p-1080 l"),
+        cmd("ZADD h 0x1p-1075 l"),
+        cmd("ZRANGE h 0 -1 WITHSCORES"),
+      );
+      assertEquals(await d.compare(script), [], `RESP${resp}`);
+    }
+  } finally {
+    await d.close();
+  }
+});
