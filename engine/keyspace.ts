@@ -130,9 +130,10 @@ export interface KeyspaceStats {
 export interface KeyspaceListener {
   /**
    * `key` in `db` changed; `key` is null when the whole database is about to change (flush,
-   * swap: called before the change).
+   * swap: called before the change). For a swap, `swappedWith` is the database whose keys `db`
+   * is about to hold.
    */
-  modified?(db: number, key: string | null): void;
+  modified?(db: number, key: string | null, swappedWith?: number): void;
   /** A keyspace notification: `cls` is Redis's class letter (`$`, `g`, `x` …). */
   notify?(cls: string, event: string, db: number, key: string): void;
 }
@@ -358,7 +359,11 @@ export class Keyspace {
     expiredStalePercent: 0,
     expireCycleMs: 0,
   };
-  private readonly modifiedHooks: ((db: number, key: string | null) => void)[] = [];
+  private readonly modifiedHooks: ((
+    db: number,
+    key: string | null,
+    swappedWith?: number,
+  ) => void)[] = [];
   private readonly notifyHooks: ((cls: string, event: string, db: number, key: string) => void)[] =
     [];
   log: EffectLog;
@@ -412,9 +417,9 @@ export class Keyspace {
   }
 
   /** Tells listeners a key (or, with null, a whole database) changed. */
-  modified(db: number, key: string | null): void {
+  modified(db: number, key: string | null, swappedWith?: number): void {
     const hooks = this.modifiedHooks;
-    for (let i = 0; i < hooks.length; i++) hooks[i](db, key);
+    for (let i = 0; i < hooks.length; i++) hooks[i](db, key, swappedWith);
   }
 
   /** Sends a keyspace notification to listeners. */
@@ -434,8 +439,8 @@ export class Keyspace {
 
   /** Swaps the contents of two databases (SWAPDB). */
   swap(a: number, b: number): void {
-    this.modified(a, null);
-    this.modified(b, null);
+    this.modified(a, null, b);
+    this.modified(b, null, a);
     for (const s of this.shards) [s.tables[a], s.tables[b]] = [s.tables[b], s.tables[a]];
     this.log.swap(a, b);
   }

@@ -46,18 +46,22 @@ export class WatchRegistry implements KeyspaceListener {
     client.watchDirty = false;
   }
 
-  modified(db: number, key: string | null): void {
+  modified(db: number, key: string | null, swappedWith?: number): void {
     if (this.watchers.size === 0) return;
     if (key !== null) {
       const set = this.watchers.get(id(db, key));
       if (set) { for (const c of set) c.watchDirty = true; }
       return;
     }
-    // A flush or swap of `db` is about to happen: watched keys that exist there now change.
+    // A flush or swap of `db` is about to happen: watched keys that exist there now change, and
+    // with a swap, so do those the other database brings in (as Redis's
+    // touchAllWatchedKeysInDb).
+    const dbs = this.keyspace.dbs;
     const prefix = `${db}|`;
     for (const [k, set] of this.watchers) {
       if (!k.startsWith(prefix)) continue;
-      if (this.keyspace.dbs[db].exists(k.slice(prefix.length))) {
+      const name = k.slice(prefix.length);
+      if (dbs[db].exists(name) || (swappedWith !== undefined && dbs[swappedWith].exists(name))) {
         for (const c of set) c.watchDirty = true;
       }
     }

@@ -238,3 +238,27 @@ Deno.test("MULTI over maxmemory: queuing is refused, EXEC of a queued write is a
     await d.close();
   }
 });
+
+Deno.test("WATCH: SWAPDB that brings a watched key in, or takes one away, aborts EXEC (differential)", async () => {
+  const d = await Differential.start();
+  const ferric2 = await RawClient.connect(d.server.port);
+  const redis2 = await RawClient.connect(d.redisServer.port);
+  const other = async (...args: string[]) => {
+    assertEquals(await ferric2.call(...args), await redis2.call(...args), args.join(" "));
+  };
+  try {
+    for (const [setup, watched] of [["1", "k"], ["0", "k"], ["1", "absent"]]) {
+      await other("FLUSHALL");
+      await other("SELECT", setup);
+      await other("SET", "k", "v");
+      await other("SELECT", "0");
+      assertEquals(await d.compare([["WATCH", watched]]), []);
+      await other("SWAPDB", "0", "1");
+      assertEquals(await d.compare([cmd("MULTI"), cmd("PING"), cmd("EXEC")]), []);
+    }
+  } finally {
+    ferric2.close();
+    redis2.close();
+    await d.close();
+  }
+});
