@@ -575,7 +575,7 @@ export const clientCommands: CommandSpec[] = [
         /** CLIENT CACHING <YES | NO> */
         handler(ctx, argv) {
           const t = ctx.client.tracking;
-          if (!t || (!t.optin && !t.optout)) {
+          if (!t) {
             return new RespError(
               "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
             );

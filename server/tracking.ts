@@ -100,7 +100,11 @@ export class Tracking implements KeyspaceListener {
     const t = client.tracking;
     if (t === null) return;
     const caching = t.caching;
-    if (!(cmd.parent?.name === "client" && cmd.name === "caching")) t.caching = null;
+    // CLIENT CACHING applies to the next command, or to the whole transaction when MULTI comes
+    // next; as in Redis, any CLIENT command in between keeps it too.
+    if (client.tx === null && !client.inExec && (cmd.parent ?? cmd).name !== "client") {
+      t.caching = null;
+    }
     if (t.bcast || !cmd.flags.has("readonly")) return;
     if ((t.optin && caching !== true) || (t.optout && caching === false)) return;
     for (const k of findKeys(cmd, argv)) {

@@ -260,3 +260,52 @@ Deno.test("tracking: INFO counts tracked keys, items and BCAST prefixes as redis
     await d.close();
   }
 });
+
+Deno.test("client tracking: CLIENT CACHING covers a whole MULTI/EXEC and survives other CLIENT commands, as redis-server (RESP3)", async () => {
+  const d = await Differential.start();
+  try {
+    await d.both("HELLO", "3");
+    // Each step runs as a block followed by PING: a MULTI block is queued whole.
+    const steps = [
+      ["CLIENT TRACKING ON OPTIN", "CLIENT CACHING YES", "MULTI", "GET m1", "GET m2", "EXEC"],
+      ["SET m1 x"],
+      ["SET m2 x"],
+      ["CLIENT CACHING YES", "CLIENT GETNAME", "GET m3"],
+      ["SET m3 x"],
+      ["GET m3"],
+      ["SET m3 y"],
+      [
+        "CLIENT TRACKING OFF",
+        "CLIENT TRACKING ON OPTOUT",
+        "CLIENT CACHING NO",
+        "MULTI",
+        "GET m4",
+        "EXEC",
+      ],
+      ["SET m4 x"],
+      ["CLIENT TRACKING OFF", "CLIENT TRACKING ON"],
+      ["CLIENT CACHING YES"],
+      ["CLIENT CACHING NO"],
+      ["CLIENT CACHING MAYBE"],
+      ["CLIENT TRACKING OFF"],
+      ["CLIENT CACHING YES"],
+    ];
+    const upToPong = async (c: RawClient) => {
+      const out: string[] = [];
+      for (;;) {
+        const r = (await c.read())!;
+        if (r === "+PONG\r\n") return out;
+        out.push(r);
+      }
+    };
+    for (const step of steps) {
+      for (const client of [d.ferric, d.redis]) {
+        for (const line of step) await client.write(encodeCommand(cmd(line)));
+        await client.write(encodeCommand(["PING"]));
+      }
+      assertEquals(await upToPong(d.ferric), await upToPong(d.redis), step.join(" / "));
+    }
+  } finally {
+    await d.close();
+  }
+});
