@@ -136,12 +136,20 @@ function keysOf(server: Server, argv: Uint8Array[], withFlags: boolean): Reply {
   if (cmd.subcommands && argv.length > 1) {
     cmd = cmd.subcommands.get(latin1(argv[1]).toLowerCase()) ?? cmd;
   }
+  const keySpecs = cmd.spec.keys?.filter((k) => !k.flags.includes("NOT_KEY")) ?? [];
+  if (keySpecs.length === 0 && !cmd.spec.getKeys) {
+    return new RespError("ERR The command has no key arguments");
+  }
   const a = cmd.arity;
   if (a > 0 ? argv.length !== a : argv.length < -a) {
     return new RespError("ERR Invalid number of arguments specified for command");
   }
   const found = findKeys(cmd, argv).filter((k) => !k.flags.includes("NOT_KEY"));
-  if (found.length === 0) return new RespError("ERR The command has no key arguments");
+  if (found.length === 0) {
+    return cmd.flags.has("no_mandatory_keys")
+      ? []
+      : new RespError("ERR Invalid arguments specified for command");
+  }
   return found.map((k) =>
     withFlags
       ? [argv[k.index], new RespSet(k.flags.map((f) => status(keySpecFlag(f))))]

@@ -363,12 +363,14 @@ export function findKeys(cmd: Command, argv: readonly Uint8Array[]): FoundKey[] 
         out.push({ index: i, flags: ks.flags });
       }
     } else {
-      const n = Number(latin1(argv[start + f.keyNumIdx] ?? new Uint8Array()));
-      if (!Number.isInteger(n) || n < 0) continue;
+      // As Redis: a count below 1 or running past the arguments makes the command's keys
+      // unknown (none), not a shorter list. The count is read as C's atoi reads it ("1.5" is 1,
+      // "x" is 0), as Redis's getkeys functions do when the key spec cannot read it.
+      const text = latin1(argv[start + f.keyNumIdx] ?? new Uint8Array());
+      const n = Number(/^[ \t\n\v\f\r]*([+-]?\d+)/.exec(text)?.[1] ?? 0);
       const first = start + f.firstKey;
-      for (let j = 0; j < n && first + j * f.keyStep < argc; j++) {
-        out.push({ index: first + j * f.keyStep, flags: ks.flags });
-      }
+      if (n <= 0 || first + (n - 1) * f.keyStep >= argc) return [];
+      for (let j = 0; j < n; j++) out.push({ index: first + j * f.keyStep, flags: ks.flags });
     }
   }
   return out;
