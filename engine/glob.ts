@@ -67,9 +67,10 @@ function match(
             pi--;
             break;
           } else if (pi + 2 < plen && p.charCodeAt(pi + 1) === 45) { // a-z
-            let start = c;
-            let end = p.charCodeAt(pi + 2);
-            let ch = s.charCodeAt(si);
+            // Compared as C's signed chars, as Redis compares them: bytes from 0x80 are below 0.
+            let start = signed(c);
+            let end = signed(p.charCodeAt(pi + 2));
+            let ch = signed(s.charCodeAt(si));
             if (start > end) [start, end] = [end, start];
             if (nocase) {
               start = lower(start);
@@ -108,4 +109,9 @@ function match(
 
 function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** A byte as C's signed char. */
+function signed(b: number): number {
+  return b >= 128 ? b - 256 : b;
 }

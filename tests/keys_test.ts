@@ -12,6 +12,7 @@ import {
   RawClient,
   startFerric,
   startRedis,
+  unordered,
 } from "./_harness.ts";
 import { keyCommands } from "../commands/keys.ts";
 import { entryMemory, Keyspace } from "../engine/keyspace.ts";
@@ -1077,4 +1078,29 @@ Deno.test("keyspace: memory accounting follows values replaced by strings of oth
   assertEquals(ks.usedBytes, counted());
   for (let i = 0; i < 50; i += 2) db.delete(`k${i}`);
   assertEquals(ks.usedBytes, counted());
+});
+
+Deno.test("keys: glob ranges compare bytes from 0x80 as C's signed chars, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const byte = (b: number) => new Uint8Array([b]);
+    const keys = [0x00, 0x41, 0x61, 0x7a, 0x7f, 0x80, 0x81, 0xc3, 0xff].map(byte);
+    await d.both("MSET", ...keys.flatMap((k) => [k, "1"]));
+    const patterns = [
+      [0x5b, 0x7f, 0x2d, 0x81, 0x5d], // [\x7f-\x81]
+      [0x5b, 0x61, 0x2d, 0xff, 0x5d], // [a-\xff]
+      [0x5b, 0x5e, 0x61, 0x2d, 0xff, 0x5d], // [^a-\xff]
+      [0x5b, 0xff, 0x2d, 0x61, 0x5d], // [\xff-a]
+      [0x5b, 0x80, 0x2d, 0xff, 0x5d], // [\x80-\xff]
+    ].map((p) => new Uint8Array(p));
+    for (const p of patterns) {
+      for (const command of ["KEYS", "SCAN"]) {
+        const args = command === "KEYS" ? ["KEYS", p] : ["SCAN", "0", "MATCH", p, "COUNT", "100"];
+        const [ferric, redis] = await d.both(...args);
+        assertEquals(unordered(ferric), unordered(redis), `${command} [${[...p]}]`);
+      }
+    }
+  } finally {
+    await d.close();
+  }
 });
