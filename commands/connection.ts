@@ -138,7 +138,6 @@ export const connectionCommands: CommandSpec[] = [
           i += 2;
         } else if (isWord(argv[i], "setname") && more >= 1) {
           name = argv[i + 1];
-          if (!validClientName(name)) return Errors.clientNameSpaces;
           i++;
         } else {
           return err(`ERR Syntax error in HELLO option '${latin1(argv[i])}'`);
@@ -155,7 +154,11 @@ export const connectionCommands: CommandSpec[] = [
             "select the RESP protocol version at the same time",
         );
       }
-      if (name) c.name = latin1(name);
+      // As Redis: authenticated first, so a bad name fails HELLO after AUTH took effect.
+      if (name) {
+        if (!validClientName(name)) return Errors.clientNameSpaces;
+        c.name = latin1(name);
+      }
       if (ver) c.resp = ver as 2 | 3;
       return RespMap.of({
         server: "redis",
@@ -182,7 +185,8 @@ export const connectionCommands: CommandSpec[] = [
     handler(ctx, argv) {
       if (argv.length > 3) return Errors.syntax;
       if (argv.length === 2) {
-        if (ctx.server.defaultUserNoPass) return Errors.authNotConfigured;
+        // Redis looks at the default user's nopass flag only (enabled or not).
+        if (ctx.server.acl.defaultUser.nopass) return Errors.authNotConfigured;
         return authenticate(ctx.server, ctx.client, "default", argv[1], latin1(argv[0])) ?? OK;
       }
       return authenticate(ctx.server, ctx.client, latin1(argv[1]), argv[2], latin1(argv[0])) ?? OK;

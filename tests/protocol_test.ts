@@ -752,6 +752,10 @@ Deno.test("protocol: HELLO and RESP3 reply shapes match redis-server", async () 
       { name: "HELLO SETNAME missing", data: requests("HELLO 3 SETNAME") },
       { name: "HELLO AUTH without password set", data: requests("HELLO 3 AUTH default x") },
       { name: "HELLO AUTH missing password", data: requests("HELLO 3 AUTH default") },
+      {
+        name: "AUTH with the default user off but without a password",
+        data: requests("ACL SETUSER default off", "AUTH x", "ACL SETUSER default on", "AUTH x"),
+      },
       { name: "HELLO unknown option", data: requests("HELLO 3 FOO") },
       { name: "RESET back to RESP2", data: requests("HELLO 3", "RESET", "GET missing") },
     ];
@@ -784,6 +788,9 @@ Deno.test("protocol: HELLO AUTH and SETNAME with requirepass", async () => {
     ];
     const [f, r] = await both(pair, requests(...lines));
     assertEquals(f.map(normalizeHello), r.map(normalizeHello));
+    // A bad name fails HELLO after its AUTH took effect (and before the protocol switch).
+    const [f3, r3] = await both(pair, requests('HELLO 3 AUTH default pw SETNAME "x y"', "GET k"));
+    assertEquals(f3, r3);
     if (await understands(pair.server.port, "CLIENT GETNAME")) {
       const [f2, r2] = await both(
         pair,
