@@ -94,7 +94,10 @@ function arityOk(arity: number, argc: number): boolean {
 /** Runs one command line for a client. */
 export function dispatch(server: Server, client: Client, argv: Uint8Array[]): DispatchResult {
   const found = resolve(server, argv);
-  if (found instanceof RespError) return reject(server, client, null, found);
+  if (found instanceof RespError) {
+    client.lastCommand = "NULL"; // as Redis's lastcmd after a failed lookup
+    return reject(server, client, null, found);
+  }
   const cmd = found;
   // The command being run, refused or not (CLIENT LIST's cmd=, ACL LOG's client-info).
   client.lastCommand = cmd.fullName;
@@ -170,7 +173,8 @@ export function call(
   const previous = server.currentClient;
   server.currentClient = client;
   const ctx: CommandContext = { server, client, db: ks.dbs[client.db], command: cmd };
-  client.lastCommand = cmd.fullName;
+  // Commands run by EXEC leave EXEC as the client's last command, as in Redis.
+  if (!client.inExec) client.lastCommand = cmd.fullName;
   let result: Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
   const log = ks.log;
   // One command's effects form one batch: recovery applies all of them or none.

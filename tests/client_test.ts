@@ -547,3 +547,32 @@ Deno.test("CLIENT INFO: rbs and rbp show the reply buffer and its recent peak", 
     }
   });
 });
+
+Deno.test("CLIENT LIST cmd=: NULL after an unknown command or subcommand, exec after a transaction, as redis-server", async () => {
+  const d = await Differential.start();
+  const ferric2 = await RawClient.connect(d.server.port);
+  const redis2 = await RawClient.connect(d.redisServer.port);
+  try {
+    const ids = (await d.both("CLIENT", "ID")).map((r) => r.slice(1, -2));
+    const cmdOf = async () => {
+      const lists = [
+        await ferric2.call("CLIENT", "LIST", "ID", ids[0]),
+        await redis2.call("CLIENT", "LIST", "ID", ids[1]),
+      ];
+      return lists.map((l) => / cmd=(\S+)/.exec(l)?.[1]);
+    };
+    for (
+      const script of [["FOOBAR"], ["CONFIG", "FOO"], ["GET", "k"], ["MULTI"], ["SET", "k", "v"], [
+        "EXEC",
+      ]]
+    ) {
+      await d.both(...script);
+      const [f, r] = await cmdOf();
+      assertEquals(f, r, script.join(" "));
+    }
+  } finally {
+    ferric2.close();
+    redis2.close();
+    await d.close();
+  }
+});
