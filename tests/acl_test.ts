@@ -355,3 +355,23 @@ Deno.test("acl: +command|first-arg rules (SELECT 0 only) match redis-server", as
     await d.close();
   }
 });
+
+Deno.test("acl: a RESP2 subscriber gets NOPERM, not the subscribed-mode error, for a command it may not run (differential)", async () => {
+  const d = await Differential.start();
+  try {
+    assertEquals(
+      await d.compare([
+        cmd("ACL SETUSER u1 on nopass +subscribe +get +ping ~a* &*"),
+        cmd("AUTH u1 x"),
+        cmd("SUBSCRIBE x"),
+        cmd("GET b"),
+        cmd("SET a 1"),
+        cmd("GET a"),
+        cmd("PING"),
+      ]),
+      [],
+    );
+  } finally {
+    await d.close();
+  }
+});
