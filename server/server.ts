@@ -10,7 +10,7 @@ import { Registry } from "../commands/registry.ts";
 import type { Command } from "../commands/spec.ts";
 import { type Entry, Keyspace, NO_SEGMENT } from "../engine/keyspace.ts";
 import { FileSlice } from "../protocol/reply.ts";
-import { DurableEngine } from "../engine/log/engine.ts";
+import { DurableEngine, lockDataDir } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
@@ -178,6 +178,8 @@ export class Server {
 
   /** The durable engine, once {@link open} has run. */
   engine: DurableEngine | null = null;
+  /** The data directory's lock, from listen() until open() hands it to the engine. */
+  private dataDirLock: Deno.FsFile | null = null;
 
   /**
    * Opens the data directory: locks it, recovers the keyspace from its logs (clients get
@@ -205,11 +207,15 @@ export class Server {
     const durability = () =>
       (config.str("durability") === "async" ? "async" : "sync") as Durability;
     this.loading = true;
+    // The engine owns the lock from here (and releases it if it fails to open).
+    const lock = this.dataDirLock ?? undefined;
+    this.dataDirLock = null;
     try {
       const maxmemory = config.int("maxmemory") || Infinity;
       const hotMax = this.memory.hotMax;
       const ks = this.keyspace;
       this.engine = await DurableEngine.open(this.keyspace, {
+        lock,
         dataDir: config.str("data-dir"),
         keepHot: (length) => length <= hotMax && ks.usedBytes < maxmemory,
         durability: durability(),
@@ -285,6 +291,8 @@ export class Server {
   /** Binds the RESP listeners and starts background work. */
   async listen(): Promise<void> {
     const binds = this.config.str("bind").trim().split(/\s+/);
+    // The data directory is locked before anything listens: a second server on it stops here.
+    this.dataDirLock ??= await lockDataDir(this.config.str("data-dir"));
     try {
       this.port = await this.bindListeners(binds, this.config.int("port"));
     } catch (e) {
@@ -626,6 +634,8 @@ export class Server {
     for (const c of this.clients.values()) c.transport.close();
     this.pause.unpause();
     const engine = this.engine;
+    this.dataDirLock?.close(); // taken by listen(), never handed to an engine
+    this.dataDirLock = null;
     (async () => {
       try {
         await engine?.close();

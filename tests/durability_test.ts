@@ -257,6 +257,8 @@ Deno.test("data dir: a second server cannot open a directory in use", async () =
       message = (e as Error).message;
     }
     assertMatch(message, new RegExp(`data directory ${dir} is locked by pid ${Deno.pid}`));
+    // Refused before it listens: it never says it is ready.
+    assert(!/Ready to accept/.test(message), message);
   } finally {
     await server.close();
   }

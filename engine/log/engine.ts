@@ -36,6 +36,8 @@ export interface EngineOptions {
   windowMs: number;
   segmentSize: () => number;
   log: Logger;
+  /** The data directory's lock, when the caller took it already ({@link lockDataDir}). */
+  lock?: Deno.FsFile;
 }
 
 const FORMAT = 1;
@@ -60,8 +62,7 @@ export class DurableEngine {
   /** Locks the data directory, recovers the keyspace from it and starts logging to it. */
   static async open(ks: Keyspace, opts: EngineOptions): Promise<DurableEngine> {
     const dir = opts.dataDir;
-    await Deno.mkdir(dir, { recursive: true });
-    const lock = await acquireLock(dir);
+    const lock = opts.lock ?? await lockDataDir(dir);
     try {
       await checkLayout(dir, ks.shards.length);
       const shardDirs = ks.shards.map((_, i) => `${dir}/shard_${i}`);
@@ -143,7 +144,12 @@ export class DurableEngine {
   }
 }
 
-async function acquireLock(dir: string): Promise<Deno.FsFile> {
+/**
+ * Creates the data directory if needed and locks it for this process: a second server on the
+ * same directory fails here, with the holder's pid, before it listens or logs that it is ready.
+ */
+export async function lockDataDir(dir: string): Promise<Deno.FsFile> {
+  await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/LOCK`;
   const file = await Deno.open(path, { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
