@@ -724,8 +724,17 @@ function mergeOutputLimit(previous: string, text: string): string {
  * m, mb, g, gb, case-insensitive. Null when invalid.
  */
 export function parseMemory(text: string): number | null {
-  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(text.trim());
-  if (!m) return null;
+  const v = memoryValue(text);
+  return v === null ? null : Number(v);
+}
+
+/**
+ * A memory value as Redis's memtoull reads it: digits (none is 0), then an optional unit;
+ * nothing else, no spaces; at most 2^64 - 1.
+ */
+function memoryValue(text: string): bigint | null {
+  const m = /^(\d*)(b|k|kb|m|mb|g|gb)?$/i.exec(text);
+  if (!m || m[1].length >= 128) return null;
   const mult: Record<string, number> = {
     b: 1,
     k: 1000,
@@ -735,8 +744,17 @@ export function parseMemory(text: string): number | null {
     g: 1000 ** 3,
     gb: 1024 ** 3,
   };
-  const v = Number(m[1]) * mult[(m[2] ?? "b").toLowerCase()];
-  return Number.isSafeInteger(v) ? v : null;
+  // strtoull saturates at 2^64 - 1; only a unit that overflows it is an error.
+  const max = 2n ** 64n - 1n;
+  const digits = BigInt(m[1] || "0");
+  const v = (digits > max ? max : digits) * BigInt(mult[(m[2] ?? "b").toLowerCase()]);
+  return v <= max ? v : null;
+}
+
+/** True when an integer's text is within int64 (Redis's string2ll). */
+function fitsInt64(text: string): boolean {
+  const v = BigInt(text);
+  return v >= -(2n ** 63n) && v < 2n ** 63n;
 }
 
 /** A range bound as Redis prints it: the int64 limits stand for "no bound" beyond 2^53. */
@@ -786,7 +804,7 @@ export class Config {
     switch (p.type) {
       case "int": {
         // As Redis's string2ll: no spaces, no '+', no leading zeros.
-        if (!/^(0|-?[1-9]\d*)$/.test(text)) {
+        if (!/^(0|-?[1-9]\d*)$/.test(text) || !fitsInt64(text)) {
           throw fail("argument couldn't be parsed into an integer");
         }
         const n = Number(text);
@@ -796,9 +814,13 @@ export class Config {
         return p.clamp ? Math.min(p.clamp[1], Math.max(p.clamp[0], n)) : n;
       }
       case "memory": {
-        const n = parseMemory(text);
-        if (n === null) throw fail("argument must be a memory value");
-        if (p.min !== undefined && n < p.min) {
+        const big = memoryValue(text);
+        if (big === null) throw fail("argument must be a memory value");
+        const max = p.max === undefined || p.max >= Number.MAX_SAFE_INTEGER
+          ? 2n ** 63n - 1n
+          : BigInt(p.max);
+        const n = Number(big);
+        if ((p.min !== undefined && n < p.min) || big > max) {
           throw fail(`argument must be between ${p.min} and ${bound(p.max)} inclusive`);
         }
         return n;
@@ -889,7 +911,9 @@ export class Config {
     if (p.type === "bool") return v ? "yes" : "no";
     if (p.type === "list") return (v as string[]).join(" ");
     // An int64 limit stored as a double (2^63) reads back as Redis prints it.
-    if (p.type === "int" && (v as number) >= 2 ** 63) return "9223372036854775807";
+    if ((p.type === "int" || p.type === "memory") && (v as number) >= 2 ** 63) {
+      return "9223372036854775807";
+    }
     return String(v);
   }
 
