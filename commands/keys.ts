@@ -125,12 +125,13 @@ function rename(db: Database, argv: Uint8Array[], nx: boolean): Reply {
   const e = db.find(from);
   if (e === undefined) throw Errors.noSuchKey;
   if (from === to) return nx ? 0 : OK;
-  if (db.peek(to, false) !== undefined) {
-    if (nx) return 0;
-    db.delete(to);
-  }
-  keepAccess(e, db.set(to, e.value, e.expireAt, e.encoding));
+  const replacing = db.peek(to, false) !== undefined;
+  if (replacing && nx) return 0;
+  // The source changes first, then the destination: Redis signals them in that order, which
+  // is the order tracking invalidations arrive in.
   db.delete(from);
+  if (replacing) db.delete(to);
+  keepAccess(e, db.set(to, e.value, e.expireAt, e.encoding));
   db.notify("g", "rename_from", from);
   db.notify("g", "rename_to", to);
   return nx ? 1 : OK;

@@ -34,6 +34,17 @@ Deno.test("client tracking: replies and invalidations match redis-server (RESP3)
       "FLUSHALL",
       "GET k",
       "FLUSHDB",
+      // RENAME invalidates the source, then the destination.
+      "SET src 1",
+      "SET dst 2",
+      "GET src",
+      "GET dst",
+      "RENAME src dst",
+      "GET dst",
+      "SET src2 x",
+      "GET src2",
+      "RENAMENX src2 dst",
+      "RENAME src2 dst",
       // Prefixes may not overlap the client's own; OPTIN and OPTOUT do not switch in place.
       "CLIENT TRACKING OFF",
       "CLIENT TRACKING ON BCAST PREFIX user:",
