@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import type { Command } from "../commands/spec.ts";
 
 /** Longest delay a timer takes (longer ones fire at once). */
@@ -53,14 +54,23 @@ export class PauseState {
     this.timer = setTimeout(() => Date.now() >= this.until ? this.unpause() : this.arm(), wait);
   }
 
-  /** Ends the pause and releases the waiting commands in arrival order. */
+  /**
+   * Ends the pause and releases the waiting commands in arrival order, one client per event-loop
+   * turn: a released client runs the rest of its pipeline (its commands that came in while it
+   * waited) before the next client's command runs, as Redis serves an unblocked client's whole
+   * input. A released command that meets a new pause waits again (dispatch checks anew).
+   */
   unpause(): void {
     this.until = 0;
     this.all = false;
     clearTimeout(this.timer);
     const w = this.waiters;
     this.waiters = [];
-    for (const fn of w) fn();
+    const release = (i: number) => {
+      w[i]();
+      if (i + 1 < w.length) setImmediate(() => release(i + 1));
+    };
+    if (w.length > 0) release(0);
   }
 
   /** Ends the pause when its time has passed. */

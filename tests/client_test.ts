@@ -576,3 +576,32 @@ Deno.test("CLIENT LIST cmd=: NULL after an unknown command or subcommand, exec a
     await d.close();
   }
 });
+
+Deno.test("CLIENT UNPAUSE releases one client's held pipeline whole before the next client's (differential)", async () => {
+  const d = await Differential.start();
+  const open = async (port: number) => [
+    await RawClient.connect(port),
+    await RawClient.connect(port),
+  ];
+  const [fo, fm] = await open(d.server.port);
+  const [ro, rm] = await open(d.redisServer.port);
+  try {
+    const replies: string[][] = [];
+    for (const [admin, o, m] of [[d.ferric, fo, fm], [d.redis, ro, rm]]) {
+      await admin.call("SET", "k", "old");
+      assertEquals(await admin.call("CLIENT", "PAUSE", "10000", "WRITE"), "+OK\r\n");
+      await o.write(encodeCommand(["SET", "k", "v"]));
+      await new Promise((r) => setTimeout(r, 50));
+      await o.write(encodeCommand(["GET", "k"]));
+      await m.write(encodeCommand(["FLUSHALL"]));
+      await new Promise((r) => setTimeout(r, 50));
+      assertEquals(await admin.call("CLIENT", "UNPAUSE"), "+OK\r\n");
+      replies.push([(await o.read())!, (await o.read())!, (await m.read())!]);
+    }
+    assertEquals(replies[0], replies[1]);
+    assertEquals(replies[0], ["+OK\r\n", "$1\r\nv\r\n", "+OK\r\n"]);
+  } finally {
+    for (const c of [fo, fm, ro, rm]) c.close();
+    await d.close();
+  }
+});
