@@ -239,3 +239,27 @@ Deno.test("compaction: FERRICSTORE.COMPACT stopped by FLUSHALL answers an error,
     await server.close();
   }
 });
+
+Deno.test("compaction: other shards' async records are on disk before a snapshot that may hold their batches' effects", async () => {
+  const server = await startFerric({ "shard-count": 2 });
+  const c = await RawClient.connect(server.port);
+  try {
+    assertEquals(
+      await c.call("FERRICSTORE.CONFIG", "SET", "lazy", "durability", "async", "window_ms", "5000"),
+      "+OK\r\n",
+    );
+    const ks = server.keyspace;
+    const inShard = (shard: number) => {
+      for (let i = 0;; i++) if (ks.shardOf(`lazy:${i}`) === shard) return `lazy:${i}`;
+    };
+    // An async batch across both shards: a power loss must not keep one half.
+    assertEquals(await c.call("MSET", inShard(0), "1", inShard(1), "1"), "+OK\r\n");
+    const log = ks.log as unknown as { shards: { synced: boolean }[] };
+    assertEquals(log.shards[1].synced, false);
+    assertEquals(await c.call("FERRICSTORE.COMPACT", "0"), "+OK\r\n");
+    assertEquals(log.shards.map((s) => s.synced), [true, true]);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});

@@ -151,6 +151,10 @@ export class Compactor {
         if (batch.length) await flushBatch();
       }
       await file.syncData();
+      // The snapshot holds the state the walk saw, which may include the effects of batches
+      // whose other parts are async records of other shards not yet fdatasync'ed: those go to
+      // disk first, or a power loss could leave such a batch half applied (here but not there).
+      await Promise.all(this.shards.map((other) => other.flush(true)));
     } catch (e) {
       file.close();
       await Deno.remove(tmp).catch(() => {});
