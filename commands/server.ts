@@ -287,8 +287,9 @@ export class Operations {
     let bytes: Uint8Array | undefined;
     for (const m of this.monitors) {
       if (m === client) {
-        // The monitor's own command: the line follows the command's reply.
-        client.afterReply.push(new SimpleString(line));
+        // The monitor's own command: the line follows the command's reply (none after QUIT,
+        // which closes the connection once its reply is out, as in Redis).
+        if (cmd.name !== "quit") client.afterReply.push(new SimpleString(line));
         continue;
       }
       bytes ??= asciiBytes(`+${line}\r\n`);

@@ -650,6 +650,10 @@ Deno.test("MONITOR: lines match redis-server (format, quoting, db, redaction, ex
       await m.write("*1\r\n$7\r\nMONITOR\r\n");
       assertEquals(await m.call("RESET"), "+RESET\r\n");
       assertEquals(await m.call("GET", "a"), "$1\r\nb\r\n");
+      // Its own QUIT: the reply, then the connection closes, with no line of its own.
+      await m.call("MONITOR");
+      assertEquals(await m.call("QUIT"), "+OK\r\n");
+      assertEquals(await m.read().catch(() => null), null);
     }
   } finally {
     fm.close();
