@@ -130,9 +130,7 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   }
   // A log that cannot be written takes no more writes (nor PINGs, which Redis refuses too so
   // that health checks notice), as Redis answers after a failed AOF write.
-  if (
-    (cmd.flags.has("write") || cmd.name === "ping" || queued?.some((q) => q.cmd.flags.has("write")))
-  ) {
+  if (cmd.isWrite || cmd.name === "ping" || queued?.some((q) => q.cmd.isWrite)) {
     const failure = server.engine?.log.failure;
     if (failure) return reject(server, client, cmd, diskError(failure));
   }

@@ -18,8 +18,12 @@ export interface EffectLog {
    * owns the entry's on-disk bookkeeping (`lsn`, `loc`, `logBytes`) and updates it.
    */
   put(db: number, e: Entry): void;
-  /** `e.key` no longer exists (the entry is already unlinked). */
-  delete(db: number, e: Entry): void;
+  /**
+   * `e.key` no longer exists (the entry is already unlinked). `expired`: the delete is an
+   * expiry's, which recovery would also make (the key's deadline is in the log), so a log that
+   * can no longer be written may drop it.
+   */
+  delete(db: number, e: Entry, expired?: boolean): void;
   /**
    * An element-level change to the collection at `e` (`lpush` with the pushed elements, `hset`
    * with field/value pairs …); replayed through {@link DataValue.apply}.

@@ -568,7 +568,7 @@ export class Database {
     const ks = this.keyspace;
     this.unlink(t, e);
     ks.stats.expired++;
-    ks.log.delete(this.index, e);
+    ks.log.delete(this.index, e, true);
     ks.notify("x", "expired", this.index, e.key);
     ks.modified(this.index, e.key);
   }

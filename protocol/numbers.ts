@@ -99,14 +99,17 @@ export function parseDouble(text: string): number | null {
 
 /**
  * The value of a hexadecimal float `0x<whole>.<fraction>p<exponent>` (without sign), as strtod
- * computes it: rounded once. Below 2^-1074 the power of two would underflow to 0 on its own, so
- * the scaling then goes in two steps, the first exact (it stays in the normal range).
+ * computes it: the exact value n·2^p, rounded once. Written as an exact decimal, it is rounded
+ * by JavaScript's number parsing, which rounds correctly (subnormals included).
  */
 export function hexDouble(whole: string, fraction: string, exponent: number): number {
-  const digits = whole + fraction;
-  const n = digits.length ? parseInt(digits, 16) : 0;
+  const n = BigInt(`0x${whole + fraction || "0"}`);
+  if (n === 0n) return 0;
   const p = exponent - 4 * fraction.length;
-  return p >= -1074 ? n * Math.pow(2, p) : n * Math.pow(2, p + 1074) * Math.pow(2, -1074);
+  // Far beyond the double range either way (the mantissa has at most 20 000 bits here).
+  if (p > 2000) return Infinity;
+  if (p < -25000) return 0;
+  return p >= 0 ? Number(n << BigInt(p)) : Number(`${n * 5n ** BigInt(-p)}e-${-p}`);
 }
 
 /**

@@ -178,6 +178,10 @@ export class Server {
 
   /** The durable engine, once {@link open} has run. */
   engine: DurableEngine | null = null;
+  /** False from stopAccepting() until resumeAccepting() (a graceful shutdown in between). */
+  private acceptWanted = true;
+  /** The rebinding under way after resumeAccepting(), if any. */
+  private resuming: Promise<void> | null = null;
   /** The data directory's lock, from listen() until open() hands it to the engine. */
   private dataDirLock: Deno.FsFile | null = null;
 
@@ -351,19 +355,30 @@ export class Server {
    * Listens again after {@link stopAccepting}, on the same ports (a shutdown was aborted or
    * failed, and the server keeps running).
    */
-  async resumeAccepting(): Promise<void> {
-    if (this.listeners.length > 0 || this.shuttingDown) return;
+  resumeAccepting(): Promise<void> {
+    this.acceptWanted = true;
+    // One attempt at a time: two would close each other's listeners on "in use".
+    return this.resuming ??= this.rebind().finally(() => this.resuming = null);
+  }
+
+  private async rebind(): Promise<void> {
     const binds = this.config.str("bind").trim().split(/\s+/);
     // A closed listener lets its port go once its pending accept has been cancelled, a moment
     // later: binding again right away can find the port still in use.
     for (let attempt = 1;; attempt++) {
+      // Checked before every attempt: a new shutdown may have begun during the wait.
+      if (!this.acceptWanted || this.shuttingDown || this.listeners.length > 0) return;
       try {
         await this.bindListeners(binds, this.port);
+        if (!this.acceptWanted || this.shuttingDown) {
+          this.closeListeners(); // a shutdown began while binding
+          return;
+        }
         this.log.notice("server", "Accepting connections again");
         return;
       } catch (e) {
-        this.stopAccepting(); // what did bind, before trying again
-        if (!/in use/.test((e as Error).message) || attempt === 50 || this.shuttingDown) {
+        this.closeListeners(); // what did bind, before trying again
+        if (!/in use/.test((e as Error).message) || attempt === 50) {
           this.log.warning("server", `cannot accept connections again: ${(e as Error).message}`);
           return;
         }
@@ -539,7 +554,14 @@ export class Server {
     clearInterval(this.cron);
     const hz = this.config.int("hz");
     let tick = 0;
-    this.cron = setInterval(() => this.serverCron(tick++), Math.max(2, Math.floor(1000 / hz)));
+    this.cron = setInterval(() => {
+      // Background work must not take the process down with it: a failure is logged.
+      try {
+        this.serverCron(tick++);
+      } catch (e) {
+        this.log.warning("server", `server cron: ${(e as Error)?.stack ?? e}`);
+      }
+    }, Math.max(2, Math.floor(1000 / hz)));
   }
 
   private serverCron(tick: number): void {
@@ -599,6 +621,11 @@ export class Server {
 
   /** Stops taking new connections (the first step of a graceful shutdown). */
   stopAccepting(): void {
+    this.acceptWanted = false;
+    this.closeListeners();
+  }
+
+  private closeListeners(): void {
     for (const l of this.listeners) {
       try {
         l.close();

@@ -56,8 +56,8 @@ interface ShutdownState {
   /** Commands that arrived while draining: released on abort. */
   held: (() => void)[];
   gateInstalled: boolean;
-  /** The last shutdown failed: a signal now closes at once (there is nothing left to try). */
-  failed: boolean;
+  /** When the last shutdown failed (0: it did not): a signal soon after closes at once. */
+  failedAt: number;
 }
 
 const states = new WeakMap<Server, ShutdownState>();
@@ -71,7 +71,7 @@ function stateOf(server: Server): ShutdownState {
       aborted: false,
       held: [],
       gateInstalled: false,
-      failed: false,
+      failedAt: 0,
     };
     states.set(server, st);
   }
@@ -180,7 +180,7 @@ async function run(
 
   const stop = (error: "aborted" | "failed"): ShutdownResult => {
     st.phase = "running";
-    st.failed = error === "failed";
+    st.failedAt = error === "failed" ? Date.now() : 0;
     log.warning(
       "shutdown",
       error === "aborted"
@@ -318,8 +318,12 @@ export function shutdownOnSignal(
   signal: "SIGTERM" | "SIGINT",
 ): Promise<ShutdownResult> {
   const st = stateOf(server);
-  // A second signal while a shutdown drains, or one after a shutdown failed, closes at once.
-  if ((st.promise && st.phase === "draining") || (st.failed && st.phase === "running")) {
+  // A second signal while a shutdown drains closes at once; so does one that follows a failed
+  // shutdown within a minute, or at any time once the log cannot be written (nothing more can
+  // be flushed). Later, with the cause gone, a signal shuts down gracefully again.
+  const failedRecently = st.failedAt !== 0 &&
+    (Date.now() - st.failedAt < 60_000 || server.engine?.log.failure != null);
+  if ((st.promise && st.phase === "draining") || (failedRecently && st.phase === "running")) {
     server.log.warning("shutdown", `You insist (${signal})... closing now.`);
     st.phase = "closing";
     releaseHeld(st);

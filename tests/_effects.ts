@@ -55,9 +55,9 @@ export class RecordingLog implements EffectLog {
     );
     this.inner.put(db, e);
   }
-  delete(db: number, e: Entry): void {
+  delete(db: number, e: Entry, expired?: boolean): void {
     this.records.push({ kind: "delete", db, key: e.key });
-    this.inner.delete(db, e);
+    this.inner.delete(db, e, expired);
   }
   op(db: number, e: Entry, op: string, args: Uint8Array[]): void {
     const type = (e.value as DataValue).type;

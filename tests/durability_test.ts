@@ -194,6 +194,8 @@ Deno.test("recovery: a torn tail is truncated with a log line; earlier writes ar
   await child.stop();
   assertMatch(child.output(), new RegExp(`torn tail at offset ${size}, truncated 50 bytes`));
   assertEquals((await Deno.stat(seg.path)).size, size);
+  // The bytes cut are kept beside the segment, not destroyed.
+  assertEquals([...await Deno.readFile(`${seg.path}.torn-${size}`)], [...partial.subarray(0, 50)]);
   server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   c = await RawClient.connect(server.port);
   assertEquals(await c.call("GET", "key0"), "$6\r\nvalue0\r\n");
@@ -543,6 +545,9 @@ Deno.test("log failure: the writes it lost are not acknowledged; reads go on, wr
   const server = await startFerric({ "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   assertEquals(await c.call("SET", "a", "1"), "+OK\r\n");
+  // Keys that expire after the failure: by a read (lazy) and by the cron (active).
+  assertEquals(await c.call("SET", "lazy", "1", "PX", "150"), "+OK\r\n");
+  assertEquals(await c.call("SET", "active", "1", "PX", "150"), "+OK\r\n");
   // The segment file goes away under the log (as a failing disk makes writes fail).
   const internals = server.engine!.shards[0] as unknown as { file: Deno.FsFile | null };
   internals.file!.close();
@@ -567,6 +572,10 @@ Deno.test("log failure: the writes it lost are not acknowledged; reads go on, wr
     assertEquals(await d.call("EXEC"), "*1\r\n$1\r\n1\r\n");
     assertMatch(await d.call("INFO", "persistence"), /aof_last_write_status:err/);
     assertEquals(await d.call("GET", "a"), "$1\r\n1\r\n");
+    // Expiry goes on without the log (its deadline is on disk): no crash, no dropped reply.
+    await new Promise((r) => setTimeout(r, 400));
+    assertEquals(await d.call("GET", "lazy"), "$-1\r\n");
+    assertEquals(await d.call("EXISTS", "active"), ":0\r\n");
   } finally {
     d.close();
   }

@@ -62,6 +62,7 @@ export class DurableLog implements EffectLog {
     lastBatchId = 0,
   ) {
     this.lsns = shards.map((_, i) => lastLsns[i] ?? 0);
+    for (const s of shards) s.onFailed = (e) => this.failure ??= e;
     this.nextBatchId = Math.max(Date.now() * 1000, lastBatchId + 1);
   }
 
@@ -237,7 +238,10 @@ export class DurableLog implements EffectLog {
     }
   }
 
-  delete(db: number, e: Entry): void {
+  delete(db: number, e: Entry, expired = false): void {
+    // After a write failure only expiries still happen (writes answer MISCONF); they need no
+    // record, and must not throw out of the read or the cron cycle that found them.
+    if (expired && this.failure !== null) return;
     this.keyed(RecordType.Delete, db, e, null, true);
   }
 
@@ -288,10 +292,7 @@ export class DurableLog implements EffectLog {
   }
 
   /** Why writing the log failed (the first shard's failure), or null while it works. */
-  get failure(): Error | null {
-    for (const s of this.shards) if (s.failure) return s.failure;
-    return null;
-  }
+  failure: Error | null = null;
 
   /** True when every record written so far is on disk (WAITAOF's local acknowledgement). */
   synced(): boolean {

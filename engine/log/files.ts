@@ -24,7 +24,8 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   const tmp = `${path}.tmp`;
   const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    await f.write(new TextEncoder().encode(text));
+    const bytes = new TextEncoder().encode(text);
+    for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
     await f.syncData();
   } finally {
     f.close();

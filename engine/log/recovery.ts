@@ -98,6 +98,13 @@ function survey1(
       continue;
     }
     if (pos > start) ranges.push([start, pos]);
+    // In the newest file a record that runs past the end of the file was cut short by a crash:
+    // what is after its start is the torn tail, whatever it looks like.
+    if (newest) {
+      const whole = buf.length - pos >= HEADER_SIZE &&
+        pos + HEADER_SIZE + buf.readUInt32LE(pos + 24) + buf.readUInt32LE(pos + 28) <= buf.length;
+      if (!whole) return { ranges, end: pos, skipped };
+    }
     // Look for the next valid record; if there is none, this is a torn tail.
     let next = -1;
     for (let q = pos + 1; q + HEADER_SIZE <= buf.length; q++) {
@@ -107,18 +114,14 @@ function survey1(
       }
     }
     if (next < 0) return { ranges, end: pos, skipped };
-    // In the newest file damage is a torn tail unless what follows reads as whole records to the
-    // very end, made after the damaged record (sequence numbers only grow): a record-shaped run
-    // inside a torn value is older than the value carrying it. A damaged length field can make a
-    // record seem to run past the end of the file; the records after it are still kept.
+    // In the newest file damage is a torn tail: what follows it is kept only when it reads as
+    // whole records to the very end (a record-shaped run inside a torn value does not).
     if (newest) {
       let q = next;
       for (let size = checkRecord(buf, q); size > 0 && q < buf.length; size = checkRecord(buf, q)) {
         q += size;
       }
       if (q !== buf.length) return { ranges, end: pos, skipped };
-      const damagedLsn = buf.length - pos >= HEADER_SIZE ? buf.readDoubleLE(pos + 8) : Infinity;
-      if (!(buf.readDoubleLE(next + 8) > damagedLsn)) return { ranges, end: pos, skipped };
     }
     skipped += next - pos;
     pos = start = next;
@@ -412,9 +415,14 @@ async function survey(
       const dropped = buf.length - result.end;
       if (i === files.length - 1 && !f.snapshot) {
         report.truncatedBytes += dropped;
+        // The bytes cut are kept beside the segment: a tail is told from damage by the record
+        // format alone (a damaged length field reads as a record cut short), so nothing that
+        // might be data is destroyed.
+        const kept = `${f.path}.torn-${result.end}`;
+        await Deno.writeFile(kept, buf.subarray(result.end));
         log.warning(
           "recovery",
-          `shard ${shard}: ${f.path}: torn tail at offset ${result.end}, truncated ${dropped} bytes`,
+          `shard ${shard}: ${f.path}: torn tail at offset ${result.end}, truncated ${dropped} bytes (kept in ${kept})`,
         );
         await Deno.truncate(f.path, result.end);
         f.size = result.end;

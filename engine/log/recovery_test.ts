@@ -205,9 +205,8 @@ Deno.test("recovery: a batch part whose sibling is in a later snapshot applies; 
 });
 
 Deno.test("recovery: a record-shaped run inside a torn value in the newest file is not replayed", async () => {
-  // A value carrying a valid FlushDb record, its tail torn off by a crash. The record is older
-  // than the value that carries it (sequence numbers are clock readings).
-  const inner = segment([[FlushDb, 0, "", null, 5]]);
+  // A value carrying a valid FlushDb record, its tail torn off by a crash.
+  const inner = segment([[FlushDb, 0, "", null, 50]]);
   const evil = new Uint8Array(100 + inner.length + 4000).fill(120);
   evil.set(inner, 100);
   const whole = segment([[PutString, 0, "victim", v("original"), 10], [
@@ -240,9 +239,5 @@ Deno.test("recovery: a record-shaped run inside a torn value in the newest file 
     [PutString, 0, "c", v("3"), 3],
   ]);
   flipped[recordSize(1, 1) + HEADER_SIZE] ^= 0xff; // b's key byte: its CRC fails
-  assertEquals(await recoverBytes(flipped), { a: "1", c: "3" });
-  // A damaged length makes b seem to run past the end of the file: c is still kept.
-  flipped[recordSize(1, 1) + HEADER_SIZE] ^= 0xff;
-  flipped[recordSize(1, 1) + 31] ^= 0x40; // the high byte of b's value length
   assertEquals(await recoverBytes(flipped), { a: "1", c: "3" });
 });

@@ -60,6 +60,8 @@ export class ShardLog {
   private syncedBytes = 0;
   /** Called after each fdatasync (cooling values waits for them to be on disk). */
   onSynced: (() => void) | null = null;
+  /** Called once, when the log fails (a write or fdatasync failed). */
+  onFailed: ((e: Error) => void) | null = null;
   private flushing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDue = Infinity;
@@ -360,6 +362,7 @@ export class ShardLog {
         cause: e,
       });
       this.failedAt = performance.timeOrigin + performance.now();
+      this.onFailed?.(this.failed);
     }
     this.inflight?.reject(this.failed);
     this.nextCycle?.reject(this.failed);
