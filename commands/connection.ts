@@ -97,7 +97,9 @@ export const connectionCommands: CommandSpec[] = [
       for (const hook of ctx.server.resetHooks) hook(c);
       c.db = 0;
       c.resp = 2;
-      c.replyOff = c.replySkip = c.replySkipNext = false;
+      // As Redis: REPLY OFF and a SKIP still to come are cleared, but a SKIP that applies to
+      // this very command silences its +RESET.
+      c.replyOff = c.replySkipNext = false;
       c.noEvict = c.noTouch = false;
       c.user = "default";
       c.authenticated = ctx.server.defaultUserNoPass;

@@ -753,6 +753,17 @@ Deno.test("protocol: HELLO and RESP3 reply shapes match redis-server", async () 
       { name: "HELLO AUTH without password set", data: requests("HELLO 3 AUTH default x") },
       { name: "HELLO AUTH missing password", data: requests("HELLO 3 AUTH default") },
       {
+        name: "RESET after CLIENT REPLY SKIP and OFF",
+        data: requests(
+          "CLIENT REPLY SKIP",
+          "RESET",
+          "PING",
+          "CLIENT REPLY OFF",
+          "RESET",
+          "PING",
+        ),
+      },
+      {
         name: "AUTH with the default user off but without a password",
         data: requests("ACL SETUSER default off", "AUTH x", "ACL SETUSER default on", "AUTH x"),
       },
