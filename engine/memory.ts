@@ -156,13 +156,13 @@ export class MemoryGuard {
         continue;
       }
       const e = found.entries[best];
-      const table = found.tables[best];
       found.remove(best);
       if (!this.cool(e)) continue;
       misses = 0;
       cooled++;
+      // Counted as Redis counts evictions (evicted_keys), but no `evicted` keyspace event: the
+      // key and its value are still there, only no longer in memory.
       ks.stats.evicted++;
-      ks.notify("e", "evicted", this.dbOf(e, table), e.key);
     }
     return cooled;
   }
@@ -188,8 +188,11 @@ export class MemoryGuard {
       if (found.entries.length === 0 && (this.refills++ > 0 || !this.refill())) return -1;
       const at = Math.floor(Math.random() * found.entries.length);
       const e = found.entries[at];
+      const table = found.tables[at];
       if (
-        e.cold || !(e.value instanceof Uint8Array) || found.tables[at].get(e.key) !== e ||
+        e.cold || !(e.value instanceof Uint8Array) || table.get(e.key) !== e ||
+        // FLUSHDB/FLUSHALL replace a table whole: its entries are gone, their memory given back.
+        !this.keyspace.shards[e.shard].tables.includes(table) ||
         (volatileOnly && e.expireAt === 0)
       ) {
         found.remove(at);
@@ -227,12 +230,6 @@ export class MemoryGuard {
       if (total === 0) break;
     }
     return found.entries.length > 0;
-  }
-
-  private dbOf(e: Entry, table: KeyTable): number {
-    const tables = this.keyspace.shards[e.shard].tables;
-    const d = tables.indexOf(table);
-    return d >= 0 ? d : 0;
   }
 }
 

@@ -20,3 +20,31 @@ Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go
     await server.close();
   }
 });
+
+Deno.test("maxmemory: after FLUSHALL/FLUSHDB the memory count stays true and the limit holds", async () => {
+  const maxmemory = 512 * 1024;
+  const server = await startFerric({ maxmemory, "maxmemory-policy": "allkeys-lru" });
+  const c = await RawClient.connect(server.port);
+  const size = 10_000, n = 200; // 2 MB a round: values go cold
+  const value = "v".repeat(size);
+  try {
+    for (const flush of ["FLUSHALL", "FLUSHDB", "FLUSHALL"]) {
+      for (let i = 0; i < n; i++) assertEquals(await c.call("SET", `k${i}`, value), "+OK\r\n");
+      assert(server.keyspace.stats.evicted > 0, "nothing went cold");
+      assertEquals(await c.call(flush), "+OK\r\n");
+      // Entries the flush dropped must not be made cold (and their bytes subtracted) again.
+      assertEquals(await c.call("SET", "probe", value), "+OK\r\n");
+      const used = server.memory.used();
+      assert(used >= size && used < 64 * 1024, `${used} bytes counted with one value stored`);
+    }
+    // The limit still holds: with noeviction, hot writes stop near maxmemory.
+    assertEquals(await c.call("FLUSHALL"), "+OK\r\n");
+    assertEquals(await c.call("CONFIG", "SET", "maxmemory-policy", "noeviction"), "+OK\r\n");
+    let stored = 0;
+    while (stored < 1000 && (await c.call("SET", `h${stored}`, value)) === "+OK\r\n") stored++;
+    assert(stored * size <= maxmemory * 1.1, `${stored} values of ${size} bytes taken`);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
