@@ -11,6 +11,8 @@
  *
  * @module
  */
+// A full specifier, so the module graph resolves without this repository's import map (plugins
+// import mod.ts from another project or over https).
 import {
   collectDefaultMetrics,
   Counter,
@@ -18,7 +20,8 @@ import {
   Histogram,
   type LabelValues,
   Registry,
-} from "prom-client";
+  // deno-lint-ignore no-import-prefix
+} from "npm:prom-client@^15.1.3";
 import type { Command } from "../commands/spec.ts";
 import { type CommandHook, REDIS_VERSION, type Server, VERSION } from "../server/server.ts";
 import { binaryToText, KeyInventory, shardKeys } from "./inventory.ts";

@@ -228,8 +228,8 @@ export interface PluginCommandSpec<F extends readonly CommandFlag[] = readonly C
 
 export type { ArgumentDoc } from "../commands/argument_docs.ts";
 
-const COMMAND_BRAND: unique symbol = Symbol("ferricstore.plugin-command");
-const PLUGIN_BRAND: unique symbol = Symbol("ferricstore.plugin");
+const COMMAND_BRAND: unique symbol = Symbol.for("ferricstore.plugin-command");
+const PLUGIN_BRAND: unique symbol = Symbol.for("ferricstore.plugin");
 
 /** A command made by {@link defineCommand}. */
 export interface PluginCommand {
