@@ -80,6 +80,16 @@ function checkChanges(server: Server, argv: Uint8Array[]): Change[] | RespError 
       if (!(e instanceof ConfigError)) throw e;
       return setFailed(c.name.toLowerCase(), e.message);
     }
+    // Checked with the TLS settings in force (tls-ca-cert-file cannot change at run time).
+    if (
+      c.def.name === "tls-auth-clients" && c.value.toLowerCase() !== "no" &&
+      config.int("tls-port") > 0 && config.str("tls-ca-cert-file") === ""
+    ) {
+      return setFailed(
+        c.name.toLowerCase(),
+        "tls-ca-cert-file is required to check client certificates",
+      );
+    }
   }
   return changes;
 }

@@ -20,7 +20,8 @@ export interface TlsOptions {
   certFile: string;
   keyFile: string;
   caFile: string;
-  authClients: "yes" | "no" | "optional";
+  /** Read for each connection: CONFIG SET tls-auth-clients applies to the next handshake. */
+  authClients: () => "yes" | "no" | "optional";
 }
 
 /** A TLS certificate or key that cannot be used; the message says why. */
@@ -165,8 +166,15 @@ export async function listenTls(
     ca = await read("tls-ca-cert-file", opts.caFile);
     const caProblem = checkCertificate(`tls-ca-cert-file ${opts.caFile}`, ca);
     if (caProblem) throw new TlsConfigError(caProblem);
+  } else if (opts.authClients() !== "no") {
+    // As Redis, which will not start so: without a CA nothing could check a client certificate.
+    throw new TlsConfigError(
+      "tls-auth-clients is yes or optional, so tls-ca-cert-file is required to check client " +
+        "certificates (or set tls-auth-clients no)",
+    );
   }
-  const requestCert = opts.authClients !== "no" && ca !== undefined;
+  // Certificates are asked for whenever a CA is there and judged after the handshake, by the
+  // setting in force then (CONFIG SET tls-auth-clients takes effect for new connections).
   const servers: tls.Server[] = [];
   let port = opts.port;
   for (const hostname of opts.hostnames) {
@@ -174,15 +182,18 @@ export async function listenTls(
       cert,
       key,
       ca,
-      requestCert,
-      rejectUnauthorized: requestCert && opts.authClients === "yes",
+      requestCert: ca !== undefined,
+      rejectUnauthorized: false,
     });
     server.on("secureConnection", (socket: tls.TLSSocket) => {
+      const mode = opts.authClients();
+      const presented = Boolean(socket.getPeerCertificate()?.raw);
       // `optional`: no certificate is fine, but one that does not chain to the CA is not.
-      if (requestCert && !socket.authorized && socket.getPeerCertificate()?.raw) {
-        log(
-          `TLS client ${socket.remoteAddress}:${socket.remotePort} refused: ${socket.authorizationError}`,
-        );
+      if (mode !== "no" && !socket.authorized && (presented || mode === "yes")) {
+        const why = presented
+          ? socket.authorizationError
+          : "no client certificate (tls-auth-clients yes)";
+        log(`TLS client ${socket.remoteAddress}:${socket.remotePort} refused: ${why}`);
         socket.destroy();
         return;
       }
@@ -197,9 +208,13 @@ export async function listenTls(
       const hint = /certificate/i.test(err.message)
         ? " (client certificates must be X.509 v3 and signed by tls-ca-cert-file)"
         : "";
-      log(
-        `TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}${hint}`,
-      );
+      // A socket that failed its handshake may no longer know its address; the TCP one does.
+      const raw =
+        (socket as unknown as { _parent?: { remoteAddress?: string; remotePort?: number } })
+          ._parent;
+      const address = socket.remoteAddress ?? raw?.remoteAddress ?? "?";
+      const remotePort = socket.remotePort ?? raw?.remotePort ?? "?";
+      log(`TLS handshake with ${address}:${remotePort} failed: ${err.message}${hint}`);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

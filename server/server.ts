@@ -441,7 +441,7 @@ export class Server {
         certFile: c.str("tls-cert-file"),
         keyFile: c.str("tls-key-file"),
         caFile: c.str("tls-ca-cert-file"),
-        authClients: c.str("tls-auth-clients") as "yes" | "no" | "optional",
+        authClients: () => c.str("tls-auth-clients") as "yes" | "no" | "optional",
       },
       (stream, remote, local) => this.serveStream(stream, remote, local, true),
       (message) => this.log.warning("tls", message),

@@ -217,3 +217,45 @@ Deno.test("tls: require-tls refuses plaintext connections with an error", async 
     await server.close();
   }
 });
+
+Deno.test("tls: CONFIG SET tls-auth-clients applies to new connections; yes without a CA is refused", async () => {
+  const server = await startFerric(tlsOptions({ "tls-auth-clients": "optional" }));
+  const c = await RawClient.connect(server.port);
+  const ping = async () =>
+    new TextDecoder().decode(
+      (await new Deno.Command("redis-cli", {
+        args: ["-p", String(server.tlsPort), "--tls", "--cacert", file("ca.crt"), "PING"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output()).stdout,
+    ).trim();
+  try {
+    assertEquals(await ping(), "PONG");
+    assertEquals(await c.call("CONFIG", "SET", "tls-auth-clients", "yes"), "+OK\r\n");
+    assert(!(await ping()).includes("PONG"), "a client without a certificate got in");
+    assertEquals(await c.call("CONFIG", "SET", "tls-auth-clients", "no"), "+OK\r\n");
+    assertEquals(await ping(), "PONG");
+  } finally {
+    c.close();
+    await server.close();
+  }
+  // Without a CA, client certificates cannot be checked: refused at start, as Redis refuses.
+  let message = "";
+  try {
+    await startFerric(tlsOptions({ "tls-ca-cert-file": "" }));
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertMatch(message, /tls-ca-cert-file is required/);
+  const open = await startFerric(tlsOptions({ "tls-ca-cert-file": "", "tls-auth-clients": "no" }));
+  const d = await RawClient.connect(open.port);
+  try {
+    assertMatch(
+      await d.call("CONFIG", "SET", "tls-auth-clients", "yes"),
+      /^-ERR CONFIG SET failed .* tls-ca-cert-file is required/,
+    );
+  } finally {
+    d.close();
+    await open.close();
+  }
+});
