@@ -862,8 +862,12 @@ export class Config {
     }
     if (p.merge) value = p.merge(this.values.get(p.name) as string, value as string);
     if (p.type === "list" && source !== "runtime") {
-      const prev = this.sources.get(p.name) === source ? this.values.get(p.name) as string[] : [];
-      value = [...prev, ...(value as string[])];
+      // Repeatable in every source (file, environment, command line), each adding to the list;
+      // an entry given twice is kept once.
+      const prev = this.sources.get(p.name) === "default"
+        ? []
+        : this.values.get(p.name) as string[];
+      value = [...new Set([...prev, ...(value as string[])])];
     }
     this.values.set(p.name, value);
     this.sources.set(p.name, source);

@@ -675,3 +675,12 @@ Deno.test("appendfsync in a config file: later settings win, and CONFIG REWRITE 
   ]);
   assert(!lines.some((l) => l.startsWith("appendfsync")));
 });
+
+Deno.test("loadplugin: each source adds to the list; an entry given twice is kept once", () => {
+  const config = new Config();
+  config.loadFile("a.conf", "loadplugin ./a.ts x\nloadplugin ./b.ts\n");
+  config.loadEnv({ FERRICSTORE_LOADPLUGIN: "./c.ts" });
+  config.set("loadplugin", "./d.ts", "cli");
+  config.set("loadplugin", "./a.ts x", "cli");
+  assertEquals(config.list("loadplugin"), ["./a.ts x", "./b.ts", "./c.ts", "./d.ts"]);
+});
