@@ -73,6 +73,9 @@ export function batchArrived(): number {
   return TIME_ORIGIN + clockEnd();
 }
 
+/** Commands that wait for something to happen without the "blocking" flag (as in Redis). */
+const WAITING = new Set(["wait", "waitaof", "shutdown"]);
+
 /** Commands MULTI still takes over maxmemory (as in Redis). */
 const TX_CONTROL_OOM = new Set(["exec", "discard", "quit", "reset"]);
 
@@ -188,10 +191,16 @@ export function call(
     // A command that waited (blocking pops, pauses): its time includes the wait, which is not
     // execution time, so the latency histogram leaves it out, as Redis's does.
     server.currentClient = previous;
+    // One still at work (an async plugin command, SAVE) is waited for by a graceful shutdown;
+    // one waiting for something to happen (blocking pops, WAIT) is not.
+    const working = !cmd.flags.has("blocking") && !WAITING.has(cmd.name);
+    if (working) server.commandsRunning++;
     return result.then(
       (r) => finish(server, client, cmd, argv, started, r, false),
       (e) => finish(server, client, cmd, argv, started, handlerError(server, cmd, e), false),
-    );
+    ).finally(() => {
+      if (working) server.commandsRunning--;
+    });
   }
   const reply = finish(server, client, cmd, argv, started, result, true);
   server.currentClient = previous;

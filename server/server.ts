@@ -178,6 +178,8 @@ export class Server {
 
   /** The durable engine, once {@link open} has run. */
   engine: DurableEngine | null = null;
+  /** Commands whose handlers are still at work asynchronously (a graceful shutdown waits). */
+  commandsRunning = 0;
   /** False from stopAccepting() until resumeAccepting() (a graceful shutdown in between). */
   private acceptWanted = true;
   /** The rebinding under way after resumeAccepting(), if any. */

@@ -121,6 +121,9 @@ function holdGate(server: Server, st: ShutdownState): CommandGate {
     check(client: Client, cmd: Command, argv: Uint8Array[]): Reply | undefined {
       if (st.phase === "running") return undefined;
       if ((cmd.parent ?? cmd).name === "shutdown") return undefined;
+      // A call made by a command already running (a plugin's ctx.call) is part of that command,
+      // which the shutdown waits for: holding it would stall both.
+      if (client.inExec) return undefined;
       // Past the point of no return: the connection is about to close, the command never runs.
       if (st.phase !== "draining") return NO_REPLY as unknown as Reply;
       const copy = argv.map((a) => new Uint8Array(a));
@@ -203,7 +206,13 @@ async function run(
   };
 
   const engine = server.engine;
-  // 3. In-flight commands: their writes reach the disk, their replies the sockets.
+  // 3. In-flight commands: those still at work finish (bounded by the deadline), their writes
+  // reach the disk, their replies the sockets.
+  while (server.commandsRunning > 0 && Date.now() < deadline && !st.aborted && !overtaken()) {
+    await sleep(5);
+  }
+  if (overtaken()) return closedMeanwhile();
+  if (st.aborted) return stop("aborted");
   if (engine) {
     try {
       await bounded(engine.log.flushAll(), deadline);

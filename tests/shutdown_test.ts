@@ -279,3 +279,41 @@ Deno.test("A second signal while the shutdown waits closes at once, data flushed
   }
   await checkAcked(dir, new Map([["kept", "yes"]]), 0);
 });
+
+Deno.test("SHUTDOWN waits for an async command still at work; its reply and write go out first", async () => {
+  const server = await startFerric({ "shutdown-timeout": 10 });
+  const { registerPlugin } = await import("../plugins/loader.ts");
+  const { defineCommand, definePlugin } = await import("../plugins/api.ts");
+  await registerPlugin(
+    server,
+    definePlugin({
+      name: "slow",
+      version: 1,
+      commands: [defineCommand({
+        name: "slow.set",
+        arity: 3,
+        flags: ["write"],
+        summary: "Sets a key after a moment.",
+        async handler(ctx, argv) {
+          await new Promise((r) => setTimeout(r, 300));
+          return await ctx.call("SET", argv[1], argv[2]);
+        },
+      })],
+    }),
+  );
+  const worker = await RawClient.connect(server.port);
+  const admin = await RawClient.connect(server.port);
+  try {
+    await worker.write(encodeCommand(["SLOW.SET", "k", "v"]));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await admin.write(encodeCommand(["SHUTDOWN", "NOSAVE"]));
+    assertEquals(await worker.read(), "+OK\r\n");
+    await server.closed;
+    const took = Date.now() - started;
+    assert(took >= 200 && took < 5000, `shutdown took ${took} ms`);
+  } finally {
+    worker.close();
+    admin.close();
+  }
+});
