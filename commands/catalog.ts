@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Config } from "../server/config.ts";
+import { bound, Config } from "../server/config.ts";
 import { Server } from "../server/server.ts";
 import type { Command } from "./spec.ts";
 
@@ -89,7 +89,7 @@ export function parameterTable(): string {
     const type = p.type === "enum"
       ? p.values!.join(" \\| ")
       : p.type === "int" && p.min !== undefined
-      ? `int ${p.min}..${p.max}`
+      ? `int ${bound(p.min, true)}..${bound(p.max)}`
       : p.type;
     const names = [p.name, ...(p.aliases ?? [])].map((n) => "`" + n + "`").join(", ");
     const def = p.default === "" ? '""' : p.default;

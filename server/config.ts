@@ -758,8 +758,9 @@ function fitsInt64(text: string): boolean {
 }
 
 /** A range bound as Redis prints it: the int64 limits stand for "no bound" beyond 2^53. */
-function bound(n: number | undefined): string {
-  if (n === undefined || n >= Number.MAX_SAFE_INTEGER) return "9223372036854775807";
+export function bound(n: number | undefined, lower = false): string {
+  if (n === undefined) return lower ? "-9223372036854775808" : "9223372036854775807";
+  if (n >= Number.MAX_SAFE_INTEGER) return "9223372036854775807";
   if (n <= Number.MIN_SAFE_INTEGER) return "-9223372036854775808";
   return String(n);
 }
@@ -807,10 +808,14 @@ export class Config {
         if (!/^(0|-?[1-9]\d*)$/.test(text) || !fitsInt64(text)) {
           throw fail("argument couldn't be parsed into an integer");
         }
-        const n = Number(text);
-        if ((p.min !== undefined && n < p.min) || (p.max !== undefined && n > p.max)) {
-          throw fail(`argument must be between ${bound(p.min)} and ${bound(p.max)} inclusive`);
+        // Compared exactly: bounds beyond 2^53 stand for the int64 limits (Redis's LLONG_*).
+        const big = BigInt(text);
+        if (big < BigInt(bound(p.min, true)) || big > BigInt(bound(p.max))) {
+          throw fail(
+            `argument must be between ${bound(p.min, true)} and ${bound(p.max)} inclusive`,
+          );
         }
+        const n = Number(text);
         return p.clamp ? Math.min(p.clamp[1], Math.max(p.clamp[0], n)) : n;
       }
       case "memory": {
@@ -970,10 +975,19 @@ export class Config {
 
   /** Applies `FERRICSTORE_NAME=value` variables (`_` stands for `-`). */
   loadEnv(env: Record<string, string>): void {
+    const known = new Set<string>();
     for (const p of this.all()) {
       for (const n of [p.name, ...(p.aliases ?? [])]) {
-        const v = env[`FERRICSTORE_${n.toUpperCase().replaceAll("-", "_")}`];
+        const name = `FERRICSTORE_${n.toUpperCase().replaceAll("-", "_")}`;
+        known.add(name);
+        const v = env[name];
         if (v !== undefined) this.set(p.name, v, "env");
+      }
+    }
+    // A misspelled variable is refused like a misspelled flag, not silently ignored.
+    for (const name of Object.keys(env)) {
+      if (name.startsWith("FERRICSTORE_") && !known.has(name)) {
+        throw new ConfigError(`environment variable ${name}: unknown parameter`);
       }
     }
   }

@@ -195,13 +195,12 @@ export class Server {
     const config = this.config;
     const aclfile = config.str("aclfile");
     if (aclfile) {
-      let text = "";
+      // As Redis, which will not start without it (create it empty, or with ACL SAVE).
+      let text: string;
       try {
         text = await Deno.readTextFile(aclfile);
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) {
-          throw new Error(`aclfile ${aclfile}: ${(e as Error).message}`);
-        }
+        throw new Error(`aclfile ${aclfile} cannot be read: ${(e as Error).message}`);
       }
       try {
         this.acl.replaceUsers(this.acl.parse(text, aclfile));

@@ -192,6 +192,14 @@ Deno.test("acl: ACL SAVE writes the file (mode 0600) and ACL LOAD reads it back"
     c.close();
     await server.close();
   }
+  // A configured ACL file that is missing stops the start, as in Redis.
+  let message = "";
+  try {
+    await startFerric({ aclfile: `${dir}/missing.acl` });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertMatch(message, /aclfile .*missing\.acl cannot be read/);
 });
 
 Deno.test("protected mode: non-loopback clients are refused while the default user has no password", async () => {

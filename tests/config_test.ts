@@ -91,6 +91,12 @@ Deno.test("CONFIG GET/SET: replies and errors match redis-server byte for byte",
       "CONFIG SET set-max-intset-entries 18446744073709551616",
       "CONFIG SET list-max-listpack-size 18446744073709551616",
       "CONFIG SET list-compress-depth 9223372036854775808",
+      // Bounds beyond 2^53 are the int64 limits, compared exactly.
+      "CONFIG SET slowlog-log-slower-than 9007199254740993",
+      "CONFIG SET slowlog-log-slower-than 9223372036854775807",
+      "CONFIG SET slowlog-max-len 9223372036854775807",
+      "CONFIG SET slowlog-log-slower-than 10000",
+      "CONFIG SET slowlog-max-len 128",
       "CONFIG SET maxmemory 5kb",
       "CONFIG GET maxmemory",
       "CONFIG SET maxmemory 5KB",
@@ -683,4 +689,15 @@ Deno.test("loadplugin: each source adds to the list; an entry given twice is kep
   config.set("loadplugin", "./d.ts", "cli");
   config.set("loadplugin", "./a.ts x", "cli");
   assertEquals(config.list("loadplugin"), ["./a.ts x", "./b.ts", "./c.ts", "./d.ts"]);
+});
+
+Deno.test("environment: an unknown FERRICSTORE_* variable is refused like an unknown flag", () => {
+  const config = new Config();
+  let message = "";
+  try {
+    config.loadEnv({ FERRICSTORE_MAXMEMORY: "1mb", FERRICSTORE_MAXMEMROY: "1mb", HOME: "/root" });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertEquals(message, "environment variable FERRICSTORE_MAXMEMROY: unknown parameter");
 });
