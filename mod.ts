@@ -6,9 +6,10 @@
  * @example
  * ```ts
  * import { startServer } from "./mod.ts";
- * const server = await startServer({ port: 0, loglevel: "warning" });
+ * const dataDir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, "http-port": -1, "data-dir": dataDir, loglevel: "warning" });
  * console.log(`listening on ${server.port}`);
- * server.close();
+ * await server.close();
  * ```
  *
  * @module

@@ -10,7 +10,7 @@ import { Registry } from "../commands/registry.ts";
 import type { Command } from "../commands/spec.ts";
 import { type Entry, Keyspace, NO_SEGMENT } from "../engine/keyspace.ts";
 import { FileSlice } from "../protocol/reply.ts";
-import { DurableEngine, lockDataDir } from "../engine/log/engine.ts";
+import { checkLayout, DurableEngine, lockDataDir } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection } from "../protocol/connection.ts";
@@ -296,8 +296,19 @@ export class Server {
   /** Binds the RESP listeners and starts background work. */
   async listen(): Promise<void> {
     const binds = this.config.str("bind").trim().split(/\s+/);
-    // The data directory is locked before anything listens: a second server on it stops here.
-    this.dataDirLock ??= await lockDataDir(this.config.str("data-dir"));
+    // The data directory is locked and checked before anything listens: a second server on
+    // it, or one with another shard count, stops here, before it says it is ready.
+    if (this.dataDirLock === null) {
+      const dir = this.config.str("data-dir");
+      const lock = await lockDataDir(dir);
+      try {
+        await checkLayout(dir, this.shardCount);
+      } catch (e) {
+        lock.close();
+        throw e;
+      }
+      this.dataDirLock = lock;
+    }
     try {
       this.port = await this.bindListeners(binds, this.config.int("port"));
     } catch (e) {

@@ -272,11 +272,13 @@ Deno.test("data dir: restart with another shard count is refused with the count 
   await server.close();
   let message = "";
   try {
-    await startFerric({ "data-dir": dir, "shard-count": 3 });
+    await spawnFerric(["--data-dir", dir, "--shard-count", "4"]);
   } catch (e) {
     message = (e as Error).message;
   }
   assertMatch(message, /written with shard-count 2; start with --shard-count 2/);
+  // Refused before it listens: it never says it is ready.
+  assert(!/Ready to accept/.test(message), message);
 });
 
 Deno.test("group commit: many clients writing at once never stall (a lost flush would hang them)", async () => {

@@ -168,7 +168,8 @@ export async function lockDataDir(dir: string): Promise<Deno.FsFile> {
   return file;
 }
 
-async function checkLayout(dir: string, shardCount: number): Promise<void> {
+/** Checks (or, for a new directory, records) the data directory's format and shard count. */
+export async function checkLayout(dir: string, shardCount: number): Promise<void> {
   const path = `${dir}/meta.json`;
   let meta: { format: number; shardCount: number } | null = null;
   try {
