@@ -44,7 +44,7 @@ const unknownType = (b: Uint8Array) => err(`ERR Unknown client type '${latin1(b)
 /** CLIENT LIST `flags=`, in Redis's order (N when none applies). */
 function flagsOf(c: Client): string {
   // In Redis's order (getClientInfoString).
-  let f = "";
+  let f = c.monitor ? "O" : "";
   if (c.inPubSubMode) f += "P";
   if (c.tx !== null) f += "x";
   if (c.blocked) f += "b";

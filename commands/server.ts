@@ -360,7 +360,10 @@ export function installOperations(server: Server): Operations {
   server.commandHooks.push((client, cmd, argv, usec, waited) =>
     o.afterCommand(client, cmd, argv, usec, waited)
   );
-  const leaveMonitor = (c: Client) => o.monitors.delete(c);
+  const leaveMonitor = (c: Client) => {
+    c.monitor = false;
+    o.monitors.delete(c);
+  };
   server.disconnectHooks.push(leaveMonitor);
   server.resetHooks.push(leaveMonitor);
   server.addGate(operationsGate(server, o));
@@ -371,11 +374,6 @@ export function installOperations(server: Server): Operations {
 /** The operations state of a server (installed on first use if the server did not). */
 export function operations(server: Server): Operations {
   return installed.get(server) ?? installOperations(server);
-}
-
-/** True when the client is in MONITOR mode (CLIENT LIST flag `O`). */
-export function isMonitor(server: Server, client: Client): boolean {
-  return installed.get(server)?.monitors.has(client) ?? false;
 }
 
 const DEBUG_NOT_ALLOWED = new RespError(
@@ -1090,6 +1088,7 @@ const monitorCommand: CommandSpec = {
     // Already monitoring: ignored, without a reply (as Redis ignores it for replicas).
     if (ops.monitors.has(ctx.client)) return NO_REPLY;
     ops.monitors.add(ctx.client);
+    ctx.client.monitor = true;
     return OK;
   },
 };

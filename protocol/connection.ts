@@ -49,6 +49,8 @@ export class Connection implements Transport {
    * are on disk.
    */
   private holding = false;
+  /** Bytes handed to the socket and not yet taken by it (part of the output buffer). */
+  private sending = 0;
   /** True while a cold value streams to the socket ({@link stream}). */
   private streaming = false;
   /** When the batch being served arrived (ms since the epoch): log barriers are taken from it. */
@@ -93,7 +95,7 @@ export class Connection implements Transport {
   }
 
   outputPending(): number {
-    return this.writer.length + this.spare.length;
+    return this.writer.length + this.spare.length + this.sending;
   }
 
   push(reply: Reply): void {
@@ -288,6 +290,9 @@ export class Connection implements Transport {
       }
       const streaming = this.reply(result, skip);
       if (streaming) return streaming.then(() => this.processBatch());
+      // client-output-buffer-limit, as replies pile up (a pipeline whose replies are not read,
+      // a huge reply): checked once the output is past a size worth checking.
+      if (this.outputPending() > OUTPUT_CHECK_BYTES && this.overOutputLimit()) return;
     }
   }
 
@@ -394,6 +399,7 @@ export class Connection implements Transport {
     this.client.netOut += bytes.length;
     this.server.stats.netOutput += bytes.length;
     this.server.stats.writes++;
+    this.sending = bytes.length;
     this.flushing = this.conn.write(bytes).then(
       (n) => this.written(w, bytes, n),
       (e) => this.writeFailed(e),
@@ -405,22 +411,28 @@ export class Connection implements Transport {
   private written(w: ReplyWriter, bytes: Uint8Array, n: number): Promise<void> | undefined {
     if (n < bytes.length && !this.closed) {
       const rest = bytes.subarray(n);
+      this.sending = rest.length;
       return this.conn.write(rest).then(
         (m) => this.written(w, rest, m),
         (e) => this.writeFailed(e),
       );
     }
     w.shrink();
+    this.sending = 0;
     this.flushing = null;
     if (this.writer.length > 0 && !this.closed) return this.flush();
   }
 
   private writeFailed(e: unknown): void {
     this.flushing = null;
+    this.sending = 0;
     if (!isDisconnect(e)) throw e;
     this.shutdown();
   }
 }
+
+/** Output size from which replies are checked against client-output-buffer-limit. */
+const OUTPUT_CHECK_BYTES = 64 * 1024;
 
 function isDisconnect(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionReset ||

@@ -63,6 +63,8 @@ export class Client {
   replySkipNext = false;
   noEvict = false;
   noTouch = false;
+  /** In MONITOR mode (CLIENT LIST flag O; exempt from the idle timeout, as in Redis). */
+  monitor = false;
   /** Set when the connection must close once its pending replies are written. */
   closing = false;
   /** The open transaction (between MULTI and EXEC/DISCARD), or null. */

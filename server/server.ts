@@ -622,8 +622,9 @@ export class Server {
     if (timeout <= 0) return;
     const now = Date.now();
     for (const c of this.clients.values()) {
-      // As in Redis, subscribers and clients waiting in blocking commands do not time out.
-      if (c.inPubSubMode || c.blocked) continue;
+      // As in Redis, subscribers, clients waiting in blocking commands and monitors (replicas
+      // to Redis) do not time out.
+      if (c.inPubSubMode || c.blocked || c.monitor) continue;
       if (now - c.lastInteraction > timeout * 1000) {
         this.log.verbose("server", `closing idle client id=${c.id} addr=${c.transport.addr}`);
         c.transport.close();

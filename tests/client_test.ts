@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   cmd,
+  concat,
   Differential,
   encodeCommand,
   RawClient,
@@ -603,5 +604,52 @@ Deno.test("CLIENT UNPAUSE releases one client's held pipeline whole before the n
   } finally {
     for (const c of [fo, fm, ro, rm]) c.close();
     await d.close();
+  }
+});
+
+Deno.test("client-output-buffer-limit normal: a client that does not read its replies is closed; MONITOR does not time out", async () => {
+  const server = await startFerric({
+    "client-output-buffer-limit": "normal 1mb 512kb 1",
+    // Values stay in memory: a cold one streams from its file and holds no output buffer.
+    "hot-cache-max-value-size": "8mb",
+  });
+  const c = await RawClient.connect(server.port);
+  const big = await RawClient.connect(server.port);
+  const monitor = await RawClient.connect(server.port);
+  const closed = async (client: RawClient) => {
+    try {
+      for (let i = 0; i < 10_000; i++) if ((await client.read()) === null) return true;
+    } catch {
+      return true;
+    }
+    return false;
+  };
+  try {
+    assertEquals(await c.call("SET", "v60", "x".repeat(60_000)), "+OK\r\n");
+    assertEquals(await c.call("SET", "v5m", "y".repeat(5_000_000)), "+OK\r\n");
+    // 400 replies of 60 KB (24 MB) asked for at once and never read.
+    await c.write(concat(Array.from({ length: 400 }, () => encodeCommand(["GET", "v60"]))));
+    // One reply over the hard limit on its own.
+    await big.write(encodeCommand(["GET", "v5m"]));
+    assert(await closed(big), "a 5 MB reply went past the 1 MB hard limit");
+    assert(await closed(c), "24 MB of unread replies went past the 1 MB hard limit");
+    for (const client of server.clients.values()) {
+      assert(client.transport.outputPending() < 4 * 1024 * 1024, "a client holds too much output");
+    }
+    // A monitor is exempt from the idle timeout, as in Redis.
+    const admin = await RawClient.connect(server.port);
+    assertEquals(await admin.call("CONFIG", "SET", "timeout", "1"), "+OK\r\n");
+    assertEquals(await monitor.call("MONITOR"), "+OK\r\n");
+    await new Promise((r) => setTimeout(r, 2500));
+    // (the idle admin connection itself timed out meanwhile)
+    const after = await RawClient.connect(server.port);
+    assertMatch(await after.call("CLIENT", "LIST"), /flags=O/);
+    after.close();
+    admin.close();
+  } finally {
+    c.close();
+    big.close();
+    monitor.close();
+    await server.close();
   }
 });
