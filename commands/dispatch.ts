@@ -188,16 +188,17 @@ export function call(
     log.end?.();
   }
   if (result instanceof Promise) {
-    // A command that waited (blocking pops, pauses): its time includes the wait, which is not
+    // A command that waited (blocking pops, WAIT): its time includes the wait, which is not
     // execution time, so the latency histogram leaves it out, as Redis's does.
     server.currentClient = previous;
     // One still at work (an async plugin command, SAVE) is waited for by a graceful shutdown;
     // one waiting for something to happen (blocking pops, WAIT) is not.
     const working = !cmd.flags.has("blocking") && !WAITING.has(cmd.name);
     if (working) server.commandsRunning++;
+    // A command at work (not waiting) counts in the latency histogram as one that ran at once.
     return result.then(
-      (r) => finish(server, client, cmd, argv, started, r, false),
-      (e) => finish(server, client, cmd, argv, started, handlerError(server, cmd, e), false),
+      (r) => finish(server, client, cmd, argv, started, r, working),
+      (e) => finish(server, client, cmd, argv, started, handlerError(server, cmd, e), working),
     ).finally(() => {
       if (working) server.commandsRunning--;
     });

@@ -469,11 +469,16 @@ export const INFO_SECTIONS: InfoSection[] = [
     default: false,
     lines(server) {
       // One node: every shard's log is its own leader; commit = on disk, applied = in memory.
+      // Both count the records recovered at start too, as the dashboard and docs/http.md do.
       const out: InfoLine[] = [["cluster_nodes", 1]];
-      for (const [i, s] of (server.engine?.shards ?? []).entries()) {
+      const engine = server.engine;
+      for (const [i, s] of (engine?.shards ?? []).entries()) {
+        const recovered = engine!.recovery[i]?.records ?? 0;
         out.push([
           `shard_${i}`,
-          `role=leader,term=1,commit_index=${s.stats.syncedRecords},applied_index=${s.stats.records}`,
+          `role=leader,term=1,commit_index=${recovered + s.stats.syncedRecords},applied_index=${
+            recovered + s.stats.records
+          }`,
         ]);
       }
       return out;

@@ -185,8 +185,11 @@ export function httpHandler(
       res = text(500, "Internal Server Error\n");
     }
     if (req.method === "HEAD") {
-      await res.body?.cancel();
-      return new Response(null, { status: res.status, headers: res.headers });
+      // The headers GET would send, Content-Length included (the body is made and dropped).
+      const length = (await res.arrayBuffer()).byteLength;
+      const headers = new Headers(res.headers);
+      headers.set("content-length", String(length));
+      return new Response(null, { status: res.status, headers });
     }
     return res;
   };

@@ -516,6 +516,12 @@ Deno.test("http: unknown paths are 404, other methods 405 with Allow, HEAD has n
     const head = await get(`${t.base}/health/live`, { method: "HEAD" });
     assertEquals(head.status, 200);
     assertEquals(head.body, "");
+    // HEAD sends GET's headers, Content-Length included.
+    const full = await get(`${t.base}/health/live`);
+    assertEquals(
+      head.headers.get("content-length"),
+      String(new TextEncoder().encode(full.body).length),
+    );
   } finally {
     await t.stop();
   }

@@ -85,3 +85,41 @@ Deno.test("INFO: persistence and I/O fields Redis tools read describe the logs a
     await server.close();
   }
 });
+
+Deno.test("INFO raft: commit and applied indexes count the records recovered at start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-raft-" });
+  let server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  let c = await RawClient.connect(server.port);
+  for (let i = 0; i < 20; i++) await c.call("SET", `k${i}`, "v");
+  c.close();
+  await server.close();
+  server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  c = await RawClient.connect(server.port);
+  try {
+    assertMatch(
+      await c.call("INFO", "raft"),
+      /shard_0:role=leader,term=1,commit_index=20,applied_index=20/,
+    );
+    await c.call("SET", "one", "more");
+    assertMatch(await c.call("INFO", "raft"), /commit_index=21,applied_index=21/);
+  } finally {
+    c.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("INFO latencystats: commands answered asynchronously without waiting are tracked; blocking ones are not", async () => {
+  const server = await startFerric();
+  const c = await RawClient.connect(server.port);
+  try {
+    await c.call("COMMAND", "DOCS", "get"); // loads the docs on first use: answered asynchronously
+    await c.call("BLPOP", "nothing", "0.05"); // waited: left out, as Redis leaves it out
+    const info = await c.call("INFO", "latencystats");
+    assertMatch(info, /latency_percentiles_usec_command\|docs:p50=/);
+    assert(!info.includes("latency_percentiles_usec_blpop"), info);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
