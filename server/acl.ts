@@ -192,7 +192,14 @@ export class Acl implements CommandGate {
   setUser(name: string, rules: string[]): void {
     const current = this.users.get(name);
     const next = current ? current.clone() : new User(name);
-    for (const r of mergeSelectorArgs(rules)) {
+    let merged: string[];
+    try {
+      merged = mergeSelectorArgs(rules);
+    } catch (e) {
+      if (e instanceof UnmatchedSelector) throw new RespError(`ERR ${e.message}`);
+      throw e;
+    }
+    for (const r of merged) {
       try {
         next.apply(r, this.commands);
       } catch (e) {
@@ -262,7 +269,16 @@ export class Acl implements CommandGate {
         throw new RespError(`ERR ${path}:${i + 1}: Duplicate user '${name}' found`);
       }
       const u = new User(name);
-      for (const r of mergeSelectorArgs(words.slice(2))) {
+      let merged: string[];
+      try {
+        merged = mergeSelectorArgs(words.slice(2));
+      } catch (e) {
+        if (e instanceof UnmatchedSelector) {
+          throw new RespError(`ERR ${path}:${i + 1}: ${e.message} `);
+        }
+        throw e;
+      }
+      for (const r of merged) {
         try {
           u.apply(r, this.commands);
         } catch (e) {
@@ -292,6 +308,13 @@ function defaultUser(commands: CommandLookup): User {
   return u;
 }
 
+/** A selector opened with `(` and never closed; `start` is the argument that opened it. */
+export class UnmatchedSelector extends Error {
+  constructor(readonly start: string) {
+    super(`Unmatched parenthesis in acl selector starting at '${start}'.`);
+  }
+}
+
 /** SETUSER arguments with selectors split over several arguments joined back: `(+get`, `~k)`. */
 export function mergeSelectorArgs(args: string[]): string[] {
   const out: string[] = [];
@@ -306,7 +329,7 @@ export function mergeSelectorArgs(args: string[]): string[] {
     } else if (a.startsWith("(") && !a.endsWith(")")) open = [a];
     else out.push(a);
   }
-  if (open) out.push(open.join(" ")); // unbalanced: the rule reports a syntax error
+  if (open) throw new UnmatchedSelector(open[0]);
   return out;
 }
 

@@ -27,6 +27,13 @@ Deno.test("acl: users, rules and errors match redis-server", async () => {
       "ACL SETUSER bob <nopw",
       "ACL SETUSER bob %X~k",
       "ACL SETUSER bob bogus",
+      // Selectors left open; rules checked after allkeys; doubled permissions.
+      "ACL SETUSER u3 (+set ~b*",
+      "ACL SETUSER u3 on (+get ~a*) (+set",
+      "ACL SETUSER carol %X~k",
+      "ACL SETUSER carol %~k",
+      "ACL SETUSER bob %RR~k",
+      "ACL SETUSER bob %RW~k2",
       "CONFIG SET acllog-max-len -1",
       "CONFIG SET acllog-max-len 2",
       "CONFIG GET acllog-max-len",

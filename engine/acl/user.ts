@@ -163,18 +163,22 @@ export class Selector {
       this.allowed.clear();
       this.firstArgs.clear();
     } else if (rule.startsWith("~") || rule.startsWith("%")) {
+      // As Redis: a pattern after allkeys is refused before the rule's own form is checked.
+      if (this.allKeys) throw new AclRuleError(ERR.keysAfterAll);
       let read = true, write = true, pattern: string;
       if (rule.startsWith("%")) {
         const tilde = rule.indexOf("~");
         const perms = rule.slice(1, tilde < 0 ? rule.length : tilde).toUpperCase();
-        if (tilde < 0 || perms.length === 0 || /[^RW]/.test(perms)) {
+        if (
+          tilde < 0 || perms.length === 0 || /[^RW]/.test(perms) ||
+          new Set(perms).size !== perms.length
+        ) {
           throw new AclRuleError(ERR.syntax);
         }
         read = perms.includes("R");
         write = perms.includes("W");
         pattern = rule.slice(tilde + 1);
       } else pattern = rule.slice(1);
-      if (this.allKeys) throw new AclRuleError(ERR.keysAfterAll);
       if (/[ \t\n\v\f\r\0]/.test(pattern)) throw new AclRuleError(ERR.syntax);
       const existing = this.keys.find((k) => k.pattern === pattern);
       if (existing) {
