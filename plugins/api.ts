@@ -228,8 +228,12 @@ export interface PluginCommandSpec<F extends readonly CommandFlag[] = readonly C
 
 export type { ArgumentDoc } from "../commands/argument_docs.ts";
 
-const COMMAND_BRAND: unique symbol = Symbol.for("ferricstore.plugin-command");
-const PLUGIN_BRAND: unique symbol = Symbol.for("ferricstore.plugin");
+// Brands local to this copy of the module: a plugin must be made with the same copy of mod.ts
+// as the server that loads it (its replies are this copy's classes, checked with instanceof).
+const COMMAND_BRAND: unique symbol = Symbol("ferricstore.plugin-command");
+const PLUGIN_BRAND: unique symbol = Symbol("ferricstore.plugin");
+/** Marks plugins of every copy, so a plugin made with another copy can be told apart. */
+const ANY_COPY = Symbol.for("ferricstore.plugin");
 
 /** A command made by {@link defineCommand}. */
 export interface PluginCommand {
@@ -427,6 +431,7 @@ export function definePlugin(def: PluginDefinition): Plugin {
   }
   return Object.freeze({
     [PLUGIN_BRAND]: true as const,
+    [ANY_COPY]: true,
     name,
     version: String(def.version),
     ver,
@@ -440,6 +445,12 @@ export function definePlugin(def: PluginDefinition): Plugin {
 /** True for a value made by {@link definePlugin}. */
 export function isPlugin(v: unknown): v is Plugin {
   return typeof v === "object" && v !== null && (v as Plugin)[PLUGIN_BRAND] === true;
+}
+
+/** True for a plugin made with another copy of FerricStore's mod.ts than this one. */
+export function isForeignPlugin(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !isPlugin(v) &&
+    (v as Record<symbol, unknown>)[ANY_COPY] === true;
 }
 
 /** The spec fields every plugin command gets by default. */

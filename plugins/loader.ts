@@ -52,6 +52,7 @@ import {
   _withDefaults,
   type CallArg,
   type HandlerResult,
+  isForeignPlugin,
   isPlugin,
   type Plugin,
   type PluginCommand,
@@ -471,6 +472,12 @@ export async function loadPlugin(
     mod = await import(specifierOf(path));
   } catch (e) {
     throw new PluginLoadError(`plugin ${path}: cannot import: ${(e as Error).message}`);
+  }
+  if (isForeignPlugin(mod.default)) {
+    throw new PluginLoadError(
+      `plugin ${path}: made with another copy of FerricStore's mod.ts than this server's; ` +
+        `import the mod.ts of the server that loads it (${new URL("../mod.ts", import.meta.url)})`,
+    );
   }
   if (!isPlugin(mod.default)) {
     throw new PluginLoadError(

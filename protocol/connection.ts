@@ -291,8 +291,8 @@ export class Connection implements Transport {
       const streaming = this.reply(result, skip);
       if (streaming) return streaming.then(() => this.processBatch());
       // client-output-buffer-limit, as replies pile up (a pipeline whose replies are not read,
-      // a huge reply): checked once the output is past a size worth checking.
-      if (this.outputPending() > OUTPUT_CHECK_BYTES && this.overOutputLimit()) return;
+      // a huge reply): checked once the output is past 64 KB or a smaller configured limit.
+      if (this.outputPending() > this.server.outputCheckFrom && this.overOutputLimit()) return;
     }
   }
 
@@ -420,6 +420,8 @@ export class Connection implements Transport {
     w.shrink();
     this.sending = 0;
     this.flushing = null;
+    // Output all taken by the socket: a soft limit's clock starts again with the next burst.
+    if (this.writer.length === 0) this.softSince = 0;
     if (this.writer.length > 0 && !this.closed) return this.flush();
   }
 
@@ -430,9 +432,6 @@ export class Connection implements Transport {
     this.shutdown();
   }
 }
-
-/** Output size from which replies are checked against client-output-buffer-limit. */
-const OUTPUT_CHECK_BYTES = 64 * 1024;
 
 function isDisconnect(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionReset ||

@@ -113,7 +113,11 @@ export class Server {
     this.memory = new MemoryGuard(this.keyspace, config);
     this.blocking = new Blocking(this);
     this.watches = new WatchRegistry(this.keyspace);
-    config.watch("client-output-buffer-limit", () => this.outputLimits = null);
+    this.outputLimit(null); // reads the limits and outputCheckFrom
+    config.watch("client-output-buffer-limit", () => {
+      this.outputLimits = null;
+      this.outputLimit(null);
+    });
     // Leaving a connection or RESET ends its transaction and its watches.
     const endTx = (c: Client) => {
       c.tx = null;
@@ -180,6 +184,7 @@ export class Server {
   engine: DurableEngine | null = null;
   /** Commands whose handlers are still at work asynchronously (a graceful shutdown waits). */
   commandsRunning = 0;
+  private aclFileLoaded = false;
   /** False from stopAccepting() until resumeAccepting() (a graceful shutdown in between). */
   private acceptWanted = true;
   /** The rebinding under way after resumeAccepting(), if any. */
@@ -187,11 +192,10 @@ export class Server {
   /** The data directory's lock, from listen() until open() hands it to the engine. */
   private dataDirLock: Deno.FsFile | null = null;
 
-  /**
-   * Opens the data directory: locks it, recovers the keyspace from its logs (clients get
-   * -LOADING meanwhile), and makes every later write durable.
-   */
-  async open(): Promise<void> {
+  /** Loads `aclfile`, once (listen() does it before binding; openStore() has no listen()). */
+  private async loadAclFile(): Promise<void> {
+    if (this.aclFileLoaded) return;
+    this.aclFileLoaded = true;
     const config = this.config;
     const aclfile = config.str("aclfile");
     if (aclfile) {
@@ -209,6 +213,15 @@ export class Server {
       }
       if (config.str("requirepass")) this.acl.setRequirePass(config.str("requirepass"));
     }
+  }
+
+  /**
+   * Opens the data directory: locks it, recovers the keyspace from its logs (clients get
+   * -LOADING meanwhile), and makes every later write durable.
+   */
+  async open(): Promise<void> {
+    const config = this.config;
+    await this.loadAclFile();
     const durability = () =>
       (config.str("durability") === "async" ? "async" : "sync") as Durability;
     this.loading = true;
@@ -265,12 +278,14 @@ export class Server {
   }
 
   private outputLimits: Map<string, OutputLimit> | null = null;
+  /** Output size from which replies are checked against the limits (see outputLimit). */
+  outputCheckFrom = 64 * 1024;
 
   /**
    * The client-output-buffer-limit of a client's class (pubsub for subscribed clients, normal
    * otherwise), or null when that class has no limit.
    */
-  outputLimit(client: Client): OutputLimit | null {
+  outputLimit(client: Client | null): OutputLimit | null {
     if (this.outputLimits === null) {
       const parts = this.config.str("client-output-buffer-limit").trim().split(/\s+/);
       const limits = new Map<string, OutputLimit>();
@@ -283,7 +298,14 @@ export class Server {
         });
       }
       this.outputLimits = limits;
+      // Replies are checked from 64 KB of output, or from a smaller limit when one is set.
+      let from = 64 * 1024;
+      for (const l of limits.values()) {
+        for (const v of [l.hard, l.soft]) if (v > 0 && v < from) from = v;
+      }
+      this.outputCheckFrom = from;
     }
+    if (client === null) return null;
     const limit = this.outputLimits.get(client.inPubSubMode ? "pubsub" : "normal");
     return limit && (limit.hard > 0 || limit.soft > 0) ? limit : null;
   }
@@ -309,6 +331,8 @@ export class Server {
       }
       this.dataDirLock = lock;
     }
+    // Users exist before the first client can AUTH (a missing file stops the start here).
+    await this.loadAclFile();
     try {
       this.port = await this.bindListeners(binds, this.config.int("port"));
     } catch (e) {
@@ -735,8 +759,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
     await server.close();
     throw e;
   }
-  await server.listen();
   try {
+    await server.listen();
     await server.open();
   } catch (e) {
     await server.close();

@@ -21,7 +21,7 @@
 import type { CommandGate } from "../commands/dispatch.ts";
 import { dispatch } from "../commands/dispatch.ts";
 import type { Command } from "../commands/spec.ts";
-import { NO_REPLY, type Reply } from "../protocol/reply.ts";
+import { NO_REPLY, type Reply, RespError } from "../protocol/reply.ts";
 import type { Client } from "./client.ts";
 import type { Server } from "./server.ts";
 
@@ -122,8 +122,13 @@ function holdGate(server: Server, st: ShutdownState): CommandGate {
       if (st.phase === "running") return undefined;
       if ((cmd.parent ?? cmd).name === "shutdown") return undefined;
       // A call made by a command already running (a plugin's ctx.call) is part of that command,
-      // which the shutdown waits for: holding it would stall both.
-      if (client.inExec) return undefined;
+      // which the shutdown waits for: holding it would stall both. Past the drain (the wait
+      // timed out) the engine is closing or closed: nothing may run any more.
+      if (client.inExec) {
+        return st.phase === "draining"
+          ? undefined
+          : new RespError("ERR the server is shutting down") as unknown as Reply;
+      }
       // Past the point of no return: the connection is about to close, the command never runs.
       if (st.phase !== "draining") return NO_REPLY as unknown as Reply;
       const copy = argv.map((a) => new Uint8Array(a));

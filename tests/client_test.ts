@@ -653,3 +653,20 @@ Deno.test("client-output-buffer-limit normal: a client that does not read its re
     await server.close();
   }
 });
+
+Deno.test("client-output-buffer-limit: a soft limit counts time over it within a burst, not across bursts read in full", async () => {
+  const server = await startFerric({ "client-output-buffer-limit": "normal 0 32kb 1" });
+  const c = await RawClient.connect(server.port);
+  try {
+    assertEquals(await c.call("SET", "v", "x".repeat(10_000)), "+OK\r\n");
+    for (let round = 0; round < 2; round++) {
+      await c.write(concat(Array.from({ length: 10 }, () => encodeCommand(["GET", "v"]))));
+      for (let i = 0; i < 10; i++) assertMatch((await c.read())!, /^\$10000\r\n/, `round ${round}`);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    assertEquals(await c.call("PING"), "+PONG\r\n");
+  } finally {
+    c.close();
+    await server.close();
+  }
+});

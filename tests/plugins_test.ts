@@ -702,3 +702,37 @@ Deno.test("registerPlugin: plugin objects in-process, onLoad/onUnload, unload re
     }
   });
 });
+
+Deno.test("loadPlugin: a plugin importing the server's own mod.ts by absolute URL loads; one made with another copy is refused by name", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-plugin-copy-" });
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const source = (from: string) =>
+    `import { defineCommand, definePlugin } from "${from}";\n` +
+    `export default definePlugin({ name: "copytest", version: "1.0.0", commands: [\n` +
+    `  defineCommand({ name: "copytest.ping", arity: 1, flags: ["fast"], summary: "s",\n` +
+    `    handler: () => "pong" }),\n]});\n`;
+  await Deno.writeTextFile(`${dir}/same.ts`, source(mod));
+  // The same files under another path (a symbolic link to the repository) are another copy.
+  await Deno.symlink(new URL("..", import.meta.url).pathname, `${dir}/copy`);
+  await Deno.writeTextFile(`${dir}/other.ts`, source(`${dir}/copy/mod.ts`));
+  try {
+    await withServer({}, async (server) => {
+      await loadPlugin(server, `${dir}/same.ts`);
+      const c = await client(server);
+      try {
+        await c.write(encodeCommand(["COPYTEST.PING"]));
+        assertEquals(await c.read(), "$4\r\npong\r\n");
+      } finally {
+        c.close();
+      }
+      await unloadPlugin(server, "copytest");
+      await assertRejects(
+        () => loadPlugin(server, `${dir}/other.ts`),
+        PluginLoadError,
+        "made with another copy of FerricStore's mod.ts",
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

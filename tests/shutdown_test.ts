@@ -317,3 +317,52 @@ Deno.test("SHUTDOWN waits for an async command still at work; its reply and writ
     admin.close();
   }
 });
+
+Deno.test("A command still at work when the shutdown gives up cannot write any more", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-late-" });
+  const server = await startFerric({ "data-dir": dir, "shutdown-timeout": 1 });
+  const { registerPlugin } = await import("../plugins/loader.ts");
+  const { defineCommand, definePlugin } = await import("../plugins/api.ts");
+  let late: unknown = null;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => done = r);
+  await registerPlugin(
+    server,
+    definePlugin({
+      name: "late",
+      version: 1,
+      commands: [defineCommand({
+        name: "late.set",
+        arity: 3,
+        flags: ["write"],
+        summary: "Sets a key after the shutdown's deadline.",
+        async handler(ctx, argv) {
+          await new Promise((r) => setTimeout(r, 1500));
+          late = ctx.call("SET", argv[1], argv[2]);
+          done();
+          return late as string;
+        },
+      })],
+    }),
+  );
+  const worker = await RawClient.connect(server.port);
+  const admin = await RawClient.connect(server.port);
+  try {
+    await worker.write(encodeCommand(["LATE.SET", "late", "v"]));
+    await new Promise((r) => setTimeout(r, 50));
+    await admin.write(encodeCommand(["SHUTDOWN", "NOSAVE"]));
+    await server.closed;
+    await finished;
+    assert(late instanceof Error && /shutting down/.test(late.message), String(late));
+    const again = await startFerric({ "data-dir": dir });
+    try {
+      assertEquals(again.keyspace.dbs[0].get("late"), undefined);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    worker.close();
+    admin.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

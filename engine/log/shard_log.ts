@@ -416,11 +416,13 @@ export class ShardLog {
     return this.segment - 1;
   }
 
-  /** Flushes and closes the segment file. */
+  /** Flushes and closes the segment file; appends after this are refused. */
   async close(): Promise<void> {
     try {
       await this.flush(true);
     } finally {
+      // The data directory may belong to another process once its lock is released.
+      this.failed ??= new Error(`shard ${this.index}: the log is closed`);
       clearTimeout(this.timer);
       clearTimeout(this.syncTimer);
       this.file?.close();
