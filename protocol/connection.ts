@@ -122,7 +122,8 @@ export class Connection implements Transport {
   private overOutputLimit(): boolean {
     const limit = this.server.outputLimit(this.client);
     if (limit === null) return false;
-    const pending = this.outputPending();
+    // As Redis, which counts only what overflows its 16 KB per-client reply buffer.
+    const pending = Math.max(0, this.outputPending() - REPLY_BUFFER_BYTES);
     const over = (limit.hard > 0 && pending > limit.hard) ||
       (limit.soft > 0 && pending > limit.soft &&
         (this.softSince === 0
@@ -432,6 +433,9 @@ export class Connection implements Transport {
     this.shutdown();
   }
 }
+
+/** Redis's per-client reply buffer (PROTO_REPLY_CHUNK_BYTES): output limits count beyond it. */
+export const REPLY_BUFFER_BYTES = 16 * 1024;
 
 function isDisconnect(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionReset ||

@@ -13,7 +13,7 @@ import { FileSlice } from "../protocol/reply.ts";
 import { checkLayout, DurableEngine, lockDataDir } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
-import { Connection } from "../protocol/connection.ts";
+import { Connection, REPLY_BUFFER_BYTES } from "../protocol/connection.ts";
 import { installOperations } from "../commands/server.ts";
 import { registerNativePlugins } from "../plugins/native/mod.ts";
 import { loadPlugins } from "../plugins/loader.ts";
@@ -279,7 +279,7 @@ export class Server {
 
   private outputLimits: Map<string, OutputLimit> | null = null;
   /** Output size from which replies are checked against the limits (see outputLimit). */
-  outputCheckFrom = 64 * 1024;
+  outputCheckFrom = REPLY_BUFFER_BYTES + 64 * 1024;
 
   /**
    * The client-output-buffer-limit of a client's class (pubsub for subscribed clients, normal
@@ -298,12 +298,13 @@ export class Server {
         });
       }
       this.outputLimits = limits;
-      // Replies are checked from 64 KB of output, or from a smaller limit when one is set.
+      // Replies are checked from 64 KB of output past the reply buffer the limits do not
+      // count, or from a smaller limit when one is set.
       let from = 64 * 1024;
       for (const l of limits.values()) {
         for (const v of [l.hard, l.soft]) if (v > 0 && v < from) from = v;
       }
-      this.outputCheckFrom = from;
+      this.outputCheckFrom = REPLY_BUFFER_BYTES + from;
     }
     if (client === null) return null;
     const limit = this.outputLimits.get(client.inPubSubMode ? "pubsub" : "normal");
