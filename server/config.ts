@@ -774,6 +774,8 @@ export class Config {
   private readonly values = new Map<string, ConfigValue>();
   private readonly sources = new Map<string, ConfigSource>();
   private readonly watchers = new Map<string, ((v: ConfigValue) => void)[]>();
+  /** The exact text of values beyond 2^53, which are kept as doubles. */
+  private readonly exact = new Map<string, string>();
   /** The config file given at start, if any (CONFIG REWRITE writes it). */
   file: string | null = null;
 
@@ -876,6 +878,12 @@ export class Config {
     }
     this.values.set(p.name, value);
     this.sources.set(p.name, source);
+    // A number beyond 2^53 is kept as a double; CONFIG GET shows it as it was given.
+    const big = (p.type === "int" || p.type === "memory") &&
+      Math.abs(value as number) > Number.MAX_SAFE_INTEGER;
+    if (big) {
+      this.exact.set(p.name, p.type === "int" ? text : String(memoryValue(text)));
+    } else this.exact.delete(p.name);
     for (const w of this.watchers.get(p.name) ?? []) w(value);
   }
 
@@ -919,6 +927,8 @@ export class Config {
     const v = this.values.get(p.name)!;
     if (p.type === "bool") return v ? "yes" : "no";
     if (p.type === "list") return (v as string[]).join(" ");
+    const exact = this.exact.get(p.name);
+    if (exact !== undefined) return exact;
     // An int64 limit stored as a double (2^63) reads back as Redis prints it.
     if ((p.type === "int" || p.type === "memory") && (v as number) >= 2 ** 63) {
       return "9223372036854775807";

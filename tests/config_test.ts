@@ -93,6 +93,7 @@ Deno.test("CONFIG GET/SET: replies and errors match redis-server byte for byte",
       "CONFIG SET list-compress-depth 9223372036854775808",
       // Bounds beyond 2^53 are the int64 limits, compared exactly.
       "CONFIG SET slowlog-log-slower-than 9007199254740993",
+      "CONFIG GET slowlog-log-slower-than",
       "CONFIG SET slowlog-log-slower-than 9223372036854775807",
       "CONFIG SET slowlog-max-len 9223372036854775807",
       "CONFIG SET slowlog-log-slower-than 10000",
