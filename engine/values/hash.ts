@@ -128,9 +128,11 @@ export class HashValue implements DataValue {
 
   /** Snapshot: a header (version, flags), then field, value, expiry (decimal, empty = none). */
   encode(): Uint8Array {
-    const parts: Uint8Array[] = [new Uint8Array([1, (this.table ? 1 : 0) | (this.ex ? 2 : 0)])];
+    const parts: (Uint8Array | string)[] = [
+      new Uint8Array([1, (this.table ? 1 : 0) | (this.ex ? 2 : 0)]),
+    ];
     for (const f of this.fields()) {
-      parts.push(bytes(f.name), f.value, f.expireAt ? bytes(String(f.expireAt)) : new Uint8Array());
+      parts.push(f.name, f.value, f.expireAt ? String(f.expireAt) : "");
     }
     return encodeParts(parts);
   }

@@ -18,7 +18,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { decodeParts, encodeParts } from "./codec.ts";
 import { memberString, MemberTable } from "./member_table.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -229,8 +228,10 @@ export class SetValue implements DataValue {
 
   /** Snapshot: an encoding flag (`i` or `h`) followed by the members. */
   encode(): Uint8Array {
-    const parts: Uint8Array[] = [Uint8Array.of(this.intset ? FLAG_INTSET : FLAG_HASHTABLE)];
-    for (const m of this.members()) parts.push(Buffer.from(m, "latin1"));
+    const parts: (Uint8Array | string)[] = [
+      Uint8Array.of(this.intset ? FLAG_INTSET : FLAG_HASHTABLE),
+    ];
+    for (const m of this.members()) parts.push(m);
     return encodeParts(parts);
   }
 
