@@ -469,8 +469,7 @@ export const clientCommands: CommandSpec[] = [
         /** CLIENT UNBLOCK client-id [TIMEOUT | ERROR] */
         handler(ctx, argv) {
           if (argv.length > 4) return subcommandSyntaxError(argv);
-          const id = parseInt64(argv[2]);
-          if (id === null) return Errors.notInteger;
+          // The reason is checked before the id, as Redis checks them.
           let mode: "timeout" | "error" = "timeout";
           if (argv.length === 4) {
             if (isWord(argv[3], "error")) mode = "error";
@@ -478,6 +477,8 @@ export const clientCommands: CommandSpec[] = [
               return new RespError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             }
           }
+          const id = parseInt64(argv[2]);
+          if (id === null) return Errors.notInteger;
           return unblockClient(ctx.server, Number(id), mode) ? 1 : 0;
         },
       }),

@@ -128,8 +128,10 @@ export class Acl implements CommandGate {
     return denial;
   }
 
-  /** Why `user` may not run a command line, or null. */
+  /** Why `user` may not run a command line, or null (ACL DRYRUN asks this too). */
   deny(user: User, cmd: Command, argv: Uint8Array[]): Denial | null {
+    // Commands that need no authentication (AUTH, HELLO, QUIT …) every user may run, as Redis.
+    if (cmd.flags.has("no_auth")) return null;
     // A user allowed every key and channel needs no key extraction: the common case.
     const root = user.root;
     if (root.allKeys && root.allChannels && root.canRun(cmd, argv)) return null;
