@@ -264,6 +264,7 @@ function blockingMove(
       return move(db, e, dst, d, fromHead, toHead);
     },
     timeoutReply: NULL_ARRAY,
+    popsFromKey: true,
     // Redis 7.0 answers a null bulk string when it may not block (MULTI).
     noBlockReply: null,
   });
@@ -693,6 +694,7 @@ export const listCommands: CommandSpec[] = [
         attempt: (ready) =>
           popFirst(db, ready === null ? o.keys : [ready], o.head, o.count, ready !== null),
         timeoutReply: NULL_ARRAY,
+        popsFromKey: true,
       });
     },
   ),

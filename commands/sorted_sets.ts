@@ -1154,6 +1154,7 @@ export const sortedSetCommands: CommandSpec[] = [
         attempt: (ready) =>
           zpopFirst(db, ready === null ? o.keys : [ready], o.max, o.count, ready !== null),
         timeoutReply: NULL_ARRAY,
+        popsFromKey: true,
       });
     },
   ),

@@ -71,6 +71,11 @@ export interface BlockRequest {
    * (Redis 7.0's BLMOVE and BRPOPLPUSH answer a null bulk string there, not a null array.)
    */
   noBlockReply?: Reply;
+  /**
+   * The command takes elements from the key that became ready (blocking pops): once that key
+   * is gone (its last element taken) it cannot be served and is not tried.
+   */
+  popsFromKey?: boolean;
 }
 
 /** One blocked client. */
@@ -80,6 +85,7 @@ interface Waiter {
   readonly keys: string[];
   readonly deadline: number;
   readonly attempt: BlockRequest["attempt"];
+  readonly popsFromKey: boolean;
   readonly timeoutReply: Reply;
   readonly resolve: (r: Reply) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -115,6 +121,7 @@ export function blockOnKeysUntilTimeout(
     deadline,
     attempt: (ready) => pop(ready === null ? ks : [ready], ready !== null),
     timeoutReply: NULL_ARRAY,
+    popsFromKey: true,
   });
 }
 
@@ -247,6 +254,7 @@ export class Blocking {
       keys: [...new Set(req.keys)],
       deadline: req.deadline,
       attempt: req.attempt,
+      popsFromKey: req.popsFromKey === true,
       timeoutReply: req.timeoutReply,
       resolve,
       timer: undefined,
@@ -321,8 +329,14 @@ export class Blocking {
         for (const { db, key } of batch) {
           const set = this.byKey.get(db)?.get(key);
           if (set === undefined) continue;
-          for (const w of [...set]) {
-            if (w.done) continue;
+          const database = ks.dbs[db];
+          // Iterated in place (a served waiter leaves the set; deleting during iteration is
+          // safe). Once the key's last element is taken (an empty collection is deleted), the
+          // blocking pops still waiting are passed over without an attempt, so a push costs
+          // little however many wait, as in Redis.
+          let gone = !database.exists(key);
+          for (const w of set) {
+            if (w.done || (gone && w.popsFromKey)) continue;
             ks.now = Date.now();
             let reply: Reply | undefined;
             const current = server.currentClient;
@@ -336,7 +350,10 @@ export class Blocking {
               ks.log.end?.();
               server.currentClient = current;
             }
-            if (reply !== undefined) this.finish(w, reply);
+            if (reply !== undefined) {
+              this.finish(w, reply);
+              gone = !database.exists(key);
+            }
           }
         }
       }

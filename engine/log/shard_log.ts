@@ -82,6 +82,8 @@ export class ShardLog {
   /** The sequence number the running cycle makes durable; -1 between cycles. */
   private inflightSeq = -1;
   private failed: Error | null = null;
+  /** Set by close(): appends are refused (everything appended before is on disk). */
+  private closedLog = false;
   /** When the log failed, in ms since the epoch (the clock of batchArrived). */
   private failedAt = Infinity;
   readonly stats: ShardLogStats = {
@@ -141,6 +143,7 @@ export class ShardLog {
     windowMs: number,
   ): number {
     if (this.failed) throw this.failed;
+    if (this.closedLog) throw new Error(`shard ${this.index}: the log is closed`);
     const size = recordSize(key.length, payload ? payload.length : 0);
     if (this.segmentBytes > 0 && this.segmentBytes + size > this.segmentLimit()) {
       this.onRotate(this.segment);
@@ -422,7 +425,7 @@ export class ShardLog {
       await this.flush(true);
     } finally {
       // The data directory may belong to another process once its lock is released.
-      this.failed ??= new Error(`shard ${this.index}: the log is closed`);
+      this.closedLog = true;
       clearTimeout(this.timer);
       clearTimeout(this.syncTimer);
       this.file?.close();
