@@ -266,8 +266,9 @@ function fieldExpireAt(arg: Uint8Array, seconds: boolean, base: number, cmd: str
  * `numError` is the error for a bad count (Redis words it differently per command).
  */
 function fieldsBlock(argv: Uint8Array[], at: number, numError: RespError): number {
+  // As Redis: the FIELDS keyword is looked for first (`HGETEX k PXAT 1 1` lacks it).
+  if (at >= argv.length || !isWord(argv[at], "fields")) throw Hfe.fieldsMissing;
   if (at + 1 >= argv.length) throw wrongArity(latin1(argv[0]).toLowerCase());
-  if (!isWord(argv[at], "fields")) throw Hfe.fieldsMissing;
   const n = parseInt64(argv[at + 1]);
   if (n === null || n < 1) throw numError;
   if (Number(n) !== argv.length - at - 2) throw Hfe.numFieldsMatch;

@@ -473,6 +473,11 @@ Deno.test("hashes: field expiry commands (Redis 7.4/8 replies and errors)", asyn
         "ERR The `numfields` parameter must match the number of arguments",
       ],
       ["HGETEX h EX 10 FIELDS", "ERR wrong number of arguments for 'hgetex' command"],
+      // Redis's hash-field-expire.tcl "HGETEX - input validation": FIELDS is looked for first.
+      [
+        "HGETEX h PXAT 1 1",
+        "ERR Mandatory argument FIELDS is missing or not at the right position",
+      ],
       ["HSETEX h FIELDS 2 a 1", "ERR wrong number of arguments for 'hsetex' command"],
       ["HSETEX h FIELDS 1 a 1 b", "ERR wrong number of arguments for 'hsetex' command"],
       ["HSETEX h FIELDS 0 a 1", "ERR invalid number of fields"],
