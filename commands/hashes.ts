@@ -550,17 +550,21 @@ export const hashCommands: CommandSpec[] = [
       return gone.length;
     },
   ),
-  hash(
-    "hlen",
-    2,
-    ["readonly", "fast"],
-    RO,
-    "Returns the number of fields in a hash.",
-    "2.0.0",
-    "O(1)",
-    /** HLEN key */
-    (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.size ?? 0,
-  ),
+  {
+    ...hash(
+      "hlen",
+      2,
+      ["readonly", "fast"],
+      RO,
+      "Returns the number of fields in a hash.",
+      "2.0.0",
+      "O(1)",
+      /** HLEN key */
+      (ctx, argv) => readHash(ctx.db, latin1(argv[1]))?.size ?? 0,
+    ),
+    differences:
+      "Counts only fields whose TTL has not passed: expired fields are removed whenever the hash is read (Redis 7.4+ counts them until they are reclaimed, and HDEL of such a field returns 1 there).",
+  },
   hash(
     "hstrlen",
     3,
