@@ -10,7 +10,7 @@ import { Registry } from "../commands/registry.ts";
 import type { Command } from "../commands/spec.ts";
 import { type Entry, Keyspace, NO_SEGMENT } from "../engine/keyspace.ts";
 import { FileSlice } from "../protocol/reply.ts";
-import { checkLayout, DurableEngine, lockDataDir } from "../engine/log/engine.ts";
+import { DurableEngine, lockDataDir } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection, REPLY_BUFFER_BYTES } from "../protocol/connection.ts";
@@ -113,11 +113,8 @@ export class Server {
     this.memory = new MemoryGuard(this.keyspace, config);
     this.blocking = new Blocking(this);
     this.watches = new WatchRegistry(this.keyspace);
-    this.outputLimit(null); // reads the limits and outputCheckFrom
-    config.watch("client-output-buffer-limit", () => {
-      this.outputLimits = null;
-      this.outputLimit(null);
-    });
+    this.readOutputLimits();
+    config.watch("client-output-buffer-limit", () => this.readOutputLimits());
     // Leaving a connection or RESET ends its transaction and its watches.
     const endTx = (c: Client) => {
       c.tx = null;
@@ -277,36 +274,37 @@ export class Server {
     return new FileSlice(Deno.openSync(path, { read: true }), offset, length);
   }
 
-  private outputLimits: Map<string, OutputLimit> | null = null;
+  private outputLimits = new Map<string, OutputLimit>();
   /** Output size from which replies are checked against the limits (see outputLimit). */
   outputCheckFrom = REPLY_BUFFER_BYTES + 64 * 1024;
+
+  /** Parses client-output-buffer-limit (at start and whenever it is set). */
+  private readOutputLimits(): void {
+    const parts = this.config.str("client-output-buffer-limit").trim().split(/\s+/);
+    const limits = new Map<string, OutputLimit>();
+    for (let i = 0; i + 3 < parts.length; i += 4) {
+      const cls = parts[i].toLowerCase() === "slave" ? "replica" : parts[i].toLowerCase();
+      limits.set(cls, {
+        hard: parseMemory(parts[i + 1]) ?? 0,
+        soft: parseMemory(parts[i + 2]) ?? 0,
+        seconds: Number(parts[i + 3]),
+      });
+    }
+    this.outputLimits = limits;
+    // Replies are checked from 64 KB of output past the reply buffer the limits do not count,
+    // or from a smaller limit when one is set.
+    let from = 64 * 1024;
+    for (const l of limits.values()) {
+      for (const v of [l.hard, l.soft]) if (v > 0 && v < from) from = v;
+    }
+    this.outputCheckFrom = REPLY_BUFFER_BYTES + from;
+  }
 
   /**
    * The client-output-buffer-limit of a client's class (pubsub for subscribed clients, normal
    * otherwise), or null when that class has no limit.
    */
-  outputLimit(client: Client | null): OutputLimit | null {
-    if (this.outputLimits === null) {
-      const parts = this.config.str("client-output-buffer-limit").trim().split(/\s+/);
-      const limits = new Map<string, OutputLimit>();
-      for (let i = 0; i + 3 < parts.length; i += 4) {
-        const cls = parts[i].toLowerCase() === "slave" ? "replica" : parts[i].toLowerCase();
-        limits.set(cls, {
-          hard: parseMemory(parts[i + 1]) ?? 0,
-          soft: parseMemory(parts[i + 2]) ?? 0,
-          seconds: Number(parts[i + 3]),
-        });
-      }
-      this.outputLimits = limits;
-      // Replies are checked from 64 KB of output past the reply buffer the limits do not
-      // count, or from a smaller limit when one is set.
-      let from = 64 * 1024;
-      for (const l of limits.values()) {
-        for (const v of [l.hard, l.soft]) if (v > 0 && v < from) from = v;
-      }
-      this.outputCheckFrom = REPLY_BUFFER_BYTES + from;
-    }
-    if (client === null) return null;
+  outputLimit(client: Client): OutputLimit | null {
     const limit = this.outputLimits.get(client.inPubSubMode ? "pubsub" : "normal");
     return limit && (limit.hard > 0 || limit.soft > 0) ? limit : null;
   }
@@ -321,17 +319,7 @@ export class Server {
     const binds = this.config.str("bind").trim().split(/\s+/);
     // The data directory is locked and checked before anything listens: a second server on
     // it, or one with another shard count, stops here, before it says it is ready.
-    if (this.dataDirLock === null) {
-      const dir = this.config.str("data-dir");
-      const lock = await lockDataDir(dir);
-      try {
-        await checkLayout(dir, this.shardCount);
-      } catch (e) {
-        lock.close();
-        throw e;
-      }
-      this.dataDirLock = lock;
-    }
+    this.dataDirLock ??= await lockDataDir(this.config.str("data-dir"), this.shardCount);
     // Users exist before the first client can AUTH (a missing file stops the start here).
     await this.loadAclFile();
     try {

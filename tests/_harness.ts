@@ -10,6 +10,13 @@ import { type Server, startServer } from "../server/server.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
 
+/** The first key `<prefix><n>` (n = 0, 1, …) that the server keeps in shard `shard`. */
+export function keyInShard(server: Server, prefix: string, shard: number): string {
+  for (let i = 0;; i++) {
+    if (server.keyspace.shardOf(`${prefix}${i}`) === shard) return `${prefix}${i}`;
+  }
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { concat, encodeCommand, RawClient, spawnFerric, startFerric } from "./_harness.ts";
+import {
+  concat,
+  encodeCommand,
+  keyInShard,
+  RawClient,
+  spawnFerric,
+  startFerric,
+} from "./_harness.ts";
 import { listLogFiles } from "../engine/log/recovery.ts";
 
 async function tempDir(): Promise<string> {
@@ -249,11 +256,17 @@ Deno.test("compaction: other shards' async records are on disk before a snapshot
       "+OK\r\n",
     );
     const ks = server.keyspace;
-    const inShard = (shard: number) => {
-      for (let i = 0;; i++) if (ks.shardOf(`lazy:${i}`) === shard) return `lazy:${i}`;
-    };
     // An async batch across both shards: a power loss must not keep one half.
-    assertEquals(await c.call("MSET", inShard(0), "1", inShard(1), "1"), "+OK\r\n");
+    assertEquals(
+      await c.call(
+        "MSET",
+        keyInShard(server, "lazy:", 0),
+        "1",
+        keyInShard(server, "lazy:", 1),
+        "1",
+      ),
+      "+OK\r\n",
+    );
     const log = ks.log as unknown as { shards: { synced: boolean }[] };
     assertEquals(log.shards[1].synced, false);
     assertEquals(await c.call("FERRICSTORE.COMPACT", "0"), "+OK\r\n");

@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { encodeCommand, RawClient, spawnFerric, startFerric } from "./_harness.ts";
+import { encodeCommand, keyInShard, RawClient, spawnFerric, startFerric } from "./_harness.ts";
 import {
   crc32,
   HEADER_SIZE,
@@ -482,10 +482,7 @@ Deno.test("durability: a batch with a sync write is acknowledged only when every
       "+OK\r\n",
     );
     const ks = server.keyspace;
-    const inShard = (prefix: string, shard: number) => {
-      for (let i = 0;; i++) if (ks.shardOf(`${prefix}${i}`) === shard) return `${prefix}${i}`;
-    };
-    const lazy = inShard("lazy:", 0), durable = inShard("durable", 1);
+    const lazy = keyInShard(server, "lazy:", 0), durable = keyInShard(server, "durable", 1);
     const log = ks.log as unknown as { shards: { synced: boolean }[] };
     for (const script of [["MSET", lazy, "1", durable, "1"], ["MULTI"]]) {
       if (script[0] === "MULTI") {

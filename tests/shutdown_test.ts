@@ -280,10 +280,14 @@ Deno.test("A second signal while the shutdown waits closes at once, data flushed
   await checkAcked(dir, new Map([["kept", "yes"]]), 0);
 });
 
-Deno.test("SHUTDOWN waits for an async command still at work; its reply and write go out first", async () => {
-  const server = await startFerric({ "shutdown-timeout": 10 });
+/**
+ * Registers SLOW.SET key value, a plugin command that sets the key through ctx.call after `ms`;
+ * `called` resolves with what that call answered.
+ */
+async function registerSlowSet(server: Server, ms: number): Promise<{ called: Promise<unknown> }> {
   const { registerPlugin } = await import("../plugins/loader.ts");
   const { defineCommand, definePlugin } = await import("../plugins/api.ts");
+  const { promise, resolve } = Promise.withResolvers<unknown>();
   await registerPlugin(
     server,
     definePlugin({
@@ -295,12 +299,20 @@ Deno.test("SHUTDOWN waits for an async command still at work; its reply and writ
         flags: ["write"],
         summary: "Sets a key after a moment.",
         async handler(ctx, argv) {
-          await new Promise((r) => setTimeout(r, 300));
-          return await ctx.call("SET", argv[1], argv[2]);
+          await new Promise((r) => setTimeout(r, ms));
+          const reply = ctx.call("SET", argv[1], argv[2]);
+          resolve(reply);
+          return reply;
         },
       })],
     }),
   );
+  return { called: promise };
+}
+
+Deno.test("SHUTDOWN waits for an async command still at work; its reply and write go out first", async () => {
+  const server = await startFerric({ "shutdown-timeout": 10 });
+  await registerSlowSet(server, 300);
   const worker = await RawClient.connect(server.port);
   const admin = await RawClient.connect(server.port);
   try {
@@ -321,38 +333,16 @@ Deno.test("SHUTDOWN waits for an async command still at work; its reply and writ
 Deno.test("A command still at work when the shutdown gives up cannot write any more", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ferric-late-" });
   const server = await startFerric({ "data-dir": dir, "shutdown-timeout": 1 });
-  const { registerPlugin } = await import("../plugins/loader.ts");
-  const { defineCommand, definePlugin } = await import("../plugins/api.ts");
-  let late: unknown = null;
-  let done!: () => void;
-  const finished = new Promise<void>((r) => done = r);
-  await registerPlugin(
-    server,
-    definePlugin({
-      name: "late",
-      version: 1,
-      commands: [defineCommand({
-        name: "late.set",
-        arity: 3,
-        flags: ["write"],
-        summary: "Sets a key after the shutdown's deadline.",
-        async handler(ctx, argv) {
-          await new Promise((r) => setTimeout(r, 1500));
-          late = ctx.call("SET", argv[1], argv[2]);
-          done();
-          return late as string;
-        },
-      })],
-    }),
-  );
+  // Its SET comes after the shutdown's deadline.
+  const { called } = await registerSlowSet(server, 1500);
   const worker = await RawClient.connect(server.port);
   const admin = await RawClient.connect(server.port);
   try {
-    await worker.write(encodeCommand(["LATE.SET", "late", "v"]));
+    await worker.write(encodeCommand(["SLOW.SET", "late", "v"]));
     await new Promise((r) => setTimeout(r, 50));
     await admin.write(encodeCommand(["SHUTDOWN", "NOSAVE"]));
     await server.closed;
-    await finished;
+    const late = await called;
     assert(late instanceof Error && /shutting down/.test(late.message), String(late));
     const again = await startFerric({ "data-dir": dir });
     try {

@@ -2,6 +2,16 @@ import { createClient } from "redis5";
 import { assertEquals } from "./_assert.ts";
 import { cmd, Differential, encodeCommand, RawClient, startFerric } from "./_harness.ts";
 
+/** The replies (and pushes) read up to a +PONG: the PING sent after a step marks its end. */
+async function upToPong(c: RawClient): Promise<string[]> {
+  const out: string[] = [];
+  for (;;) {
+    const r = (await c.read())!;
+    if (r === "+PONG\r\n") return out;
+    out.push(r);
+  }
+}
+
 Deno.test("client tracking: replies and invalidations match redis-server (RESP3)", async () => {
   const d = await Differential.start();
   try {
@@ -60,14 +70,6 @@ Deno.test("client tracking: replies and invalidations match redis-server (RESP3)
     ].map(cmd);
     // Invalidations for the client's own writes come after the reply: a PING after each
     // command shows whatever was pushed in between.
-    const upToPong = async (c: RawClient) => {
-      const out: string[] = [];
-      for (;;) {
-        const r = (await c.read())!;
-        if (r === "+PONG\r\n") return out;
-        out.push(r);
-      }
-    };
     for (const c of script) {
       for (const client of [d.ferric, d.redis]) {
         await client.write(encodeCommand(c));
@@ -301,14 +303,6 @@ Deno.test("client tracking: CLIENT CACHING covers a whole MULTI/EXEC and survive
       ["CLIENT TRACKING OFF"],
       ["CLIENT CACHING YES"],
     ];
-    const upToPong = async (c: RawClient) => {
-      const out: string[] = [];
-      for (;;) {
-        const r = (await c.read())!;
-        if (r === "+PONG\r\n") return out;
-        out.push(r);
-      }
-    };
     for (const step of steps) {
       for (const client of [d.ferric, d.redis]) {
         for (const line of step) await client.write(encodeCommand(cmd(line)));

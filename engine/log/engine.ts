@@ -36,7 +36,7 @@ export interface EngineOptions {
   windowMs: number;
   segmentSize: () => number;
   log: Logger;
-  /** The data directory's lock, when the caller took it already ({@link lockDataDir}). */
+  /** The data directory's lock, when the caller took it (and checked the layout) already. */
   lock?: Deno.FsFile;
 }
 
@@ -62,9 +62,8 @@ export class DurableEngine {
   /** Locks the data directory, recovers the keyspace from it and starts logging to it. */
   static async open(ks: Keyspace, opts: EngineOptions): Promise<DurableEngine> {
     const dir = opts.dataDir;
-    const lock = opts.lock ?? await lockDataDir(dir);
+    const lock = opts.lock ?? await lockDataDir(dir, ks.shards.length);
     try {
-      await checkLayout(dir, ks.shards.length);
       const shardDirs = ks.shards.map((_, i) => `${dir}/shard_${i}`);
       for (const d of shardDirs) await Deno.mkdir(d, { recursive: true });
       await syncDir(dir);
@@ -145,10 +144,11 @@ export class DurableEngine {
 }
 
 /**
- * Creates the data directory if needed and locks it for this process: a second server on the
- * same directory fails here, with the holder's pid, before it listens or logs that it is ready.
+ * Creates the data directory if needed, locks it for this process and checks (for a new one,
+ * records) its format and shard count: a second server on the same directory, or one started
+ * with another shard count, fails here with the reason, before it listens or says it is ready.
  */
-export async function lockDataDir(dir: string): Promise<Deno.FsFile> {
+export async function lockDataDir(dir: string, shardCount: number): Promise<Deno.FsFile> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/LOCK`;
   const file = await Deno.open(path, { read: true, write: true, create: true });
@@ -163,13 +163,19 @@ export async function lockDataDir(dir: string): Promise<Deno.FsFile> {
       `data directory ${dir} is locked by ${holder}: another FerricStore server is using it`,
     );
   }
-  await file.truncate(0);
-  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  try {
+    await file.truncate(0);
+    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    await checkLayout(dir, shardCount);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
   return file;
 }
 
 /** Checks (or, for a new directory, records) the data directory's format and shard count. */
-export async function checkLayout(dir: string, shardCount: number): Promise<void> {
+async function checkLayout(dir: string, shardCount: number): Promise<void> {
   const path = `${dir}/meta.json`;
   let meta: { format: number; shardCount: number } | null = null;
   try {
