@@ -169,10 +169,21 @@ function reverseBits(v: number): number {
  * SCAN Redis's guarantee (a key present for the whole scan is returned) through resizes, and
  * picks random keys; plus an array of keys with a TTL for sampling by the active expire cycle.
  * The table doubles past one entry per bucket and halves below 10%, as Redis's dict does.
+ *
+ * A resize is incremental, as Redis's rehashing: the old bucket array stays beside the new one
+ * and its buckets move over in order, a few with every add and remove and the rest in the server
+ * cron ({@link rehash}), so a table of millions of keys never stops the server to move them all
+ * at once (a one-step resize took 120 ms at 1M keys, 250 ms at 2M). An entry is in the old
+ * array exactly when its old bucket has not moved yet, so every lookup walks one chain.
  */
 export class KeyTable {
   private heads: (Entry | null)[] = new Array(4).fill(null);
   private mask = 3;
+  /** While rehashing: the bucket array being emptied into `heads` (null otherwise). */
+  private old: (Entry | null)[] | null = null;
+  private oldMask = 0;
+  /** While rehashing: the buckets of `old` before this one have moved. */
+  private rehashIdx = 0;
   private count = 0;
   readonly volatile: Entry[] = [];
 
@@ -180,10 +191,19 @@ export class KeyTable {
     return this.count;
   }
 
+  /** True while an incremental resize is under way. */
+  get rehashing(): boolean {
+    return this.old !== null;
+  }
+
   /** The entry of `key` (expired or not), or undefined. */
   get(key: string): Entry | undefined {
     const h = hashKey(key);
-    for (let e = this.heads[h & this.mask]; e !== null; e = e.next) {
+    const old = this.old;
+    let e = old !== null && (h & this.oldMask) >= this.rehashIdx
+      ? old[h & this.oldMask]
+      : this.heads[h & this.mask];
+    for (; e !== null; e = e.next) {
       if (e.hash === h && e.key === key) return e;
     }
     return undefined;
@@ -197,7 +217,11 @@ export class KeyTable {
   /** {@link get} for a key given as bytes. */
   getBytes(key: Uint8Array): Entry | undefined {
     const h = hashBytes(key, key.length) & 0x3fffffff;
-    for (let e = this.heads[h & this.mask]; e !== null; e = e.next) {
+    const old = this.old;
+    let e = old !== null && (h & this.oldMask) >= this.rehashIdx
+      ? old[h & this.oldMask]
+      : this.heads[h & this.mask];
+    for (; e !== null; e = e.next) {
       if (e.hash === h && sameBytes(e.key, key)) return e;
     }
     return undefined;
@@ -205,17 +229,32 @@ export class KeyTable {
 
   /** Adds an entry whose key is not in the table. */
   add(e: Entry): void {
-    const i = e.hash & this.mask;
-    e.next = this.heads[i];
-    this.heads[i] = e;
+    const h = e.hash;
+    const old = this.old;
+    if (old !== null) {
+      this.rehashSteps(2);
+      if (this.old !== null && (h & this.oldMask) >= this.rehashIdx) {
+        e.next = old[h & this.oldMask];
+        old[h & this.oldMask] = e;
+      } else this.link(e);
+    } else this.link(e);
     if (++this.count > this.heads.length) this.resize(this.heads.length * 2);
     if (e.expireAt !== 0) this.addVolatile(e);
   }
 
-  remove(e: Entry): void {
+  private link(e: Entry): void {
     const i = e.hash & this.mask;
-    let cur = this.heads[i];
-    if (cur === e) this.heads[i] = e.next;
+    e.next = this.heads[i];
+    this.heads[i] = e;
+  }
+
+  remove(e: Entry): void {
+    const old = this.old;
+    const inOld = old !== null && (e.hash & this.oldMask) >= this.rehashIdx;
+    const heads = inOld ? old! : this.heads;
+    const i = e.hash & (inOld ? this.oldMask : this.mask);
+    let cur = heads[i];
+    if (cur === e) heads[i] = e.next;
     else {
       while (cur!.next !== e) cur = cur!.next;
       cur!.next = e.next;
@@ -223,6 +262,7 @@ export class KeyTable {
     e.next = null;
     this.count--;
     if (e.volIdx >= 0) this.removeVolatile(e);
+    if (old !== null) this.rehashSteps(2);
     // Shrink below 10% fill, as Redis does, so random sampling stays cheap.
     if (this.heads.length > 4 && this.count * 10 < this.heads.length) {
       let size = 4;
@@ -235,7 +275,10 @@ export class KeyTable {
   reserve(n: number): void {
     let size = this.heads.length;
     while (size < n) size *= 2;
-    if (size > this.heads.length) this.resize(size);
+    if (size > this.heads.length) {
+      this.resize(size);
+      this.rehashSteps(Infinity);
+    }
   }
 
   /**
@@ -243,9 +286,10 @@ export class KeyTable {
    * it on the way, or waits between entries, takes a copy ({@link entries}) or uses {@link scan}.
    */
   *values(): IterableIterator<Entry> {
-    const heads = this.heads;
-    for (let i = 0; i < heads.length; i++) {
-      for (let e = heads[i]; e !== null; e = e.next) yield e;
+    for (const heads of this.old === null ? [this.heads] : [this.old, this.heads]) {
+      for (let i = 0; i < heads.length; i++) {
+        for (let e = heads[i]; e !== null; e = e.next) yield e;
+      }
     }
   }
 
@@ -275,38 +319,98 @@ export class KeyTable {
     e.volIdx = -1;
   }
 
+  /** Starts moving the entries into a bucket array of `size` (finishing a resize under way). */
   private resize(size: number): void {
-    const heads: (Entry | null)[] = new Array(size).fill(null);
-    const mask = size - 1;
-    const old = this.heads;
-    for (let i = 0; i < old.length; i++) {
-      for (let e = old[i]; e !== null;) {
-        const next = e.next;
+    if (this.old !== null) this.rehashSteps(Infinity);
+    if (size === this.heads.length) return;
+    this.old = this.heads;
+    this.oldMask = this.mask;
+    this.rehashIdx = 0;
+    this.heads = new Array(size).fill(null);
+    this.mask = size - 1;
+  }
+
+  /**
+   * Moves up to `n` non-empty old buckets (visiting at most 10 empty ones per bucket, as Redis's
+   * rehash step); returns how many were moved or visited.
+   */
+  private rehashSteps(n: number): number {
+    const old = this.old!;
+    const heads = this.heads, mask = this.mask;
+    let i = this.rehashIdx;
+    let empty = n * 10;
+    let done = 0;
+    while (n > 0 && i < old.length) {
+      let e = old[i];
+      if (e === null) {
+        i++;
+        done++;
+        if (--empty === 0) break;
+        continue;
+      }
+      old[i++] = null;
+      while (e !== null) {
+        const next: Entry | null = e.next;
         const j = e.hash & mask;
         e.next = heads[j];
         heads[j] = e;
         e = next;
       }
+      n--;
+      done++;
     }
-    this.heads = heads;
-    this.mask = mask;
+    this.rehashIdx = i;
+    if (i === old.length) this.old = null;
+    return done;
+  }
+
+  /**
+   * Moves old buckets for about `ms` milliseconds (the server cron's active rehashing); true when
+   * a resize is still under way afterwards.
+   */
+  rehash(ms: number): boolean {
+    if (this.old === null) return false;
+    const until = performance.now() + ms;
+    while (this.old !== null && performance.now() < until) this.rehashSteps(100);
+    return this.old !== null;
   }
 
   /**
    * Visits the buckets from `cursor` (Redis's reverse-binary cursor) until `count` entries are
-   * collected or the table wraps; returns the next cursor (0 when done).
+   * collected or the table wraps; returns the next cursor (0 when done). While rehashing, each
+   * step visits the smaller array's bucket and every bucket of the larger one that it expands
+   * to, as Redis's dictScan does, so no entry is missed whichever array holds it.
    */
   scan(cursor: number, count: number, out: Entry[]): number {
     let v = cursor >>> 0;
     let visits = count * 10;
     const target = out.length + count;
     do {
-      const m = this.mask;
-      for (let e = this.heads[v & m]; e !== null; e = e.next) out.push(e);
-      v = (v | ~m) >>> 0;
-      v = reverseBits(v);
-      v = (v + 1) >>> 0;
-      v = reverseBits(v);
+      const old = this.old;
+      if (old === null) {
+        const m = this.mask;
+        for (let e = this.heads[v & m]; e !== null; e = e.next) out.push(e);
+        v = (v | ~m) >>> 0;
+        v = reverseBits(v);
+        v = (v + 1) >>> 0;
+        v = reverseBits(v);
+      } else {
+        let small = old, large = this.heads, m0 = this.oldMask, m1 = this.mask;
+        if (m0 > m1) {
+          [small, large] = [large, small];
+          [m0, m1] = [m1, m0];
+        }
+        for (let e = small[v & m0]; e !== null; e = e.next) out.push(e);
+        do {
+          for (let e = large[v & m1]; e !== null; e = e.next) out.push(e);
+          // Increments the reverse cursor over the larger mask: through the expansion bits
+          // first, then (once they wrap) into the smaller mask's bits, the next step.
+          v = (v | ~m1) >>> 0;
+          v = reverseBits(v);
+          v = (v + 1) >>> 0;
+          v = reverseBits(v);
+        } while ((v & (m0 ^ m1)) !== 0);
+      }
     } while (v !== 0 && --visits > 0 && out.length < target);
     return v;
   }
@@ -314,12 +418,16 @@ export class KeyTable {
   /** A random entry, or undefined when empty. */
   random(): Entry | undefined {
     if (this.count === 0) return undefined;
+    const old = this.old;
     for (;;) {
-      let e = this.heads[Math.floor(Math.random() * this.heads.length)];
+      // While rehashing, a bucket of either array (the old one's moved buckets are empty).
+      const n = this.heads.length + (old === null ? 0 : old.length);
+      const i = Math.floor(Math.random() * n);
+      let e = i < this.heads.length ? this.heads[i] : old![i - this.heads.length];
       if (e === null) continue;
-      let n = 0;
-      for (let c: Entry | null = e; c !== null; c = c.next) n++;
-      for (let k = Math.floor(Math.random() * n); k > 0; k--) e = e!.next;
+      let len = 0;
+      for (let c: Entry | null = e; c !== null; c = c.next) len++;
+      for (let k = Math.floor(Math.random() * len); k > 0; k--) e = e!.next;
       return e!;
     }
   }
@@ -443,6 +551,22 @@ export class Keyspace {
     this.modified(b, null, a);
     for (const s of this.shards) [s.tables[a], s.tables[b]] = [s.tables[b], s.tables[a]];
     this.log.swap(a, b);
+  }
+
+  /**
+   * Active rehashing (the server cron, `activerehashing yes`): moves buckets of tables being
+   * resized for about `budgetMs` in all, as Redis's databasesCron gives each database 1 ms.
+   */
+  rehash(budgetMs: number): void {
+    const until = performance.now() + budgetMs;
+    for (const shard of this.shards) {
+      for (const t of shard.tables) {
+        if (!t.rehashing) continue;
+        const left = until - performance.now();
+        if (left <= 0) return;
+        t.rehash(left);
+      }
+    }
   }
 
   /**

@@ -300,12 +300,13 @@ class EmbeddedStore implements Store {
     server.clients.set(client.id, client);
     server.stats.connections++;
     this.client = client;
-    // Background work of the server's cron that an embedded store needs: active expiry,
-    // CLIENT PAUSE expiry, cooling and eviction under maxmemory.
+    // Background work of the server's cron that an embedded store needs: active expiry and
+    // rehashing, CLIENT PAUSE expiry, cooling and eviction under maxmemory.
     const hz = server.config.int("hz");
     this.timer = setInterval(() => {
       const ks = server.keyspace;
       ks.activeExpireCycle(250 / hz);
+      if (server.config.bool("activerehashing")) ks.rehash(1);
       server.pause.expire();
       server.memory.drain();
       const max = server.config.int("maxmemory");

@@ -401,6 +401,14 @@ export const PARAMS: readonly ParamDef[] = [
       "Most keys client tracking remembers (0: no limit); over it, keys are invalidated for their readers.",
   },
   {
+    name: "activerehashing",
+    type: "bool",
+    default: "yes",
+    mutable: true,
+    doc:
+      "Move the buckets of key tables being resized in the server cron (1 ms a cycle), not only a few with each write.",
+  },
+  {
     name: "active-expire-effort",
     type: "int",
     default: "1",

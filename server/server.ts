@@ -595,6 +595,7 @@ export class Server {
     // per step of active-expire-effort).
     const effort = this.config.int("active-expire-effort") - 1;
     this.keyspace.activeExpireCycle((25 + 2 * effort) * 10 / hz, effort);
+    if (this.config.bool("activerehashing")) this.keyspace.rehash(1);
     if (tick % hz === 0) {
       this.closeIdleClients();
       const now = Date.now();
