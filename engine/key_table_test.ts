@@ -71,8 +71,8 @@ Deno.test("KeyTable: random operations against a Set, looking up by string and b
   const keys = new Set<string>();
   let seed = 7;
   const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
   };
   for (let round = 0; round < 60_000; round++) {
     // Phases of growth and of shrinking, so both kinds of resize are interrupted by the other.

@@ -14,6 +14,13 @@
  * both). Deletion shifts the following entries of the probe run back (no tombstones), so lookups
  * never slow down under churn. The table grows past 3/4 full and shrinks below 1/8.
  *
+ * Resizes are incremental, as Redis rehashes its dicts: the old arrays stay beside the new ones
+ * and their slots move over in order, a few with every insert and delete, so a collection of
+ * millions of members never stops the server to move them all at once (a one-step resize took
+ * 120 ms at 400k members, 150 ms at 800k). A lookup that misses the new arrays probes the old
+ * ones, and a member found there moves over at once, so slot numbers always name new slots.
+ * Moved old slots become tombstones (their hash stays, so probe runs through them hold).
+ *
  * Hashes are HalfSipHash-1-3 keyed with a per-process random key, so clients cannot choose
  * members that collide (Redis's dict uses SipHash for the same reason).
  *
@@ -132,7 +139,7 @@ export function sameBytes(s: string, b: Uint8Array): boolean {
   return true;
 }
 
-/** An array of `n` undefined slots in fast elements (`new Array(n)` of a large n is a dictionary). */
+/** An array of `n` undefined slots, packed (small tables). */
 function emptyPairs(n: number): unknown[] {
   const a: unknown[] = [];
   for (let i = 0; i < n; i++) a.push(undefined);
@@ -151,6 +158,11 @@ export class MemberTable<V> {
   private pairs: unknown[] = emptyPairs(2 * MIN_CAPACITY);
   private mask = MIN_CAPACITY - 1;
   private count = 0;
+  /** While resizing: the arrays being emptied into the new ones (null otherwise). */
+  private oldHashes: Int32Array | null = null;
+  private oldPairs: unknown[] = [];
+  /** While resizing: the old slots before this one have moved. */
+  private moveIdx = 0;
   /** Hash and free slot of the last lookup if it missed (-1 after a hit or a change). */
   private missHash = 0;
   private missSlot = -1;
@@ -207,6 +219,11 @@ export class MemberTable<V> {
   private place(member: string, value: V): void {
     let slot = this.missSlot;
     this.missSlot = -1;
+    if (this.oldHashes !== null) {
+      // Moving slots may take the free slot the lookup found.
+      this.moveSlots(4);
+      slot = this.freeSlot(this.missHash);
+    }
     if ((this.count + 1) * 4 > (this.mask + 1) * 3) {
       this.resize((this.mask + 1) * 2);
       slot = this.freeSlot(this.missHash);
@@ -236,10 +253,18 @@ export class MemberTable<V> {
     this.mask = MIN_CAPACITY - 1;
     this.count = 0;
     this.missSlot = -1;
+    this.oldHashes = null;
+    this.oldPairs = [];
+  }
+
+  /** True while an incremental resize is under way. */
+  get resizing(): boolean {
+    return this.oldHashes !== null;
   }
 
   /** A copy holding the same values (not copies of them). */
   clone(): MemberTable<V> {
+    if (this.oldHashes !== null) this.moveSlots(Infinity);
     const t = new MemberTable<V>();
     t.hashes = this.hashes.slice();
     t.pairs = this.pairs.slice();
@@ -252,11 +277,16 @@ export class MemberTable<V> {
   forEachValue(f: (value: V) => void): void {
     const h = this.hashes, p = this.pairs;
     for (let i = 0; i < h.length; i++) if (h[i] !== 0) f(p[2 * i + 1] as V);
+    const oh = this.oldHashes, op = this.oldPairs;
+    if (oh === null) return;
+    for (let i = this.moveIdx; i < oh.length; i++) {
+      if (oh[i] !== 0 && op[2 * i] !== MOVED) f(op[2 * i + 1] as V);
+    }
   }
 
   /** Approximate bytes of the table itself (hash and pair arrays), besides keys and values. */
   tableBytes(): number {
-    return (this.mask + 1) * 20;
+    return (this.mask + 1 + (this.oldHashes === null ? 0 : this.oldHashes.length)) * 20;
   }
 
   private find(member: string): number {
@@ -264,7 +294,7 @@ export class MemberTable<V> {
     const hs = this.hashes, p = this.pairs, m = this.mask;
     for (let i = h & m;; i = (i + 1) & m) {
       const x = hs[i];
-      if (x === 0) return this.miss(h, i);
+      if (x === 0) return this.oldHashes === null ? this.miss(h, i) : this.findOld(h, member, i);
       if (x === h && p[2 * i] === member) return this.hit(i);
     }
   }
@@ -274,8 +304,57 @@ export class MemberTable<V> {
     const hs = this.hashes, p = this.pairs, m = this.mask;
     for (let i = h & m;; i = (i + 1) & m) {
       const x = hs[i];
-      if (x === 0) return this.miss(h, i);
+      if (x === 0) return this.oldHashes === null ? this.miss(h, i) : this.findOld(h, b, i);
       if (x === h && sameBytes(p[2 * i] as string, b)) return this.hit(i);
+    }
+  }
+
+  /**
+   * A lookup that missed the new arrays (ending on free slot `free`) while old ones remain:
+   * probes the old arrays; a member found there moves to the new ones at once.
+   */
+  private findOld(h: number, member: string | Uint8Array, free: number): number {
+    const hs = this.oldHashes!, p = this.oldPairs, m = hs.length - 1;
+    for (let i = h & m;; i = (i + 1) & m) {
+      const x = hs[i];
+      if (x === 0) return this.miss(h, free);
+      if (x !== h) continue;
+      const k = p[2 * i];
+      if (k === MOVED) continue;
+      if (typeof member === "string" ? k !== member : !sameBytes(k as string, member)) continue;
+      this.hashes[free] = h;
+      this.pairs[2 * free] = k;
+      this.pairs[2 * free + 1] = p[2 * i + 1];
+      p[2 * i] = MOVED;
+      p[2 * i + 1] = undefined;
+      return this.hit(free);
+    }
+  }
+
+  /**
+   * Moves up to `n` old slots (empty or not) into the new arrays; the old ones are let go once
+   * every slot has moved.
+   */
+  private moveSlots(n: number): void {
+    const oh = this.oldHashes!, op = this.oldPairs;
+    const hs = this.hashes, p = this.pairs;
+    let i = this.moveIdx;
+    const end = Math.min(oh.length, i + n);
+    for (; i < end; i++) {
+      const h = oh[i];
+      if (h === 0 || op[2 * i] === MOVED) continue;
+      const j = this.freeSlot(h);
+      hs[j] = h;
+      p[2 * j] = op[2 * i];
+      p[2 * j + 1] = op[2 * i + 1];
+      // A tombstone, not an empty slot: probe runs passing through it must go on.
+      op[2 * i] = MOVED;
+      op[2 * i + 1] = undefined;
+    }
+    this.moveIdx = i;
+    if (i === oh.length) {
+      this.oldHashes = null;
+      this.oldPairs = [];
     }
   }
 
@@ -316,25 +395,33 @@ export class MemberTable<V> {
     p[2 * gap + 1] = undefined;
     this.count--;
     this.missSlot = -1;
+    if (this.oldHashes !== null) this.moveSlots(16);
     if (this.count * 8 < this.mask + 1 && this.mask + 1 > MIN_CAPACITY) {
       this.resize((this.mask + 1) / 2);
     }
     return value;
   }
 
+  /**
+   * Starts moving the members into arrays of `capacity` slots (finishing a resize under way).
+   * Small tables move at once: two sets of arrays would cost more than the pause saved.
+   */
   private resize(capacity: number): void {
-    const oh = this.hashes, op = this.pairs;
+    if (this.oldHashes !== null) this.moveSlots(Infinity);
+    this.oldHashes = this.hashes;
+    this.oldPairs = this.pairs;
+    this.moveIdx = 0;
     this.hashes = new Int32Array(capacity);
-    this.pairs = emptyPairs(2 * capacity);
+    // A large holey array is made at once (V8 keeps it in fast elements); filling one with
+    // push() cost 100 ms at 4M slots.
+    this.pairs = capacity <= INCREMENTAL_FROM ? emptyPairs(2 * capacity) : new Array(2 * capacity);
     this.mask = capacity - 1;
-    const hs = this.hashes, p = this.pairs;
-    for (let i = 0; i < oh.length; i++) {
-      const h = oh[i];
-      if (h === 0) continue;
-      const j = this.freeSlot(h);
-      hs[j] = h;
-      p[2 * j] = op[2 * i];
-      p[2 * j + 1] = op[2 * i + 1];
-    }
+    if (capacity <= INCREMENTAL_FROM) this.moveSlots(Infinity);
   }
 }
+
+/** The key of an old slot whose member has moved to the new arrays. */
+const MOVED = Symbol("moved");
+
+/** Tables of at most this many slots resize in one step. */
+const INCREMENTAL_FROM = 4096;

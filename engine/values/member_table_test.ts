@@ -116,3 +116,50 @@ Deno.test("MemberTable: insertMissing needs a missed lookup just before it", () 
   assert(!t.add("a", 9) && t.add("c", 3));
   assertEquals([t.get("a"), t.get("c"), t.size], [1, 3, 3]);
 });
+
+Deno.test("MemberTable: incremental resizes keep every member findable, counted and iterated", () => {
+  const t = new MemberTable<number>();
+  const ref = new Map<string, number>();
+  let seed = 11;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  let resizingSeen = 0;
+  const check = () => {
+    // Iteration first: lookups move members found in the old arrays.
+    const values: number[] = [];
+    t.forEachValue((v) => values.push(v));
+    assertEquals(values.sort((a, b) => a - b), [...ref.values()].sort((a, b) => a - b));
+    assertSame(t, ref);
+  };
+  for (let round = 0; round < 120_000; round++) {
+    // Phases of growth and of shrinking, each interrupting resizes of the other kind.
+    const growing = Math.floor(round / 20_000) % 2 === 0;
+    const k = `m${rand(growing ? 30_000 : 8_000)}`;
+    const op = rand(100);
+    if (op < (growing ? 60 : 20)) {
+      if (rand(2) === 0) t.set(k, round);
+      else if (t.getBytes(bytesOf(k)) === undefined) t.insertMissing(k, round);
+      else t.set(k, round);
+      ref.set(k, round);
+    } else if (op < 90) {
+      const expect = ref.get(k);
+      assertEquals(rand(2) === 0 ? t.delete(k) : t.deleteBytes(bytesOf(k)), expect);
+      ref.delete(k);
+    } else {
+      assertEquals(t.get(k), ref.get(k));
+    }
+    if (t.resizing) {
+      resizingSeen++;
+      if (resizingSeen % 3001 === 0) check();
+    }
+    assertEquals(t.size, ref.size);
+  }
+  assert(resizingSeen > 1000, `resizing seen on ${resizingSeen} operations`);
+  check();
+  // A clone made during a resize holds everything.
+  while (!t.resizing) t.set(`grow${t.size}`, -1), ref.set(`grow${t.size - 1}`, -1);
+  const c = t.clone();
+  assertSame(c, ref);
+});
