@@ -183,7 +183,10 @@ export const aclCommands: CommandSpec[] = [
           let cmd = ctx.server.registry.lookup(cmdArgv[0]);
           if (!cmd) return new RespError(`ERR Command '${latin1(cmdArgv[0])}' not found`);
           if (cmd.subcommands && cmdArgv.length > 1) {
-            cmd = cmd.subcommands.get(latin1(cmdArgv[1]).toLowerCase()) ?? cmd;
+            // A container with an unknown subcommand is no command at all, as Redis's lookup.
+            const sub = cmd.subcommands.get(latin1(cmdArgv[1]).toLowerCase());
+            if (!sub) return new RespError(`ERR Command '${latin1(cmdArgv[0])}' not found`);
+            cmd = sub;
           }
           const a = cmd.arity;
           if (a > 0 ? cmdArgv.length !== a : cmdArgv.length < -a) {

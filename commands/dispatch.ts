@@ -96,6 +96,11 @@ function arityOk(arity: number, argc: number): boolean {
 
 /** Runs one command line for a client. */
 export function dispatch(server: Server, client: Client, argv: Uint8Array[]): DispatchResult {
+  // Another client's transaction is waiting for one of its commands: EXEC is atomic.
+  const exclusive = server.exclusive;
+  if (exclusive !== null && exclusive.client !== client) {
+    return exclusive.done.then(() => dispatch(server, client, argv));
+  }
   const found = resolve(server, argv);
   if (found instanceof RespError) {
     client.lastCommand = "NULL"; // as Redis's lastcmd after a failed lookup

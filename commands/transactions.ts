@@ -20,8 +20,10 @@ function unwatch(server: Server, client: Client): void {
 }
 
 /**
- * Runs the queued commands of `client`'s transaction, synchronously (so no other client's
- * command runs in between) unless a queued command itself has to wait.
+ * Runs the queued commands of `client`'s transaction as one atomic step: synchronously, or, when
+ * a queued command has to wait (an async plugin command, ACL LOAD), with every other client's
+ * commands and the cron's active expiry held back until the transaction ends
+ * ({@link Server.exclusive}). Its effects are one log batch either way.
  */
 function exec(server: Server, client: Client): Reply | Promise<Reply> {
   const tx = client.tx!;
@@ -40,35 +42,55 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
   if (dirty) return NULL_ARRAY;
   const replies: Reply[] = [];
   const queue = tx.queue;
+  const log = server.keyspace.log;
+  let release: (() => void) | null = null;
   let i = 0;
   const run = (): Reply | Promise<Reply> => {
-    client.inExec = true;
-    try {
-      for (; i < queue.length; i++) {
-        // The ACL rules may have changed since the command was queued.
-        const denied = server.acl.recheck(client, queue[i].cmd, queue[i].argv);
-        if (denied) {
-          server.stats.countError(denied);
-          replies.push(denied);
-          continue;
-        }
-        const r = call(server, client, queue[i].cmd, queue[i].argv);
-        if (r instanceof Promise) {
-          i++;
-          return r.then((v) => {
-            replies.push(inMemory(v));
-            return run();
-          });
-        }
-        // A large cold value is read into memory here: only a whole reply can be streamed.
-        replies.push(inMemory(r));
+    for (; i < queue.length; i++) {
+      // The ACL rules may have changed since the command was queued.
+      const denied = server.acl.recheck(client, queue[i].cmd, queue[i].argv);
+      if (denied) {
+        server.stats.countError(denied);
+        replies.push(denied);
+        continue;
       }
-      return replies;
-    } finally {
-      client.inExec = false;
+      const r = call(server, client, queue[i].cmd, queue[i].argv);
+      if (r instanceof Promise) {
+        i++;
+        if (release === null) {
+          server.exclusive = { client, done: new Promise((resolve) => release = resolve) };
+        }
+        return r.then((v) => {
+          replies.push(inMemory(v));
+          return run();
+        });
+      }
+      // A large cold value is read into memory here: only a whole reply can be streamed.
+      replies.push(inMemory(r));
+    }
+    return replies;
+  };
+  const end = () => {
+    log.end?.();
+    client.inExec = false;
+    if (release !== null) {
+      server.exclusive = null;
+      release();
     }
   };
-  return run();
+  // The batch stays open across a wait (dispatch closes only its own level after EXEC returns).
+  log.begin?.();
+  client.inExec = true;
+  let result: Reply | Promise<Reply>;
+  try {
+    result = run();
+  } catch (e) {
+    end();
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(end);
+  end();
+  return result;
 }
 
 const tx = (

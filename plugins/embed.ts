@@ -305,8 +305,10 @@ class EmbeddedStore implements Store {
     const hz = server.config.int("hz");
     this.timer = setInterval(() => {
       const ks = server.keyspace;
-      ks.activeExpireCycle(250 / hz);
-      if (server.config.bool("activerehashing")) ks.rehash(1);
+      if (server.exclusive === null) {
+        ks.activeExpireCycle(250 / hz);
+        if (server.config.bool("activerehashing")) ks.rehash(1);
+      }
       server.pause.expire();
       server.memory.drain();
       const max = server.config.int("maxmemory");

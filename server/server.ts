@@ -97,6 +97,11 @@ export class Server {
   private segmentSize = 0;
   /** The client whose command is running (NOLOOP tracking, plugins). */
   currentClient: Client | null = null;
+  /**
+   * Set while a transaction waits for one of its commands (an async plugin command, ACL LOAD):
+   * every other client's command waits for `done`, so EXEC stays atomic, as in Redis.
+   */
+  exclusive: { client: Client; done: Promise<void> } | null = null;
   /** The port the RESP listener is bound to (differs from `port` when it was 0). */
   port = 0;
   private listeners: Deno.Listener[] = [];
@@ -594,8 +599,11 @@ export class Server {
     // Active expiry may use a quarter of each cron period, as Redis's slow cycle does (2% more
     // per step of active-expire-effort).
     const effort = this.config.int("active-expire-effort") - 1;
-    this.keyspace.activeExpireCycle((25 + 2 * effort) * 10 / hz, effort);
-    if (this.config.bool("activerehashing")) this.keyspace.rehash(1);
+    // Nothing expires inside a transaction that is waiting for one of its commands.
+    if (this.exclusive === null) {
+      this.keyspace.activeExpireCycle((25 + 2 * effort) * 10 / hz, effort);
+      if (this.config.bool("activerehashing")) this.keyspace.rehash(1);
+    }
     if (tick % hz === 0) {
       this.closeIdleClients();
       const now = Date.now();

@@ -262,3 +262,36 @@ Deno.test("WATCH: SWAPDB that brings a watched key in, or takes one away, aborts
     await d.close();
   }
 });
+
+Deno.test("transactions: EXEC stays atomic while a queued command waits (ACL SAVE)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-tx-" });
+  const aclfile = `${dir}/users.acl`;
+  await Deno.writeTextFile(aclfile, "user default on nopass ~* &* +@all\n");
+  const server = await startFerric({ aclfile });
+  const [a, b, waiter] = await Promise.all(
+    [0, 1, 2].map(() => RawClient.connect(server.port)),
+  );
+  try {
+    // A client blocked on the list the transaction pushes to and pops from again: Redis never
+    // serves it in the middle of EXEC.
+    await waiter.write("BLPOP l 0\r\n");
+    assertEquals(await a.call("MULTI"), "+OK\r\n");
+    for (const line of [["INCR", "k"], ["ACL", "SAVE"], ["RPUSH", "l", "x"], ["LPOP", "l"]]) {
+      assertEquals(await a.call(...line), "+QUEUED\r\n");
+    }
+    assertEquals(await a.call("INCR", "k"), "+QUEUED\r\n");
+    // Another client's write sent while the transaction runs lands before or after it, whole.
+    await a.write("EXEC\r\n");
+    await b.write("SET k 100\r\n");
+    assertEquals(await a.read(), "*5\r\n:1\r\n+OK\r\n:1\r\n$1\r\nx\r\n:2\r\n");
+    assertEquals(await b.read(), "+OK\r\n");
+    assertEquals(await b.call("GET", "k"), "$3\r\n100\r\n");
+    // The waiter is still blocked, and served by the next push.
+    assertEquals(await b.call("RPUSH", "l", "y"), ":1\r\n");
+    assertEquals(await waiter.read(), "*2\r\n$1\r\nl\r\n$1\r\ny\r\n");
+  } finally {
+    for (const c of [a, b, waiter]) c.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -440,21 +440,29 @@ export class User {
     channels: { name: string; pattern: boolean }[],
     argv?: readonly Uint8Array[],
   ): Denial | null {
+    // When every selector denies, Redis reports the gravest reason (command < key < channel)
+    // and, between equals, the denial of the latest argument (keys and channels are listed in
+    // argument order).
     let worst: Denial | null = null;
-    const rank = (d: Denial) => d.reason === "command" ? 0 : d.reason === "key" ? 1 : 2;
+    let worstRank = -1, worstAt = -1;
     for (const s of [this.root, ...this.selectors]) {
       let denial: Denial | null = null;
+      let rank = 0, at = -1;
       if (!s.canRun(cmd, argv)) denial = { reason: "command" };
       else {
-        const k = keys.find((k) => !s.canAccessKey(k.key, k.read, k.write));
-        if (k) denial = { reason: "key", object: k.key };
+        at = keys.findIndex((k) => !s.canAccessKey(k.key, k.read, k.write));
+        if (at >= 0) denial = { reason: "key", object: keys[at].key }, rank = 1;
         else {
-          const c = channels.find((c) => !s.canAccessChannel(c.name, c.pattern));
-          if (c) denial = { reason: "channel", object: c.name };
+          at = channels.findIndex((c) => !s.canAccessChannel(c.name, c.pattern));
+          if (at >= 0) denial = { reason: "channel", object: channels[at].name }, rank = 2;
         }
       }
       if (denial === null) return null;
-      if (worst === null || rank(denial) > rank(worst)) worst = denial;
+      if (rank > worstRank || (rank === worstRank && at > worstAt)) {
+        worst = denial;
+        worstRank = rank;
+        worstAt = at;
+      }
     }
     return worst;
   }
