@@ -504,9 +504,13 @@ export const clientCommands: CommandSpec[] = [
           for (let i = 3; i < argv.length; i++) {
             const more = argv.length - 1 - i;
             if (isWord(argv[i], "redirect") && more > 0) {
-              const id = Number(latin1(argv[++i]));
-              if (!Number.isInteger(id)) return Errors.notInteger;
-              if (!ctx.server.clients.has(id)) {
+              i++;
+              if (o.redirect !== 0) {
+                return new RespError("ERR A client can only redirect to a single other client");
+              }
+              const id = parseInt64(argv[i]);
+              if (id === null) return Errors.notInteger;
+              if (typeof id !== "number" || !ctx.server.clients.has(id)) {
                 return new RespError("ERR The client ID you want redirect to does not exist");
               }
               o.redirect = id;
@@ -543,26 +547,38 @@ export const clientCommands: CommandSpec[] = [
             );
           }
           const overlap = (p: string, q: string) => p.startsWith(q) || q.startsWith(p);
-          const existing = t && t.bcast ? t.prefixes : [];
+          // Redis formats the prefixes with %s: a NUL ends them.
+          const c = (p: string) => p.includes("\0") ? p.slice(0, p.indexOf("\0")) : p;
+          // The client's prefixes in Redis's radix-tree order (byte order).
+          const existing = t && t.bcast ? [...t.prefixes].sort() : [];
           for (let i = 0; i < o.prefixes.length; i++) {
             const p = o.prefixes[i];
             const old = existing.find((q) => overlap(p, q));
             if (old !== undefined) {
               return new RespError(
-                `ERR Prefix '${p}' overlaps with an existing prefix '${old}'. Prefixes for a single client must not overlap.`,
+                `ERR Prefix '${c(p)}' overlaps with an existing prefix '${
+                  c(old)
+                }'. Prefixes for a single client must not overlap.`,
               );
             }
             for (let j = i + 1; j < o.prefixes.length; j++) {
               if (overlap(p, o.prefixes[j])) {
                 return new RespError(
-                  `ERR Prefix '${p}' overlaps with another provided prefix '${
-                    o.prefixes[j]
+                  `ERR Prefix '${c(p)}' overlaps with another provided prefix '${
+                    c(o.prefixes[j])
                   }'. Prefixes for a single client must not overlap.`,
                 );
               }
             }
           }
-          if (t && t.bcast) o.prefixes = [...t.prefixes, ...o.prefixes];
+          if (o.bcast) {
+            // BCAST adds to the prefixes the client has; without PREFIX it adds "" (every key),
+            // even beside others, as Redis does.
+            const all = new Set(existing);
+            if (o.prefixes.length === 0) all.add("");
+            for (const p of o.prefixes) all.add(p);
+            o.prefixes = [...all];
+          }
           ctx.server.tracking.enable(ctx.client, o);
           return OK;
         },

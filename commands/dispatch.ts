@@ -256,6 +256,12 @@ function reject(server: Server, client: Client, cmd: Command | null, e: RespErro
     // A command refused while queuing makes the transaction fail with EXECABORT.
     client.tx.aborted = true;
   }
+  // A refused command uses up CLIENT CACHING as a command that ran does (Redis's resetClient),
+  // unless it was queued or a CLIENT command.
+  const t = client.tracking;
+  if (t !== null && client.tx === null && (cmd?.parent ?? cmd)?.name !== "client") {
+    t.caching = null;
+  }
   server.stats.countError(e);
   return e;
 }

@@ -14,10 +14,12 @@
  * console.assert(globMatch("h?llo", "hello"));
  * console.assert(globMatch("h[^e]llo", "hallo"));
  * console.assert(!globMatch("h[a-b]llo", "hello"));
+ * console.assert(!globMatch("*", ""));
  * ```
  */
 export function globMatch(pattern: string, text: string, nocase = false): boolean {
-  if (pattern === "*") return true;
+  // No shortcut for "*": like Redis's, it does not match the empty string (PSUBSCRIBE * misses
+  // the channel ""); KEYS and the SCAN family skip matching for "*" themselves, as Redis does.
   return match(pattern, 0, text, 0, nocase, 0) === 1;
 }
 

@@ -479,6 +479,8 @@ export class Keyspace {
   now: number = Date.now();
   /** Set by dispatch for clients in CLIENT NO-TOUCH mode. */
   noTouch = false;
+  /** True while listeners hear of a key that expired (a change no client made). */
+  expiring = false;
   /** LFU bookkeeping (maxmemory-policy *-lfu): counters instead of recency. */
   lfuMode = false;
   lfuLogFactor = 10;
@@ -694,7 +696,12 @@ export class Database {
     ks.stats.expired++;
     ks.log.delete(this.index, e, true);
     ks.notify("x", "expired", this.index, e.key);
-    ks.modified(this.index, e.key);
+    ks.expiring = true;
+    try {
+      ks.modified(this.index, e.key);
+    } finally {
+      ks.expiring = false;
+    }
   }
 
   private unlink(t: KeyTable, e: Entry): void {

@@ -100,15 +100,24 @@ export class Connection implements Transport {
 
   push(reply: Reply): void {
     if (this.closed) return;
-    this.writer.write(reply, this.client.resp);
-    this.afterPush();
+    if (this.client.replyDue) this.held.push(reply);
+    else {
+      this.writer.write(reply, this.client.resp);
+      this.afterPush();
+    }
   }
 
   pushEncoded(bytes: Uint8Array): void {
     if (this.closed) return;
-    this.writer.raw(bytes);
-    this.afterPush();
+    if (this.client.replyDue) this.held.push(new Encoded(bytes));
+    else {
+      this.writer.raw(bytes);
+      this.afterPush();
+    }
   }
+
+  /** Pushes that came while a served blocked command's reply was due (see Client.replyDue). */
+  private held: (Reply | Encoded)[] = [];
 
   private afterPush(): void {
     if (this.overOutputLimit()) return;
@@ -317,10 +326,21 @@ export class Connection implements Transport {
   }
 
   private afterReply(): void {
-    const pushes = this.client.afterReply;
-    if (pushes.length === 0) return;
-    this.client.afterReply = [];
-    for (const p of pushes) this.writer.write(p, this.client.resp);
+    const client = this.client;
+    const pushes = client.afterReply;
+    if (pushes.length !== 0) {
+      client.afterReply = [];
+      for (const p of pushes) this.writer.write(p, client.resp);
+    }
+    if (client.replyDue) {
+      client.replyDue = false;
+      const held = this.held;
+      this.held = [];
+      for (const p of held) {
+        if (p instanceof Encoded) this.writer.raw(p.bytes);
+        else this.writer.write(p, client.resp);
+      }
+    }
   }
 
   /**
@@ -444,4 +464,9 @@ function isDisconnect(e: unknown): boolean {
     e instanceof Deno.errors.Interrupted ||
     e instanceof Deno.errors.NotConnected ||
     e instanceof Deno.errors.ConnectionAborted;
+}
+
+/** A push already encoded (held with replies to encode, see Connection.held). */
+class Encoded {
+  constructor(readonly bytes: Uint8Array) {}
 }

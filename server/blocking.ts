@@ -392,6 +392,7 @@ export class Blocking {
       }
       if (keys.size === 0) this.byKey.delete(w.db.index);
     }
+    w.client.replyDue = true;
     w.resolve(reply);
   }
 }

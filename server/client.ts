@@ -85,6 +85,11 @@ export class Client {
    * changed itself follow the reply, as in Redis).
    */
   afterReply: Reply[] = [];
+  /**
+   * A blocked command of this client was served (or timed out) and its reply is not written
+   * yet: pushes wait behind it, as in Redis, where the reply is in the buffer at once.
+   */
+  replyDue = false;
   /** CLIENT TRACKING state, or null when not tracking. */
   tracking: ClientTracking | null = null;
   /** Bytes read and written on this connection. */

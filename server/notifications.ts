@@ -10,8 +10,8 @@ import type { PubSub } from "./pubsub.ts";
 
 /** Classes that `A` stands for. */
 const ALL = "g$lshzxetd";
-/** Every class letter, in the order Redis prints them. */
-const ORDER = "g$lshzxetd";
+/** Every class letter, in the order Redis prints them (`n` is not part of `A`). */
+const ORDER = "g$lshzxetdn";
 
 /** Parses a flags string; null when it has a letter Redis does not know. */
 export function parseEventFlags(text: string): Set<string> | null {
@@ -27,9 +27,11 @@ export function parseEventFlags(text: string): Set<string> | null {
 /** The flags as Redis prints them back (CONFIG GET notify-keyspace-events). */
 export function formatEventFlags(flags: Set<string>): string {
   let out = "";
+  // As Redis 7.0's keyspaceEventsFlagsToString: with every class of `A` set, `A` alone stands
+  // for the classes, `n` included (it is then not printed, though it stays set).
   if ([...ALL].every((c) => flags.has(c))) out = "A";
   else for (const c of ORDER) if (flags.has(c)) out += c;
-  for (const c of "KEmn") if (flags.has(c)) out += c;
+  for (const c of "KEm") if (flags.has(c)) out += c;
   return out;
 }
 

@@ -39,8 +39,8 @@ export class Tracking implements KeyspaceListener {
   private readonly bcast = new Set<Client>();
   /**
    * Keys changed under BCAST prefixes since the last broadcast, with the client that changed
-   * each last (for NOLOOP): sent once per event-loop turn, one message per prefix and client
-   * with its keys in byte order, as Redis broadcasts them before it sleeps.
+   * each first (for NOLOOP): sent after each batch of commands, one message per prefix and
+   * client with its keys in byte order, as Redis broadcasts them before it sleeps.
    */
   private readonly changed = new Map<string, Client | null>();
   private broadcastDue = false;
@@ -51,7 +51,7 @@ export class Tracking implements KeyspaceListener {
   private overLimitRounds = 0;
 
   constructor(
-    keyspace: Keyspace,
+    private readonly keyspace: Keyspace,
     private readonly lookup: (id: number) => Client | undefined,
     private readonly current: () => Client | null,
   ) {
@@ -74,16 +74,17 @@ export class Tracking implements KeyspaceListener {
   /** Distinct BCAST prefixes, `""` for BCAST without PREFIX (INFO `tracking_total_prefixes`). */
   get prefixes(): number {
     const all = new Set<string>();
-    for (const c of this.bcast) {
-      for (
-        const p of c.tracking!.prefixes.length ? c.tracking!.prefixes : [""]
-      ) all.add(p);
-    }
+    for (const c of this.bcast) for (const p of c.tracking!.prefixes) all.add(p);
     return all.size;
   }
 
+  /**
+   * Turns tracking on with `options` (BCAST prefixes already merged with the client's, `""`
+   * for BCAST without PREFIX). A CLIENT CACHING given before stays, as in Redis.
+   */
   enable(client: Client, options: TrackingOptions): void {
-    client.tracking = { ...options, caching: null, brokenRedirect: false };
+    const caching = client.tracking?.caching ?? null;
+    client.tracking = { ...options, caching, brokenRedirect: false };
     this.clients.add(client);
     if (options.bcast) this.bcast.add(client);
     else this.bcast.delete(client);
@@ -97,6 +98,8 @@ export class Tracking implements KeyspaceListener {
 
   /** After a command: remember the keys a tracking client read (Redis's trackingRememberKeys). */
   afterCommand(client: Client, cmd: Command, argv: Uint8Array[]): void {
+    // Each flushing command invalidates once (FLUSHALL signals every database).
+    this.flushSent = false;
     const t = client.tracking;
     if (t === null) return;
     const caching = t.caching;
@@ -155,10 +158,14 @@ export class Tracking implements KeyspaceListener {
     }
   }
 
-  modified(_db: number, key: string | null): void {
+  modified(_db: number, key: string | null, swappedWith?: number): void {
     if (this.clients.size === 0) return;
-    const writer = this.current();
+    // An expiry is nobody's change (Redis signals it without a client): NOLOOP clients hear of
+    // keys that expired when they read them.
+    const writer = this.keyspace.expiring ? null : this.current();
     if (key === null) {
+      // SWAPDB invalidates nothing in Redis 7.0.
+      if (swappedWith !== undefined) return;
       // A flush invalidates everything every tracking client may hold: once per command, as
       // Redis does (FLUSHALL signals each database).
       if (this.flushSent) return;
@@ -171,10 +178,15 @@ export class Tracking implements KeyspaceListener {
     }
     this.invalidate(key, writer);
     if (this.bcast.size === 0) return;
-    this.changed.set(key, writer);
+    // The first writer since the last broadcast is the one NOLOOP compares with, as Redis's
+    // raxTryInsert keeps it.
+    if (!this.changed.has(key)) this.changed.set(key, writer);
     if (!this.broadcastDue) {
       this.broadcastDue = true;
-      setTimeout(() => this.broadcast(), 0);
+      // Before any other client's command runs (Redis broadcasts before it sleeps, before
+      // the next read): a BCAST client must not get a reply read after the change before the
+      // invalidation. The commands of this read batch are done by then, and share the message.
+      queueMicrotask(() => this.broadcast());
     }
   }
 
@@ -186,7 +198,7 @@ export class Tracking implements KeyspaceListener {
     this.changed.clear();
     for (const c of this.bcast) {
       const t = c.tracking!;
-      for (const prefix of t.prefixes.length ? [...t.prefixes].sort() : [""]) {
+      for (const prefix of [...t.prefixes].sort()) {
         const keys = changed.filter(([k, by]) => k.startsWith(prefix) && !(t.noloop && by === c))
           .map(([k]) => k);
         if (keys.length) this.send(c, keys);
@@ -194,29 +206,37 @@ export class Tracking implements KeyspaceListener {
     }
   }
 
-  /** Sends one invalidation (null: everything) to a tracking client or its redirect. */
+  /**
+   * Sends one invalidation (null: everything) to a tracking client or its redirect. As in Redis,
+   * a message about the client running the command waits until its reply is out; any other goes
+   * out at once (before the reply of a redirect target that made the change itself).
+   */
   private send(client: Client, key: string | string[] | null): void {
     const t = client.tracking!;
     const keys: Reply = key === null ? null : typeof key === "string" ? [key] : key;
+    const deferred = client === this.current();
     let target = client;
     if (t.redirect > 0) {
       const redir = this.lookup(t.redirect);
       if (!redir) {
         t.brokenRedirect = true;
         if (client.resp === 3) {
-          client.transport.push(new Push(["tracking-redir-broken", t.redirect]));
+          const msg = new Push(["tracking-redir-broken", t.redirect]);
+          if (deferred) client.afterReply.push(msg);
+          else client.transport.push(msg);
         }
         return;
       }
       target = redir;
     }
-    if (target.resp === 3) {
-      const msg = new Push(["invalidate", keys]);
-      if (target === this.current()) target.afterReply.push(msg);
-      else target.transport.push(msg);
-    } else if (target !== client && target.inPubSubMode) {
-      target.transport.push(new Push(["message", "__redis__:invalidate", keys]));
-    }
+    let msg: Push;
+    if (target.resp === 3) msg = new Push(["invalidate", keys]);
+    else if (t.redirect > 0 && target.inPubSubMode) {
+      // A RESP2 connection hears through the channel (a client redirecting to itself too).
+      msg = new Push(["message", "__redis__:invalidate", keys]);
+    } else return;
+    if (deferred && target === client) target.afterReply.push(msg);
+    else target.transport.push(msg);
   }
 
   /** Forgets a client that disconnected. */

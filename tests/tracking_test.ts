@@ -314,3 +314,147 @@ Deno.test("client tracking: CLIENT CACHING covers a whole MULTI/EXEC and survive
     await d.close();
   }
 });
+
+/**
+ * Runs steps on several connections to FerricStore and to redis-server side by side and
+ * compares, after each step, everything each connection received (replies and pushes) up to
+ * the reply of a PING sent after the step. A step is [connection, command lines sent in one
+ * write, connections not to ping (blocked ones)]; `$N` in a line is connection N's client id.
+ */
+async function sameAcrossConnections(
+  steps: [number, string[], number[]?][],
+  connections: number,
+  settings: Record<string, string> = {},
+): Promise<void> {
+  const d = await Differential.alike(settings);
+  const sides: { clients: RawClient[]; ids: string[] }[] = [];
+  try {
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const clients = await Promise.all(
+        Array.from({ length: connections }, () => RawClient.connect(port)),
+      );
+      const ids = await Promise.all(
+        clients.map(async (c) => (await c.call("CLIENT", "ID")).slice(1, -2)),
+      );
+      sides.push({ clients, ids });
+    }
+    const pong = /^(\+PONG\r\n|\*2\r\n\$4\r\npong\r\n\$0\r\n\r\n)$/;
+    for (const [on, lines, skip = []] of steps) {
+      const got: string[][][] = [];
+      for (const { clients, ids } of sides) {
+        const bytes = lines.map((l) => encodeCommand(cmd(l.replace(/\$(\d)/g, (_, n) => ids[n]))));
+        await clients[on].write(concatBytes(bytes));
+        const seen: string[][] = [];
+        for (let i = 0; i < connections; i++) {
+          if (skip.includes(i)) {
+            seen.push([]);
+            continue;
+          }
+          await clients[i].write(encodeCommand(["PING"]));
+          const out: string[] = [];
+          for (;;) {
+            const r = (await clients[i].read())!;
+            if (pong.test(r)) break;
+            out.push(r);
+          }
+          seen.push(out);
+        }
+        // HELLO's reply names the server and the client id: only its place is compared.
+        lines.forEach((l, j) => {
+          if (/^hello/i.test(l) && seen[on][j] !== undefined) seen[on][j] = "<hello>";
+        });
+        got.push(seen);
+      }
+      assertEquals(got[0], got[1], `${on}: ${lines.join(" | ")}`);
+    }
+  } finally {
+    for (const { clients } of sides) for (const c of clients) c.close();
+    await d.close();
+  }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
+}
+
+Deno.test("client tracking: flushes, BCAST prefixes, NOLOOP, redirects and CACHING across connections, as redis-server", async () => {
+  await sameAcrossConnections([
+    [1, ["HELLO 3"]],
+    [2, ["HELLO 3"]],
+    [3, ["HELLO 3"]],
+    // Every FLUSHALL invalidates, even two in one pipeline or one transaction.
+    [1, ["CLIENT TRACKING ON"]],
+    [2, ["CLIENT TRACKING ON"]],
+    [1, ["FLUSHALL", "SET a 1", "GET a", "FLUSHALL"]],
+    [1, ["MULTI", "FLUSHALL", "FLUSHDB", "EXEC"]],
+    [0, ["FLUSHALL", "FLUSHALL"]],
+    // SWAPDB invalidates nothing (Redis 7.0).
+    [0, ["SWAPDB 0 1"]],
+    // The redirect target that makes the change hears of it before its reply.
+    [2, ["CLIENT TRACKING ON REDIRECT $3"]],
+    [2, ["GET r"]],
+    [3, ["SET r 1"]],
+    [2, ["CLIENT TRACKING OFF"]],
+    [1, ["CLIENT TRACKING OFF"]],
+    // BCAST without PREFIX is the prefix "": it overlaps any other, and adds to the others.
+    [1, ["CLIENT TRACKING ON BCAST"]],
+    [1, ["CLIENT TRACKINGINFO"]],
+    [1, ["CLIENT TRACKING ON BCAST PREFIX x"]],
+    [0, ["SET q 1"]],
+    [1, ["CLIENT TRACKING OFF"]],
+    [1, ["CLIENT TRACKING ON BCAST PREFIX b PREFIX a"]],
+    [1, ['CLIENT TRACKING ON BCAST PREFIX ""']],
+    [1, ["CLIENT TRACKING ON BCAST"]],
+    [1, ["CLIENT TRACKINGINFO"]],
+    [0, ["SET zz 1"]],
+    [0, ["SET ab 1"]],
+    [0, ["MSET a1 1 b1 1 c1 1"]],
+    [1, ["CLIENT TRACKING OFF"]],
+    // NOLOOP compares with the first writer of a key since the last broadcast.
+    [2, ["CLIENT TRACKING ON BCAST NOLOOP"]],
+    [2, ["BLPOP src 0"], [2]],
+    [0, ["LPUSH src x y"]],
+    [2, ["CLIENT TRACKING OFF"]],
+    // REDIRECT once, to an integer id.
+    [1, ["CLIENT TRACKING ON REDIRECT $0 REDIRECT $0"]],
+    [1, ["CLIENT TRACKING ON REDIRECT 0x1"]],
+    [1, ["CLIENT TRACKING ON REDIRECT 1.0"]],
+    [1, ["CLIENT TRACKING ON REDIRECT 99999999999999999999"]],
+    // CLIENT CACHING survives a repeated TRACKING ON, and is used up by a refused command.
+    [1, ["CLIENT TRACKING ON OPTIN", "CLIENT CACHING yes", "CLIENT TRACKING ON OPTIN"]],
+    [1, ["CLIENT TRACKINGINFO", "GET k1"]],
+    [0, ["SET k1 1"]],
+    [1, ["CLIENT CACHING yes", "NOSUCHCOMMAND", "GET o1"]],
+    [1, ["CLIENT CACHING yes", "GET"]],
+    [1, ["GET o2"]],
+    [0, ["SET o1 1", "SET o2 1"]],
+    [1, ["CLIENT TRACKING OFF"]],
+  ], 4);
+});
+
+Deno.test("client tracking: a RESP2 client redirecting to itself hears through the channel; NOLOOP hears of its own keys expiring", async () => {
+  await sameAcrossConnections(
+    [
+      [1, ["CLIENT TRACKING ON REDIRECT $1", "GET a", "SUBSCRIBE __redis__:invalidate"]],
+      [0, ["SET a 1"]],
+      [0, ["FLUSHALL"]],
+      [0, ["DEBUG SET-ACTIVE-EXPIRE 0"]],
+      [2, ["HELLO 3", "CLIENT TRACKING ON BCAST NOLOOP", "SET b1 1 PX 30"]],
+      [2, ["DEBUG SLEEP 0.1"]],
+      [2, ["GET b1"]],
+    ],
+    3,
+    { "enable-debug-command": "yes" },
+  );
+});
+
+Deno.test("pubsub: PSUBSCRIBE * does not match the empty channel name, as redis-server", async () => {
+  await sameAcrossConnections([
+    [1, ["PSUBSCRIBE *"]],
+    [2, ['SUBSCRIBE ""']],
+    [0, ['PUBLISH "" empty', "PUBSUB CHANNELS *", "PUBLISH x y"]],
+  ], 3);
+});
