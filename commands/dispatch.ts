@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type NO_REPLY, QUEUED, type Reply, RespError } from "../protocol/reply.ts";
+import { NO_REPLY, QUEUED, type Reply, RespError } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";
@@ -99,7 +99,7 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   // Another client's transaction is waiting for one of its commands: EXEC is atomic.
   const exclusive = server.exclusive;
   if (exclusive !== null && exclusive.client !== client) {
-    return exclusive.done.then(() => dispatch(server, client, argv));
+    return exclusive.done.then(() => redispatch(server, client, argv));
   }
   const found = resolve(server, argv);
   if (found instanceof RespError) {
@@ -153,13 +153,23 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   // A pause holds a write back before it is queued, and EXEC of a transaction that writes, as
   // Redis does: CLIENT PAUSE WRITE must stop every write, transactions included.
   if (server.pause.blocks(cmd, tx?.queue)) {
-    return server.pause.wait().then(() => dispatch(server, client, argv));
+    return server.pause.wait().then(() => redispatch(server, client, argv));
   }
   if (tx !== null && !TX_CONTROL.has((cmd.parent ?? cmd).name)) {
     tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
     return QUEUED;
   }
   return call(server, client, cmd, argv);
+}
+
+/**
+ * Dispatches a command that was held (CLIENT PAUSE, another client's waiting transaction),
+ * unless its client disconnected meanwhile: its disconnect hooks have run, and a blocking
+ * command would leave a waiter nobody cleans up (taking pushed elements with it).
+ */
+function redispatch(server: Server, client: Client, argv: Uint8Array[]): DispatchResult {
+  if (client.closing) return NO_REPLY;
+  return dispatch(server, client, argv);
 }
 
 /** Runs a command that passed every check (also used by EXEC for queued commands). */

@@ -317,6 +317,9 @@ export class Blocking {
   /** Serves clients blocked on ready keys (Redis's handleClientsBlockedOnKeys). */
   handleReady(): void {
     if (this.serving || this.depth > 0 || this.ready.length === 0) return;
+    // A transaction waiting for one of its commands is still running: nothing is served in the
+    // middle of it (EXEC's own end serves the keys it made ready).
+    if (this.server.exclusive !== null) return;
     this.serving = true;
     const server = this.server;
     const ks = server.keyspace;

@@ -563,6 +563,8 @@ export class Server {
 
   /** Bookkeeping when a client's connection ends. */
   disconnected(client: Client): void {
+    // Commands of it still held (CLIENT PAUSE, a waiting transaction) must not run any more.
+    client.closing = true;
     this.clients.delete(client.id);
     for (const hook of this.disconnectHooks) hook(client);
   }

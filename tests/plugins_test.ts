@@ -736,3 +736,47 @@ Deno.test("loadPlugin: a plugin importing the server's own mod.ts by absolute UR
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an async plugin command inside MULTI/EXEC: nothing is served in the middle, and a client gone meanwhile runs nothing", async () => {
+  await withServer({}, async (server, dir) => {
+    const path = await pluginFile(
+      dir,
+      "slow",
+      `
+      export default api.definePlugin({ name: "slow", version: "1.0.0", commands: [
+        api.defineCommand({ name: "slow.wait", arity: 2, flags: [], summary: "waits ms",
+          async handler(_ctx, argv) {
+            await new Promise((r) => setTimeout(r, Number(api.latin1(argv[1]))));
+            return api.OK;
+          } }),
+      ] });`,
+    );
+    await loadPlugin(server, path);
+    const [a, b, w1, w2, gone] = await Promise.all([0, 1, 2, 3, 4].map(() => client(server)));
+    try {
+      // w2 times out while EXEC waits: its end must not serve w1 from the key EXEC pushed to.
+      await w1.write(encodeCommand(["BLPOP", "l", "0"]));
+      await w2.write(encodeCommand(["BLPOP", "other", "0.1"]));
+      assertEquals(await a.call("MULTI"), "+OK\r\n");
+      for (const line of [["RPUSH", "l", "x"], ["SLOW.WAIT", "400"], ["LPOP", "l"]]) {
+        assertEquals(await a.call(...line), "+QUEUED\r\n");
+      }
+      await a.write(encodeCommand(["EXEC"]));
+      // A client that sends a blocking pop while EXEC waits and then disconnects leaves no
+      // waiter behind to take a later push.
+      await new Promise((r) => setTimeout(r, 50));
+      await gone.write(encodeCommand(["BLPOP", "l2", "0"]));
+      await new Promise((r) => setTimeout(r, 20));
+      gone.close();
+      assertEquals(await a.read(), "*3\r\n:1\r\n+OK\r\n$1\r\nx\r\n");
+      assertEquals(await w2.read(), "*-1\r\n");
+      assertEquals(await b.call("RPUSH", "l2", "kept"), ":1\r\n");
+      assertEquals(await b.call("LLEN", "l2"), ":1\r\n");
+      assertMatch(await b.call("INFO", "clients"), /blocked_clients:1\r\n/);
+      assertEquals(await b.call("RPUSH", "l", "y"), ":1\r\n");
+      assertEquals(await w1.read(), "*2\r\n$1\r\nl\r\n$1\r\ny\r\n");
+    } finally {
+      for (const c of [a, b, w1, w2]) c.close();
+    }
+  });
+});
