@@ -198,6 +198,13 @@ function payloadCopy(r: RecordView): Uint8Array {
   return out;
 }
 
+/** A type or operation name's bytes as a string (short: a Buffer per name cost more). */
+function shortLatin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
 /** Where the record at `pos` ends (its header's key and payload lengths), without decoding it. */
 function recordEnd(view: DataView, pos: number): number {
   return pos + recordSize(view.getUint32(pos + 24, true), view.getUint32(pos + 28, true));
@@ -507,7 +514,7 @@ function apply(
     }
     case RecordType.Op: {
       const [type, op, ...args] = decodeParts(payloadOf(r));
-      const name = Buffer.from(type).toString("latin1");
+      const name = shortLatin1(type);
       const created = e === undefined;
       if (e === undefined) {
         const decode = valueDecoder(name);
@@ -524,7 +531,7 @@ function apply(
       // the first member): commands delete empty keys with a Delete record of their own, so
       // emptiness is settled when the whole log has been read.
       try {
-        e.value.apply(Buffer.from(op).toString("latin1"), args.map((a) => new Uint8Array(a)));
+        e.value.apply(shortLatin1(op), args.map((a) => new Uint8Array(a)));
       } catch {
         report.skippedEffects++;
         if (created) db.delete(key);
