@@ -199,11 +199,7 @@ export class KeyTable {
   /** The entry of `key` (expired or not), or undefined. */
   get(key: string): Entry | undefined {
     const h = hashKey(key);
-    const old = this.old;
-    let e = old !== null && (h & this.oldMask) >= this.rehashIdx
-      ? old[h & this.oldMask]
-      : this.heads[h & this.mask];
-    for (; e !== null; e = e.next) {
+    for (let e = this.chain(h); e !== null; e = e.next) {
       if (e.hash === h && e.key === key) return e;
     }
     return undefined;
@@ -217,40 +213,37 @@ export class KeyTable {
   /** {@link get} for a key given as bytes. */
   getBytes(key: Uint8Array): Entry | undefined {
     const h = hashBytes(key, key.length) & 0x3fffffff;
-    const old = this.old;
-    let e = old !== null && (h & this.oldMask) >= this.rehashIdx
-      ? old[h & this.oldMask]
-      : this.heads[h & this.mask];
-    for (; e !== null; e = e.next) {
+    for (let e = this.chain(h); e !== null; e = e.next) {
       if (e.hash === h && sameBytes(e.key, key)) return e;
     }
     return undefined;
   }
 
+  /** True when the entry of hash `h` is in the old array (its old bucket has not moved yet). */
+  private inOld(h: number): boolean {
+    return this.old !== null && (h & this.oldMask) >= this.rehashIdx;
+  }
+
+  /** The first entry of the chain that holds hash `h`. */
+  private chain(h: number): Entry | null {
+    return this.inOld(h) ? this.old![h & this.oldMask] : this.heads[h & this.mask];
+  }
+
   /** Adds an entry whose key is not in the table. */
   add(e: Entry): void {
-    const h = e.hash;
-    const old = this.old;
-    if (old !== null) {
-      this.rehashSteps(2);
-      if (this.old !== null && (h & this.oldMask) >= this.rehashIdx) {
-        e.next = old[h & this.oldMask];
-        old[h & this.oldMask] = e;
-      } else this.link(e);
-    } else this.link(e);
+    if (this.old !== null) this.rehashSteps(2);
+    const inOld = this.inOld(e.hash);
+    const heads = inOld ? this.old! : this.heads;
+    const i = e.hash & (inOld ? this.oldMask : this.mask);
+    e.next = heads[i];
+    heads[i] = e;
     if (++this.count > this.heads.length) this.resize(this.heads.length * 2);
     if (e.expireAt !== 0) this.addVolatile(e);
   }
 
-  private link(e: Entry): void {
-    const i = e.hash & this.mask;
-    e.next = this.heads[i];
-    this.heads[i] = e;
-  }
-
   remove(e: Entry): void {
     const old = this.old;
-    const inOld = old !== null && (e.hash & this.oldMask) >= this.rehashIdx;
+    const inOld = this.inOld(e.hash);
     const heads = inOld ? old! : this.heads;
     const i = e.hash & (inOld ? this.oldMask : this.mask);
     let cur = heads[i];

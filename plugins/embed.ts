@@ -305,10 +305,7 @@ class EmbeddedStore implements Store {
     const hz = server.config.int("hz");
     this.timer = setInterval(() => {
       const ks = server.keyspace;
-      if (server.exclusive === null) {
-        ks.activeExpireCycle(250 / hz);
-        if (server.config.bool("activerehashing")) ks.rehash(1);
-      }
+      server.keyspaceCron(250 / hz);
       server.pause.expire();
       server.memory.drain();
       const max = server.config.int("maxmemory");

@@ -596,16 +596,23 @@ export class Server {
     }, Math.max(2, Math.floor(1000 / hz)));
   }
 
+  /**
+   * The keyspace's part of the cron (the server's and an embedded store's): active expiry
+   * within `expireBudgetMs`, and active rehashing. Nothing expires inside a transaction that is
+   * waiting for one of its commands.
+   */
+  keyspaceCron(expireBudgetMs: number, effort = 0): void {
+    if (this.exclusive !== null) return;
+    this.keyspace.activeExpireCycle(expireBudgetMs, effort);
+    if (this.config.bool("activerehashing")) this.keyspace.rehash(1);
+  }
+
   private serverCron(tick: number): void {
     const hz = this.config.int("hz");
     // Active expiry may use a quarter of each cron period, as Redis's slow cycle does (2% more
     // per step of active-expire-effort).
     const effort = this.config.int("active-expire-effort") - 1;
-    // Nothing expires inside a transaction that is waiting for one of its commands.
-    if (this.exclusive === null) {
-      this.keyspace.activeExpireCycle((25 + 2 * effort) * 10 / hz, effort);
-      if (this.config.bool("activerehashing")) this.keyspace.rehash(1);
-    }
+    this.keyspaceCron((25 + 2 * effort) * 10 / hz, effort);
     if (tick % hz === 0) {
       this.closeIdleClients();
       const now = Date.now();

@@ -1,13 +1,16 @@
 import { createClient } from "redis5";
 import { assertEquals } from "./_assert.ts";
-import { cmd, Differential, encodeCommand, RawClient, startFerric } from "./_harness.ts";
+import { cmd, concat, Differential, encodeCommand, RawClient, startFerric } from "./_harness.ts";
 
-/** The replies (and pushes) read up to a +PONG: the PING sent after a step marks its end. */
+/** PING's reply, also as a RESP2 connection in subscribed mode gets it. */
+const PONG = /^(\+PONG\r\n|\*2\r\n\$4\r\npong\r\n\$0\r\n\r\n)$/;
+
+/** The replies (and pushes) read up to a PONG: the PING sent after a step marks its end. */
 async function upToPong(c: RawClient): Promise<string[]> {
   const out: string[] = [];
   for (;;) {
     const r = (await c.read())!;
-    if (r === "+PONG\r\n") return out;
+    if (PONG.test(r)) return out;
     out.push(r);
   }
 }
@@ -338,12 +341,11 @@ async function sameAcrossConnections(
       );
       sides.push({ clients, ids });
     }
-    const pong = /^(\+PONG\r\n|\*2\r\n\$4\r\npong\r\n\$0\r\n\r\n)$/;
     for (const [on, lines, skip = []] of steps) {
       const got: string[][][] = [];
       for (const { clients, ids } of sides) {
         const bytes = lines.map((l) => encodeCommand(cmd(l.replace(/\$(\d)/g, (_, n) => ids[n]))));
-        await clients[on].write(concatBytes(bytes));
+        await clients[on].write(concat(bytes));
         const seen: string[][] = [];
         for (let i = 0; i < connections; i++) {
           if (skip.includes(i)) {
@@ -351,13 +353,7 @@ async function sameAcrossConnections(
             continue;
           }
           await clients[i].write(encodeCommand(["PING"]));
-          const out: string[] = [];
-          for (;;) {
-            const r = (await clients[i].read())!;
-            if (pong.test(r)) break;
-            out.push(r);
-          }
-          seen.push(out);
+          seen.push(await upToPong(clients[i]));
         }
         // HELLO's reply names the server and the client id: only its place is compared.
         lines.forEach((l, j) => {
@@ -371,13 +367,6 @@ async function sameAcrossConnections(
     for (const { clients } of sides) for (const c of clients) c.close();
     await d.close();
   }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
-  return out;
 }
 
 Deno.test("client tracking: flushes, BCAST prefixes, NOLOOP, redirects and CACHING across connections, as redis-server", async () => {

@@ -15,6 +15,8 @@
 import { Buffer } from "node:buffer";
 import { entryLsn, type Keyspace, setEntryLsn, setLocation } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
+// Type and op names are short: latin1 decodes them in a loop, without a Buffer each.
+import { latin1 } from "../../commands/args.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
 import { ALL_DBS, checkRecord, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
@@ -196,13 +198,6 @@ function payloadCopy(r: RecordView): Uint8Array {
   slabPos += n;
   for (let i = 0, p = r.payloadStart; i < n; i++, p++) out[i] = buf[p];
   return out;
-}
-
-/** A type or operation name's bytes as a string (short: a Buffer per name cost more). */
-function shortLatin1(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-  return s;
 }
 
 /** Where the record at `pos` ends (its header's key and payload lengths), without decoding it. */
@@ -514,7 +509,7 @@ function apply(
     }
     case RecordType.Op: {
       const [type, op, ...args] = decodeParts(payloadOf(r));
-      const name = shortLatin1(type);
+      const name = latin1(type);
       const created = e === undefined;
       if (e === undefined) {
         const decode = valueDecoder(name);
@@ -531,7 +526,7 @@ function apply(
       // the first member): commands delete empty keys with a Delete record of their own, so
       // emptiness is settled when the whole log has been read.
       try {
-        e.value.apply(shortLatin1(op), args.map((a) => new Uint8Array(a)));
+        e.value.apply(latin1(op), args.map((a) => new Uint8Array(a)));
       } catch {
         report.skippedEffects++;
         if (created) db.delete(key);
