@@ -9,6 +9,7 @@ import { Config, ConfigError } from "./server/config.ts";
 import { Server, VERSION } from "./server/server.ts";
 import { shutdownOnSignal } from "./server/shutdown.ts";
 import { loadPlugins } from "./plugins/loader.ts";
+import { missingV8Flags, V8_FLAGS_ARG } from "./server/v8_flags.ts";
 
 async function main(args: string[]): Promise<number> {
   const config = new Config();
@@ -30,6 +31,13 @@ async function main(args: string[]): Promise<number> {
     `FerricStore ${VERSION} starting (pid ${Deno.pid}, ${server.shardCount} shards, ` +
       `${config.int("databases")} databases, data dir ${config.str("data-dir")})`,
   );
+  if (missingV8Flags().length) {
+    server.log.warning(
+      "server",
+      `started without ${V8_FLAGS_ARG}: with many keys, garbage collection can stop the server ` +
+        "for tens to hundreds of milliseconds (`deno task start` passes it; see docs/operations.md)",
+    );
+  }
   for (const p of config.inactiveInUse()) {
     server.log.warning("config", `'${p.name}' is set but not active yet: ${p.inactive}`);
   }

@@ -24,6 +24,7 @@ import { dirname, resolve } from "node:path";
 import { freePort } from "../tests/_harness.ts";
 import { median } from "./run.ts";
 import { procCpuTime } from "../server/stats.ts";
+import { V8_FLAGS_ARG } from "../server/v8_flags.ts";
 
 const PONG = new TextEncoder().encode("+PONG\r\n");
 
@@ -121,7 +122,16 @@ async function main(args: string[]): Promise<void> {
     );
     children.push(
       await start(Deno.execPath(), [
-        ...["run", "-A", `${root}/main.ts`, "--port", String(ports.ferric), "--data-dir", dataDir],
+        ...[
+          "run",
+          "-A",
+          V8_FLAGS_ARG,
+          `${root}/main.ts`,
+          "--port",
+          String(ports.ferric),
+          "--data-dir",
+          dataDir,
+        ],
         ...["--http-port", "-1", "--loglevel", "warning", "--durability", "async"],
       ], ports.ferric),
     );

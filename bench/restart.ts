@@ -20,6 +20,7 @@
  */
 import { median, splitFlags } from "./run.ts";
 import { freePort } from "../tests/_harness.ts";
+import { V8_FLAGS_ARG } from "../server/v8_flags.ts";
 
 interface Options {
   requests: number;
@@ -306,6 +307,7 @@ async function run(o: Options, root: string): Promise<Row[]> {
     argv: [
       Deno.execPath(),
       ..."run -A".split(" "),
+      V8_FLAGS_ARG,
       main,
       "--port",
       String(ferricPort),

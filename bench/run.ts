@@ -14,6 +14,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { freePort } from "../tests/_harness.ts";
+import { V8_FLAGS_ARG } from "../server/v8_flags.ts";
 
 /** A redis-benchmark test: its `-t` name and the CSV row that carries its result. */
 interface TestDef {
@@ -690,6 +691,7 @@ async function main(args: string[]): Promise<number> {
   const ferric = await startServer("ferric", Deno.execPath(), (port, dir) => [
     "run",
     "-A",
+    V8_FLAGS_ARG,
     opts.ferricMain,
     "--port",
     String(port),

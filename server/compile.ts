@@ -16,6 +16,8 @@
  * @module
  */
 
+import { V8_FLAGS_ARG } from "./v8_flags.ts";
+
 /** What {@link compileArgs} builds from the script's arguments. */
 export interface CompilePlan {
   output: string;
@@ -33,7 +35,7 @@ export function compileArgs(argv: readonly string[], root: URL): CompilePlan {
     else rest.push(a);
   }
   const main = new URL("main.ts", root).pathname;
-  return { output, args: ["compile", "-A", "--output", output, ...rest, main] };
+  return { output, args: ["compile", "-A", V8_FLAGS_ARG, "--output", output, ...rest, main] };
 }
 
 /** True when `deno compile` failed because it could not download the runtime it embeds. */

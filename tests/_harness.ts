@@ -6,6 +6,7 @@
  * @module
  */
 import { type Server, startServer } from "../server/server.ts";
+import { V8_FLAGS_ARG } from "../server/v8_flags.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
@@ -112,13 +113,22 @@ async function spawn(cmd: string, args: string[], port: number): Promise<ChildSe
   };
 }
 
-/** Starts `deno run -A main.ts` with the given flags on a free port. */
-export async function spawnFerric(flags: string[] = []): Promise<ChildServer> {
+/**
+ * Starts `deno run -A main.ts` with the given flags on a free port, with the V8 flags that
+ * `deno task start` passes unless `v8Flags` is false.
+ */
+export async function spawnFerric(
+  flags: string[] = [],
+  { v8Flags = true }: { v8Flags?: boolean } = {},
+): Promise<ChildServer> {
   const port = freePort();
   const main = new URL("../main.ts", import.meta.url).pathname;
   return await spawn(
     Deno.execPath(),
-    ["run", "-A", main, "--port", String(port), "--http-port", "0", ...flags],
+    [
+      ...["run", "-A", ...(v8Flags ? [V8_FLAGS_ARG] : []), main],
+      ...["--port", String(port), "--http-port", "0", ...flags],
+    ],
     port,
   );
 }

@@ -1,0 +1,26 @@
+/**
+ * The V8 flags FerricStore runs with (server/v8_flags.ts): every way of starting it passes them,
+ * and a server started without them says so.
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { spawnFerric } from "./_harness.ts";
+import { V8_FLAGS_ARG } from "../server/v8_flags.ts";
+import { compileArgs } from "../server/compile.ts";
+
+Deno.test("v8 flags: deno task start and deno task compile pass them", async () => {
+  const root = new URL("../", import.meta.url);
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).tasks;
+  assert(tasks.start.split(" ").includes(V8_FLAGS_ARG), tasks.start);
+  assert(compileArgs([], root).args.includes(V8_FLAGS_ARG));
+});
+
+Deno.test("v8 flags: a server started without them warns once, with them it does not", async () => {
+  for (const v8Flags of [false, true]) {
+    const dataDir = await Deno.makeTempDir({ prefix: "ferric-v8flags-" });
+    const server = await spawnFerric(["--data-dir", dataDir], { v8Flags });
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
+    const warnings = server.output().split("\n").filter((l) => l.includes(V8_FLAGS_ARG));
+    assertEquals(warnings.length, v8Flags ? 0 : 1, server.output());
+  }
+});
