@@ -3,8 +3,8 @@
  * it replaces, so the log stays bounded.
  *
  * 1. The shard's log rotates: everything written from now on goes to segments after `S`.
- * 2. The shard's keys are visited a few hundred at a time (commands run between the steps),
- *    and each live key is written to `S.snap.tmp` as one record (a string put, or a whole
+ * 2. The shard's keys are visited a few hundred at a time with a SCAN cursor (commands run
+ *    between the steps), and each live key is written to `S.snap.tmp` as one record (a string put, or a whole
  *    collection snapshot) carrying the key's log sequence number.
  * 3. The file is fdatasynced and renamed to `S.snap`; then segments up to `S` are deleted.
  *
@@ -17,7 +17,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { setImmediate } from "node:timers";
 import { type Entry, entryLsn, type Keyspace, setLocation } from "../keyspace.ts";
 import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
@@ -32,7 +31,21 @@ export function snapshotName(id: number): string {
 }
 
 const STEP = 256;
-const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Lets the event loop run once `SLICE_MS` of compaction work has passed since the last time.
+ * With a timer: Deno runs `setImmediate` callbacks without polling sockets in between, so a
+ * chain of them kept clients waiting as long as the whole chain.
+ */
+const SLICE_MS = 2;
+function pacer(): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < SLICE_MS) return;
+    await new Promise((r) => setTimeout(r, 0));
+    since = performance.now();
+  };
+}
 
 /** Compacts shard logs, one run per shard at a time. */
 export class Compactor {
@@ -95,21 +108,20 @@ export class Compactor {
     let records = 0;
     // Entry, lsn and value location (segment, offset) as written, and the value's new offset.
     const moved: [Entry, number, number, number, number][] = [];
+    const pace = pacer();
     try {
       const tables = this.ks.shards[s].tables;
       for (let db = 0; db < tables.length; db++) {
         const table = tables[db];
         let batch: Entry[] = [];
+        // Writes the entries the last scan step collected: encoded in the same synchronous run as
+        // the step, so each is still in the table.
         const flushBatch = async () => {
           const now = Date.now();
           const items: [Entry, number, Uint8Array][] = [];
           let size = 0;
           for (const e of batch) {
             if (e.expireAt !== 0 && e.expireAt <= now) continue;
-            // Deleted since the table was copied: its Delete record is after the boundary, and
-            // the snapshot must not hold it (stamped with the Delete's sequence number, it would
-            // come back at recovery).
-            if (table.get(e.key) !== e) continue;
             let item: [Entry, number, Uint8Array];
             if (e.cold || e.value instanceof Uint8Array) {
               item = [e, RecordType.PutString, e.cold ? this.readCold(e) : e.value as Uint8Array];
@@ -139,16 +151,18 @@ export class Compactor {
           while (off < buf.length) off += await file.write(buf.subarray(off));
           offset += buf.length;
           batch = [];
-          await tick();
+          await pace();
           if (this.aborted.has(s)) throw new Error("aborted by FLUSHDB/FLUSHALL/SWAPDB");
         };
-        // A copy of the table: it changes while batches are written.
-        for (const e of table.entries()) {
-          batch.push(e);
-          if (batch.length >= STEP) await flushBatch();
-          if (tables[db] !== table) break; // flushed or swapped meanwhile
-        }
-        if (batch.length) await flushBatch();
+        // A SCAN-style walk: it returns every key present for the whole walk while keys come
+        // and go between steps (and the table resizes); keys added meanwhile are in the
+        // segments after the boundary. A key seen twice (a walk over a resize can) is written
+        // twice, and recovery applies the newer record or, at the same lsn, the first.
+        let cursor = 0;
+        do {
+          cursor = table.scan(cursor, STEP, batch);
+          if (batch.length) await flushBatch();
+        } while (cursor !== 0 && tables[db] === table); // tables[db] changes on flush or swap
       }
       await file.syncData();
       // The snapshot holds the state the walk saw, which may include the effects of batches
@@ -166,11 +180,15 @@ export class Compactor {
     await syncDir(shardLog.dir);
     // Values now live in the snapshot: point entries whose value did not change at it before
     // the old files go (a TTL change since leaves the value where the snapshot has it too).
-    for (const [e, lsn, segment, at, valueOffset] of moved) {
-      if (e.locSegment !== segment || e.locOffset !== at) continue;
-      const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
-      setLocation(e, -boundary, valueOffset, length);
-      if (entryLsn(e) === lsn) e.logBytes = recordSize(e.key.length, length);
+    // In steps, like the walk: the old files stay until every entry is re-pointed.
+    for (let i = 0; i < moved.length; i++) {
+      const [e, lsn, segment, at, valueOffset] = moved[i];
+      if (e.locSegment === segment && e.locOffset === at) {
+        const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
+        setLocation(e, -boundary, valueOffset, length);
+        if (entryLsn(e) === lsn) e.logBytes = recordSize(e.key.length, length);
+      }
+      if (i % STEP === STEP - 1) await pace();
     }
     let removed = 0;
     for await (const f of Deno.readDir(shardLog.dir)) {
