@@ -536,7 +536,11 @@ export class Keyspace {
     // Listeners hear of a whole-database change before it happens, so they can still see
     // which of their keys existed (WATCH marks only those).
     for (let i = 0; i < this.dbs.length; i++) this.modified(i, null);
-    for (const db of this.dbs) db.clear();
+    // New tables, without visiting the old ones' entries: usedBytes counts entries only.
+    for (const s of this.shards) {
+      for (let db = 0; db < s.tables.length; db++) s.tables[db] = new KeyTable();
+    }
+    this.usedBytes = 0;
     this.log.flush(-1);
   }
 
