@@ -1,10 +1,14 @@
 /**
- * Writing into byte buffers without Buffer's checked methods: the log record encoder, the
+ * Bytes in and out of the engine without Buffer's checked methods: the log record encoder, the
  * collection codec and the argument slabs write many small fields per command, and a call to
- * `writeUInt32LE` or `set()` costs more than the bytes it moves.
+ * `writeUInt32LE` or `set()` costs more than the bytes it moves; keys and members become binary
+ * (latin1) strings, and values that outlive a request are copied into shared slabs.
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** Writes `n` as a 32-bit little-endian integer at `off`. */
 export function putUint32(out: Uint8Array, off: number, n: number): void {
@@ -22,4 +26,67 @@ export function putBytes(out: Uint8Array, off: number, src: Uint8Array): void {
   } else {
     out.set(src, off);
   }
+}
+
+// A Buffer over the whole of the last ArrayBuffer decoded from (a connection's request buffer,
+// as a rule): arguments are plain views, and a Buffer view per decode would cost more than the
+// decode. Only buffers up to CACHED_MAX are kept, so a huge request is not held after it is gone.
+const CACHED_MAX = 1024 * 1024;
+let cachedArray: ArrayBufferLike | null = null;
+let cachedView: Latin1Buffer | null = null;
+
+/** Bytes as a binary string, one char per byte (the engine's key representation). */
+export function latin1(b: Uint8Array): string {
+  const n = b.length;
+  if (n < 16) {
+    let s = "";
+    for (let i = 0; i < n; i++) s += String.fromCharCode(b[i]);
+    return s;
+  }
+  const array = b.buffer;
+  if (array !== cachedArray) {
+    const view = Buffer.from(array, 0, array.byteLength) as Latin1Buffer;
+    if (array.byteLength > CACHED_MAX) return view.latin1Slice(b.byteOffset, b.byteOffset + n);
+    cachedArray = array;
+    cachedView = view;
+  }
+  return cachedView!.latin1Slice(b.byteOffset, b.byteOffset + n);
+}
+
+// Small copies are carved out of shared slabs: allocating a typed array of its own costs several
+// times more than the copy. A slab lives while any value cut from it does, so only small values
+// share one (at most SLAB_VALUE bytes, in slabs of SLAB bytes).
+const SLAB = 16 * 1024;
+const SLAB_VALUE = 256;
+let slab = new Uint8Array(SLAB);
+let slabPos = 0;
+
+/** The ASCII text of a number as bytes (INCR's results), cut from the same slabs. */
+export function numberBytes(n: number | bigint): Uint8Array {
+  const s = String(n);
+  const len = s.length;
+  if (slabPos + len > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabPos = 0;
+  }
+  const out = new Uint8Array(slab.buffer, slabPos, len);
+  for (let i = 0; i < len; i++) out[i] = s.charCodeAt(i);
+  slabPos += len;
+  return out;
+}
+
+/** A copy of an argument, for values that outlive the request buffer. */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  const n = b.length;
+  // Not b.slice(): on a Buffer that is a view, and the request buffer is reused.
+  if (n > SLAB_VALUE) return new Uint8Array(b);
+  if (slabPos + n > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabPos = 0;
+  }
+  // A view made by the constructor costs less than subarray() (no species lookup).
+  const out = new Uint8Array(slab.buffer, slabPos, n);
+  putBytes(out, 0, b);
+  slabPos += n;
+  return out;
 }

@@ -12,7 +12,8 @@
 import { type EffectLog, NO_LOG } from "./effects.ts";
 import { globMatch } from "./glob.ts";
 import { keySlot, keySlotBytes, slotShard } from "./slot.ts";
-import { hashBytes, hashMember, memberString, sameBytes } from "./values/member_table.ts";
+import { hashBytes, hashMember, sameBytes } from "./values/member_table.ts";
+import { latin1 } from "./bytes.ts";
 import { type EncodingLimits, typeName, type Value, valueSize } from "./values/types.ts";
 
 /** Where the LRU clock starts: 2024-01-01T00:00:00Z, in seconds since the Unix epoch. */
@@ -152,7 +153,7 @@ export type Key = string | Uint8Array;
 
 /** A key as a binary string (made from its bytes when it came as bytes). */
 export function keyString(key: Key): string {
-  return typeof key === "string" ? key : memberString(key);
+  return typeof key === "string" ? key : latin1(key);
 }
 
 function reverseBits(v: number): number {

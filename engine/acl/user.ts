@@ -13,7 +13,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { globMatch } from "../glob.ts";
 import type { AclCategory, Command } from "../../commands/spec.ts";
 import { ACL_CATEGORIES } from "../../commands/spec.ts";
-import { latin1 } from "../../commands/args.ts";
+import { latin1 } from "../bytes.ts";
 import { everyCommand as everyCommandOf } from "../../commands/registry.ts";
 
 /** A SETUSER rule that cannot be applied; `message` is Redis's reason text. */

@@ -16,7 +16,7 @@ import { Buffer } from "node:buffer";
 import { entryLsn, type Keyspace, setEntryLsn, setLocation } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
 // Type and op names are short: latin1 decodes them in a loop, without a Buffer each.
-import { latin1 } from "../../commands/args.ts";
+import { copyBytes, latin1 } from "../bytes.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
 import { ALL_DBS, checkRecord, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
@@ -526,7 +526,7 @@ function apply(
       // the first member): commands delete empty keys with a Delete record of their own, so
       // emptiness is settled when the whole log has been read.
       try {
-        e.value.apply(latin1(op), args.map((a) => new Uint8Array(a)));
+        e.value.apply(latin1(op), args.map((a) => copyBytes(a)));
       } catch {
         report.skippedEffects++;
         if (created) db.delete(key);

@@ -27,7 +27,8 @@
 import { Buffer } from "node:buffer";
 import { type Database, type Entry, type Keyspace, subkeyExpireCycles } from "../keyspace.ts";
 import { decodeParts, encodeParts } from "./codec.ts";
-import { memberString, MemberTable } from "./member_table.ts";
+import { MemberTable } from "./member_table.ts";
+import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** One field of a hash. */
@@ -145,11 +146,11 @@ export class HashValue implements DataValue {
     if (flags & 1) h.table = true;
     if (flags & 2) h.ex = true;
     for (let i = 1; i + 3 <= parts.length; i += 3) {
-      const name = memberString(parts[i]);
+      const name = latin1(parts[i]);
       const f = h.newField(name, new Uint8Array(parts[i + 1]));
       h.map.set(name, f);
       if (!h.table) h.maxLen = Math.max(h.maxLen, f.name.length, f.value.length);
-      if (parts[i + 2].length) h.ttlInPlace(f, Number(memberString(parts[i + 2])));
+      if (parts[i + 2].length) h.ttlInPlace(f, Number(latin1(parts[i + 2])));
     }
     return h;
   }
@@ -166,7 +167,7 @@ export class HashValue implements DataValue {
         for (const a of args) this.deleteBytes(a);
         return;
       case "hexpire": {
-        const at = Number(memberString(args[0]));
+        const at = Number(latin1(args[0]));
         for (let i = 1; i < args.length; i++) {
           const f = this.map.getBytes(args[i]);
           if (f !== undefined) this.expire(f, at);
@@ -227,7 +228,7 @@ export class HashValue implements DataValue {
     const f = this.map.getBytes(name);
     if (!this.table) this.maxLen = Math.max(this.maxLen, name.length, value.length);
     if (f !== undefined) return this.update(f, value, keepTtl);
-    const s = memberString(name);
+    const s = latin1(name);
     this.map.insertMissing(s, this.newField(s, value));
     return true;
   }

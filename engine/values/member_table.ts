@@ -38,9 +38,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-
-type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 
 const MIN_CAPACITY = 8;
 
@@ -144,11 +141,6 @@ function emptyPairs(n: number): unknown[] {
   const a: unknown[] = [];
   for (let i = 0; i < n; i++) a.push(undefined);
   return a;
-}
-
-/** A member's bytes as its binary string (what the table stores), one char per byte. */
-export function memberString(b: Uint8Array): string {
-  return (Buffer.from(b.buffer, b.byteOffset, b.length) as Latin1Buffer).latin1Slice(0, b.length);
 }
 
 /** Binary string → value, searchable by string or by bytes. */

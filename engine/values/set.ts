@@ -19,7 +19,8 @@
  * @module
  */
 import { decodeParts, encodeParts } from "./codec.ts";
-import { memberString, MemberTable } from "./member_table.ts";
+import { MemberTable } from "./member_table.ts";
+import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Default of `set-max-intset-entries`. */
@@ -127,7 +128,7 @@ export class SetValue implements DataValue {
   /** {@link add} for a member given as bytes: its string is made only when it is new. */
   addBytes(member: Uint8Array): boolean {
     if (this.index.getBytes(member) !== undefined) return false;
-    this.added(this.index.insertMissing(memberString(member), this.dense.length));
+    this.added(this.index.insertMissing(latin1(member), this.dense.length));
     return true;
   }
 
@@ -251,10 +252,10 @@ export class SetValue implements DataValue {
         for (const a of args) this.addBytes(a);
         return;
       case "srem":
-        for (const a of args) this.remove(memberString(a));
+        for (const a of args) this.remove(latin1(a));
         return;
       case "encoding": {
-        const name = memberString(args[0]);
+        const name = latin1(args[0]);
         if (name === "hashtable") this.intset = false;
         else if (name === "intset" && this.dense.every(isIntMember)) this.intset = true;
         else throw new Error(`set: bad encoding effect '${name}'`);

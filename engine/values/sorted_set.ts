@@ -29,7 +29,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { memberString, MemberTable } from "./member_table.ts";
+import { MemberTable } from "./member_table.ts";
+import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Defaults of `zset-max-listpack-entries` and `zset-max-listpack-value`. */
@@ -878,7 +879,7 @@ export class SortedSetValue implements DataValue {
         if (args.length % 2 !== 0) throw new Error("zset: bad zadd effect");
         for (let i = 0; i < args.length; i += 2) {
           const n = this.nodeOf(args[i + 1]);
-          if (n === undefined) this.insert(memberString(args[i + 1]), readScore(args[i]));
+          if (n === undefined) this.insert(latin1(args[i + 1]), readScore(args[i]));
           else this.rescore(n, readScore(args[i]));
         }
         return;
