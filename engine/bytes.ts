@@ -61,32 +61,47 @@ const SLAB_VALUE = 256;
 let slab = new Uint8Array(SLAB);
 let slabPos = 0;
 
-/** The ASCII text of a number as bytes (INCR's results), cut from the same slabs. */
-export function numberBytes(n: number | bigint): Uint8Array {
-  const s = String(n);
-  const len = s.length;
-  if (slabPos + len > SLAB) {
-    slab = new Uint8Array(SLAB);
-    slabPos = 0;
-  }
-  const out = new Uint8Array(slab.buffer, slabPos, len);
-  for (let i = 0; i < len; i++) out[i] = s.charCodeAt(i);
-  slabPos += len;
-  return out;
-}
-
-/** A copy of an argument, for values that outlive the request buffer. */
-export function copyBytes(b: Uint8Array): Uint8Array {
-  const n = b.length;
-  // Not b.slice(): on a Buffer that is a view, and the request buffer is reused.
-  if (n > SLAB_VALUE) return new Uint8Array(b);
+/** A view of `n` fresh bytes of the current slab (a new slab when it has no room). */
+function slabView(n: number): Uint8Array {
   if (slabPos + n > SLAB) {
     slab = new Uint8Array(SLAB);
     slabPos = 0;
   }
   // A view made by the constructor costs less than subarray() (no species lookup).
   const out = new Uint8Array(slab.buffer, slabPos, n);
-  putBytes(out, 0, b);
   slabPos += n;
+  return out;
+}
+
+/** The ASCII text of a number as bytes (INCR's results), cut from the same slabs. */
+export function numberBytes(n: number | bigint): Uint8Array {
+  const s = String(n);
+  const out = slabView(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** A copy of an argument, for values that outlive the request buffer. */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  // Not b.slice(): on a Buffer that is a view, and the request buffer is reused.
+  if (b.length > SLAB_VALUE) return new Uint8Array(b);
+  const out = slabView(b.length);
+  putBytes(out, 0, b);
+  return out;
+}
+
+/**
+ * A copy of bytes `from` to `to` of `src` (a request buffer, a log file read at start-up) that
+ * may outlive it, without making a view of the range first.
+ */
+export function copyRange(src: Uint8Array, from: number, to: number): Uint8Array {
+  const n = to - from;
+  if (n > SLAB_VALUE) {
+    const own = new Uint8Array(n);
+    own.set(src.subarray(from, to));
+    return own;
+  }
+  const out = slabView(n);
+  for (let i = 0; i < n; i++) out[i] = src[from + i];
   return out;
 }

@@ -16,7 +16,7 @@ import { Buffer } from "node:buffer";
 import { entryLsn, type Keyspace, setEntryLsn, setLocation } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
 // Type and op names are short: latin1 decodes them in a loop, without a Buffer each.
-import { copyBytes, latin1 } from "../bytes.ts";
+import { copyBytes, copyRange, latin1 } from "../bytes.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
 import { ALL_DBS, checkRecord, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
@@ -175,29 +175,6 @@ function copyView(r: RecordView): RecordView {
 
 function payloadOf(r: RecordView): Buffer {
   return r.buf.subarray(r.payloadStart, r.end);
-}
-
-/**
- * Small values recovered from the log are copied into shared slabs: allocating a million tiny
- * arrays one by one is what recovery would otherwise spend most of its time on.
- */
-let slab = new Uint8Array(0);
-let slabPos = 0;
-const SLAB = 256 * 1024;
-
-/** A copy of the payload (values outlive the file buffer). */
-function payloadCopy(r: RecordView): Uint8Array {
-  const n = r.end - r.payloadStart;
-  const buf = r.buf;
-  if (n > 1024) return new Uint8Array(buf.subarray(r.payloadStart, r.end));
-  if (slabPos + n > slab.length) {
-    slab = new Uint8Array(SLAB);
-    slabPos = 0;
-  }
-  const out = new Uint8Array(slab.buffer, slabPos, n); // cheaper than subarray()
-  slabPos += n;
-  for (let i = 0, p = r.payloadStart; i < n; i++, p++) out[i] = buf[p];
-  return out;
 }
 
 /** Where the record at `pos` ends (its header's key and payload lengths), without decoding it. */
@@ -486,7 +463,7 @@ function apply(
     case RecordType.PutString: {
       const length = r.end - r.payloadStart;
       const hot = keepHot(length);
-      const value = hot ? payloadCopy(r) : COLD;
+      const value = hot ? copyRange(r.buf, r.payloadStart, r.end) : COLD;
       e = e === undefined
         ? db.restore(shard, key, value, r.expireAt)
         : db.set(key, value, r.expireAt);
