@@ -115,13 +115,13 @@ export class Compactor {
         const table = tables[db];
         let batch: Entry[] = [];
         // Writes the entries the last scan step collected: encoded in the same synchronous run as
-        // the step, so each is still in the table.
+        // the step, so each is still in the table. Keys past their expiry are written too: left
+        // out by this clock, a key that commands (on their own cached clock) still saw alive for a
+        // moment would be lost with its later writes (recovery drops expired keys anyway).
         const flushBatch = async () => {
-          const now = Date.now();
           const items: [Entry, number, Uint8Array][] = [];
           let size = 0;
           for (const e of batch) {
-            if (e.expireAt !== 0 && e.expireAt <= now) continue;
             let item: [Entry, number, Uint8Array];
             if (e.cold || e.value instanceof Uint8Array) {
               item = [e, RecordType.PutString, e.cold ? this.readCold(e) : e.value as Uint8Array];
