@@ -4,9 +4,12 @@
  *
  * 1. The shard's log rotates: everything written from now on goes to segments after `S`.
  * 2. The shard's keys are visited a few hundred at a time with a SCAN cursor (commands run
- *    between the steps), and each live key is written to `S.snap.tmp` as one record (a string put, or a whole
- *    collection snapshot) carrying the key's log sequence number.
- * 3. The file is fdatasynced and renamed to `S.snap`; then segments up to `S` are deleted.
+ *    between the steps), and each key is written to `S.snap.tmp` as one record (a string put,
+ *    or a whole collection snapshot) carrying the key's log sequence number. A walk over a
+ *    resizing table may meet a key twice: recovery keeps the newer record, or the first of two
+ *    at the same sequence number.
+ * 3. The file is fdatasynced and renamed to `S.snap`; entries whose value moved are pointed at
+ *    it, in steps like the walk; then segments up to `S` are deleted.
  *
  * Keys that change while the snapshot is being written need no locking: recovery loads the
  * newest snapshot, then replays the segments after `S`, skipping any record whose sequence
@@ -37,7 +40,7 @@ const STEP = 256;
  * With a timer: Deno runs `setImmediate` callbacks without polling sockets in between, so a
  * chain of them kept clients waiting as long as the whole chain.
  */
-const SLICE_MS = 2;
+const SLICE_MS = 4;
 function pacer(): () => Promise<void> {
   let since = performance.now();
   return async () => {
@@ -50,7 +53,10 @@ function pacer(): () => Promise<void> {
 /** Compacts shard logs, one run per shard at a time. */
 export class Compactor {
   private readonly running = new Map<number, Promise<void>>();
-  private aborted = new Set<number>();
+  /** Runs to stop at their next step, with the reason. */
+  private aborted = new Map<number, string>();
+  /** Set when the engine closes: runs stop, and leave the files as they are. */
+  private closed = false;
 
   constructor(
     private readonly ks: Keyspace,
@@ -70,8 +76,20 @@ export class Compactor {
   }
 
   /** Stops runs in progress (FLUSHDB and SWAPDB make their snapshots meaningless). */
-  abortAll(): void {
-    for (const s of this.running.keys()) this.aborted.add(s);
+  abortAll(reason = "aborted by FLUSHDB/FLUSHALL/SWAPDB"): void {
+    for (const s of this.running.keys()) this.aborted.set(s, reason);
+  }
+
+  /**
+   * Stops every run and resolves once they have stopped (the engine is closing, and the data
+   * directory may belong to another process next). A run past its rename leaves the segments it
+   * replaces: recovery reads only segments after the newest snapshot, and the next run removes
+   * them.
+   */
+  async stopAll(): Promise<void> {
+    this.closed = true;
+    this.abortAll("the server is shutting down");
+    await Promise.allSettled(this.running.values());
   }
 
   /** Compacts shard `s`; resolves when done (joins a run already in progress). */
@@ -152,7 +170,8 @@ export class Compactor {
           offset += buf.length;
           batch = [];
           await pace();
-          if (this.aborted.has(s)) throw new Error("aborted by FLUSHDB/FLUSHALL/SWAPDB");
+          const aborted = this.aborted.get(s);
+          if (aborted !== undefined) throw new Error(aborted);
         };
         // A SCAN-style walk: it returns every key present for the whole walk while keys come
         // and go between steps (and the table resizes); keys added meanwhile are in the
@@ -188,10 +207,14 @@ export class Compactor {
         setLocation(e, -boundary, valueOffset, length);
         if (entryLsn(e) === lsn) e.logBytes = recordSize(e.key.length, length);
       }
-      if (i % STEP === STEP - 1) await pace();
+      if (i % STEP === STEP - 1) {
+        await pace();
+        if (this.closed) return;
+      }
     }
     let removed = 0;
     for await (const f of Deno.readDir(shardLog.dir)) {
+      if (this.closed) return;
       const m = /^(\d+)\.(log|snap)$/.exec(f.name);
       if (!m) continue;
       const id = Number(m[1]);

@@ -131,7 +131,7 @@ export class DurableEngine {
   /** Flushes every shard, closes the logs and releases the lock. */
   async close(): Promise<void> {
     try {
-      this.compactor.abortAll();
+      await this.compactor.stopAll();
       await this.log.close();
       this.cold.forget();
     } finally {
