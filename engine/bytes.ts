@@ -83,11 +83,7 @@ export function numberBytes(n: number | bigint): Uint8Array {
 
 /** A copy of an argument, for values that outlive the request buffer. */
 export function copyBytes(b: Uint8Array): Uint8Array {
-  // Not b.slice(): on a Buffer that is a view, and the request buffer is reused.
-  if (b.length > SLAB_VALUE) return new Uint8Array(b);
-  const out = slabView(b.length);
-  putBytes(out, 0, b);
-  return out;
+  return copyRange(b, 0, b.length);
 }
 
 /**
@@ -96,12 +92,12 @@ export function copyBytes(b: Uint8Array): Uint8Array {
  */
 export function copyRange(src: Uint8Array, from: number, to: number): Uint8Array {
   const n = to - from;
-  if (n > SLAB_VALUE) {
-    const own = new Uint8Array(n);
-    own.set(src.subarray(from, to));
-    return own;
+  // Not src.slice(): on a Buffer that is a view, and the source buffer is reused.
+  const out = n > SLAB_VALUE ? new Uint8Array(n) : slabView(n);
+  if (n < 32) {
+    for (let i = 0; i < n; i++) out[i] = src[from + i];
+  } else {
+    out.set(from === 0 && to === src.length ? src : src.subarray(from, to));
   }
-  const out = slabView(n);
-  for (let i = 0; i < n; i++) out[i] = src[from + i];
   return out;
 }

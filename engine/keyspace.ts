@@ -537,12 +537,15 @@ export class Keyspace {
     // Listeners hear of a whole-database change before it happens, so they can still see
     // which of their keys existed (WATCH marks only those).
     for (let i = 0; i < this.dbs.length; i++) this.modified(i, null);
-    // New tables, without visiting the old ones' entries: usedBytes counts entries only.
-    for (const s of this.shards) {
-      for (let db = 0; db < s.tables.length; db++) s.tables[db] = new KeyTable();
-    }
+    // Without visiting the old tables' entries: usedBytes counts entries only.
+    for (let db = 0; db < this.dbs.length; db++) this.emptyTables(db);
     this.usedBytes = 0;
     this.log.flush(-1);
+  }
+
+  /** Gives database `db` empty tables in every shard, without logging or accounting. */
+  emptyTables(db: number): void {
+    for (const s of this.shards) s.tables[db] = new KeyTable();
   }
 
   /** Swaps the contents of two databases (SWAPDB). */
@@ -930,22 +933,15 @@ export class Database {
     return n ? Math.round(sum / n) : 0;
   }
 
-  /** Empties this database without logging (callers log what the flush means). */
-  clear(): void {
-    let bytes = 0;
-    for (const s of this.keyspace.shards) {
-      const t = s.tables[this.index];
-      for (const e of t.values()) bytes += entryMemory(e);
-      s.tables[this.index] = new KeyTable();
-    }
-    this.keyspace.usedBytes -= bytes;
-  }
-
   /** FLUSHDB: removes every key of this database. */
   flush(): void {
-    this.keyspace.modified(this.index, null);
-    this.clear();
-    this.keyspace.log.flush(this.index);
+    const ks = this.keyspace;
+    ks.modified(this.index, null);
+    for (const s of ks.shards) {
+      for (const e of s.tables[this.index].values()) ks.usedBytes -= entryMemory(e);
+    }
+    ks.emptyTables(this.index);
+    ks.log.flush(this.index);
   }
 
   /** Sends a keyspace notification for `key` in this database. */

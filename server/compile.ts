@@ -1,6 +1,7 @@
 /**
- * Builds the single-file binary: `deno compile -A --output dist/ferricstore main.ts` (the
- * `compile` task runs this). Extra arguments are passed to `deno compile` before the entry point,
+ * Builds the single-file binary: `deno compile -A --v8-flags=--no-incremental-marking-task
+ * --output dist/ferricstore main.ts` (the `compile` task runs this; the binary embeds the V8
+ * flags of server/v8_flags.ts). Extra arguments are passed to `deno compile` before the entry point,
  * e.g. `--target x86_64-unknown-linux-gnu` or `--include plugins/examples/hello.ts` (plugins the
  * binary should be able to `--loadplugin` must be included: a compiled binary imports only modules
  * that were compiled into it).

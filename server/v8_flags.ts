@@ -21,16 +21,26 @@ export const V8_FLAGS: readonly string[] = ["--no-incremental-marking-task"];
 export const V8_FLAGS_ARG = `--v8-flags=${V8_FLAGS.join(",")}`;
 
 /**
- * The flags this process was started without, judged from its command line and `DENO_V8_FLAGS`
- * (empty where the command line cannot be read, or in a compiled binary, which embeds them).
+ * The flags this process was started without, judged from its command line's `--v8-flags` and
+ * `DENO_V8_FLAGS` (Linux only: elsewhere, and in a compiled binary, which embeds its flags,
+ * nothing is reported).
  */
 export function missingV8Flags(): string[] {
-  let given = Deno.env.get("DENO_V8_FLAGS") ?? "";
+  let cmdline: string[];
   try {
-    given += " " + Deno.readTextFileSync("/proc/self/cmdline").replaceAll("\0", " ");
+    cmdline = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
   } catch {
     return [];
   }
   if (!/^deno(\.exe)?$/.test(Deno.execPath().split(/[\\/]/).pop() ?? "")) return [];
-  return V8_FLAGS.filter((f) => !given.includes(f.slice(2)));
+  const given = [
+    ...cmdline.filter((a) => a.startsWith("--v8-flags=")).map((a) => a.slice(11)),
+    Deno.env.get("DENO_V8_FLAGS") ?? "",
+  ].flatMap((list) => list.split(/[\s,]+/)).map(v8FlagName);
+  return V8_FLAGS.filter((f) => !given.includes(v8FlagName(f)));
+}
+
+/** A V8 flag as V8 matches it: dashes and underscores alike, `--nofoo` the same as `--no-foo`. */
+export function v8FlagName(flag: string): string {
+  return flag.replace(/^-+/, "").replaceAll("_", "-").replace(/^no(?=[^-])/, "no-").split("=")[0];
 }

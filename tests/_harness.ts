@@ -79,8 +79,18 @@ export async function waitForPort(port: number, timeoutMs = 20000): Promise<void
   throw new Error(`nothing answered on port ${port} within ${timeoutMs} ms`);
 }
 
-async function spawn(cmd: string, args: string[], port: number): Promise<ChildServer> {
-  const process = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
+async function spawn(
+  cmd: string,
+  args: string[],
+  port: number,
+  env?: Record<string, string>,
+): Promise<ChildServer> {
+  const process = new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    ...(env ? { env, clearEnv: true } : {}),
+  }).spawn();
   let out = "";
   const drain = async (s: ReadableStream<Uint8Array>) => {
     for await (const chunk of s) out += new TextDecoder().decode(chunk);
@@ -115,7 +125,7 @@ async function spawn(cmd: string, args: string[], port: number): Promise<ChildSe
 
 /**
  * Starts `deno run -A main.ts` with the given flags on a free port, with the V8 flags that
- * `deno task start` passes unless `v8Flags` is false.
+ * `deno task start` passes unless `v8Flags` is false (then without any, DENO_V8_FLAGS too).
  */
 export async function spawnFerric(
   flags: string[] = [],
@@ -123,6 +133,9 @@ export async function spawnFerric(
 ): Promise<ChildServer> {
   const port = freePort();
   const main = new URL("../main.ts", import.meta.url).pathname;
+  const env = v8Flags ? undefined : Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) => name !== "DENO_V8_FLAGS"),
+  );
   return await spawn(
     Deno.execPath(),
     [
@@ -130,6 +143,7 @@ export async function spawnFerric(
       ...["--port", String(port), "--http-port", "0", ...flags],
     ],
     port,
+    env,
   );
 }
 
