@@ -21,6 +21,7 @@
  */
 import { Buffer } from "node:buffer";
 import { type Entry, entryLsn, type Keyspace, setLocation } from "../keyspace.ts";
+import type { DataValue } from "../values/types.ts";
 import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
 import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
@@ -132,32 +133,21 @@ export class Compactor {
       for (let db = 0; db < tables.length; db++) {
         const table = tables[db];
         let batch: Entry[] = [];
-        // Writes the entries the last scan step collected: encoded in the same synchronous run as
-        // the step, so each is still in the table. Keys past their expiry are written too: left
-        // out by this clock, a key that commands (on their own cached clock) still saw alive for a
-        // moment would be lost with its later writes (recovery drops expired keys anyway).
-        const flushBatch = async () => {
-          const items: [Entry, number, Uint8Array][] = [];
-          let size = 0;
-          for (const e of batch) {
-            let item: [Entry, number, Uint8Array];
-            if (e.cold || e.value instanceof Uint8Array) {
-              item = [e, RecordType.PutString, e.cold ? this.readCold(e) : e.value as Uint8Array];
-            } else {
-              const v = e.value;
-              item = [
-                e,
-                RecordType.PutValue,
-                encodeValue(v.type, v.encode()),
-              ];
-            }
-            items.push(item);
-            size += recordSize(e.key.length, item[2].length);
+        /** Encodes entries into `items` (their record type and payload, and the lsn to stamp). */
+        type Item = [Entry, number, Uint8Array, number];
+        const itemOf = (e: Entry): Item => {
+          if (e.cold || e.value instanceof Uint8Array) {
+            const bytes = e.cold ? this.readCold(e) : e.value as Uint8Array;
+            return [e, RecordType.PutString, bytes, entryLsn(e)];
           }
+          return [e, RecordType.PutValue, encodeValue(e.value.type, e.value.encode()), entryLsn(e)];
+        };
+        const write = async (items: Item[]) => {
+          let size = 0;
+          for (const [e, , payload] of items) size += recordSize(e.key.length, payload.length);
           const buf = Buffer.allocUnsafe(size);
           let pos = 0;
-          for (const [e, type, payload] of items) {
-            const lsn = entryLsn(e);
+          for (const [e, type, payload, lsn] of items) {
             if (type === RecordType.PutString) {
               const at = offset + pos + HEADER_SIZE + e.key.length;
               moved.push([e, lsn, e.locSegment, e.locOffset, at]);
@@ -168,10 +158,76 @@ export class Compactor {
           let off = 0;
           while (off < buf.length) off += await file.write(buf.subarray(off));
           offset += buf.length;
-          batch = [];
-          await pace();
+        };
+        const checkAborted = () => {
           const aborted = this.aborted.get(s);
           if (aborted !== undefined) throw new Error(aborted);
+        };
+        /**
+         * Finishes a collection's stepwise encoding begun on value `v` at sequence number `lsn`,
+         * letting commands run between steps. A write to the key in between moves its lsn: the
+         * encoding starts over once from the new state, and then is done in one go. Null when
+         * the key is gone (its Delete is after the boundary).
+         */
+        const finish = async (
+          e: Entry,
+          v: DataValue,
+          lsn: number,
+          steps: Generator<void, Uint8Array>,
+        ): Promise<Item | null> => {
+          for (let attempt = 0;; attempt++) {
+            for (;;) {
+              await pace();
+              checkAborted();
+              if (table.get(e.key) !== e || e.value !== v || entryLsn(e) !== lsn) break;
+              const r = steps.next();
+              if (r.done) return [e, RecordType.PutValue, encodeValue(v.type, r.value), lsn];
+            }
+            if (table.get(e.key) !== e) return null;
+            const now = e.value;
+            if (attempt > 0 || e.cold || now instanceof Uint8Array || !now.encodeSteps) {
+              return itemOf(e);
+            }
+            v = now;
+            lsn = entryLsn(e);
+            steps = now.encodeSteps();
+          }
+        };
+        // Writes the entries the last scan step collected: encoded in the same synchronous run as
+        // the step, so each is still in the table, except big collections, whose encoding goes
+        // on in steps afterwards. Keys past their expiry are written too: left out by this
+        // clock, a key that commands (on their own cached clock) still saw alive for a moment
+        // would be lost with its later writes (recovery drops expired keys anyway).
+        const flushBatch = async () => {
+          const items: Item[] = [];
+          const big: [Entry, DataValue, number, Generator<void, Uint8Array>][] = [];
+          const began = performance.now();
+          for (const e of batch) {
+            const v = e.value;
+            if (e.cold || v instanceof Uint8Array || !v.encodeSteps) {
+              items.push(itemOf(e));
+              continue;
+            }
+            // Small collections finish within their first step; once the step has taken its
+            // time slice, the rest wait for their turn in steps too.
+            const steps = v.encodeSteps();
+            if (performance.now() - began < SLICE_MS) {
+              const r = steps.next();
+              if (r.done) {
+                items.push([e, RecordType.PutValue, encodeValue(v.type, r.value), entryLsn(e)]);
+                continue;
+              }
+            }
+            big.push([e, v, entryLsn(e), steps]);
+          }
+          batch = [];
+          await write(items);
+          for (const [e, v, lsn, steps] of big) {
+            const item = await finish(e, v, lsn, steps);
+            if (item) await write([item]);
+          }
+          await pace();
+          checkAborted();
         };
         // A SCAN-style walk: it returns every key present for the whole walk while keys come
         // and go between steps (and the table resizes); keys added meanwhile are in the

@@ -69,6 +69,48 @@ export function encodeParts(parts: readonly (Uint8Array | string)[]): Uint8Array
   return out;
 }
 
+/** Parts {@link encodePartsInSteps} writes between two yields. */
+export const PARTS_PER_STEP = 16384;
+
+/**
+ * {@link encodeParts} of `count` parts, part `i` given by `partAt(i)`, in steps: it yields after
+ * every {@link PARTS_PER_STEP} parts (the size pass included) and returns the same bytes
+ * `encodeParts` would. Whoever resumes it must have kept the parts from changing in between
+ * (compaction checks that the value's log sequence number did not move).
+ */
+export function* encodePartsInSteps(
+  count: number,
+  partAt: (i: number) => Uint8Array | string,
+): Generator<void, Uint8Array> {
+  let size = 4;
+  for (let i = 0; i < count; i++) {
+    size += 4 + partAt(i).length;
+    if (i % PARTS_PER_STEP === PARTS_PER_STEP - 1) yield;
+  }
+  const out = allocate(size);
+  putUint32(out, 0, count);
+  let off = 4;
+  for (let i = 0; i < count; i++) {
+    const p = partAt(i);
+    if (typeof p === "string") off = writeText(out, off, p);
+    else {
+      putUint32(out, off, p.length);
+      putBytes(out, off + 4, p);
+      off += 4 + p.length;
+    }
+    if (i % PARTS_PER_STEP === PARTS_PER_STEP - 1) yield;
+  }
+  return out;
+}
+
+/** Runs a stepwise encoder to its end at once. */
+export function drain(steps: Generator<void, Uint8Array>): Uint8Array {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
 /**
  * The payload of an element-level effect: the same bytes as
  * `encodeParts([latin1(type), latin1(op), ...args])` (type and op are short latin1 names),

@@ -26,7 +26,7 @@
  */
 import { Buffer } from "node:buffer";
 import { type Database, type Entry, type Keyspace, subkeyExpireCycles } from "../keyspace.ts";
-import { decodeParts, encodeParts } from "./codec.ts";
+import { decodeParts, drain, encodePartsInSteps, PARTS_PER_STEP } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -129,13 +129,23 @@ export class HashValue implements DataValue {
 
   /** Snapshot: a header (version, flags), then field, value, expiry (decimal, empty = none). */
   encode(): Uint8Array {
-    const parts: (Uint8Array | string)[] = [
-      new Uint8Array([1, (this.table ? 1 : 0) | (this.ex ? 2 : 0)]),
-    ];
+    return drain(this.encodeSteps());
+  }
+
+  *encodeSteps(): Generator<void, Uint8Array> {
+    const flags = new Uint8Array([1, (this.table ? 1 : 0) | (this.ex ? 2 : 0)]);
+    // The fields in order, without the holes deletes leave.
+    const fields: HashField[] = [];
     for (const f of this.fields()) {
-      parts.push(f.name, f.value, f.expireAt ? String(f.expireAt) : "");
+      fields.push(f);
+      if (fields.length % PARTS_PER_STEP === 0) yield;
     }
-    return encodeParts(parts);
+    return yield* encodePartsInSteps(1 + 3 * fields.length, (i) => {
+      if (i === 0) return flags;
+      const f = fields[Math.floor((i - 1) / 3)];
+      const k = (i - 1) % 3;
+      return k === 0 ? f.name : k === 1 ? f.value : f.expireAt ? String(f.expireAt) : "";
+    });
   }
 
   /** Rebuilds a hash from {@link encode}'s snapshot. */

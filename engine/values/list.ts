@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { decodeParts, encodeParts } from "./codec.ts";
+import { decodeParts, drain, encodePartsInSteps } from "./codec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Estimated bytes one element costs besides its content (for maxmemory accounting). */
@@ -278,7 +278,11 @@ export class ListValue implements DataValue {
   }
 
   encode(): Uint8Array {
-    return encodeParts(this.toArray());
+    return drain(this.encodeSteps());
+  }
+
+  encodeSteps(): Generator<void, Uint8Array> {
+    return encodePartsInSteps(this.len, (i) => this.at(i));
   }
 
   apply(op: string, args: Uint8Array[]): void {

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { decodeParts, encodeParts } from "./codec.ts";
+import { decodeParts, drain, encodePartsInSteps } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -229,11 +229,13 @@ export class SetValue implements DataValue {
 
   /** Snapshot: an encoding flag (`i` or `h`) followed by the members. */
   encode(): Uint8Array {
-    const parts: (Uint8Array | string)[] = [
-      Uint8Array.of(this.intset ? FLAG_INTSET : FLAG_HASHTABLE),
-    ];
-    for (const m of this.members()) parts.push(m);
-    return encodeParts(parts);
+    return drain(this.encodeSteps());
+  }
+
+  encodeSteps(): Generator<void, Uint8Array> {
+    const flag = Uint8Array.of(this.intset ? FLAG_INTSET : FLAG_HASHTABLE);
+    const members = this.members();
+    return encodePartsInSteps(1 + members.length, (i) => i === 0 ? flag : members[i - 1]);
   }
 
   /** Rebuilds a set from {@link encode}'s snapshot; an empty set for null. */

@@ -29,6 +29,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { drain, PARTS_PER_STEP } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -819,6 +820,10 @@ export class SortedSetValue implements DataValue {
    * `s`), then member and 8-byte score per element, in order. Written in one pass.
    */
   encode(): Uint8Array {
+    return drain(this.encodeSteps());
+  }
+
+  *encodeSteps(): Generator<void, Uint8Array> {
     const n = this.dense.length;
     const out = new Uint8Array(4 + 5 + n * 20 + this.chars);
     const view = new DataView(out.buffer);
@@ -826,6 +831,7 @@ export class SortedSetValue implements DataValue {
     view.setUint32(4, 1, true);
     out[8] = this.skiplist ? FLAG_SKIPLIST : FLAG_LISTPACK;
     let off = 9;
+    let written = 0;
     for (const b of this.blocks) {
       for (const x of b.nodes) {
         const m = x.member;
@@ -841,6 +847,7 @@ export class SortedSetValue implements DataValue {
         view.setUint32(off, 8, true);
         view.setFloat64(off + 4, x.score, true);
         off += 12;
+        if (++written % PARTS_PER_STEP === 0) yield;
       }
     }
     return out;

@@ -23,6 +23,12 @@ export interface DataValue {
   /** The whole value as one snapshot record payload (compaction writes one per collection). */
   encode(): Uint8Array;
   /**
+   * Optional: {@link encode} in steps, yielding every few thousand elements and returning the
+   * same bytes, so compaction can snapshot a big collection without stopping the server. It
+   * resumes only while the value is unchanged (the key's log sequence number has not moved).
+   */
+  encodeSteps?(): Generator<void, Uint8Array>;
+  /**
    * Applies one element-level effect, as logged by {@link Database.effect}; recovery replays the
    * log through this, so `apply(op, args)` must do exactly what the command did.
    */
