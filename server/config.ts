@@ -342,6 +342,23 @@ export const PARAMS: readonly ParamDef[] = [
     doc: "...and at least this many of its bytes are dead.",
   },
   {
+    name: "merge-growth-percentage",
+    type: "int",
+    default: "100",
+    min: 0,
+    mutable: true,
+    doc: "Also compact a shard when its log has grown by this percentage since its last " +
+      "compaction (or since start), as Redis rewrites its AOF (auto-aof-rewrite-percentage); " +
+      "0 turns this off.",
+  },
+  {
+    name: "merge-min-size",
+    type: "memory",
+    default: "64mb",
+    mutable: true,
+    doc: "...and is at least this big (Redis's auto-aof-rewrite-min-size).",
+  },
+  {
     name: "hot-cache-max-value-size",
     type: "memory",
     default: "64kb",

@@ -631,16 +631,25 @@ export class Server {
     if (max > 0 && this.keyspace.usedBytes > max) this.memory.evict(max);
   }
 
-  /** Starts compaction of shards whose dead bytes passed merge-dead-ratio and merge-min-dead-bytes. */
+  /**
+   * Starts compaction of shards whose dead bytes passed merge-dead-ratio and
+   * merge-min-dead-bytes, or whose log grew by merge-growth-percentage past merge-min-size (a log
+   * of live element effects has no dead bytes, yet replays far slower than one snapshot).
+   */
   private autoCompact(): void {
     const engine = this.engine;
     if (!engine) return;
     const ratio = Number(this.config.str("merge-dead-ratio"));
     const minDead = this.config.int("merge-min-dead-bytes");
+    const growth = this.config.int("merge-growth-percentage");
+    const minSize = this.config.int("merge-min-size");
     engine.shards.forEach((s, i) => {
       const st = s.stats;
       if (engine.compactor.isRunning(i) || st.bytes === 0) return;
-      if (st.deadBytes >= minDead && st.deadBytes / st.bytes >= ratio) {
+      const dead = st.deadBytes >= minDead && st.deadBytes / st.bytes >= ratio;
+      const grown = growth > 0 && st.bytes >= minSize &&
+        st.bytes >= st.baseBytes * (1 + growth / 100);
+      if (dead || grown) {
         engine.compactor.compact(i).catch((e) =>
           this.log.warning("compaction", (e as Error).message)
         );

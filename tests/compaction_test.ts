@@ -103,6 +103,61 @@ Deno.test("compaction: runs by itself when dead bytes pass merge-dead-ratio", as
   }
 });
 
+Deno.test("compaction: runs by itself when the log grows by merge-growth-percentage", async () => {
+  const dir = await tempDir();
+  const options = {
+    "data-dir": dir,
+    "shard-count": 1,
+    "merge-growth-percentage": 100,
+    "merge-min-size": "64kb",
+    "merge-min-dead-bytes": "1gb", // no dead-bytes trigger: only growth
+    hz: 50,
+  };
+  let server = await startFerric(options);
+  const c = await RawClient.connect(server.port);
+  const stats = server.engine!.shards[0].stats;
+  const waitForMerge = async (after: number) => {
+    const deadline = Date.now() + 10000;
+    while ((stats.lastMerge <= after || stats.merging) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return stats.lastMerge > after;
+  };
+  // Live element effects only (no dead bytes): about 100 bytes of log per SADD.
+  let added = 0;
+  const sadd = async (n: number) => {
+    for (let i = 0; i < n; i++, added++) {
+      await c.call("SADD", "s", `member-${added}-${"m".repeat(40)}`);
+    }
+  };
+  try {
+    await sadd(1000);
+    assert(await waitForMerge(0), `no compaction at ${stats.bytes} bytes`);
+    const first = stats.lastMerge;
+    const base = stats.baseBytes;
+    assert(base > 0 && base === stats.bytes, `base ${base}, log ${stats.bytes}`);
+    // Less than the base again: no second run.
+    await sadd(100);
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(stats.lastMerge, first);
+    // Past twice the base: a second run.
+    await sadd(Math.ceil(base / 80));
+    assert(await waitForMerge(first), `no second compaction at ${stats.bytes} bytes`);
+  } finally {
+    c.close();
+    await server.close();
+  }
+  server = await startFerric(options);
+  const r = await RawClient.connect(server.port);
+  try {
+    assertEquals(await r.call("SCARD", "s"), `:${added}\r\n`);
+  } finally {
+    r.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("compaction: SIGKILL during compaction under concurrent writes loses no acknowledged write", async () => {
   for (let attempt = 0; attempt < 3; attempt++) {
     const dir = await tempDir();

@@ -284,6 +284,7 @@ export class Compactor {
     const files = await listLogFiles(shardLog.dir);
     stats.files = files.length;
     stats.bytes = files.reduce((n, f) => n + f.size, 0);
+    stats.baseBytes = stats.bytes;
     stats.deadBytes = Math.max(0, stats.deadBytes - deadAtStart);
     stats.lastMerge = Date.now();
     this.log.notice(

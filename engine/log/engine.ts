@@ -100,6 +100,7 @@ export class DurableEngine {
         const sl = new ShardLog(i, shardDirs[i], segment, bytes, opts.segmentSize);
         sl.stats.files = r.files.length;
         sl.stats.bytes = r.bytes;
+        sl.stats.baseBytes = r.bytes;
         return sl;
       });
       const durable = new DurableLog(

@@ -28,6 +28,8 @@ export interface ShardLogStats {
   deadBytes: number;
   lastMerge: number;
   merging: boolean;
+  /** Log bytes after the last compaction, or at start: growth past it triggers the next one. */
+  baseBytes: number;
   flushes: number;
   records: number;
   /** Records known to be on disk (the "commit index" of the shard's log). */
@@ -92,6 +94,7 @@ export class ShardLog {
     deadBytes: 0,
     lastMerge: 0,
     merging: false,
+    baseBytes: 0,
     flushes: 0,
     records: 0,
     syncedRecords: 0,
