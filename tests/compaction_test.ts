@@ -255,6 +255,10 @@ Deno.test("compaction: big collections written while they are encoded in steps c
     await c.call("ZADD", "z", ...ids.flatMap((x) => [x, `m${x}`]));
     await c.call("RPUSH", "l", ...ids.map((x) => `e${x}`));
   }
+  // A longer list, so that its encoding takes many steps and the writes below land in them.
+  for (let i = 0; i < 2 * n; i += 1000) {
+    await c.call("RPUSH", "l", ...Array.from({ length: 1000 }, (_, j) => `x${i + j}`));
+  }
   const d = await RawClient.connect(server.port);
   let compacted = false;
   const compacting = d.call("FERRICSTORE.COMPACT").then((r) => (compacted = true, r));

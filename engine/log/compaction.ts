@@ -134,25 +134,27 @@ export class Compactor {
         const table = tables[db];
         let batch: Entry[] = [];
         /** Encodes entries into `items` (their record type and payload, and the lsn to stamp). */
-        type Item = [Entry, number, Uint8Array, number];
+        /** A record to write: entry, type, payload, and the lsn and expiry it was taken at. */
+        type Item = [Entry, number, Uint8Array, number, number];
         const itemOf = (e: Entry): Item => {
           if (e.cold || e.value instanceof Uint8Array) {
             const bytes = e.cold ? this.readCold(e) : e.value as Uint8Array;
-            return [e, RecordType.PutString, bytes, entryLsn(e)];
+            return [e, RecordType.PutString, bytes, entryLsn(e), e.expireAt];
           }
-          return [e, RecordType.PutValue, encodeValue(e.value.type, e.value.encode()), entryLsn(e)];
+          const payload = encodeValue(e.value.type, e.value.encode());
+          return [e, RecordType.PutValue, payload, entryLsn(e), e.expireAt];
         };
         const write = async (items: Item[]) => {
           let size = 0;
           for (const [e, , payload] of items) size += recordSize(e.key.length, payload.length);
           const buf = Buffer.allocUnsafe(size);
           let pos = 0;
-          for (const [e, type, payload, lsn] of items) {
+          for (const [e, type, payload, lsn, expireAt] of items) {
             if (type === RecordType.PutString) {
               const at = offset + pos + HEADER_SIZE + e.key.length;
               moved.push([e, lsn, e.locSegment, e.locOffset, at]);
             }
-            pos = writeRecord(buf, pos, type, db, e.expireAt, e.key, payload, lsn);
+            pos = writeRecord(buf, pos, type, db, expireAt, e.key, payload, lsn);
             records++;
           }
           let off = 0;
@@ -166,8 +168,9 @@ export class Compactor {
         /**
          * Finishes a collection's stepwise encoding begun on value `v` at sequence number `lsn`,
          * letting commands run between steps. A write to the key in between moves its lsn: the
-         * encoding starts over once from the new state, and then is done in one go. Null when
-         * the key is gone (its Delete is after the boundary).
+         * encoding then starts over from a copy of the collection (element references, taken in
+         * one go), which later writes do not change. Null when the key is gone (its Delete is
+         * after the boundary).
          */
         const finish = async (
           e: Entry,
@@ -175,22 +178,29 @@ export class Compactor {
           lsn: number,
           steps: Generator<void, Uint8Array>,
         ): Promise<Item | null> => {
-          for (let attempt = 0;; attempt++) {
-            for (;;) {
-              await pace();
-              checkAborted();
-              if (table.get(e.key) !== e || e.value !== v || entryLsn(e) !== lsn) break;
-              const r = steps.next();
-              if (r.done) return [e, RecordType.PutValue, encodeValue(v.type, r.value), lsn];
+          const expireAt = e.expireAt;
+          for (;;) {
+            await pace();
+            checkAborted();
+            if (table.get(e.key) !== e || e.value !== v || entryLsn(e) !== lsn) break;
+            const r = steps.next();
+            if (r.done) {
+              return [e, RecordType.PutValue, encodeValue(v.type, r.value), lsn, expireAt];
             }
-            if (table.get(e.key) !== e) return null;
-            const now = e.value;
-            if (attempt > 0 || e.cold || now instanceof Uint8Array || !now.encodeSteps) {
-              return itemOf(e);
+          }
+          if (table.get(e.key) !== e) return null;
+          const now = e.value;
+          if (e.cold || now instanceof Uint8Array || !now.encodeSteps) return itemOf(e);
+          // The copy is taken by the first step, at this lsn and expiry.
+          const copy = now.encodeSteps(true);
+          const at: Item = [e, RecordType.PutValue, new Uint8Array(0), entryLsn(e), e.expireAt];
+          for (let r = copy.next();; r = copy.next()) {
+            if (r.done) {
+              at[2] = encodeValue(now.type, r.value);
+              return at;
             }
-            v = now;
-            lsn = entryLsn(e);
-            steps = now.encodeSteps();
+            await pace();
+            checkAborted();
           }
         };
         // Writes the entries the last scan step collected: encoded in the same synchronous run as
@@ -214,7 +224,8 @@ export class Compactor {
             if (performance.now() - began < SLICE_MS) {
               const r = steps.next();
               if (r.done) {
-                items.push([e, RecordType.PutValue, encodeValue(v.type, r.value), entryLsn(e)]);
+                const payload = encodeValue(v.type, r.value);
+                items.push([e, RecordType.PutValue, payload, entryLsn(e), e.expireAt]);
                 continue;
               }
             }

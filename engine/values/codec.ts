@@ -69,38 +69,74 @@ export function encodeParts(parts: readonly (Uint8Array | string)[]): Uint8Array
   return out;
 }
 
-/** Parts {@link encodePartsInSteps} writes between two yields. */
+/** Parts {@link encodePartsInSteps} writes between two yields (fewer when they are large). */
 export const PARTS_PER_STEP = 16384;
+const BYTES_PER_STEP = 1 << 20;
 
-/**
- * {@link encodeParts} of `count` parts, part `i` given by `partAt(i)`, in steps: it yields after
- * every {@link PARTS_PER_STEP} parts (the size pass included) and returns the same bytes
- * `encodeParts` would. Whoever resumes it must have kept the parts from changing in between
- * (compaction checks that the value's log sequence number did not move).
- */
-export function* encodePartsInSteps(
-  count: number,
-  partAt: (i: number) => Uint8Array | string,
-): Generator<void, Uint8Array> {
-  let size = 4;
-  for (let i = 0; i < count; i++) {
-    size += 4 + partAt(i).length;
-    if (i % PARTS_PER_STEP === PARTS_PER_STEP - 1) yield;
-  }
-  const out = allocate(size);
-  putUint32(out, 0, count);
-  let off = 4;
-  for (let i = 0; i < count; i++) {
-    const p = partAt(i);
+/** A snapshot's parts as a count and an accessor (no array of them is built). */
+export interface PartsView {
+  count: number;
+  partAt(i: number): Uint8Array | string;
+}
+
+/** {@link encodeParts} of a {@link PartsView}, in one go. */
+export function encodeView(v: PartsView): Uint8Array {
+  const out = allocate(4 + sizeOf(v, 0, v.count));
+  putUint32(out, 0, v.count);
+  writeView(out, { off: 4, next: 0 }, v, v.count, Infinity);
+  return out;
+}
+
+/** Bytes parts `from` to `to` of `v` take. */
+function sizeOf(v: PartsView, from: number, to: number): number {
+  let size = 0;
+  for (let i = from; i < to; i++) size += 4 + v.partAt(i).length;
+  return size;
+}
+
+/** Writes parts of `v` from `at.next` on, up to `parts` of them or about `bytes`; moves `at`. */
+function writeView(
+  out: Uint8Array,
+  at: { off: number; next: number },
+  v: PartsView,
+  parts: number,
+  bytes: number,
+): void {
+  let off = at.off, i = at.next;
+  const end = Math.min(v.count, i + parts), limit = off + bytes;
+  for (; i < end && off < limit; i++) {
+    const p = v.partAt(i);
     if (typeof p === "string") off = writeText(out, off, p);
     else {
       putUint32(out, off, p.length);
       putBytes(out, off + 4, p);
       off += 4 + p.length;
     }
-    if (i % PARTS_PER_STEP === PARTS_PER_STEP - 1) yield;
   }
-  return out;
+  at.off = off;
+  at.next = i;
+}
+
+/**
+ * {@link encodeView} in steps: it yields after every {@link PARTS_PER_STEP} parts or megabyte
+ * (the size pass included) and returns the same bytes. Whoever resumes it must have kept the
+ * parts from changing in between (compaction checks that the key's log sequence number did not
+ * move), unless the view is a copy.
+ */
+export function* encodePartsInSteps(v: PartsView): Generator<void, Uint8Array> {
+  let size = 4;
+  for (let from = 0; from < v.count; from += PARTS_PER_STEP) {
+    if (from > 0) yield;
+    size += sizeOf(v, from, Math.min(v.count, from + PARTS_PER_STEP));
+  }
+  const out = allocate(size);
+  putUint32(out, 0, v.count);
+  const at = { off: 4, next: 0 };
+  for (;;) {
+    writeView(out, at, v, PARTS_PER_STEP, BYTES_PER_STEP);
+    if (at.next === v.count) return out;
+    yield;
+  }
 }
 
 /** Runs a stepwise encoder to its end at once. */

@@ -26,7 +26,7 @@
  */
 import { Buffer } from "node:buffer";
 import { type Database, type Entry, type Keyspace, subkeyExpireCycles } from "../keyspace.ts";
-import { decodeParts, drain, encodePartsInSteps, PARTS_PER_STEP } from "./codec.ts";
+import { decodeParts, encodeParts, encodePartsInSteps, PARTS_PER_STEP } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -129,22 +129,43 @@ export class HashValue implements DataValue {
 
   /** Snapshot: a header (version, flags), then field, value, expiry (decimal, empty = none). */
   encode(): Uint8Array {
-    return drain(this.encodeSteps());
+    return encodeParts(this.snapshotParts());
   }
 
-  *encodeSteps(): Generator<void, Uint8Array> {
-    const flags = new Uint8Array([1, (this.table ? 1 : 0) | (this.ex ? 2 : 0)]);
+  /** The snapshot's parts: flags, then name, value and expiry (or "") of each field in order. */
+  private snapshotParts(): (Uint8Array | string)[] {
+    const parts: (Uint8Array | string)[] = [this.flags()];
+    for (const f of this.fields()) {
+      parts.push(f.name, f.value, f.expireAt ? String(f.expireAt) : "");
+    }
+    return parts;
+  }
+
+  private flags(): Uint8Array {
+    return new Uint8Array([1, (this.table ? 1 : 0) | (this.ex ? 2 : 0)]);
+  }
+
+  *encodeSteps(copy = false): Generator<void, Uint8Array> {
+    if (copy) {
+      // Fields change in place (a new value, a TTL): the copy takes their parts.
+      const parts = this.snapshotParts();
+      return yield* encodePartsInSteps({ count: parts.length, partAt: (i) => parts[i] });
+    }
+    const flags = this.flags();
     // The fields in order, without the holes deletes leave.
     const fields: HashField[] = [];
     for (const f of this.fields()) {
       fields.push(f);
       if (fields.length % PARTS_PER_STEP === 0) yield;
     }
-    return yield* encodePartsInSteps(1 + 3 * fields.length, (i) => {
-      if (i === 0) return flags;
-      const f = fields[Math.floor((i - 1) / 3)];
-      const k = (i - 1) % 3;
-      return k === 0 ? f.name : k === 1 ? f.value : f.expireAt ? String(f.expireAt) : "";
+    return yield* encodePartsInSteps({
+      count: 1 + 3 * fields.length,
+      partAt: (i) => {
+        if (i === 0) return flags;
+        const f = fields[Math.floor((i - 1) / 3)];
+        const k = (i - 1) % 3;
+        return k === 0 ? f.name : k === 1 ? f.value : f.expireAt ? String(f.expireAt) : "";
+      },
     });
   }
 

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { decodeParts, drain, encodePartsInSteps } from "./codec.ts";
+import { decodeParts, encodePartsInSteps, encodeView, type PartsView } from "./codec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Estimated bytes one element costs besides its content (for maxmemory accounting). */
@@ -278,11 +278,20 @@ export class ListValue implements DataValue {
   }
 
   encode(): Uint8Array {
-    return drain(this.encodeSteps());
+    return encodeView(this.parts(false));
   }
 
-  encodeSteps(): Generator<void, Uint8Array> {
-    return encodePartsInSteps(this.len, (i) => this.at(i));
+  encodeSteps(copy = false): Generator<void, Uint8Array> {
+    return encodePartsInSteps(this.parts(copy));
+  }
+
+  /** The snapshot's parts: the elements in order (copied out if asked). */
+  private parts(copy: boolean): PartsView {
+    if (copy) {
+      const items = this.toArray();
+      return { count: items.length, partAt: (i) => items[i] };
+    }
+    return { count: this.len, partAt: (i) => this.at(i) };
   }
 
   apply(op: string, args: Uint8Array[]): void {

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { decodeParts, drain, encodePartsInSteps } from "./codec.ts";
+import { decodeParts, encodePartsInSteps, encodeView, type PartsView } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -229,13 +229,18 @@ export class SetValue implements DataValue {
 
   /** Snapshot: an encoding flag (`i` or `h`) followed by the members. */
   encode(): Uint8Array {
-    return drain(this.encodeSteps());
+    return encodeView(this.parts(false));
   }
 
-  encodeSteps(): Generator<void, Uint8Array> {
+  encodeSteps(copy = false): Generator<void, Uint8Array> {
+    return encodePartsInSteps(this.parts(copy));
+  }
+
+  /** The snapshot's parts: the encoding flag, then the members (a copy of their list if asked). */
+  private parts(copy: boolean): PartsView {
     const flag = Uint8Array.of(this.intset ? FLAG_INTSET : FLAG_HASHTABLE);
-    const members = this.members();
-    return encodePartsInSteps(1 + members.length, (i) => i === 0 ? flag : members[i - 1]);
+    const members = copy ? this.members().slice() : this.members();
+    return { count: 1 + members.length, partAt: (i) => i === 0 ? flag : members[i - 1] };
   }
 
   /** Rebuilds a set from {@link encode}'s snapshot; an empty set for null. */

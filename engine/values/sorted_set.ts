@@ -29,7 +29,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { drain, PARTS_PER_STEP } from "./codec.ts";
+import { PARTS_PER_STEP } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -196,6 +196,22 @@ function removeAt<T>(a: T[], i: number): void {
 
 const FLAG_LISTPACK = 0x6c; // "l"
 const FLAG_SKIPLIST = 0x73; // "s"
+
+/** Writes one member and its score as two snapshot parts at `off`; returns the offset after. */
+function writeNode(out: Uint8Array, view: DataView, off: number, m: string, score: number): number {
+  const len = m.length;
+  view.setUint32(off, len, true);
+  off += 4;
+  if (len < 32) {
+    for (let i = 0; i < len; i++) out[off + i] = m.charCodeAt(i);
+  } else {
+    out.set(Buffer.from(m, "latin1"), off);
+  }
+  off += len;
+  view.setUint32(off, 8, true);
+  view.setFloat64(off + 4, score, true);
+  return off + 12;
+}
 
 /** A sorted set. */
 export class SortedSetValue implements DataValue {
@@ -820,36 +836,52 @@ export class SortedSetValue implements DataValue {
    * `s`), then member and 8-byte score per element, in order. Written in one pass.
    */
   encode(): Uint8Array {
-    return drain(this.encodeSteps());
+    const out = this.snapshotBuffer();
+    const view = new DataView(out.buffer);
+    let off = 9;
+    for (const b of this.blocks) {
+      for (const x of b.nodes) off = writeNode(out, view, off, x.member, x.score);
+    }
+    return out;
   }
 
-  *encodeSteps(): Generator<void, Uint8Array> {
+  /** {@link encode} in steps; with `copy`, of a copy of the members and scores taken at once. */
+  *encodeSteps(copy = false): Generator<void, Uint8Array> {
+    const out = this.snapshotBuffer();
+    const view = new DataView(out.buffer);
+    let off = 9;
+    let written = 0;
+    if (copy) {
+      const members: string[] = [], scores: number[] = [];
+      for (const b of this.blocks) {
+        for (const x of b.nodes) {
+          members.push(x.member);
+          scores.push(x.score);
+        }
+      }
+      for (let i = 0; i < members.length; i++) {
+        off = writeNode(out, view, off, members[i], scores[i]);
+        if (++written % PARTS_PER_STEP === 0) yield;
+      }
+      return out;
+    }
+    for (const b of this.blocks) {
+      for (const x of b.nodes) {
+        off = writeNode(out, view, off, x.member, x.score);
+        if (++written % PARTS_PER_STEP === 0) yield;
+      }
+    }
+    return out;
+  }
+
+  /** The snapshot's buffer with its count and encoding flag written (members go at 9). */
+  private snapshotBuffer(): Uint8Array {
     const n = this.dense.length;
     const out = new Uint8Array(4 + 5 + n * 20 + this.chars);
     const view = new DataView(out.buffer);
     view.setUint32(0, 1 + 2 * n, true);
     view.setUint32(4, 1, true);
     out[8] = this.skiplist ? FLAG_SKIPLIST : FLAG_LISTPACK;
-    let off = 9;
-    let written = 0;
-    for (const b of this.blocks) {
-      for (const x of b.nodes) {
-        const m = x.member;
-        const len = m.length;
-        view.setUint32(off, len, true);
-        off += 4;
-        if (len < 32) {
-          for (let i = 0; i < len; i++) out[off + i] = m.charCodeAt(i);
-        } else {
-          out.set(Buffer.from(m, "latin1"), off);
-        }
-        off += len;
-        view.setUint32(off, 8, true);
-        view.setFloat64(off + 4, x.score, true);
-        off += 12;
-        if (++written % PARTS_PER_STEP === 0) yield;
-      }
-    }
     return out;
   }
 

@@ -25,9 +25,11 @@ export interface DataValue {
   /**
    * Optional: {@link encode} in steps, yielding every few thousand elements and returning the
    * same bytes, so compaction can snapshot a big collection without stopping the server. It
-   * resumes only while the value is unchanged (the key's log sequence number has not moved).
+   * resumes it only while the value is unchanged (the key's log sequence number has not moved);
+   * with `copy`, the first step takes a copy of what the later ones read (element references
+   * and anything that changes in place), so the value may change in between.
    */
-  encodeSteps?(): Generator<void, Uint8Array>;
+  encodeSteps?(copy?: boolean): Generator<void, Uint8Array>;
   /**
    * Applies one element-level effect, as logged by {@link Database.effect}; recovery replays the
    * log through this, so `apply(op, args)` must do exactly what the command did.
