@@ -46,6 +46,9 @@ export type CommandHook = (
   waited: boolean,
 ) => void;
 
+/** How long automatic compaction of a shard waits after a run that stopped. */
+const AUTO_COMPACT_BACKOFF_MS = 10_000;
+
 /** A running FerricStore server. */
 export class Server {
   readonly registry: Registry = new Registry();
@@ -636,6 +639,9 @@ export class Server {
    * merge-min-dead-bytes, or whose log grew by merge-growth-percentage past merge-min-size (a log
    * of live element effects has no dead bytes, yet replays far slower than one snapshot).
    */
+  /** Per shard: no automatic compaction before this time (after a run that stopped). */
+  private autoCompactAfter: number[] = [];
+
   private autoCompact(): void {
     const engine = this.engine;
     if (!engine) return;
@@ -643,16 +649,21 @@ export class Server {
     const minDead = this.config.int("merge-min-dead-bytes");
     const growth = this.config.int("merge-growth-percentage");
     const minSize = this.config.int("merge-min-size");
+    const now = Date.now();
     engine.shards.forEach((s, i) => {
       const st = s.stats;
       if (engine.compactor.isRunning(i) || st.bytes === 0) return;
+      if (now < (this.autoCompactAfter[i] ?? 0)) return;
       const dead = st.deadBytes >= minDead && st.deadBytes / st.bytes >= ratio;
       const grown = growth > 0 && st.bytes >= minSize &&
         st.bytes >= st.baseBytes * (1 + growth / 100);
       if (dead || grown) {
-        engine.compactor.compact(i).catch((e) =>
-          this.log.warning("compaction", (e as Error).message)
-        );
+        engine.compactor.compact(i).catch((e) => {
+          // A run stopped (a flush, a swap, a full disk) leaves the trigger as it was: wait a
+          // while before the next automatic one, as Redis backs off after a failed rewrite.
+          this.autoCompactAfter[i] = Date.now() + AUTO_COMPACT_BACKOFF_MS;
+          this.log.warning("compaction", (e as Error).message);
+        });
       }
     });
   }

@@ -166,7 +166,8 @@ export class Compactor {
           if (aborted !== undefined) throw new Error(aborted);
         };
         /**
-         * Finishes a collection's stepwise encoding begun on value `v` at sequence number `lsn`,
+         * Finishes a collection's stepwise encoding begun on value `v` at sequence number `lsn`
+         * (and expiry `expireAt`),
          * letting commands run between steps. A write to the key in between moves its lsn: the
          * encoding then starts over from a copy of the collection (element references, taken in
          * one go), which later writes do not change. Null when the key is gone (its Delete is
@@ -176,9 +177,9 @@ export class Compactor {
           e: Entry,
           v: DataValue,
           lsn: number,
+          expireAt: number,
           steps: Generator<void, Uint8Array>,
         ): Promise<Item | null> => {
-          const expireAt = e.expireAt;
           for (;;) {
             await pace();
             checkAborted();
@@ -210,7 +211,7 @@ export class Compactor {
         // would be lost with its later writes (recovery drops expired keys anyway).
         const flushBatch = async () => {
           const items: Item[] = [];
-          const big: [Entry, DataValue, number, Generator<void, Uint8Array>][] = [];
+          const big: [Entry, DataValue, number, number, Generator<void, Uint8Array>][] = [];
           const began = performance.now();
           for (const e of batch) {
             const v = e.value;
@@ -229,12 +230,12 @@ export class Compactor {
                 continue;
               }
             }
-            big.push([e, v, entryLsn(e), steps]);
+            big.push([e, v, entryLsn(e), e.expireAt, steps]);
           }
           batch = [];
           await write(items);
-          for (const [e, v, lsn, steps] of big) {
-            const item = await finish(e, v, lsn, steps);
+          for (const [e, v, lsn, expireAt, steps] of big) {
+            const item = await finish(e, v, lsn, expireAt, steps);
             if (item) await write([item]);
           }
           await pace();

@@ -71,7 +71,8 @@ export function encodeParts(parts: readonly (Uint8Array | string)[]): Uint8Array
 
 /** Parts {@link encodePartsInSteps} writes between two yields (fewer when they are large). */
 export const PARTS_PER_STEP = 16384;
-const BYTES_PER_STEP = 1 << 20;
+/** Bytes a step writes before it yields (at least one part, whatever its size). */
+export const BYTES_PER_STEP = 1 << 20;
 
 /** A snapshot's parts as a count and an accessor (no array of them is built). */
 export interface PartsView {

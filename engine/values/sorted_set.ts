@@ -29,7 +29,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { PARTS_PER_STEP } from "./codec.ts";
+import { BYTES_PER_STEP, PARTS_PER_STEP } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -851,6 +851,13 @@ export class SortedSetValue implements DataValue {
     const view = new DataView(out.buffer);
     let off = 9;
     let written = 0;
+    let stepStart = off;
+    // A step ends after PARTS_PER_STEP members or a megabyte, as the shared codec's steps do.
+    const stepDone = () => {
+      if (++written % PARTS_PER_STEP !== 0 && off - stepStart < BYTES_PER_STEP) return false;
+      stepStart = off;
+      return true;
+    };
     if (copy) {
       const members: string[] = [], scores: number[] = [];
       for (const b of this.blocks) {
@@ -861,14 +868,14 @@ export class SortedSetValue implements DataValue {
       }
       for (let i = 0; i < members.length; i++) {
         off = writeNode(out, view, off, members[i], scores[i]);
-        if (++written % PARTS_PER_STEP === 0) yield;
+        if (stepDone()) yield;
       }
       return out;
     }
     for (const b of this.blocks) {
       for (const x of b.nodes) {
         off = writeNode(out, view, off, x.member, x.score);
-        if (++written % PARTS_PER_STEP === 0) yield;
+        if (stepDone()) yield;
       }
     }
     return out;
