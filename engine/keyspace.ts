@@ -164,6 +164,11 @@ function reverseBits(v: number): number {
   return ((v >>> 16) | (v << 16)) >>> 0;
 }
 
+/** The reverse-binary cursor after `v` over buckets `mask` (Redis's SCAN increment). */
+function nextCursor(v: number, mask: number): number {
+  return reverseBits((reverseBits((v | ~mask) >>> 0) + 1) >>> 0);
+}
+
 /**
  * The keys of one database in one shard: a power-of-two table of buckets, each a chain through
  * the entries' `next` field (no array per bucket, no second index), that serves lookups, gives
@@ -384,10 +389,7 @@ export class KeyTable {
       if (old === null) {
         const m = this.mask;
         for (let e = this.heads[v & m]; e !== null; e = e.next) out.push(e);
-        v = (v | ~m) >>> 0;
-        v = reverseBits(v);
-        v = (v + 1) >>> 0;
-        v = reverseBits(v);
+        v = nextCursor(v, m);
       } else {
         let small = old, large = this.heads, m0 = this.oldMask, m1 = this.mask;
         if (m0 > m1) {
@@ -397,12 +399,9 @@ export class KeyTable {
         for (let e = small[v & m0]; e !== null; e = e.next) out.push(e);
         do {
           for (let e = large[v & m1]; e !== null; e = e.next) out.push(e);
-          // Increments the reverse cursor over the larger mask: through the expansion bits
-          // first, then (once they wrap) into the smaller mask's bits, the next step.
-          v = (v | ~m1) >>> 0;
-          v = reverseBits(v);
-          v = (v + 1) >>> 0;
-          v = reverseBits(v);
+          // Over the larger mask: through the expansion bits first, then (once they wrap) into
+          // the smaller mask's bits, the next step.
+          v = nextCursor(v, m1);
         } while ((v & (m0 ^ m1)) !== 0);
       }
     } while (v !== 0 && --visits > 0 && out.length < target);

@@ -13,6 +13,23 @@ async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "ferric-compaction-" });
 }
 
+/** Starts a server on `dir` again, runs `check` with a client, then stops it and removes `dir`. */
+async function afterRestart(
+  dir: string,
+  options: Record<string, string | number>,
+  check: (r: RawClient) => Promise<void>,
+): Promise<void> {
+  const server = await startFerric({ ...options, "data-dir": dir });
+  const r = await RawClient.connect(server.port);
+  try {
+    await check(r);
+  } finally {
+    r.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function logBytes(dir: string, shard = 0): Promise<number> {
   return (await listLogFiles(`${dir}/shard_${shard}`)).reduce((n, f) => n + f.size, 0);
 }
@@ -113,7 +130,7 @@ Deno.test("compaction: runs by itself when the log grows by merge-growth-percent
     "merge-min-dead-bytes": "1gb", // no dead-bytes trigger: only growth
     hz: 50,
   };
-  let server = await startFerric(options);
+  const server = await startFerric(options);
   const c = await RawClient.connect(server.port);
   const stats = server.engine!.shards[0].stats;
   const waitForMerge = async (after: number) => {
@@ -147,15 +164,9 @@ Deno.test("compaction: runs by itself when the log grows by merge-growth-percent
     c.close();
     await server.close();
   }
-  server = await startFerric(options);
-  const r = await RawClient.connect(server.port);
-  try {
+  await afterRestart(dir, options, async (r) => {
     assertEquals(await r.call("SCARD", "s"), `:${added}\r\n`);
-  } finally {
-    r.close();
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("compaction: SIGKILL during compaction under concurrent writes loses no acknowledged write", async () => {
@@ -209,7 +220,7 @@ Deno.test("compaction: SIGKILL during compaction under concurrent writes loses n
 
 Deno.test("compaction: keys added while it walks a growing table are all there after restart", async () => {
   const dir = await tempDir();
-  let server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   // 30000 keys fill a table of 32768 buckets; the 30000 added during the walk make it resize
   // (and rehash step by step) while the cursor is part way through.
@@ -228,23 +239,17 @@ Deno.test("compaction: keys added while it walks a growing table are all there a
   d.close();
   c.close();
   await server.close();
-  server = await startFerric({ "data-dir": dir, "shard-count": 1 });
-  const r = await RawClient.connect(server.port);
-  try {
+  await afterRestart(dir, { "shard-count": 1 }, async (r) => {
     assertEquals(await r.call("DBSIZE"), `:${2 * n}\r\n`);
     for (let i = 0; i < 2 * n; i += 997) {
       assertEquals(await r.call("GET", `k${i}`), `$${`v${i}`.length}\r\nv${i}\r\n`);
     }
-  } finally {
-    r.close();
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("compaction: big collections written while they are encoded in steps come back exact", async () => {
   const dir = await tempDir();
-  let server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   // Each collection takes several steps of 16384 parts to encode.
   const n = 40000;
@@ -263,7 +268,7 @@ Deno.test("compaction: big collections written while they are encoded in steps c
   let compacted = false;
   const compacting = d.call("FERRICSTORE.COMPACT").then((r) => (compacted = true, r));
   // Writes to every collection until the compaction is done, so some land between the steps of
-  // an encoding (which then starts over) and some after it.
+  // an encoding (which then goes on from a copy) and some after it.
   for (let i = 0; !compacted && i < 2000; i++) {
     await c.call("SADD", "s", `new${i}`);
     await c.call("SREM", "s", `m${i}`);
@@ -291,20 +296,14 @@ Deno.test("compaction: big collections written while they are encoded in steps c
   const before = await contents(c);
   c.close();
   await server.close();
-  server = await startFerric({ "data-dir": dir, "shard-count": 1 });
-  const r = await RawClient.connect(server.port);
-  try {
+  await afterRestart(dir, { "shard-count": 1 }, async (r) => {
     assertEquals(await contents(r), before);
-  } finally {
-    r.close();
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("compaction: keys deleted while it runs stay deleted after restart", async () => {
   const dir = await tempDir();
-  let server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   const n = 20000;
   for (let i = 0; i < n; i += 100) {
@@ -327,14 +326,9 @@ Deno.test("compaction: keys deleted while it runs stay deleted after restart", a
   assertEquals(await c.call("DBSIZE"), `:${n / 2}\r\n`);
   c.close();
   await server.close();
-  server = await startFerric({ "data-dir": dir, "shard-count": 1 });
-  const r = await RawClient.connect(server.port);
-  try {
+  await afterRestart(dir, { "shard-count": 1 }, async (r) => {
     assertEquals(await r.call("DBSIZE"), `:${n / 2}\r\n`);
-  } finally {
-    r.close();
-    await server.close();
-  }
+  });
 });
 
 Deno.test("compaction: a write that spanned shards survives compacting one of them", async () => {

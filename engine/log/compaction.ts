@@ -36,6 +36,9 @@ export function snapshotName(id: number): string {
 
 const STEP = 256;
 
+/** A collection that can be encoded in steps. */
+type Stepwise = DataValue & Required<Pick<DataValue, "encodeSteps">>;
+
 /**
  * Lets the event loop run once `SLICE_MS` of compaction work has passed since the last time.
  * With a timer: Deno runs `setImmediate` callbacks without polling sockets in between, so a
@@ -133,7 +136,6 @@ export class Compactor {
       for (let db = 0; db < tables.length; db++) {
         const table = tables[db];
         let batch: Entry[] = [];
-        /** Encodes entries into `items` (their record type and payload, and the lsn to stamp). */
         /** A record to write: entry, type, payload, and the lsn and expiry it was taken at. */
         type Item = [Entry, number, Uint8Array, number, number];
         const itemOf = (e: Entry): Item => {
@@ -144,6 +146,11 @@ export class Compactor {
           const payload = encodeValue(e.value.type, e.value.encode());
           return [e, RecordType.PutValue, payload, entryLsn(e), e.expireAt];
         };
+        /** The entry's collection when it can be encoded in steps, else null. */
+        const stepwise = (e: Entry): Stepwise | null =>
+          e.cold || e.value instanceof Uint8Array || !e.value.encodeSteps
+            ? null
+            : e.value as Stepwise;
         const write = async (items: Item[]) => {
           let size = 0;
           for (const [e, , payload] of items) size += recordSize(e.key.length, payload.length);
@@ -167,11 +174,10 @@ export class Compactor {
         };
         /**
          * Finishes a collection's stepwise encoding begun on value `v` at sequence number `lsn`
-         * (and expiry `expireAt`),
-         * letting commands run between steps. A write to the key in between moves its lsn: the
-         * encoding then starts over from a copy of the collection (element references, taken in
-         * one go), which later writes do not change. Null when the key is gone (its Delete is
-         * after the boundary).
+         * (and expiry `expireAt`), letting commands run between steps. A write to the key in
+         * between moves its lsn: the encoding then starts over from a copy of the collection
+         * (element references, taken in one go), which later writes do not change. Null when
+         * the key is gone (its Delete is after the boundary).
          */
         const finish = async (
           e: Entry,
@@ -190,15 +196,15 @@ export class Compactor {
             }
           }
           if (table.get(e.key) !== e) return null;
-          const now = e.value;
-          if (e.cold || now instanceof Uint8Array || !now.encodeSteps) return itemOf(e);
+          const now = stepwise(e);
+          if (now === null) return itemOf(e);
           // The copy is taken by the first step, at this lsn and expiry.
           const copy = now.encodeSteps(true);
-          const at: Item = [e, RecordType.PutValue, new Uint8Array(0), entryLsn(e), e.expireAt];
+          const copiedLsn = entryLsn(e), copiedExpireAt = e.expireAt;
           for (let r = copy.next();; r = copy.next()) {
             if (r.done) {
-              at[2] = encodeValue(now.type, r.value);
-              return at;
+              const payload = encodeValue(now.type, r.value);
+              return [e, RecordType.PutValue, payload, copiedLsn, copiedExpireAt];
             }
             await pace();
             checkAborted();
@@ -214,8 +220,8 @@ export class Compactor {
           const big: [Entry, DataValue, number, number, Generator<void, Uint8Array>][] = [];
           const began = performance.now();
           for (const e of batch) {
-            const v = e.value;
-            if (e.cold || v instanceof Uint8Array || !v.encodeSteps) {
+            const v = stepwise(e);
+            if (v === null) {
               items.push(itemOf(e));
               continue;
             }

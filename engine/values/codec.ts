@@ -34,17 +34,15 @@ function readUint32(b: Uint8Array, off: number): number {
 }
 
 function writeParts(out: Uint8Array, off: number, parts: readonly (Uint8Array | string)[]): void {
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    if (typeof p === "string") {
-      off = writeText(out, off, p);
-      continue;
-    }
-    const n = p.length;
-    putUint32(out, off, n);
-    putBytes(out, off + 4, p);
-    off += 4 + n;
-  }
+  for (let i = 0; i < parts.length; i++) off = writePart(out, off, parts[i]);
+}
+
+/** Writes one part (its length, then its bytes) at `off`; returns the offset after it. */
+function writePart(out: Uint8Array, off: number, p: Uint8Array | string): number {
+  if (typeof p === "string") return writeText(out, off, p);
+  putUint32(out, off, p.length);
+  putBytes(out, off + 4, p);
+  return off + 4 + p.length;
 }
 
 function writeText(out: Uint8Array, off: number, s: string): number {
@@ -105,15 +103,7 @@ function writeView(
 ): void {
   let off = at.off, i = at.next;
   const end = Math.min(v.count, i + parts), limit = off + bytes;
-  for (; i < end && off < limit; i++) {
-    const p = v.partAt(i);
-    if (typeof p === "string") off = writeText(out, off, p);
-    else {
-      putUint32(out, off, p.length);
-      putBytes(out, off + 4, p);
-      off += 4 + p.length;
-    }
-  }
+  for (; i < end && off < limit; i++) off = writePart(out, off, v.partAt(i));
   at.off = off;
   at.next = i;
 }
@@ -137,14 +127,6 @@ export function* encodePartsInSteps(v: PartsView): Generator<void, Uint8Array> {
     writeView(out, at, v, PARTS_PER_STEP, BYTES_PER_STEP);
     if (at.next === v.count) return out;
     yield;
-  }
-}
-
-/** Runs a stepwise encoder to its end at once. */
-export function drain(steps: Generator<void, Uint8Array>): Uint8Array {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
   }
 }
 

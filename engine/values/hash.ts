@@ -57,6 +57,11 @@ function bytes(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, "latin1"));
 }
 
+/** Part `k` of a field in the snapshot: its name, its value, its expiry in ms ("" for none). */
+function fieldPart(f: HashField, k: number): Uint8Array | string {
+  return k === 0 ? f.name : k === 1 ? f.value : f.expireAt ? String(f.expireAt) : "";
+}
+
 /** A hash: field → value, with optional per-field expiry. */
 export class HashValue implements DataValue {
   readonly type = "hash";
@@ -135,9 +140,7 @@ export class HashValue implements DataValue {
   /** The snapshot's parts: flags, then name, value and expiry (or "") of each field in order. */
   private snapshotParts(): (Uint8Array | string)[] {
     const parts: (Uint8Array | string)[] = [this.flags()];
-    for (const f of this.fields()) {
-      parts.push(f.name, f.value, f.expireAt ? String(f.expireAt) : "");
-    }
+    for (const f of this.fields()) parts.push(fieldPart(f, 0), fieldPart(f, 1), fieldPart(f, 2));
     return parts;
   }
 
@@ -160,12 +163,7 @@ export class HashValue implements DataValue {
     }
     return yield* encodePartsInSteps({
       count: 1 + 3 * fields.length,
-      partAt: (i) => {
-        if (i === 0) return flags;
-        const f = fields[Math.floor((i - 1) / 3)];
-        const k = (i - 1) % 3;
-        return k === 0 ? f.name : k === 1 ? f.value : f.expireAt ? String(f.expireAt) : "";
-      },
+      partAt: (i) => i === 0 ? flags : fieldPart(fields[Math.floor((i - 1) / 3)], (i - 1) % 3),
     });
   }
 
