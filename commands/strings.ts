@@ -5,6 +5,7 @@
  * @module
  */
 import { type Database, type Entry, KEEP_TTL, type Key } from "../engine/keyspace.ts";
+import { appendBytes } from "../engine/bytes.ts";
 import { incrByFloat } from "../engine/longdouble.ts";
 import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
@@ -380,17 +381,19 @@ export const stringCommands: CommandSpec[] = [
         } else {
           const cur = stringOf(e);
           checkLength(ctx.server, cur.length + argv[2].length);
-          next = new Uint8Array(cur.length + argv[2].length);
-          next.set(cur);
-          next.set(argv[2], cur.length);
-          db.replace(e, next, "raw");
+          next = appendBytes(cur, argv[2]);
+          // A value that stays hot is logged as the bytes appended; one too large to keep hot
+          // is written whole, since a cold value is read back from one record.
+          if (next.length <= ctx.server.memory.hotMax) {
+            db.appended(e, next, next.subarray(cur.length));
+          } else db.replace(e, next, "raw");
         }
         db.notify("$", "append", key);
         return next.length;
       },
     ),
     differences:
-      "Each APPEND logs the whole new value, so its cost grows with the value's length (Redis appends in place and logs the argument); for a value built by many appends, prefer a list.",
+      "APPEND logs the bytes appended while the value is at most `hot-cache-max-value-size` (64kb by default); a larger value is logged whole on each APPEND (it is read back cold from one record), so building a value far larger than that by many appends costs in proportion to its length each time.",
   },
   str(
     "strlen",

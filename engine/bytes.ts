@@ -101,3 +101,42 @@ export function copyRange(src: Uint8Array, from: number, to: number): Uint8Array
   }
   return out;
 }
+
+// Strings grown by APPEND keep room to grow, as Redis's strings do: each buffer made here is
+// noted with how much of it is in use, and a value is a view of its first bytes.
+const inUse = new WeakMap<ArrayBufferLike, number>();
+/** Growth past this many bytes is by this many more, not by doubling (Redis's SDS_MAX_PREALLOC). */
+const GROW_MAX = 1024 * 1024;
+
+/**
+ * `cur` followed by `add`, as APPEND makes it. When `cur` ends where a buffer made here is in use
+ * up to and that buffer has room, `add` is written after it in place: no other value can see
+ * those bytes (every value of the buffer is a view of its first bytes, and `cur` is the longest),
+ * and no earlier view of the value changes, so a log record still holding one is unharmed. Else
+ * the bytes move to a new buffer with as much room again (up to {@link GROW_MAX} more), so n
+ * appends copy O(n) bytes in all.
+ *
+ * @example
+ * ```ts
+ * import { appendBytes } from "./bytes.ts";
+ * const a = appendBytes(new Uint8Array([1]), new Uint8Array([2]));
+ * const b = appendBytes(a, new Uint8Array([3])); // in place: a is unchanged
+ * console.assert(a.length === 2 && b.length === 3 && a.buffer === b.buffer);
+ * ```
+ */
+export function appendBytes(cur: Uint8Array, add: Uint8Array): Uint8Array {
+  const end = cur.byteOffset + cur.length;
+  const length = cur.length + add.length;
+  const buf = cur.buffer;
+  if (inUse.get(buf) === end && end + add.length <= buf.byteLength) {
+    new Uint8Array(buf, end, add.length).set(add);
+    inUse.set(buf, end + add.length);
+    return new Uint8Array(buf, cur.byteOffset, length);
+  }
+  const room = length + Math.min(Math.max(length, 16), GROW_MAX);
+  const out = new Uint8Array(new ArrayBuffer(room), 0, length);
+  out.set(cur);
+  out.set(add, cur.length);
+  inUse.set(out.buffer, length);
+  return out;
+}

@@ -29,6 +29,11 @@ export interface EffectLog {
    * with field/value pairs …); replayed through {@link DataValue.apply}.
    */
   op(db: number, e: Entry, op: string, args: Uint8Array[]): void;
+  /**
+   * `e`'s string value grew by `added` (APPEND), which is the tail of `e.value` and never
+   * changes. A log without this method is given the whole value ({@link put}) instead.
+   */
+  append?(db: number, e: Entry, added: Uint8Array): void;
   /** `e`'s expiry changed to `e.expireAt` (0 = persistent). */
   expire(db: number, e: Entry): void;
   /** Every key of database `db` is gone (`-1`: of every database). */

@@ -853,6 +853,18 @@ export class Database {
     this.keyspace.modified(this.index, e.key);
   }
 
+  /**
+   * APPEND: the string at `e` (looked up by this command) grew to `value`, whose last bytes are
+   * `added`; the log records the bytes added, not the whole value.
+   */
+  appended(e: Entry, value: Uint8Array, added: Uint8Array): void {
+    this.revalue(e, value, "raw");
+    const log = this.keyspace.log;
+    if (log.append) log.append(this.index, e, added);
+    else log.put(this.index, e);
+    this.keyspace.modified(this.index, e.key);
+  }
+
   private revalue(e: Entry, value: Value, encoding: string | undefined): void {
     const old = e.cold ? 0 : e.strLen >= 0 ? e.strLen : valueSize(e.value);
     const len = value instanceof Uint8Array ? value.length : -1;

@@ -64,6 +64,11 @@ export class RecordingLog implements EffectLog {
     this.records.push({ kind: op, db, key: e.key, type, data: args.map((a) => new Uint8Array(a)) });
     this.inner.op(db, e, op, args);
   }
+  append(db: number, e: Entry, added: Uint8Array): void {
+    this.records.push({ kind: "append", db, key: e.key, data: [new Uint8Array(added)] });
+    if (this.inner.append) this.inner.append(db, e, added);
+    else this.inner.put(db, e);
+  }
   expire(db: number, e: Entry): void {
     this.inner.expire(db, e);
   }

@@ -366,18 +366,27 @@ Deno.test("compaction: a write that spanned shards survives compacting one of th
 });
 
 Deno.test("compaction: FERRICSTORE.COMPACT stopped by FLUSHALL answers an error, not OK", async () => {
-  const server = await startFerric({ "shard-count": 1 });
+  const server = await startFerric({ "shard-count": 1, "enable-debug-command": "yes" });
   const c = await RawClient.connect(server.port);
   const d = await RawClient.connect(server.port);
   try {
-    // Enough keys that the compaction, which yields between steps, is still running at FLUSHALL.
-    for (let i = 0; i < 50000; i += 1000) {
-      await c.call("MSET", ...Array.from({ length: 1000 }, (_, j) => [`k${i + j}`, "v"]).flat());
-    }
+    // Enough keys that the compaction's walk, which yields between steps, is still going when
+    // FLUSHALL comes (with 50 000 it sometimes ended first on a loaded machine).
+    assertEquals(await c.call("DEBUG", "POPULATE", "300000"), "+OK\r\n");
     const compacting = d.call("FERRICSTORE.COMPACT");
-    // FLUSHALL as soon as the compaction runs (a fixed sleep was too long on a loaded machine).
-    const stats = server.engine!.shards[0].stats;
-    while (!stats.merging) await new Promise((r) => setTimeout(r, 0));
+    // FLUSHALL once the walk has written part of the snapshot (a fixed sleep was too long on a
+    // loaded machine). A flush before the walk begins stops nothing: the walk finds the new,
+    // empty tables, and the compaction completes correctly.
+    const dir = server.engine!.shards[0].dir;
+    const written = () => {
+      for (const f of Deno.readDirSync(dir)) {
+        if (f.name.endsWith(".tmp") && Deno.statSync(`${dir}/${f.name}`).size > 1_000_000) {
+          return true;
+        }
+      }
+      return false;
+    };
+    while (!written()) await new Promise((r) => setTimeout(r, 0));
     assertEquals(await c.call("FLUSHALL"), "+OK\r\n");
     assertEquals(
       await compacting,

@@ -1,6 +1,13 @@
 import { Buffer } from "node:buffer";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { encodeCommand, keyInShard, RawClient, spawnFerric, startFerric } from "./_harness.ts";
+import {
+  concat as concatBytes,
+  encodeCommand,
+  keyInShard,
+  RawClient,
+  spawnFerric,
+  startFerric,
+} from "./_harness.ts";
 import {
   crc32,
   HEADER_SIZE,
@@ -23,6 +30,7 @@ Deno.test("record: type codes never change (they are on disk)", () => {
     BatchBegin: 8,
     BatchEnd: 9,
     SnapshotInfo: 10,
+    AppendString: 11,
   });
 });
 
@@ -145,6 +153,104 @@ Deno.test("durability: values and members of every size come back byte for byte 
   c = await RawClient.connect(server.port);
   try {
     assertEquals(await snapshot(c), before);
+  } finally {
+    c.close();
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("durability: strings grown by APPEND come back byte for byte after SIGKILL", async () => {
+  const dir = await tempDir();
+  // A small hot-value limit, so that one string outgrows it and is logged whole from there.
+  const flags = ["--data-dir", dir, "--loglevel", "warning", "--hot-cache-max-value-size", "2kb"];
+  let server = await spawnFerric(flags);
+  let seed = 11;
+  const bytes = (n: number) =>
+    Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const expected = new Map<string, number[]>();
+  let c = await RawClient.connect(server.port);
+  /** Pipelines APPENDs of `count` chunks of `size` random bytes to `key`, and remembers them. */
+  const appendMany = async (key: string, count: number, size: number) => {
+    const want = expected.get(key) ?? [];
+    expected.set(key, want);
+    const requests: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const chunk = bytes(size);
+      want.push(...chunk);
+      requests.push(encodeCommand([enc("APPEND"), enc(key), chunk]));
+    }
+    await c.write(concatBytes(requests));
+    for (let i = 0; i < count; i++) assertMatch((await c.read())!, /^:\d+\r\n$/);
+  };
+  // Replies are read as windows-1252 text (what TextDecoder calls latin1): one char per byte.
+  const text = (b: number[]) => new TextDecoder("latin1").decode(Uint8Array.from(b));
+  const check = async () => {
+    for (const [key, want] of expected) {
+      assertEquals(await c.call("GET", key), `$${want.length}\r\n${text(want)}\r\n`, key);
+    }
+  };
+  try {
+    await appendMany("small", 1500, 1); // stays hot: logged as what was appended
+    await appendMany("big", 300, 20); // passes 2kb: logged whole from there
+    await appendMany("copied", 3, 5);
+    assertEquals(await c.call("COPY", "copied", "copy"), ":1\r\n");
+    expected.set("copy", [...expected.get("copied")!]);
+    await appendMany("copied", 2, 3);
+    await appendMany("copy", 2, 3);
+    await c.write(concatBytes([
+      encodeCommand(["MULTI"]),
+      encodeCommand([enc("APPEND"), enc("multi"), enc("one")]),
+      encodeCommand([enc("APPEND"), enc("multi"), enc("two")]),
+      encodeCommand(["EXEC"]),
+    ]));
+    for (let i = 0; i < 4; i++) await c.read();
+    expected.set("multi", [...enc("onetwo")]);
+    assertEquals(await c.call("FERRICSTORE.COMPACT"), "+OK\r\n");
+    await appendMany("small", 100, 2);
+    await appendMany("compacted", 50, 4);
+    await check();
+  } finally {
+    c.close();
+  }
+  await server.stop("SIGKILL");
+  server = await spawnFerric(flags);
+  c = await RawClient.connect(server.port);
+  try {
+    await check();
+    // And once more after a restart that replayed them.
+    await appendMany("small", 10, 1);
+    await check();
+  } finally {
+    c.close();
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("durability: a string built by many small APPENDs keeps a log in proportion to it", async () => {
+  const dir = await tempDir();
+  const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
+  const c = await RawClient.connect(server.port);
+  try {
+    const count = 4000;
+    await c.write(
+      concatBytes(
+        Array.from({ length: count }, () => encodeCommand(["APPEND", "s", "0123456789"])),
+      ),
+    );
+    for (let i = 0; i < count; i++) await c.read();
+    assertEquals(await c.call("STRLEN", "s"), `:${count * 10}\r\n`);
+    let logBytes = 0;
+    for (const shard of Deno.readDirSync(dir)) {
+      if (!shard.isDirectory) continue;
+      for (const f of Deno.readDirSync(`${dir}/${shard.name}`)) {
+        logBytes += Deno.statSync(`${dir}/${shard.name}/${f.name}`).size;
+      }
+    }
+    // Logged whole each time, the value's 4000 versions would take 80 MB.
+    assert(logBytes < 1_000_000, `${logBytes} log bytes for a string of ${count * 10}`);
   } finally {
     c.close();
     await server.stop();

@@ -20,7 +20,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type Entry, entryLsn, type Keyspace, setLocation } from "../keyspace.ts";
+import { type Entry, entryLsn, type Keyspace, NO_SEGMENT, setLocation } from "../keyspace.ts";
 import type { DataValue } from "../values/types.ts";
 import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
@@ -276,7 +276,10 @@ export class Compactor {
     // In steps, like the walk: the old files stay until every entry is re-pointed.
     for (let i = 0; i < moved.length; i++) {
       const [e, lsn, segment, at, valueOffset] = moved[i];
-      if (e.locSegment === segment && e.locOffset === at) {
+      // A value with no place in the log when taken (its put pending, or grown by APPEND)
+      // is the snapshot's only while nothing has been logged for the key since.
+      const same = segment === NO_SEGMENT ? entryLsn(e) === lsn : e.locOffset === at;
+      if (e.locSegment === segment && same) {
         const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
         setLocation(e, -boundary, valueOffset, length);
         if (entryLsn(e) === lsn) e.logBytes = recordSize(e.key.length, length);

@@ -238,6 +238,21 @@ export class DurableLog implements EffectLog {
     }
   }
 
+  append(db: number, e: Entry, added: Uint8Array): void {
+    const value = e.value as Uint8Array;
+    // A key's appends are replayed one by one at start-up: once its records would outweigh
+    // twice its value, the whole value is written instead (and they become dead bytes), so the
+    // log bytes and start-up work of an appended string stay in proportion to the string.
+    const keyLen = e.key.length;
+    if (e.logBytes + recordSize(keyLen, added.length) > 2 * recordSize(keyLen, value.length)) {
+      this.put(db, e);
+      return;
+    }
+    // The value is whole in no one record any more: it cannot go cold until it is again.
+    e.locSegment = NO_SEGMENT;
+    this.keyed(RecordType.AppendString, db, e, added, false);
+  }
+
   delete(db: number, e: Entry, expired = false): void {
     // After a write failure only expiries still happen (writes answer MISCONF); they need no
     // record, and must not throw out of the read or the cron cycle that found them.

@@ -62,7 +62,15 @@ export const RecordType = {
    * the snapshot (recovery must not call the batch incomplete for lack of it).
    */
   SnapshotInfo: 10,
+  /**
+   * The key's string value grew (APPEND): payload = the bytes appended. The value is no longer
+   * whole in any one record; recovery joins it to what the key's earlier records left.
+   */
+  AppendString: 11,
 } as const;
+
+/** The highest record type number (records of a higher type are not valid). */
+const LAST_TYPE = RecordType.AppendString;
 
 /** A record type number. */
 export type RecordTypeCode = typeof RecordType[keyof typeof RecordType];
@@ -209,7 +217,7 @@ export function checkRecord(buf: Buffer, pos: number): number {
   const end = pos + HEADER_SIZE + keyLen + valLen;
   if (end > buf.length) return -1;
   const type = buf[pos + 4];
-  if (type < RecordType.PutString || type > RecordType.SnapshotInfo) return -1;
+  if (type < RecordType.PutString || type > LAST_TYPE) return -1;
   if (buf.readUInt32LE(pos) !== crc32(buf, pos + 4, end)) return -1;
   return end - pos;
 }
@@ -229,7 +237,7 @@ export function readRecord(buf: Buffer, pos: number): LogRecord | ReadFailure {
   if (end > buf.length) return "short";
   if (buf.readUInt32LE(pos) !== crc32(buf, pos + 4, end)) return "crc";
   const type = buf[pos + 4];
-  if (type < RecordType.PutString || type > RecordType.SnapshotInfo) return "type";
+  if (type < RecordType.PutString || type > LAST_TYPE) return "type";
   const keyStart = pos + HEADER_SIZE;
   return {
     type,

@@ -13,10 +13,11 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { entryLsn, type Keyspace, setEntryLsn, setLocation } from "../keyspace.ts";
+import { entryLsn, type Keyspace, NO_SEGMENT, setEntryLsn, setLocation } from "../keyspace.ts";
 import { decodeParts } from "../values/codec.ts";
 // Type and op names are short: latin1 decodes them in a loop, without a Buffer each.
-import { copyBytes, copyRange, latin1 } from "../bytes.ts";
+import { appendBytes, copyBytes, copyRange, latin1 } from "../bytes.ts";
+import { ColdReader } from "./cold.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
 import { ALL_DBS, checkRecord, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
@@ -190,7 +191,8 @@ function replacesKey(type: number): boolean {
 
 /** Whether a record of this type is about one key. */
 function isKeyRecord(type: number): boolean {
-  return type >= RecordType.PutString && type <= RecordType.Op;
+  return (type >= RecordType.PutString && type <= RecordType.Op) ||
+    type === RecordType.AppendString;
 }
 
 /** Marks of {@link findSuperseded}, per record offset / 32. */
@@ -429,6 +431,7 @@ function apply(
   r: RecordView,
   keepHot: (length: number) => boolean,
   report: ShardRecovery,
+  cold: ColdReader,
 ): void {
   if (r.db !== ALL_DBS && r.db >= ks.dbs.length && r.type !== RecordType.SwapDb) {
     throw new Error(`record for database ${r.db}, but only ${ks.dbs.length} are configured`);
@@ -512,6 +515,26 @@ function apply(
       e.logBytes += size;
       break;
     }
+    case RecordType.AppendString: {
+      // Follows the string it grows; anything else is a key a compaction snapshot dropped
+      // (deleted after the snapshot began; the Delete follows), as for an Op.
+      if (e === undefined || !(e.cold || e.value instanceof Uint8Array)) {
+        report.skippedEffects++;
+        return;
+      }
+      // The value is whole in no one record now, so it stays hot whatever its size.
+      const cur = e.cold ? cold.read(e) : e.value as Uint8Array;
+      const added = new Uint8Array(
+        r.buf.buffer,
+        r.buf.byteOffset + r.payloadStart,
+        r.end - r.payloadStart,
+      );
+      db.replace(e, appendBytes(cur, added), "raw");
+      e.cold = false;
+      e.locSegment = NO_SEGMENT;
+      e.logBytes += size;
+      break;
+    }
     case RecordType.Delete:
       if (e) db.delete(key);
       return;
@@ -560,6 +583,8 @@ export async function recover(
   }
   const now = Date.now();
   ks.now = now;
+  // Reads the values an APPEND record grows that were loaded cold.
+  const cold = new ColdReader(shardDirs, (key) => ks.shardOf(key));
   for (let s = 0; s < shardDirs.length; s++) {
     const report = reports[s];
     const total = fileLists[s].reduce((n, f) => n + f.size, 0) || 1;
@@ -617,7 +642,7 @@ export async function recover(
           }
           if (r.type === RecordType.BatchEnd) {
             if (batch && batchWhole) {
-              for (const [file, b] of batch) apply(ks, s, file, b, keepHot, report);
+              for (const [file, b] of batch) apply(ks, s, file, b, keepHot, report, cold);
             } else if (batch) report.droppedBatches++;
             batch = null;
             continue;
@@ -626,7 +651,7 @@ export async function recover(
             batch.push([fileId, copyView(r)]);
             continue;
           }
-          apply(ks, s, fileId, r, keepHot, report);
+          apply(ks, s, fileId, r, keepHot, report, cold);
           if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
             lastReport = performance.now();
             progress(s, report.records, (done + pos) / total);
@@ -648,6 +673,7 @@ export async function recover(
     }
     progress(s, report.records, 1);
   }
+  cold.forget();
   // Expiry is judged once, now that the log has been read: a record's deadline may have been
   // lifted or moved by a later record (PERSIST, EXPIRE, SET KEEPTTL …), and a key that expired
   // while the server ran has its Delete in the log. Collections a crash left empty (their Delete
