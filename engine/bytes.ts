@@ -37,20 +37,26 @@ let cachedView: Latin1Buffer | null = null;
 
 /** Bytes as a binary string, one char per byte (the engine's key representation). */
 export function latin1(b: Uint8Array): string {
-  const n = b.length;
+  return latin1Range(b, 0, b.length);
+}
+
+/** Bytes `from` to `to` of `src` as a binary string, without a view of the range first. */
+export function latin1Range(src: Uint8Array, from: number, to: number): string {
+  const n = to - from;
   if (n < 16) {
     let s = "";
-    for (let i = 0; i < n; i++) s += String.fromCharCode(b[i]);
+    for (let i = from; i < to; i++) s += String.fromCharCode(src[i]);
     return s;
   }
-  const array = b.buffer;
+  const array = src.buffer;
+  const start = src.byteOffset + from;
   if (array !== cachedArray) {
     const view = Buffer.from(array, 0, array.byteLength) as Latin1Buffer;
-    if (array.byteLength > CACHED_MAX) return view.latin1Slice(b.byteOffset, b.byteOffset + n);
+    if (array.byteLength > CACHED_MAX) return view.latin1Slice(start, start + n);
     cachedArray = array;
     cachedView = view;
   }
-  return cachedView!.latin1Slice(b.byteOffset, b.byteOffset + n);
+  return cachedView!.latin1Slice(start, start + n);
 }
 
 // Small copies are carved out of shared slabs: allocating a typed array of its own costs several

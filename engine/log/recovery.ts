@@ -14,9 +14,9 @@
  */
 import { Buffer } from "node:buffer";
 import { entryLsn, type Keyspace, NO_SEGMENT, setEntryLsn, setLocation } from "../keyspace.ts";
-import { decodeParts } from "../values/codec.ts";
+import { decodeParts, PartsReader } from "../values/codec.ts";
 // Type and op names are short: latin1 decodes them in a loop, without a Buffer each.
-import { appendBytes, copyBytes, copyRange, latin1 } from "../bytes.ts";
+import { appendBytes, copyRange, latin1Range } from "../bytes.ts";
 import { ColdReader } from "./cold.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
@@ -178,6 +178,25 @@ function payloadOf(r: RecordView): Buffer {
   return r.buf.subarray(r.payloadStart, r.end);
 }
 
+/** The type and op names of element effects, which every such record repeats. */
+const names: string[] = [];
+
+/** `buf[start, end)` as a binary string: one of {@link names}, made once. */
+function nameAt(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  for (let k = 0; k < names.length; k++) {
+    const s = names[k];
+    if (s.length !== n) continue;
+    let i = 0;
+    while (i < n && s.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return s;
+  }
+  const s = latin1Range(buf, start, end);
+  // Plugin types bring names of their own; a few dozen cover the built-in types.
+  if (names.length < 64) names.push(s);
+  return s;
+}
+
 /** Where the record at `pos` ends (its header's key and payload lengths), without decoding it. */
 function recordEnd(view: DataView, pos: number): number {
   return pos + recordSize(view.getUint32(pos + 24, true), view.getUint32(pos + 28, true));
@@ -193,6 +212,19 @@ function replacesKey(type: number): boolean {
 function isKeyRecord(type: number): boolean {
   return (type >= RecordType.PutString && type <= RecordType.Op) ||
     type === RecordType.AppendString;
+}
+
+/** How many records of each database in these ranges are about one key. */
+function keyRecordsPerDb(view: DataView, ranges: Ranges): number[] {
+  const counts: number[] = [];
+  for (const [from, to] of ranges) {
+    for (let pos = from; pos < to; pos = recordEnd(view, pos)) {
+      if (!isKeyRecord(view.getUint8(pos + 4))) continue;
+      const db = view.getUint16(pos + 6, true);
+      counts[db] = (counts[db] ?? 0) + 1;
+    }
+  }
+  return counts;
 }
 
 /** Marks of {@link findSuperseded}, per record offset / 32. */
@@ -488,8 +520,15 @@ function apply(
       break;
     }
     case RecordType.Op: {
-      const [type, op, ...args] = decodeParts(payloadOf(r));
-      const name = latin1(type);
+      // Read in place: millions of these are replayed at start-up.
+      const p = new PartsReader(r.buf, r.payloadStart, r.end);
+      if (p.count < 2) throw new RangeError("truncated effect");
+      p.next();
+      const name = nameAt(r.buf, p.start, p.end);
+      p.next();
+      const op = nameAt(r.buf, p.start, p.end);
+      const args: Uint8Array[] = [];
+      while (p.next()) args.push(copyRange(r.buf, p.start, p.end));
       const created = e === undefined;
       if (e === undefined) {
         const decode = valueDecoder(name);
@@ -506,7 +545,7 @@ function apply(
       // the first member): commands delete empty keys with a Delete record of their own, so
       // emptiness is settled when the whole log has been read.
       try {
-        e.value.apply(latin1(op), args.map((a) => copyBytes(a)));
+        e.value.apply(op, args);
       } catch {
         report.skippedEffects++;
         if (created) db.delete(key);
@@ -617,10 +656,13 @@ export async function recover(
       const marks = found?.marks ?? null;
       // Replayed into empty tables, a key's first kept record finds nothing to look up (unless a
       // batch begun in the previous file, not seen by the pre-pass, still adds keys), and the
-      // tables can be sized for those keys at once.
+      // tables can be sized for those keys at once (for a snapshot, one record per key).
       const tables = ks.shards[s].tables;
-      const empty = found !== null && batch === null && tables.every((t) => t.size === 0);
-      if (empty) found.firsts.forEach((n, db) => tables[db]?.reserve(n));
+      const empty = batch === null && tables.every((t) => t.size === 0);
+      if (empty) {
+        const keys = found?.firsts ?? keyRecordsPerDb(r.view, ranges);
+        keys.forEach((n, db) => tables[db]?.reserve(n));
+      }
       for (const [from, to] of ranges) {
         for (let pos = from; pos < to; pos = r.end) {
           report.records++;

@@ -26,9 +26,9 @@
  */
 import { Buffer } from "node:buffer";
 import { type Database, type Entry, type Keyspace, subkeyExpireCycles } from "../keyspace.ts";
-import { decodeParts, encodeParts, encodePartsInSteps, PARTS_PER_STEP } from "./codec.ts";
+import { encodeParts, encodePartsInSteps, PARTS_PER_STEP, PartsReader } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
-import { latin1 } from "../bytes.ts";
+import { copyRange, latin1, latin1Range } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** One field of a hash. */
@@ -169,17 +169,22 @@ export class HashValue implements DataValue {
 
   /** Rebuilds a hash from {@link encode}'s snapshot. */
   static decode(snapshot: Uint8Array): HashValue {
-    const parts = decodeParts(snapshot);
+    const r = new PartsReader(snapshot);
     const h = new HashValue();
-    const flags = parts[0][1];
+    if (!r.next()) throw new RangeError("hash: empty snapshot");
+    const flags = r.end - r.start > 1 ? snapshot[r.start + 1] : 0;
     if (flags & 1) h.table = true;
     if (flags & 2) h.ex = true;
-    for (let i = 1; i + 3 <= parts.length; i += 3) {
-      const name = latin1(parts[i]);
-      const f = h.newField(name, new Uint8Array(parts[i + 1]));
+    // Field name, value and TTL, each straight from the snapshot's bytes.
+    for (let left = r.count - 1; left >= 3; left -= 3) {
+      r.next();
+      const name = latin1Range(snapshot, r.start, r.end);
+      r.next();
+      const f = h.newField(name, copyRange(snapshot, r.start, r.end));
       h.map.set(name, f);
       if (!h.table) h.maxLen = Math.max(h.maxLen, f.name.length, f.value.length);
-      if (parts[i + 2].length) h.ttlInPlace(f, Number(latin1(parts[i + 2])));
+      r.next();
+      if (r.end > r.start) h.ttlInPlace(f, Number(latin1Range(snapshot, r.start, r.end)));
     }
     return h;
   }

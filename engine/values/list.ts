@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { decodeParts, encodePartsInSteps, encodeView, type PartsView } from "./codec.ts";
+import { copyRange } from "../bytes.ts";
+import { encodePartsInSteps, encodeView, PartsReader, type PartsView } from "./codec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Estimated bytes one element costs besides its content (for maxmemory accounting). */
@@ -341,9 +342,12 @@ export function effectNumber(n: number): Uint8Array {
 /** Rebuilds a list from its snapshot (or an empty one for null). */
 export function decodeList(snapshot: Uint8Array | null): ListValue {
   if (snapshot === null) return new ListValue();
-  const parts = decodeParts(snapshot);
-  // Copy each element so the list does not keep the (possibly larger) snapshot buffer alive.
-  return ListValue.of(parts.map((p) => new Uint8Array(p)));
+  const r = new PartsReader(snapshot);
+  const items: Uint8Array[] = [];
+  // Copied (small ones into shared slabs, as requests' are) so the list does not keep the
+  // snapshot buffer alive.
+  while (r.next()) items.push(copyRange(snapshot, r.start, r.end));
+  return ListValue.of(items);
 }
 
 registerValueType("list", decodeList);

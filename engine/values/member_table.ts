@@ -158,6 +158,8 @@ export class MemberTable<V> {
   /** Hash and free slot of the last lookup if it missed (-1 after a hit or a change). */
   private missHash = 0;
   private missSlot = -1;
+  /** Length of the member the last lookup missed (a check on {@link insertMissing}'s caller). */
+  private missLength = -1;
 
   /** Number of members. */
   get size(): number {
@@ -199,8 +201,9 @@ export class MemberTable<V> {
    * the free slot that lookup ended on, without searching again. Returns `member`.
    */
   insertMissing(member: string, value: V): string {
-    // Checked by hash (the lookup's key is not kept: it may be a view of a request buffer).
-    if (this.missSlot < 0 || hashMember(member) !== this.missHash) {
+    // Checked by length (the lookup's key is not kept: it may be a view of a request buffer;
+    // hashing it again cost as much as the lookup).
+    if (this.missSlot < 0 || member.length !== this.missLength) {
       throw new Error("member table: insert without a missed lookup of the member");
     }
     this.place(member, value);
@@ -286,7 +289,11 @@ export class MemberTable<V> {
     const hs = this.hashes, p = this.pairs, m = this.mask;
     for (let i = h & m;; i = (i + 1) & m) {
       const x = hs[i];
-      if (x === 0) return this.oldHashes === null ? this.miss(h, i) : this.findOld(h, member, i);
+      if (x === 0) {
+        return this.oldHashes === null
+          ? this.miss(h, i, member.length)
+          : this.findOld(h, member, i);
+      }
       if (x === h && p[2 * i] === member) return this.hit(i);
     }
   }
@@ -296,7 +303,9 @@ export class MemberTable<V> {
     const hs = this.hashes, p = this.pairs, m = this.mask;
     for (let i = h & m;; i = (i + 1) & m) {
       const x = hs[i];
-      if (x === 0) return this.oldHashes === null ? this.miss(h, i) : this.findOld(h, b, i);
+      if (x === 0) {
+        return this.oldHashes === null ? this.miss(h, i, b.length) : this.findOld(h, b, i);
+      }
       if (x === h && sameBytes(p[2 * i] as string, b)) return this.hit(i);
     }
   }
@@ -309,7 +318,7 @@ export class MemberTable<V> {
     const hs = this.oldHashes!, p = this.oldPairs, m = hs.length - 1;
     for (let i = h & m;; i = (i + 1) & m) {
       const x = hs[i];
-      if (x === 0) return this.miss(h, free);
+      if (x === 0) return this.miss(h, free, member.length);
       if (x !== h) continue;
       const k = p[2 * i];
       if (k === MOVED) continue;
@@ -355,9 +364,10 @@ export class MemberTable<V> {
     return slot;
   }
 
-  private miss(h: number, slot: number): number {
+  private miss(h: number, slot: number, length: number): number {
     this.missHash = h;
     this.missSlot = slot;
+    this.missLength = length;
     return -1;
   }
 

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { decodeParts, encodePartsInSteps, encodeView, type PartsView } from "./codec.ts";
+import { encodePartsInSteps, encodeView, PartsReader, type PartsView } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { latin1 } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -247,9 +247,11 @@ export class SetValue implements DataValue {
   static decode(snapshot: Uint8Array | null): SetValue {
     const s = new SetValue();
     if (snapshot === null) return s;
-    const parts = decodeParts(snapshot);
-    for (let i = 1; i < parts.length; i++) s.addBytes(parts[i]);
-    if (parts.length > 0 && parts[0][0] === FLAG_HASHTABLE) s.intset = false;
+    const r = new PartsReader(snapshot);
+    if (!r.next()) return s;
+    const hashtable = r.end > r.start && snapshot[r.start] === FLAG_HASHTABLE;
+    while (r.next()) s.addBytes(r.view());
+    if (hashtable) s.intset = false;
     return s;
   }
 
