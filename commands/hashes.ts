@@ -13,7 +13,7 @@
  */
 import type { Database, Entry } from "../engine/keyspace.ts";
 import { globMatch } from "../engine/glob.ts";
-import { incrByFloat, parseLongDouble } from "../engine/longdouble.ts";
+import { incrByFloat, longDoubleText, parseLongDouble } from "../engine/longdouble.ts";
 import {
   expireHashFields,
   type HashField,
@@ -659,14 +659,14 @@ export const hashCommands: CommandSpec[] = [
     /** HINCRBYFLOAT key field increment */
     (ctx, argv) => {
       const db = ctx.db;
-      const incrText = latin1(argv[3]);
+      const incrText = longDoubleText(argv[3]);
       const incr = parseLongDouble(incrText);
       if (incr === null) throw Errors.notFloat;
       if ("inf" in incr) throw err("ERR value is NaN or Infinity");
       const key = latin1(argv[1]);
       const e = writeHash(db, key);
       const f = e === null ? undefined : hashOf(e).getBytes(argv[2]);
-      const current = f === undefined ? "0" : latin1(f.value);
+      const current = f === undefined ? "0" : longDoubleText(f.value);
       if (f !== undefined && parseLongDouble(current) === null) {
         throw err("ERR hash value is not a float");
       }

@@ -26,7 +26,7 @@ import {
   SortedSetValue,
   type ZNode,
 } from "../engine/values/sorted_set.ts";
-import { formatDouble, hexDouble, parseDouble } from "../protocol/numbers.ts";
+import { formatDouble, formatStoredScore, hexDouble, parseDouble } from "../protocol/numbers.ts";
 import { Double, NULL_ARRAY, type Reply } from "../protocol/reply.ts";
 import { int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { blockOnKeysUntilTimeout, timeoutArg } from "../server/blocking.ts";
@@ -1281,10 +1281,12 @@ export const sortedSetCommands: CommandSpec[] = [
       }
       const c = cursor > BigInt(zs.size) ? zs.size + 1 : Number(cursor);
       const [next, nodes] = zs.scan(c, count);
+      // A small set replies the scores as its listpack stores them, a big one as doubles.
+      const format = zs.skiplist ? formatDouble : formatStoredScore;
       const items: Reply[] = [];
       for (const n of nodes) {
         if (pattern !== null && !globMatch(pattern, n.member)) continue;
-        items.push(n.member, formatDouble(n.score));
+        items.push(n.member, format(n.score));
       }
       return [String(next), items];
     },

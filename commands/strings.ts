@@ -6,7 +6,7 @@
  */
 import { type Database, type Entry, KEEP_TTL, type Key } from "../engine/keyspace.ts";
 import { appendBytes } from "../engine/bytes.ts";
-import { incrByFloat } from "../engine/longdouble.ts";
+import { incrByFloat, longDoubleText } from "../engine/longdouble.ts";
 import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
@@ -467,8 +467,8 @@ export const stringCommands: CommandSpec[] = [
       const db = ctx.db;
       const key = latin1(argv[1]);
       const e = db.find(key);
-      const current = e === undefined ? "0" : latin1(stringOf(e));
-      const result = incrByFloat(current, latin1(argv[2]));
+      const current = e === undefined ? "0" : longDoubleText(stringOf(e));
+      const result = incrByFloat(current, longDoubleText(argv[2]));
       if (result instanceof RespError) return result;
       const bytes = latin1Bytes(result);
       storeOver(db, key, e, bytes, bytes.length <= 44 ? "embstr" : "raw");

@@ -8,6 +8,7 @@
  * @module
  */
 import { RespError } from "../protocol/reply.ts";
+import { latin1 } from "./bytes.ts";
 
 /** A finite long double: mantissa × 2^exp, mantissa < 2^64 (0 for zero), or ±Infinity. */
 type LongDouble = { neg: boolean; mant: bigint; exp: number } | { neg: boolean; inf: true };
@@ -60,6 +61,15 @@ const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?
 const INF = /^([+-]?)inf(?:inity)?$/i;
 
 /** strtold over the whole text, as Redis's getLongDoubleFromObject; null when not valid. */
+/**
+ * The text of a value or argument to parse as a long double: "" (which never parses) when it is
+ * longer than any number can be, so that no string is made of a huge value (V8 refuses strings
+ * over about 512 MB, where Redis simply answers that the value is not a float).
+ */
+export function longDoubleText(b: Uint8Array): string {
+  return b.length > MAX_CHARS ? "" : latin1(b);
+}
+
 export function parseLongDouble(text: string): LongDouble | null {
   if (text.length === 0 || text.length > MAX_CHARS) return null;
   const inf = INF.exec(text);

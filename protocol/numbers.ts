@@ -149,6 +149,16 @@ export function formatDouble(d: number): string {
   return (negative ? "-" : "") + stripZeros(fixed);
 }
 
+/**
+ * A score as a small (listpack) sorted set stores it, which ZSCAN replies as is: Redis's
+ * `d2string`, a whole number within ±2^62 as an integer (so 123456789012345678 reads
+ * `123456789012345680`, and -0 reads `0`), anything else as {@link formatDouble}.
+ */
+export function formatStoredScore(d: number): string {
+  if (Number.isInteger(d) && Math.abs(d) <= 2 ** 62) return BigInt(d).toString();
+  return formatDouble(d);
+}
+
 const doubleBits = new DataView(new ArrayBuffer(8));
 const LOG10_5 = Math.log10(5);
 

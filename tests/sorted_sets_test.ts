@@ -403,6 +403,10 @@ const SCRIPT: string[] = [
   "ZSCAN sc 0 MATCH",
   "ZSCAN sc 0 TYPE zset",
   "ZSCAN sc 0 NOVALUES",
+  // A small set replies scores as its listpack stores them: whole numbers within 2^62 in full.
+  "ZADD scw 123456789012345678 a 4611686018427387904 b 5e18 c -4e18 d 0.1 e 1e20 f -0 g 1e16 h",
+  "ZSCAN scw 0",
+  "ZSCORE scw a",
   "ZSCAN nosuch 0",
   "ZSCAN nosuch 0 COUNT 0",
   "ZSCAN nosuch x",
