@@ -382,9 +382,9 @@ export const stringCommands: CommandSpec[] = [
           const cur = stringOf(e);
           checkLength(ctx.server, cur.length + argv[2].length);
           next = appendBytes(cur, argv[2]);
-          // A value that stays hot is logged as the bytes appended; one too large to keep hot
-          // is written whole, since a cold value is read back from one record.
-          if (next.length <= ctx.server.memory.hotMax) {
+          // Logged as the bytes appended while the value may stay hot; else written whole, since
+          // a cold value is read back from one record.
+          if (ctx.server.memory.mayStayHot(next.length)) {
             db.appended(e, next, next.subarray(cur.length));
           } else db.replace(e, next, "raw");
         }
@@ -393,7 +393,7 @@ export const stringCommands: CommandSpec[] = [
       },
     ),
     differences:
-      "APPEND logs the bytes appended while the value is at most `hot-cache-max-value-size` (64kb by default); a larger value is logged whole on each APPEND (it is read back cold from one record), so building a value far larger than that by many appends costs in proportion to its length each time.",
+      "APPEND logs the bytes appended while the value is at most `hot-cache-max-value-size` (64kb by default) and maxmemory is not set; otherwise the value is logged whole on each APPEND (a value that may go cold must be whole in one record), so building a large value by many appends then costs in proportion to its length each time.",
   },
   str(
     "strlen",

@@ -83,6 +83,15 @@ export class MemoryGuard {
     return true;
   }
 
+  /**
+   * True when a string of `length` bytes may grow by APPEND records: it stays hot (it is in no
+   * one record until written whole again, so it cannot go cold), which is only right for a value
+   * small enough to keep hot and while maxmemory never needs values to go cold.
+   */
+  mayStayHot(length: number): boolean {
+    return length <= this.hotMax && this.max <= 0;
+  }
+
   /** Asks for `e` to go cold once its value is on disk (large values never stay hot). */
   coolLater(e: Entry): void {
     this.queue.push(e);

@@ -21,6 +21,38 @@ Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go
   }
 });
 
+Deno.test("maxmemory: strings built by APPEND go cold too; writes 20x maxmemory are never refused", async () => {
+  const maxmemory = 512 * 1024;
+  const server = await startFerric({ maxmemory, "maxmemory-policy": "allkeys-lru" });
+  const c = await RawClient.connect(server.port);
+  // Each value is built by APPENDs (logged as what was appended, so at first in no one record).
+  const n = 640, chunk = 4096, chunks = 4;
+  const valueOf = (i: number) => `${i}:`.padEnd(chunk * chunks, String.fromCharCode(97 + (i % 26)));
+  try {
+    for (let i = 0; i < n; i++) {
+      const v = valueOf(i);
+      for (let k = 0; k < chunks; k++) {
+        assertEquals(
+          await c.call("APPEND", `k${i}`, v.slice(k * chunk, (k + 1) * chunk)),
+          `:${(k + 1) * chunk}\r\n`,
+          `APPEND k${i}`,
+        );
+      }
+    }
+    assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
+    for (let i = 0; i < n; i += 7) {
+      assertEquals(
+        await c.call("GET", `k${i}`),
+        `$${chunk * chunks}\r\n${valueOf(i)}\r\n`,
+        `GET k${i}`,
+      );
+    }
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 Deno.test("maxmemory: after FLUSHALL/FLUSHDB the memory count stays true and the limit holds", async () => {
   const maxmemory = 512 * 1024;
   const server = await startFerric({ maxmemory, "maxmemory-policy": "allkeys-lru" });
