@@ -867,6 +867,14 @@ export class Database {
     this.keyspace.modified(this.index, e.key);
   }
 
+  /**
+   * Logs `e`'s value whole again, unchanged: a string grown by APPEND records gets one place in
+   * the log, from which it can go cold.
+   */
+  rewrite(e: Entry): void {
+    this.keyspace.log.put(this.index, e);
+  }
+
   private revalue(e: Entry, value: Value, encoding: string | undefined): void {
     const old = e.cold ? 0 : e.strLen >= 0 ? e.strLen : valueSize(e.value);
     const len = value instanceof Uint8Array ? value.length : -1;

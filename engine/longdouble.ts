@@ -60,18 +60,21 @@ const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/;
 const INF = /^([+-]?)inf(?:inity)?$/i;
 
-/** strtold over the whole text, as Redis's getLongDoubleFromObject; null when not valid. */
 /**
  * The text of a value or argument to parse as a long double: "" (which never parses) when it is
  * longer than any number can be, so that no string is made of a huge value (V8 refuses strings
  * over about 512 MB, where Redis simply answers that the value is not a float).
  */
 export function longDoubleText(b: Uint8Array): string {
-  return b.length > MAX_CHARS ? "" : latin1(b);
+  return b.length >= MAX_CHARS ? "" : latin1(b);
 }
 
+/**
+ * strtold over the whole text, as Redis's getLongDoubleFromObject; null when not valid (empty,
+ * or MAX_LONG_DOUBLE_CHARS long or longer, as Redis's string2ld refuses).
+ */
 export function parseLongDouble(text: string): LongDouble | null {
-  if (text.length === 0 || text.length > MAX_CHARS) return null;
+  if (text.length === 0 || text.length >= MAX_CHARS) return null;
   const inf = INF.exec(text);
   if (inf) return { neg: inf[1] === "-", inf: true };
   let neg: boolean, mantissa: bigint, shift2 = 0, exp10 = 0;

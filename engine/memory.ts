@@ -35,8 +35,15 @@ export class MemoryGuard {
   constructor(private readonly keyspace: Keyspace, private readonly config: Config) {
     this.max = config.int("maxmemory");
     this.hotMax = config.int("hot-cache-max-value-size");
-    config.watch("maxmemory", (v) => this.max = v as number);
-    config.watch("hot-cache-max-value-size", (v) => this.hotMax = v as number);
+    config.watch("maxmemory", (v) => {
+      this.max = v as number;
+      if (this.max > 0) this.placeGrownStrings();
+    });
+    config.watch("hot-cache-max-value-size", (v) => {
+      const lower = (v as number) < this.hotMax;
+      this.hotMax = v as number;
+      if (lower || this.max > 0) this.placeGrownStrings();
+    });
   }
 
   /** Bytes held in memory by keys and hot values (estimated as they are stored). */
@@ -90,6 +97,30 @@ export class MemoryGuard {
    */
   mayStayHot(length: number): boolean {
     return length <= this.hotMax && this.max <= 0;
+  }
+
+  /**
+   * Writes whole, through the log, every string grown by APPEND records that may no longer stay
+   * hot ({@link mayStayHot}: maxmemory set, or hot-cache-max-value-size lowered, since it grew, or
+   * a restart that replayed its appends under such settings), so that it can go cold once
+   * written. Returns how many it wrote. (A string whose put is still being written is written
+   * again: harmless, and only when these settings change.)
+   */
+  placeGrownStrings(): number {
+    const ks = this.keyspace;
+    let written = 0;
+    for (const shard of ks.shards) {
+      for (let d = 0; d < shard.tables.length; d++) {
+        for (const e of shard.tables[d].values()) {
+          const v = e.value;
+          if (e.cold || e.locSegment !== NO_SEGMENT || !(v instanceof Uint8Array)) continue;
+          if (this.mayStayHot(v.length)) continue;
+          ks.dbs[d].rewrite(e);
+          written++;
+        }
+      }
+    }
+    return written;
   }
 
   /** Asks for `e` to go cold once its value is on disk (large values never stay hot). */

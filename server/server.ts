@@ -246,6 +246,11 @@ export class Server {
         segmentSize: () => this.segmentSize,
         log: this.log,
       });
+      // Strings that APPEND records grew are in no one record of the log: those that may not stay
+      // hot (maxmemory, hot-cache-max-value-size) are written whole before commands come in.
+      if (this.engine.recovery.some((r) => r.appends > 0) && this.memory.placeGrownStrings() > 0) {
+        await this.engine.log.flushAll();
+      }
     } finally {
       this.loading = false;
     }

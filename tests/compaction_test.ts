@@ -390,7 +390,11 @@ Deno.test("compaction: FERRICSTORE.COMPACT stopped by FLUSHALL answers an error,
       }
       return false;
     };
-    while (!written()) await new Promise((r) => setTimeout(r, 0));
+    const deadline = Date.now() + 20000;
+    while (!written()) {
+      assert(Date.now() < deadline, "the snapshot file never passed 1 MB");
+      await new Promise((r) => setTimeout(r, 0));
+    }
     assertEquals(await c.call("FLUSHALL"), "+OK\r\n");
     assertEquals(
       await compacting,

@@ -374,6 +374,46 @@ Deno.test("recovery: corruption inside an older segment is reported and later re
   assert(present >= 298, `only ${present} of 300 keys recovered`);
 });
 
+Deno.test("recovery: a string whose APPEND record was lost to corruption keeps its last whole state", async () => {
+  const dir = await tempDir();
+  const server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 4096 });
+  const c = await RawClient.connect(server.port);
+  // Long enough that each APPEND is logged as what it appended (not the whole value again).
+  const base = "b".repeat(300);
+  await c.call("SET", "a", base);
+  for (const chunk of ["-one", "-two", "-three"]) await c.call("APPEND", "a", chunk);
+  // Later records, so the damage is inside an older segment, not a torn tail.
+  for (let i = 0; i < 200; i++) await c.call("SET", `key${i}`, `value${i}`.padEnd(40, "."));
+  c.close();
+  await server.close();
+  // Damage the record of "-two".
+  const files = await listLogFiles(`${dir}/shard_0`);
+  const buf = Buffer.from(await Deno.readFile(files[0].path));
+  let hit = -1;
+  for (let pos = 0; pos < buf.length;) {
+    const r = readRecord(buf, pos);
+    if (typeof r === "string") break;
+    if (r.type === RecordType.AppendString && r.payload.subarray(8).toString() === "-two") {
+      hit = pos;
+    }
+    pos += r.size;
+  }
+  assert(hit >= 0, "no APPEND record of -two in the first segment");
+  buf[hit + HEADER_SIZE + 2] ^= 0xff; // its payload
+  await Deno.writeFile(files[0].path, buf);
+  const child = await spawnFerric(["--data-dir", dir, "--shard-count", "1"]);
+  const d = await RawClient.connect(child.port);
+  try {
+    // Not base + "-one-three", a value that never existed.
+    assertEquals(await d.call("GET", "a"), `$304\r\n${base}-one\r\n`);
+    assertEquals(await d.call("GET", "key199"), `$40\r\n${"value199".padEnd(40, ".")}\r\n`);
+  } finally {
+    d.close();
+    await child.stop();
+  }
+  assertMatch(child.output(), /appends to a string whose earlier record was lost/);
+});
+
 Deno.test("recovery: a batch whose end never reached the disk is dropped whole", async () => {
   const dir = await tempDir();
   const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
@@ -428,6 +468,32 @@ Deno.test("data dir: restart with another shard count is refused with the count 
   assertMatch(message, /written with shard-count 2; start with --shard-count 2/);
   // Refused before it listens: it never says it is ready.
   assert(!/Ready to accept/.test(message), message);
+});
+
+Deno.test("data dir: a format-1 directory is upgraded; a newer format is refused", async () => {
+  const dir = await tempDir();
+  const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const c = await RawClient.connect(server.port);
+  await c.call("SET", "k", "v");
+  c.close();
+  await server.close();
+  // As a server from before APPEND records wrote it: opened, it becomes format 2, which such a
+  // server then refuses rather than reading those records as corruption.
+  await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify({ format: 1, shardCount: 1 }));
+  const again = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const d = await RawClient.connect(again.port);
+  assertEquals(await d.call("GET", "k"), "$1\r\nv\r\n");
+  d.close();
+  await again.close();
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/meta.json`)).format, 2);
+  await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify({ format: 3, shardCount: 1 }));
+  let message = "";
+  try {
+    await spawnFerric(["--data-dir", dir, "--shard-count", "1"]);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertMatch(message, /has data format 3; this server reads formats 1, 2/);
 });
 
 Deno.test("group commit: many clients writing at once never stall (a lost flush would hang them)", async () => {

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { RawClient, startFerric } from "./_harness.ts";
+import type { Server } from "../server/server.ts";
 
 Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go cold", async () => {
   const maxmemory = 512 * 1024;
@@ -50,6 +51,65 @@ Deno.test("maxmemory: strings built by APPEND go cold too; writes 20x maxmemory 
   } finally {
     c.close();
     await server.close();
+  }
+});
+
+Deno.test("maxmemory: strings built by APPEND before maxmemory was set go cold too (CONFIG SET, restart)", async () => {
+  const maxmemory = 512 * 1024;
+  const n = 320, chunk = 4096, chunks = 4;
+  const valueOf = (i: number) => `${i}:`.padEnd(chunk * chunks, String.fromCharCode(97 + (i % 26)));
+  /** Builds every value by APPENDs while maxmemory is unset: logged as what was appended. */
+  const build = async (c: RawClient) => {
+    for (let i = 0; i < n; i++) {
+      const v = valueOf(i);
+      for (let k = 0; k < chunks; k++) {
+        await c.call("APPEND", `k${i}`, v.slice(k * chunk, (k + 1) * chunk));
+      }
+    }
+  };
+  /** Writes as much again in new keys: never refused, and the limit holds. */
+  const writeMore = async (c: RawClient, server: Server) => {
+    for (let i = 0; i < n; i++) {
+      assertEquals(await c.call("SET", `more${i}`, valueOf(i)), "+OK\r\n", `SET more${i}`);
+    }
+    assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
+    for (let i = 0; i < n; i += 7) {
+      assertEquals(
+        await c.call("GET", `k${i}`),
+        `$${chunk * chunks}\r\n${valueOf(i)}\r\n`,
+        `GET k${i}`,
+      );
+    }
+  };
+  // At run time.
+  let server = await startFerric({ "maxmemory-policy": "allkeys-lru" });
+  let c = await RawClient.connect(server.port);
+  try {
+    await build(c);
+    assertEquals(await c.call("CONFIG", "SET", "maxmemory", String(maxmemory)), "+OK\r\n");
+    await writeMore(c, server);
+  } finally {
+    c.close();
+    await server.close();
+  }
+  // After a restart with maxmemory, which replays the APPEND records.
+  const dir = await Deno.makeTempDir({ prefix: "ferric-memory-" });
+  server = await startFerric({ "data-dir": dir });
+  c = await RawClient.connect(server.port);
+  try {
+    await build(c);
+  } finally {
+    c.close();
+    await server.close();
+  }
+  server = await startFerric({ "data-dir": dir, maxmemory, "maxmemory-policy": "allkeys-lru" });
+  c = await RawClient.connect(server.port);
+  try {
+    await writeMore(c, server);
+  } finally {
+    c.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

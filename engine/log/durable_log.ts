@@ -14,6 +14,7 @@ import { encodeValue } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
 import {
   ALL_DBS,
+  AppendPayload,
   EffectPayload,
   HEADER_SIZE,
   type Payload,
@@ -239,18 +240,20 @@ export class DurableLog implements EffectLog {
   }
 
   append(db: number, e: Entry, added: Uint8Array): void {
+    if (added.length === 0) return; // nothing changed
     const value = e.value as Uint8Array;
     // A key's appends are replayed one by one at start-up: once its records would outweigh
     // twice its value, the whole value is written instead (and they become dead bytes), so the
     // log bytes and start-up work of an appended string stay in proportion to the string.
     const keyLen = e.key.length;
-    if (e.logBytes + recordSize(keyLen, added.length) > 2 * recordSize(keyLen, value.length)) {
+    const payload = new AppendPayload(value.length - added.length, added);
+    if (e.logBytes + recordSize(keyLen, payload.length) > 2 * recordSize(keyLen, value.length)) {
       this.put(db, e);
       return;
     }
     // The value is whole in no one record any more: it cannot go cold until it is again.
     e.locSegment = NO_SEGMENT;
-    this.keyed(RecordType.AppendString, db, e, added, false);
+    this.keyed(RecordType.AppendString, db, e, payload, false);
   }
 
   delete(db: number, e: Entry, expired = false): void {

@@ -5,7 +5,7 @@
  * ```
  * <data-dir>/
  *   LOCK              exclusive lock held while a server runs (holds its pid)
- *   meta.json         { "format": 1, "shardCount": N }: a data dir keeps its shard count
+ *   meta.json         { "format": 2, "shardCount": N }: a data dir keeps its shard count
  *   namespaces.json   durability overrides per namespace
  *   shard_0/00001.log segments, rotated at log-segment-size
  *   shard_0/00003.snap compaction snapshot of everything up to segment 3
@@ -40,7 +40,14 @@ export interface EngineOptions {
   lock?: Deno.FsFile;
 }
 
-const FORMAT = 1;
+/**
+ * The data format this server writes. 2 added AppendString records; a format-1 directory is
+ * upgraded when opened, so that a server that knows only format 1 refuses it instead of reading
+ * such records as corruption.
+ */
+const FORMAT = 2;
+/** Older formats this server reads (and upgrades to {@link FORMAT}). */
+const UPGRADES_FROM = [1];
 
 /** The open durable engine of one data directory. */
 export class DurableEngine {
@@ -190,14 +197,19 @@ async function checkLayout(dir: string, shardCount: number): Promise<void> {
     await writeFileAtomic(path, JSON.stringify({ format: FORMAT, shardCount }) + "\n");
     return;
   }
-  if (meta.format !== FORMAT) {
+  if (meta.format !== FORMAT && !UPGRADES_FROM.includes(meta.format)) {
     throw new DataDirError(
-      `${dir} has data format ${meta.format}; this server reads format ${FORMAT}`,
+      `${dir} has data format ${meta.format}; this server reads formats ${
+        [...UPGRADES_FROM, FORMAT].join(", ")
+      }`,
     );
   }
   if (meta.shardCount !== shardCount) {
     throw new DataDirError(
       `${dir} was written with shard-count ${meta.shardCount}; start with --shard-count ${meta.shardCount}`,
     );
+  }
+  if (meta.format !== FORMAT) {
+    await writeFileAtomic(path, JSON.stringify({ format: FORMAT, shardCount }) + "\n");
   }
 }

@@ -63,8 +63,10 @@ export const RecordType = {
    */
   SnapshotInfo: 10,
   /**
-   * The key's string value grew (APPEND): payload = the bytes appended. The value is no longer
-   * whole in any one record; recovery joins it to what the key's earlier records left.
+   * The key's string value grew (APPEND): payload = the value's length before (float64), then
+   * the bytes appended. The value is no longer whole in any one record; recovery joins it to what
+   * the key's earlier records left, when that has the length before (else a record of the key was
+   * lost to corruption, and it keeps the value it has).
    */
   AppendString: 11,
 } as const;
@@ -142,8 +144,21 @@ export class EffectPayload {
   }
 }
 
+/** An AppendString record's payload, written when the record is. */
+export class AppendPayload {
+  readonly length: number;
+  constructor(
+    /** The value's length before the append. */
+    readonly before: number,
+    /** The bytes appended: the tail of the value, which never changes. */
+    readonly bytes: Uint8Array,
+  ) {
+    this.length = 8 + bytes.length;
+  }
+}
+
 /** What a record carries after its key. */
-export type Payload = Uint8Array | EffectPayload | null;
+export type Payload = Uint8Array | EffectPayload | AppendPayload | null;
 
 /** Size of a record with this key and payload. */
 export function recordSize(keyLen: number, payloadLen: number): number {
@@ -184,7 +199,12 @@ export function writeRecord(
   }
   p += keyLen;
   if (payload instanceof Uint8Array) putBytes(out, p, payload);
-  else if (payload) writeEffect(out, p, payload.valueType, payload.op, payload.args);
+  else if (payload instanceof EffectPayload) {
+    writeEffect(out, p, payload.valueType, payload.op, payload.args);
+  } else if (payload) {
+    putDouble(out, p, payload.before);
+    putBytes(out, p + 8, payload.bytes);
+  }
   p += valLen;
   putUint32(out, pos, crc32(out, pos + 4, p));
   return p;

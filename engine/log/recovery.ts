@@ -45,10 +45,13 @@ export interface ShardRecovery {
   corruptBytes: number;
   droppedBatches: number;
   /**
-   * Element effects that did not apply (a key a compaction snapshot no longer holds: it was
-   * deleted after the snapshot began, and its Delete record follows).
+   * Element effects and appends that did not apply: on a key a compaction snapshot no longer
+   * holds (deleted after the snapshot began; its Delete record follows), or appends to a string
+   * whose earlier record was lost to corruption (the string keeps its last whole state).
    */
   skippedEffects: number;
+  /** APPEND records applied (strings they grew are in no one record of the log). */
+  appends: number;
   /** The largest batch id seen (in batch records and snapshot horizons). */
   lastBatchId: number;
   /** The largest log sequence number seen. */
@@ -561,17 +564,27 @@ function apply(
         report.skippedEffects++;
         return;
       }
+      // The length it grew from: another means a record of this key was lost to corruption
+      // (recovery keeps the records after a damaged stretch), and joining would make a value
+      // that never existed. The key keeps its last whole state instead.
+      const before = r.view.getFloat64(r.payloadStart, true);
+      const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
+      if (length !== before) {
+        report.skippedEffects++;
+        return;
+      }
       // The value is whole in no one record now, so it stays hot whatever its size.
       const cur = e.cold ? cold.read(e) : e.value as Uint8Array;
       const added = new Uint8Array(
         r.buf.buffer,
-        r.buf.byteOffset + r.payloadStart,
-        r.end - r.payloadStart,
+        r.buf.byteOffset + r.payloadStart + 8,
+        r.end - r.payloadStart - 8,
       );
       db.replace(e, appendBytes(cur, added), "raw");
       e.cold = false;
       e.locSegment = NO_SEGMENT;
       e.logBytes += size;
+      report.appends++;
       break;
     }
     case RecordType.Delete:
@@ -611,6 +624,7 @@ export async function recover(
       corruptBytes: 0,
       droppedBatches: 0,
       skippedEffects: 0,
+      appends: 0,
       lastBatchId: 0,
       lastLsn: 0,
     };
@@ -624,98 +638,104 @@ export async function recover(
   ks.now = now;
   // Reads the values an APPEND record grows that were loaded cold.
   const cold = new ColdReader(shardDirs, (key) => ks.shardOf(key));
-  for (let s = 0; s < shardDirs.length; s++) {
-    const report = reports[s];
-    const total = fileLists[s].reduce((n, f) => n + f.size, 0) || 1;
-    let done = 0;
-    let lastReport = performance.now();
-    // Batch state carries across files: a batch may straddle a segment rotation.
-    // Each record with the file it was read from (its value's location).
-    let batch: [number, RecordView][] | null = null;
-    let batchWhole = false;
-    for (const f of fileLists[s]) {
-      const buf = await readFile(f.path);
-      const fileId = f.snapshot ? -f.id : f.id;
-      const r: RecordView = {
-        buf,
-        view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
-        type: 0,
-        db: 0,
-        lsn: 0,
-        expireAt: 0,
-        key: "",
-        payloadStart: 0,
-        end: 0,
-        offset: 0,
-        absent: false,
-      };
-      const ranges = f.ranges ?? [];
-      const found = f.snapshot
-        ? null
-        : findSuperseded(buf, ranges, parts, batch !== null, batchWhole);
-      const marks = found?.marks ?? null;
-      // Replayed into empty tables, a key's first kept record finds nothing to look up (unless a
-      // batch begun in the previous file, not seen by the pre-pass, still adds keys), and the
-      // tables can be sized for those keys at once (for a snapshot, one record per key).
-      const tables = ks.shards[s].tables;
-      const empty = batch === null && tables.every((t) => t.size === 0);
-      if (empty) {
-        const keys = found?.firsts ?? keyRecordsPerDb(r.view, ranges);
-        keys.forEach((n, db) => tables[db]?.reserve(n));
-      }
-      for (const [from, to] of ranges) {
-        for (let pos = from; pos < to; pos = r.end) {
-          report.records++;
-          const mark = marks === null ? KEPT : marks[pos >>> 5];
-          if (mark === SUPERSEDED) {
-            const lsn = r.view.getFloat64(pos + 8, true);
-            if (lsn > report.lastLsn) report.lastLsn = lsn;
-            r.end = recordEnd(r.view, pos);
-            continue;
-          }
-          decodeAt(r, pos);
-          r.absent = empty && mark === FIRST;
-          if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
-          if (r.type === RecordType.BatchBegin) {
-            const id = r.view.getFloat64(r.payloadStart, true);
-            batchWhole = parts.whole(id, r.view.getUint16(r.payloadStart + 8, true));
-            batch = [];
-            continue;
-          }
-          if (r.type === RecordType.BatchEnd) {
-            if (batch && batchWhole) {
-              for (const [file, b] of batch) apply(ks, s, file, b, keepHot, report, cold);
-            } else if (batch) report.droppedBatches++;
-            batch = null;
-            continue;
-          }
-          if (batch) {
-            batch.push([fileId, copyView(r)]);
-            continue;
-          }
-          apply(ks, s, fileId, r, keepHot, report, cold);
-          if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
-            lastReport = performance.now();
-            progress(s, report.records, (done + pos) / total);
+  try {
+    for (let s = 0; s < shardDirs.length; s++) {
+      const report = reports[s];
+      const total = fileLists[s].reduce((n, f) => n + f.size, 0) || 1;
+      let done = 0;
+      let lastReport = performance.now();
+      // Batch state carries across files: a batch may straddle a segment rotation.
+      // Each record with the file it was read from (its value's location).
+      let batch: [number, RecordView][] | null = null;
+      let batchWhole = false;
+      for (const f of fileLists[s]) {
+        const buf = await readFile(f.path);
+        const fileId = f.snapshot ? -f.id : f.id;
+        const r: RecordView = {
+          buf,
+          view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+          type: 0,
+          db: 0,
+          lsn: 0,
+          expireAt: 0,
+          key: "",
+          payloadStart: 0,
+          end: 0,
+          offset: 0,
+          absent: false,
+        };
+        const ranges = f.ranges ?? [];
+        const found = f.snapshot
+          ? null
+          : findSuperseded(buf, ranges, parts, batch !== null, batchWhole);
+        const marks = found?.marks ?? null;
+        // Replayed into empty tables, a key's first kept record finds nothing to look up (unless a
+        // batch begun in the previous file, not seen by the pre-pass, still adds keys), and the
+        // tables can be sized for those keys at once (for a snapshot, one record per key).
+        const tables = ks.shards[s].tables;
+        const empty = batch === null && tables.every((t) => t.size === 0);
+        if (empty) {
+          const keys = found?.firsts ?? keyRecordsPerDb(r.view, ranges);
+          keys.forEach((n, db) => tables[db]?.reserve(n));
+        }
+        for (const [from, to] of ranges) {
+          for (let pos = from; pos < to; pos = r.end) {
+            report.records++;
+            const mark = marks === null ? KEPT : marks[pos >>> 5];
+            if (mark === SUPERSEDED) {
+              const lsn = r.view.getFloat64(pos + 8, true);
+              if (lsn > report.lastLsn) report.lastLsn = lsn;
+              r.end = recordEnd(r.view, pos);
+              continue;
+            }
+            decodeAt(r, pos);
+            r.absent = empty && mark === FIRST;
+            if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
+            if (r.type === RecordType.BatchBegin) {
+              const id = r.view.getFloat64(r.payloadStart, true);
+              batchWhole = parts.whole(id, r.view.getUint16(r.payloadStart + 8, true));
+              batch = [];
+              continue;
+            }
+            if (r.type === RecordType.BatchEnd) {
+              if (batch && batchWhole) {
+                for (const [file, b] of batch) apply(ks, s, file, b, keepHot, report, cold);
+              } else if (batch) report.droppedBatches++;
+              batch = null;
+              continue;
+            }
+            if (batch) {
+              batch.push([fileId, copyView(r)]);
+              continue;
+            }
+            apply(ks, s, fileId, r, keepHot, report, cold);
+            if ((report.records & 0xffff) === 0 && performance.now() - lastReport > 1000) {
+              lastReport = performance.now();
+              progress(s, report.records, (done + pos) / total);
+            }
           }
         }
+        done += f.size;
+        report.bytes += f.size;
       }
-      done += f.size;
-      report.bytes += f.size;
+      if (batch) report.droppedBatches++; // a batch whose end never reached the disk
+      if (report.skippedEffects > 0) {
+        log.warning(
+          "recovery",
+          `shard ${s}: skipped ${report.skippedEffects} effect(s) that did not apply (on keys a snapshot no longer holds, or appends to a string whose earlier record was lost to corruption)`,
+        );
+      }
+      if (report.droppedBatches > 0) {
+        log.warning(
+          "recovery",
+          `shard ${s}: dropped ${report.droppedBatches} incomplete batch(es)`,
+        );
+      }
+      progress(s, report.records, 1);
     }
-    if (batch) report.droppedBatches++; // a batch whose end never reached the disk
-    if (report.skippedEffects > 0) {
-      log.warning(
-        "recovery",
-        `shard ${s}: skipped ${report.skippedEffects} effect(s) on keys a snapshot no longer holds`,
-      );
-    }
-    if (report.droppedBatches > 0) {
-      log.warning("recovery", `shard ${s}: dropped ${report.droppedBatches} incomplete batch(es)`);
-    }
-    progress(s, report.records, 1);
+  } finally {
+    cold.forget();
   }
-  cold.forget();
   // Expiry is judged once, now that the log has been read: a record's deadline may have been
   // lifted or moved by a later record (PERSIST, EXPIRE, SET KEEPTTL …), and a key that expired
   // while the server ran has its Delete in the log. Collections a crash left empty (their Delete
