@@ -1394,7 +1394,7 @@ async function debugReload(
       const merges = engine.shards.map((s) => s.stats.lastMerge);
       const fresh = new Keyspace({ shardCount: live.shards.length, databases: live.dbs.length });
       fresh.encodingLimits = live.encodingLimits;
-      await recover(
+      const reports = await recover(
         fresh,
         dirs,
         server.log,
@@ -1406,7 +1406,10 @@ async function debugReload(
       );
       if (moved && attempt < 3) continue;
       if (moved) return err("ERR DEBUG RELOAD: the logs kept being compacted during the load");
-      return install(server, fresh, opts);
+      const reply = install(server, fresh, opts);
+      // As at start-up: strings grown by APPEND records that may not stay hot are written whole.
+      if (reports.some((r) => r.appends > 0)) server.memory.placeGrownStrings();
+      return reply;
     }
   } finally {
     server.loading = false;

@@ -35,14 +35,17 @@ export class MemoryGuard {
   constructor(private readonly keyspace: Keyspace, private readonly config: Config) {
     this.max = config.int("maxmemory");
     this.hotMax = config.int("hot-cache-max-value-size");
+    // Strings grow by APPEND records only while maxmemory is unset: they need placing (a walk
+    // of every key) when it is first set, or when the hot limit drops while it is unset.
     config.watch("maxmemory", (v) => {
+      const was = this.max;
       this.max = v as number;
-      if (this.max > 0) this.placeGrownStrings();
+      if (was <= 0 && this.max > 0) this.placeGrownStrings();
     });
     config.watch("hot-cache-max-value-size", (v) => {
       const lower = (v as number) < this.hotMax;
       this.hotMax = v as number;
-      if (lower || this.max > 0) this.placeGrownStrings();
+      if (lower && this.max <= 0) this.placeGrownStrings();
     });
   }
 

@@ -246,27 +246,28 @@ export class Server {
         segmentSize: () => this.segmentSize,
         log: this.log,
       });
+      const engine = this.engine;
+      const memory = this.memory;
+      memory.canCool = (e) => {
+        if (e.locSegment === NO_SEGMENT) return false;
+        return engine.shards[e.shard].isSynced(e.locSegment, e.locOffset + e.locLength);
+      };
+      engine.log.onValueWritten = (e) => {
+        if (memory.tooLargeToKeep(e)) memory.coolLater(e);
+      };
+      this.keyspace.onWarm = (e) => {
+        if (memory.tooLargeToKeep(e)) memory.coolLater(e);
+      };
+      for (const s of engine.shards) s.onSynced = () => memory.drain();
       // Strings that APPEND records grew are in no one record of the log: those that may not stay
-      // hot (maxmemory, hot-cache-max-value-size) are written whole before commands come in.
-      if (this.engine.recovery.some((r) => r.appends > 0) && this.memory.placeGrownStrings() > 0) {
-        await this.engine.log.flushAll();
+      // hot (maxmemory, hot-cache-max-value-size) are written whole (and then go cold as any
+      // value) before commands come in.
+      if (engine.recovery.some((r) => r.appends > 0) && memory.placeGrownStrings() > 0) {
+        await engine.log.flushAll();
       }
     } finally {
       this.loading = false;
     }
-    const engine = this.engine;
-    const memory = this.memory;
-    memory.canCool = (e) => {
-      if (e.locSegment === NO_SEGMENT) return false;
-      return engine.shards[e.shard].isSynced(e.locSegment, e.locOffset + e.locLength);
-    };
-    engine.log.onValueWritten = (e) => {
-      if (memory.tooLargeToKeep(e)) memory.coolLater(e);
-    };
-    this.keyspace.onWarm = (e) => {
-      if (memory.tooLargeToKeep(e)) memory.coolLater(e);
-    };
-    for (const s of engine.shards) s.onSynced = () => memory.drain();
     const ns = this.engine.namespaces;
     const update = () =>
       ns.setDefaults({ durability: durability(), windowMs: config.int("commit-window-ms") });

@@ -374,7 +374,7 @@ Deno.test("recovery: corruption inside an older segment is reported and later re
   assert(present >= 298, `only ${present} of 300 keys recovered`);
 });
 
-Deno.test("recovery: a string whose APPEND record was lost to corruption keeps its last whole state", async () => {
+Deno.test("recovery: a string whose earlier record was lost to corruption keeps its last whole state", async () => {
   const dir = await tempDir();
   const server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 4096 });
   const c = await RawClient.connect(server.port);
@@ -382,30 +382,35 @@ Deno.test("recovery: a string whose APPEND record was lost to corruption keeps i
   const base = "b".repeat(300);
   await c.call("SET", "a", base);
   for (const chunk of ["-one", "-two", "-three"]) await c.call("APPEND", "a", chunk);
+  // A lost SET of the same length: appends after it must not land on the value before it.
+  await c.call("SET", "s", "A".repeat(300));
+  await c.call("SET", "s", "B".repeat(300));
+  for (const chunk of ["-c", "-d"]) await c.call("APPEND", "s", chunk);
   // Later records, so the damage is inside an older segment, not a torn tail.
   for (let i = 0; i < 200; i++) await c.call("SET", `key${i}`, `value${i}`.padEnd(40, "."));
   c.close();
   await server.close();
-  // Damage the record of "-two".
+  // Damage the record of "-two", and the SET of "B"s.
   const files = await listLogFiles(`${dir}/shard_0`);
   const buf = Buffer.from(await Deno.readFile(files[0].path));
-  let hit = -1;
+  const hits: number[] = [];
   for (let pos = 0; pos < buf.length;) {
     const r = readRecord(buf, pos);
     if (typeof r === "string") break;
-    if (r.type === RecordType.AppendString && r.payload.subarray(8).toString() === "-two") {
-      hit = pos;
-    }
+    const text = r.payload.toString("latin1");
+    if (r.type === RecordType.AppendString && text.endsWith("-two")) hits.push(pos);
+    if (r.type === RecordType.PutString && text === "B".repeat(300)) hits.push(pos);
     pos += r.size;
   }
-  assert(hit >= 0, "no APPEND record of -two in the first segment");
-  buf[hit + HEADER_SIZE + 2] ^= 0xff; // its payload
+  assertEquals(hits.length, 2, "the records to damage are not in the first segment");
+  for (const at of hits) buf[at + HEADER_SIZE + 10] ^= 0xff; // in their payloads
   await Deno.writeFile(files[0].path, buf);
   const child = await spawnFerric(["--data-dir", dir, "--shard-count", "1"]);
   const d = await RawClient.connect(child.port);
   try {
-    // Not base + "-one-three", a value that never existed.
+    // Not base + "-one-three", nor "A"s + "-c-d": values that never existed.
     assertEquals(await d.call("GET", "a"), `$304\r\n${base}-one\r\n`);
+    assertEquals(await d.call("GET", "s"), `$300\r\n${"A".repeat(300)}\r\n`);
     assertEquals(await d.call("GET", "key199"), `$40\r\n${"value199".padEnd(40, ".")}\r\n`);
   } finally {
     d.close();

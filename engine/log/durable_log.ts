@@ -246,7 +246,7 @@ export class DurableLog implements EffectLog {
     // twice its value, the whole value is written instead (and they become dead bytes), so the
     // log bytes and start-up work of an appended string stay in proportion to the string.
     const keyLen = e.key.length;
-    const payload = new AppendPayload(value.length - added.length, added);
+    const payload = new AppendPayload(entryLsn(e), added);
     if (e.logBytes + recordSize(keyLen, payload.length) > 2 * recordSize(keyLen, value.length)) {
       this.put(db, e);
       return;

@@ -63,10 +63,11 @@ export const RecordType = {
    */
   SnapshotInfo: 10,
   /**
-   * The key's string value grew (APPEND): payload = the value's length before (float64), then
-   * the bytes appended. The value is no longer whole in any one record; recovery joins it to what
-   * the key's earlier records left, when that has the length before (else a record of the key was
-   * lost to corruption, and it keeps the value it has).
+   * The key's string value grew (APPEND): payload = the key's log sequence number before it
+   * (float64: that of its previous record), then the bytes appended. The value is no longer whole
+   * in any one record; recovery joins it to what the key's earlier records left, when the last of
+   * them is that record (else a record of the key was lost to corruption, and it keeps the value
+   * it has).
    */
   AppendString: 11,
 } as const;
@@ -148,7 +149,7 @@ export class EffectPayload {
 export class AppendPayload {
   readonly length: number;
   constructor(
-    /** The value's length before the append. */
+    /** The key's log sequence number before the append. */
     readonly before: number,
     /** The bytes appended: the tail of the value, which never changes. */
     readonly bytes: Uint8Array,

@@ -564,12 +564,11 @@ function apply(
         report.skippedEffects++;
         return;
       }
-      // The length it grew from: another means a record of this key was lost to corruption
-      // (recovery keeps the records after a damaged stretch), and joining would make a value
-      // that never existed. The key keeps its last whole state instead.
-      const before = r.view.getFloat64(r.payloadStart, true);
-      const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
-      if (length !== before) {
+      // It grew the state the key's record of this sequence number left: any other means a
+      // record of the key was lost to corruption (recovery keeps the records after a damaged
+      // stretch), and joining would make a value that never existed. The key keeps its last
+      // whole state instead.
+      if (r.end - r.payloadStart < 8 || entryLsn(e) !== r.view.getFloat64(r.payloadStart, true)) {
         report.skippedEffects++;
         return;
       }
