@@ -102,7 +102,6 @@ function isSharedInteger(server: Server, db: Database, e: Entry): boolean {
 function keepAccess(from: Entry, to: Entry): void {
   to.access = from.access;
   to.lfu = from.lfu;
-  to.lfuMinute = from.lfuMinute;
 }
 
 /** DEL/UNLINK: removes the keys, sending `del` for each that existed. */

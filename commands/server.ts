@@ -1250,9 +1250,7 @@ function debugObject(
     : e.value instanceof Uint8Array
     ? e.value.length
     : e.value.encode().length;
-  const lru = ks.lfuMode
-    ? ((e.lfuMinute & 0xffff) << 8) | e.lfu
-    : (e.access + LRU_EPOCH_S) & 0xffffff;
+  const lru = ks.lfuMode ? e.lfu : (e.access + LRU_EPOCH_S) & 0xffffff;
   const idle = Math.max(0, lruClock(Date.now()) - e.access);
   let extra = "";
   if (encoding === "quicklist") {

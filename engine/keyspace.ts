@@ -67,9 +67,12 @@ export interface Entry {
   volIdx: number;
   /** Last access on the {@link lruClock} (LRU, OBJECT IDLETIME). */
   access: number;
-  /** Logarithmic access counter (LFU, OBJECT FREQ) and the minute it last decayed. */
+  /**
+   * LFU data as Redis keeps it in 24 bits: the minute the counter last decayed (16 bits, of
+   * {@link lfuMinutes}) above the logarithmic access counter (8 bits: LFU, OBJECT FREQ). One
+   * field, not two: 8 bytes less per key.
+   */
   lfu: number;
-  lfuMinute: number;
   /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
   encoding: string | undefined;
   /**
@@ -628,13 +631,20 @@ export class Keyspace {
   }
 }
 
+/** The time in minutes, 16 bits of it (Redis's LFUGetTimeInMinutes). */
+function lfuMinutes(now: number): number {
+  return Math.floor(now / 60000) & 0xffff;
+}
+
 /** Decremented LFU counter for the time since it last decayed (Redis's LFUDecrAndReturn). */
 export function lfuCounter(e: Entry, decayTime: number): number {
-  if (decayTime <= 0) return e.lfu;
-  const minutes = Math.floor(Date.now() / 60000) & 0xffff;
-  const elapsed = minutes >= e.lfuMinute ? minutes - e.lfuMinute : 65535 - e.lfuMinute + minutes;
+  const counter = e.lfu & 0xff;
+  if (decayTime <= 0) return counter;
+  const last = e.lfu >>> 8;
+  const minutes = lfuMinutes(Date.now());
+  const elapsed = minutes >= last ? minutes - last : 65535 - last + minutes;
   const periods = Math.floor(elapsed / decayTime);
-  return periods > e.lfu ? 0 : e.lfu - periods;
+  return periods > counter ? 0 : counter - periods;
 }
 
 /** The counter value a new key starts with (LFU_INIT_VAL). */
@@ -669,8 +679,7 @@ function newEntry(
     locOffset: 0,
     locLength: 0,
     volIdx: -1,
-    lfu: LFU_INIT,
-    lfuMinute: Math.floor(now / 60000) & 0xffff,
+    lfu: (lfuMinutes(now) << 8) | LFU_INIT,
     encoding,
   };
 }
@@ -721,8 +730,7 @@ export class Database {
         const base = Math.max(0, c - LFU_INIT);
         if (Math.random() < 1 / (base * ks.lfuLogFactor + 1)) c++;
       }
-      e.lfu = c;
-      e.lfuMinute = Math.floor(ks.now / 60000) & 0xffff;
+      e.lfu = (lfuMinutes(ks.now) << 8) | c;
     }
   }
 

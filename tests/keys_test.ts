@@ -854,14 +854,30 @@ Deno.test("keys: RANDOMKEY answers nil on an empty or fully expired database", a
   }
 });
 
+Deno.test("keys: the LFU counter decays by one per lfu-decay-time minutes since it last did", async () => {
+  const server = await startFerric({ "maxmemory-policy": "allkeys-lfu", "lfu-decay-time": 1 });
+  const c = await RawClient.connect(server.port);
+  try {
+    await c.call("SET", "k", "v");
+    const e = server.keyspace.dbs[0].peek("k")!;
+    // Counter 100, last decayed 3 minutes ago (the minute is 16 bits above the 8-bit counter).
+    e.lfu = (((Math.floor(Date.now() / 60000) - 3) & 0xffff) << 8) | 100;
+    assertEquals(await c.call("OBJECT", "FREQ", "k"), ":97\r\n");
+    assertEquals(await c.call("CONFIG", "SET", "lfu-decay-time", "0"), "+OK\r\n");
+    assertEquals(await c.call("OBJECT", "FREQ", "k"), ":100\r\n");
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 Deno.test("keys: RENAME and MOVE keep the LFU counter, COPY starts a new one", async () => {
   const server = await startFerric({ "maxmemory-policy": "allkeys-lfu" });
   const c = await RawClient.connect(server.port);
   try {
     await c.call("SET", "k", "v");
     const e = server.keyspace.dbs[0].peek("k")!;
-    e.lfu = 100;
-    e.lfuMinute = Math.floor(Date.now() / 60000) & 0xffff;
+    e.lfu = ((Math.floor(Date.now() / 60000) & 0xffff) << 8) | 100; // counter 100, decayed now
     const freq = async (key: string) => Number((await c.call("OBJECT", "FREQ", key)).slice(1, -2));
     await c.call("RENAME", "k", "k2");
     const f1 = await freq("k2");
