@@ -59,30 +59,40 @@ export function latin1Range(src: Uint8Array, from: number, to: number): string {
   return cachedView!.latin1Slice(start, start + n);
 }
 
-// Small copies are carved out of shared slabs: allocating a typed array of its own costs several
-// times more than the copy. A slab lives while any value cut from it does, so only small values
-// share one (at most SLAB_VALUE bytes, in slabs of SLAB bytes).
 const SLAB = 16 * 1024;
-const SLAB_VALUE = 256;
-let slab = new Uint8Array(SLAB);
-let slabPos = 0;
+const SLAB_PART = 256;
 
-/** A view of `n` fresh bytes of the current slab (a new slab when it has no room). */
-function slabView(n: number): Uint8Array {
-  if (slabPos + n > SLAB) {
-    slab = new Uint8Array(SLAB);
-    slabPos = 0;
+/**
+ * Small buffers carved out of shared slabs: a typed array with a buffer of its own costs several
+ * times more (hundreds of ns) than a small copy or encoding. A slab lives while any buffer cut
+ * from it does, so only small ones (at most 256 bytes) share one, and what is kept (values) and
+ * what is soon let go (encoded effects) take from slabs of their own.
+ */
+export class Slabs {
+  private slab = new ArrayBuffer(SLAB);
+  private pos = 0;
+
+  /** `n` fresh zeroed bytes: cut from the current slab when small, else a buffer of their own. */
+  take(n: number): Uint8Array {
+    if (n > SLAB_PART) return new Uint8Array(n);
+    if (this.pos + n > SLAB) {
+      this.slab = new ArrayBuffer(SLAB);
+      this.pos = 0;
+    }
+    // A view made by the constructor costs less than subarray() (no species lookup).
+    const out = new Uint8Array(this.slab, this.pos, n);
+    this.pos += n;
+    return out;
   }
-  // A view made by the constructor costs less than subarray() (no species lookup).
-  const out = new Uint8Array(slab.buffer, slabPos, n);
-  slabPos += n;
-  return out;
 }
+
+/** The slabs of values that outlive their request or log buffer. */
+const values = new Slabs();
 
 /** The ASCII text of a number as bytes (INCR's results), cut from the same slabs. */
 export function numberBytes(n: number | bigint): Uint8Array {
   const s = String(n);
-  const out = slabView(s.length);
+  const out = values.take(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
@@ -99,7 +109,7 @@ export function copyBytes(b: Uint8Array): Uint8Array {
 export function copyRange(src: Uint8Array, from: number, to: number): Uint8Array {
   const n = to - from;
   // Not src.slice(): on a Buffer that is a view, and the source buffer is reused.
-  const out = n > SLAB_VALUE ? new Uint8Array(n) : slabView(n);
+  const out = values.take(n);
   if (n < 32) {
     for (let i = 0; i < n; i++) out[i] = src[from + i];
   } else {

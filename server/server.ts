@@ -640,14 +640,14 @@ export class Server {
     if (max > 0 && this.keyspace.usedBytes > max) this.memory.evict(max);
   }
 
+  /** Per shard: no automatic compaction before this time (after a run that stopped). */
+  private autoCompactAfter: number[] = [];
+
   /**
    * Starts compaction of shards whose dead bytes passed merge-dead-ratio and
    * merge-min-dead-bytes, or whose log grew by merge-growth-percentage past merge-min-size (a log
    * of live element effects has no dead bytes, yet replays far slower than one snapshot).
    */
-  /** Per shard: no automatic compaction before this time (after a run that stopped). */
-  private autoCompactAfter: number[] = [];
-
   private autoCompact(): void {
     const engine = this.engine;
     if (!engine) return;

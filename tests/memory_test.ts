@@ -22,32 +22,44 @@ Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go
   }
 });
 
+/** Values of 16 KB built by four APPENDs of 4 KB (logged as what was appended, while allowed). */
+const CHUNK = 4096, CHUNKS = 4;
+const appended = (i: number) => `${i}:`.padEnd(CHUNK * CHUNKS, String.fromCharCode(97 + (i % 26)));
+
+/** Builds values 0 to n-1 at keys k0 … by APPENDs, checking each reply. */
+async function appendValues(c: RawClient, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const v = appended(i);
+    for (let k = 0; k < CHUNKS; k++) {
+      assertEquals(
+        await c.call("APPEND", `k${i}`, v.slice(k * CHUNK, (k + 1) * CHUNK)),
+        `:${(k + 1) * CHUNK}\r\n`,
+        `APPEND k${i}`,
+      );
+    }
+  }
+}
+
+/** Reads every 7th of the values back whole. */
+async function checkValues(c: RawClient, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 7) {
+    assertEquals(
+      await c.call("GET", `k${i}`),
+      `$${CHUNK * CHUNKS}\r\n${appended(i)}\r\n`,
+      `GET k${i}`,
+    );
+  }
+}
+
 Deno.test("maxmemory: strings built by APPEND go cold too; writes 20x maxmemory are never refused", async () => {
   const maxmemory = 512 * 1024;
   const server = await startFerric({ maxmemory, "maxmemory-policy": "allkeys-lru" });
   const c = await RawClient.connect(server.port);
-  // Each value is built by APPENDs (logged as what was appended, so at first in no one record).
-  const n = 640, chunk = 4096, chunks = 4;
-  const valueOf = (i: number) => `${i}:`.padEnd(chunk * chunks, String.fromCharCode(97 + (i % 26)));
+  const n = 640;
   try {
-    for (let i = 0; i < n; i++) {
-      const v = valueOf(i);
-      for (let k = 0; k < chunks; k++) {
-        assertEquals(
-          await c.call("APPEND", `k${i}`, v.slice(k * chunk, (k + 1) * chunk)),
-          `:${(k + 1) * chunk}\r\n`,
-          `APPEND k${i}`,
-        );
-      }
-    }
+    await appendValues(c, n);
     assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
-    for (let i = 0; i < n; i += 7) {
-      assertEquals(
-        await c.call("GET", `k${i}`),
-        `$${chunk * chunks}\r\n${valueOf(i)}\r\n`,
-        `GET k${i}`,
-      );
-    }
+    await checkValues(c, n);
   } finally {
     c.close();
     await server.close();
@@ -56,36 +68,20 @@ Deno.test("maxmemory: strings built by APPEND go cold too; writes 20x maxmemory 
 
 Deno.test("maxmemory: strings built by APPEND before maxmemory was set go cold too (CONFIG SET, restart)", async () => {
   const maxmemory = 512 * 1024;
-  const n = 320, chunk = 4096, chunks = 4;
-  const valueOf = (i: number) => `${i}:`.padEnd(chunk * chunks, String.fromCharCode(97 + (i % 26)));
-  /** Builds every value by APPENDs while maxmemory is unset: logged as what was appended. */
-  const build = async (c: RawClient) => {
-    for (let i = 0; i < n; i++) {
-      const v = valueOf(i);
-      for (let k = 0; k < chunks; k++) {
-        await c.call("APPEND", `k${i}`, v.slice(k * chunk, (k + 1) * chunk));
-      }
-    }
-  };
+  const n = 320;
   /** Writes as much again in new keys: never refused, and the limit holds. */
   const writeMore = async (c: RawClient, server: Server) => {
     for (let i = 0; i < n; i++) {
-      assertEquals(await c.call("SET", `more${i}`, valueOf(i)), "+OK\r\n", `SET more${i}`);
+      assertEquals(await c.call("SET", `more${i}`, appended(i)), "+OK\r\n", `SET more${i}`);
     }
     assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
-    for (let i = 0; i < n; i += 7) {
-      assertEquals(
-        await c.call("GET", `k${i}`),
-        `$${chunk * chunks}\r\n${valueOf(i)}\r\n`,
-        `GET k${i}`,
-      );
-    }
+    await checkValues(c, n);
   };
   // At run time.
   let server = await startFerric({ "maxmemory-policy": "allkeys-lru" });
   let c = await RawClient.connect(server.port);
   try {
-    await build(c);
+    await appendValues(c, n);
     assertEquals(await c.call("CONFIG", "SET", "maxmemory", String(maxmemory)), "+OK\r\n");
     await writeMore(c, server);
   } finally {
@@ -97,7 +93,7 @@ Deno.test("maxmemory: strings built by APPEND before maxmemory was set go cold t
   server = await startFerric({ "data-dir": dir });
   c = await RawClient.connect(server.port);
   try {
-    await build(c);
+    await appendValues(c, n);
   } finally {
     c.close();
     await server.close();

@@ -14,8 +14,7 @@
  */
 import { Buffer } from "node:buffer";
 import { entryLsn, type Keyspace, NO_SEGMENT, setEntryLsn, setLocation } from "../keyspace.ts";
-import { decodeParts, PartsReader } from "../values/codec.ts";
-// Type and op names are short: latin1 decodes them in a loop, without a Buffer each.
+import { PartsReader } from "../values/codec.ts";
 import { appendBytes, copyRange, latin1Range } from "../bytes.ts";
 import { ColdReader } from "./cold.ts";
 import { valueDecoder } from "../values/types.ts";
@@ -177,10 +176,6 @@ function copyView(r: RecordView): RecordView {
   return { ...r };
 }
 
-function payloadOf(r: RecordView): Buffer {
-  return r.buf.subarray(r.payloadStart, r.end);
-}
-
 /** The type and op names of element effects, which every such record repeats. */
 const names: string[] = [];
 
@@ -198,6 +193,17 @@ function nameAt(buf: Uint8Array, start: number, end: number): string {
   // Plugin types bring names of their own; a few dozen cover the built-in types.
   if (names.length < 64) names.push(s);
   return s;
+}
+
+/**
+ * A collection record's payload, read in place: its value type's name (the first of at least
+ * `parts` parts) and a reader at that part.
+ */
+function typedPayload(r: RecordView, parts: number): [PartsReader, string] {
+  const p = new PartsReader(r.buf, r.payloadStart, r.end);
+  if (p.count < parts) throw new RangeError("truncated record");
+  p.next();
+  return [p, nameAt(r.buf, p.start, p.end)];
 }
 
 /** Where the record at `pos` ends (its header's key and payload lengths), without decoding it. */
@@ -511,11 +517,12 @@ function apply(
       break;
     }
     case RecordType.PutValue: {
-      const [type, snapshot] = decodeParts(payloadOf(r));
-      const name = Buffer.from(type).toString("latin1");
+      const [p, name] = typedPayload(r, 2);
       const decode = valueDecoder(name);
       if (!decode) throw new Error(`unknown value type '${name}'`);
-      const value = decode(new Uint8Array(snapshot));
+      p.next();
+      // A copy: a decoder (a plugin's too) may keep views of it, and the file buffer goes.
+      const value = decode(new Uint8Array(r.buf.subarray(p.start, p.end)));
       e = e === undefined
         ? db.restore(shard, key, value, r.expireAt)
         : db.set(key, value, r.expireAt);
@@ -524,10 +531,7 @@ function apply(
     }
     case RecordType.Op: {
       // Read in place: millions of these are replayed at start-up.
-      const p = new PartsReader(r.buf, r.payloadStart, r.end);
-      if (p.count < 2) throw new RangeError("truncated effect");
-      p.next();
-      const name = nameAt(r.buf, p.start, p.end);
+      const [p, name] = typedPayload(r, 2);
       p.next();
       const op = nameAt(r.buf, p.start, p.end);
       const args: Uint8Array[] = [];

@@ -3,30 +3,19 @@
  * as a 32-bit little-endian integer, after a 32-bit count. Effects' arguments and collection
  * snapshots use it.
  *
- * Small results are cut from shared slabs: a typed array with a buffer of its own costs several
- * times more (hundreds of ns) than encoding a typical effect into a view. A slab lives while any
- * result cut from it does, so only small results (at most {@link SLAB_RESULT} bytes) share one.
- * Lengths are written byte by byte, without a `DataView`.
+ * Small results are cut from shared slabs of their own ({@link Slabs}): most are soon let go, and
+ * a slab lives while any result cut from it does. Lengths are written byte by byte, without a
+ * `DataView`.
  *
  * @module
  */
-import { putBytes, putUint32 } from "../bytes.ts";
+import { putBytes, putUint32, Slabs } from "../bytes.ts";
 
-const SLAB = 16 * 1024;
-const SLAB_RESULT = 256;
-let slab = new ArrayBuffer(SLAB);
-let slabPos = 0;
+const results = new Slabs();
 
 /** A zeroed buffer of `size` bytes, cut from the current slab when small. */
 function allocate(size: number): Uint8Array {
-  if (size > SLAB_RESULT) return new Uint8Array(size);
-  if (slabPos + size > SLAB) {
-    slab = new ArrayBuffer(SLAB);
-    slabPos = 0;
-  }
-  const out = new Uint8Array(slab, slabPos, size);
-  slabPos += size;
-  return out;
+  return results.take(size);
 }
 
 function readUint32(b: Uint8Array, off: number): number {
