@@ -34,39 +34,64 @@ export const KEEP_TTL = -1;
 
 /**
  * Estimated fixed memory of one key besides its name's and value's bytes, for maxmemory
- * accounting: the entry, its bucket slot, the name's string header, the value's typed-array view
- * and the log bookkeeping. Measured: a key of 16 bytes with a 16-byte value and its log
- * location grows the V8 heap by ~330 bytes (2026-11-27, Deno 2.9).
+ * accounting: the entry, its bucket slot, the name's string header and the log bookkeeping.
+ * Measured: a key of 16 bytes with a 3-byte value and its log location grows the V8 heap by
+ * ~231 bytes (2026-11-27, Deno 2.9), 212 besides those bytes.
  */
-export const ENTRY_OVERHEAD = 300;
+export const ENTRY_OVERHEAD = 210;
 
 /** Bytes a key and its value hold in memory (a cold value is not in memory). */
 export function entryMemory(e: Entry): number {
-  return ENTRY_OVERHEAD + e.key.length + (e.cold ? 0 : valueSize(e.value));
+  return ENTRY_OVERHEAD + e.key.length +
+    (e.cold ? 0 : e.strLen >= 0 ? e.strLen : valueSize(e.value));
 }
 
-/** One key. */
-export interface Entry {
-  readonly key: string;
-  value: Value;
-  /**
-   * The length of the value when it is a string (-1 for other types), so that replacing it does
-   * not read the old value (a cache miss per SET of an existing key). Kept by every assignment of
-   * `value`: {@link Database.set}, {@link Database.replace}, {@link Database.load}, cooling.
-   */
-  strLen: number;
-  /** Absolute expiry in ms since the epoch; 0 = persistent. */
-  expireAt: number;
+/**
+ * One key. A string value is kept as its bytes' place (buffer, offset, length), not as a view:
+ * a `Uint8Array` costs 104 bytes of its own (Deno's V8 has no pointer compression), a third of
+ * a small key's memory. Reading {@link value} makes a view, which dies young.
+ */
+export class Entry {
   /** Hash for the scan table. */
   readonly hash: number;
-  /** The shard that owns the key (its slot's), kept so writes do not hash the key again. */
-  readonly shard: number;
   /** The next entry in the same bucket of the table's scan chains. */
-  next: Entry | null;
-  /** Position in the table's volatile array, -1 when persistent. */
-  volIdx: number;
+  next: Entry | null = null;
+  readonly key: string;
+  /** Absolute expiry in ms since the epoch; 0 = persistent. */
+  expireAt: number;
+  /** True when the string value is not held in memory (read back from its log location on access). */
+  cold = false;
+  /** A collection, or the buffer holding a string's bytes (at {@link dataOffset}, {@link strLen} long). */
+  private data: Value | ArrayBufferLike;
+  private dataOffset = 0;
   /** Last access on the {@link lruClock} (LRU, OBJECT IDLETIME). */
   access: number;
+  /**
+   * The length of the value when it is a string (-1 for other types), so that replacing it does
+   * not read the old value (a cache miss per SET of an existing key). Set with {@link value}.
+   */
+  strLen = -1;
+  /** The shard that owns the key (its slot's), kept so writes do not hash the key again. */
+  readonly shard: number;
+  /**
+   * Log sequence number of the last record written for this key (0: none yet), as two small
+   * integers ({@link entryLsn}): a µs clock is a heap number, a box of its own per entry that
+   * every write of the key would touch.
+   */
+  lsnHigh = 0;
+  lsnLow = 0;
+  /** Bytes of log records that describe this key's current state (dead once superseded). */
+  logBytes = 0;
+  /**
+   * Where the key's string value is in the log: its file (a segment id, negative for a snapshot;
+   * {@link NO_SEGMENT} when not written, or not a string), and the offset and length of the
+   * value's bytes there. Three fields, not an object: each write would make one that outlives it.
+   */
+  locSegment = NO_SEGMENT;
+  locOffset = 0;
+  locLength = 0;
+  /** Position in the table's volatile array, -1 when persistent. */
+  volIdx = -1;
   /**
    * LFU data as Redis keeps it in 24 bits: the minute the counter last decayed (16 bits, of
    * {@link lfuMinutes}) above the logarithmic access counter (8 bits: LFU, OBJECT FREQ). One
@@ -75,25 +100,47 @@ export interface Entry {
   lfu: number;
   /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
   encoding: string | undefined;
-  /**
-   * Log sequence number of the last record written for this key (0: none yet), as two small
-   * integers ({@link entryLsn}): a µs clock is a heap number, a box of its own per entry that
-   * every write of the key would touch.
-   */
-  lsnHigh: number;
-  lsnLow: number;
-  /**
-   * Where the key's string value is in the log: its file (a segment id, negative for a snapshot;
-   * {@link NO_SEGMENT} when not written, or not a string), and the offset and length of the
-   * value's bytes there. Three fields, not an object: each write would make one that outlives it.
-   */
-  locSegment: number;
-  locOffset: number;
-  locLength: number;
-  /** Bytes of log records that describe this key's current state (dead once superseded). */
-  logBytes: number;
-  /** True when the string value is not held in memory (read back from its log location on access). */
-  cold: boolean;
+
+  // The order of the fields is the layout: V8 places them in the order they are set. What every
+  // lookup reads comes first (a chain walk reads hash and next, a hit key, expireAt, cold, the
+  // value and access), so a lookup touches one or two cache lines of the entry instead of three.
+  constructor(
+    key: string,
+    value: Value,
+    expireAt: number,
+    shard: number,
+    encoding: string | undefined,
+    now: number,
+  ) {
+    this.hash = hashKey(key);
+    this.key = key;
+    this.expireAt = expireAt;
+    this.data = value;
+    this.access = lruClock(now);
+    this.shard = shard;
+    this.lfu = (lfuMinutes(now) << 8) | LFU_INIT;
+    this.encoding = encoding;
+    this.value = value;
+  }
+
+  /** The value: a collection, or a new view of the string's bytes. */
+  get value(): Value {
+    const n = this.strLen;
+    return n >= 0
+      ? new Uint8Array(this.data as ArrayBuffer, this.dataOffset, n)
+      : this.data as Value;
+  }
+
+  set value(v: Value) {
+    if (v instanceof Uint8Array) {
+      this.data = v.buffer;
+      this.dataOffset = v.byteOffset;
+      this.strLen = v.length;
+    } else {
+      this.data = v;
+      this.strLen = -1;
+    }
+  }
 }
 
 /** {@link Entry.locSegment} of a value that has no place in the log (segment ids start at 1). */
@@ -650,46 +697,12 @@ export function lfuCounter(e: Entry, decayTime: number): number {
 /** The counter value a new key starts with (LFU_INIT_VAL). */
 const LFU_INIT = 5;
 
-/** A new key's entry (one literal, so every entry has the same shape). */
-function newEntry(
-  key: string,
-  value: Value,
-  expireAt: number,
-  shard: number,
-  encoding: string | undefined,
-  now: number,
-): Entry {
-  // The order is the layout: V8 places fields in the order they are added. What every lookup
-  // reads comes first (a chain walk reads hash and next, a hit key, expireAt, cold, value and
-  // access), so a lookup touches one or two cache lines of the entry instead of three.
-  return {
-    hash: hashKey(key),
-    next: null,
-    key,
-    expireAt,
-    cold: false,
-    value,
-    access: lruClock(now),
-    strLen: value instanceof Uint8Array ? value.length : -1,
-    shard,
-    lsnHigh: 0,
-    lsnLow: 0,
-    logBytes: 0,
-    locSegment: NO_SEGMENT,
-    locOffset: 0,
-    locLength: 0,
-    volIdx: -1,
-    lfu: (lfuMinutes(now) << 8) | LFU_INIT,
-    encoding,
-  };
-}
-
 // `expireAt` is 0 for most keys and a time in ms (not a small integer) for keys with a TTL. Once
 // V8 sees a double in a field it stores that field as a box of its own in every entry of the
 // shape, 0s included: 16 bytes more per key, and one more cache miss for the expiry check of
 // every lookup. A field that has once held a non-number is "tagged" instead: a small integer
 // stays in the entry and only keys with a TTL get a box. One throwaway entry makes it so.
-(newEntry("", new Uint8Array(0), 0, 0, undefined, 0) as unknown as { expireAt: unknown })
+(new Entry("", new Uint8Array(0), 0, 0, undefined, 0) as unknown as { expireAt: unknown })
   .expireAt = null;
 
 /** One logical database (`SELECT n`): the view handlers use as `ctx.db`. */
@@ -756,11 +769,11 @@ export class Database {
   /** Reads a cold string value back into memory. */
   load(e: Entry): void {
     const ks = this.keyspace;
-    e.value = ks.coldReader!(e);
-    e.strLen = e.value.length;
+    const value = ks.coldReader!(e);
+    e.value = value;
     e.cold = false;
     ks.coldReads++;
-    ks.usedBytes += e.value.length;
+    ks.usedBytes += value.length;
     ks.onWarm?.(e);
   }
 
@@ -827,7 +840,7 @@ export class Database {
     }
     if (e === undefined) {
       const at = expireAt === KEEP_TTL ? 0 : expireAt;
-      e = newEntry(keyString(key), value, at, shard, encoding, ks.now);
+      e = new Entry(keyString(key), value, at, shard, encoding, ks.now);
       t.add(e);
       ks.usedBytes += entryMemory(e);
       ks.notify("n", "new", this.index, e.key);
@@ -847,7 +860,7 @@ export class Database {
    */
   restore(shard: number, key: string, value: Value, expireAt: number): Entry {
     const ks = this.keyspace;
-    const e = newEntry(key, value, expireAt, shard, undefined, ks.now);
+    const e = new Entry(key, value, expireAt, shard, undefined, ks.now);
     ks.shards[shard].tables[this.index].add(e);
     ks.usedBytes += entryMemory(e);
     return e;
@@ -889,7 +902,6 @@ export class Database {
     this.keyspace.usedBytes += (len >= 0 ? len : valueSize(value)) - old;
     e.cold = false;
     e.value = value;
-    e.strLen = len;
     e.encoding = encoding;
   }
 

@@ -88,7 +88,6 @@ export class MemoryGuard {
     this.keyspace.usedBytes -= e.value.length;
     this.collector.dropped(e.value.byteLength);
     e.value = EMPTY;
-    e.strLen = 0;
     e.cold = true;
     return true;
   }
