@@ -11,7 +11,7 @@ import { parseDouble, parseInt64 } from "../protocol/numbers.ts";
 import { latin1 } from "../engine/bytes.ts";
 
 // Shared with the engine, which stores what they make.
-export { copyBytes, latin1, numberBytes } from "../engine/bytes.ts";
+export { copyBytes, latin1, numberBytes, valueBytes } from "../engine/bytes.ts";
 
 /** A binary string back to bytes. */
 export function latin1Bytes(s: string): Uint8Array {

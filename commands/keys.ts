@@ -11,7 +11,7 @@ import { typeName } from "../engine/values/types.ts";
 import { parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, SimpleString } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
-import { int64Arg, intArg, isWord, latin1 } from "./args.ts";
+import { copyBytes, int64Arg, intArg, isWord, latin1 } from "./args.ts";
 import { err, Errors, type RespError } from "./errors.ts";
 import { type CommandContext, type CommandSpec, familySpec, keys } from "./spec.ts";
 
@@ -438,7 +438,7 @@ export const keyCommands: CommandSpec[] = [
         dst.delete(to);
       }
       const v = e.value;
-      dst.set(to, v instanceof Uint8Array ? new Uint8Array(v) : v.clone(), e.expireAt, e.encoding);
+      dst.set(to, v instanceof Uint8Array ? copyBytes(v) : v.clone(), e.expireAt, e.encoding);
       dst.notify("g", "copy_to", to);
       return 1;
     },

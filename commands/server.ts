@@ -37,7 +37,7 @@ import { VERSION } from "../server/server.ts";
 import { abortShutdown, compactAll, shutdown } from "../server/shutdown.ts";
 import { SlowLog } from "../server/slowlog.ts";
 import type { CommandGate } from "./dispatch.ts";
-import { int64Arg, intArg, isWord, latin1, utf8Bytes, word } from "./args.ts";
+import { int64Arg, intArg, isWord, latin1, utf8Bytes, valueBytes, word } from "./args.ts";
 import { err, Errors, subcommandSyntaxError } from "./errors.ts";
 import { type Command, type CommandSpec, findKeys, keys } from "./spec.ts";
 
@@ -1484,11 +1484,8 @@ function populate(db: import("../engine/keyspace.ts").Database, argv: Uint8Array
     const key = `${prefix}:${j}`;
     if (db.peek(key, false) !== undefined) continue;
     const text = asciiBytes(`value:${j}`);
-    let value = text;
-    if (size > 0) {
-      value = new Uint8Array(size);
-      value.set(text.subarray(0, Math.min(size, text.length)));
-    }
+    const value = valueBytes(size > 0 ? size : text.length);
+    value.set(text.subarray(0, Math.min(value.length, text.length)));
     db.set(key, value, 0);
     ks.now = Date.now();
   }

@@ -89,6 +89,11 @@ export class Slabs {
 /** The slabs of values that outlive their request or log buffer. */
 const values = new Slabs();
 
+/** `n` zeroed bytes for a value that outlives its request, cut from the same slabs. */
+export function valueBytes(n: number): Uint8Array {
+  return values.take(n);
+}
+
 /** The ASCII text of a number as bytes (INCR's results), cut from the same slabs. */
 export function numberBytes(n: number | bigint): Uint8Array {
   const s = String(n);
