@@ -100,8 +100,7 @@ function isSharedInteger(server: Server, db: Database, e: Entry): boolean {
 
 /** Copies the access bookkeeping of an entry that moves to a new key (RENAME, MOVE). */
 function keepAccess(from: Entry, to: Entry): void {
-  to.access = from.access;
-  to.lfu = from.lfu;
+  to.lru = from.lru;
 }
 
 /** DEL/UNLINK: removes the keys, sending `del` for each that existed. */
@@ -624,7 +623,7 @@ export const keyCommands: CommandSpec[] = [
               `ERR An LFU maxmemory policy is selected, idle time not tracked. ${LFU_NOTE}`,
             );
           }
-          return Math.max(0, lruClock(ks.now) - e.access);
+          return Math.max(0, lruClock(ks.now) - e.lru);
         },
       ),
       objectSub(

@@ -1250,8 +1250,9 @@ function debugObject(
     : e.value instanceof Uint8Array
     ? e.value.length
     : e.value.encode().length;
-  const lru = ks.lfuMode ? e.lfu : (e.access + LRU_EPOCH_S) & 0xffffff;
-  const idle = Math.max(0, lruClock(Date.now()) - e.access);
+  // As in Redis, the idle time is read from the field whatever it holds.
+  const lru = ks.lfuMode ? e.lru : (e.lru + LRU_EPOCH_S) & 0xffffff;
+  const idle = Math.max(0, lruClock(Date.now()) - e.lru);
   let extra = "";
   if (encoding === "quicklist") {
     const v = e.value as unknown as { length?: number; at?: (i: number) => Uint8Array };

@@ -59,20 +59,26 @@ export class Entry {
   readonly key: string;
   /** Absolute expiry in ms since the epoch; 0 = persistent. */
   expireAt: number;
-  /** True when the string value is not held in memory (read back from its log location on access). */
-  cold = false;
+  /**
+   * Three small fields in one small integer (8 bytes each otherwise): {@link cold} (bit 0), a
+   * pinned {@link encoding} (bits 1–2) and the {@link shard} (from bit 3).
+   */
+  private flags: number;
   /** A collection, or the buffer holding a string's bytes (at {@link dataOffset}, {@link strLen} long). */
   private data: Value | ArrayBufferLike;
   private dataOffset = 0;
-  /** Last access on the {@link lruClock} (LRU, OBJECT IDLETIME). */
-  access: number;
+  /**
+   * Redis's `lru` field: with an LFU policy ({@link Keyspace.lfuMode}), the minute the counter
+   * last decayed (16 bits, of {@link lfuMinutes}) above the logarithmic access counter (8 bits:
+   * OBJECT FREQ); otherwise the last access on the {@link lruClock} (OBJECT IDLETIME). As in
+   * Redis, a change of policy reads the other kind until keys are touched again.
+   */
+  lru: number;
   /**
    * The length of the value when it is a string (-1 for other types), so that replacing it does
    * not read the old value (a cache miss per SET of an existing key). Set with {@link value}.
    */
   strLen = -1;
-  /** The shard that owns the key (its slot's), kept so writes do not hash the key again. */
-  readonly shard: number;
   /**
    * Log sequence number of the last record written for this key (0: none yet), as two small
    * integers ({@link entryLsn}): a µs clock is a heap number, a box of its own per entry that
@@ -92,18 +98,10 @@ export class Entry {
   locLength = 0;
   /** Position in the table's volatile array, -1 when persistent. */
   volIdx = -1;
-  /**
-   * LFU data as Redis keeps it in 24 bits: the minute the counter last decayed (16 bits, of
-   * {@link lfuMinutes}) above the logarithmic access counter (8 bits: LFU, OBJECT FREQ). One
-   * field, not two: 8 bytes less per key.
-   */
-  lfu: number;
-  /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
-  encoding: string | undefined;
 
   // The order of the fields is the layout: V8 places them in the order they are set. What every
   // lookup reads comes first (a chain walk reads hash and next, a hit key, expireAt, cold, the
-  // value and access), so a lookup touches one or two cache lines of the entry instead of three.
+  // value and lru), so a lookup touches one or two cache lines of the entry instead of three.
   constructor(
     key: string,
     value: Value,
@@ -111,16 +109,38 @@ export class Entry {
     shard: number,
     encoding: string | undefined,
     now: number,
+    lfu: boolean,
   ) {
     this.hash = hashKey(key);
     this.key = key;
     this.expireAt = expireAt;
+    this.flags = (shard << 3) | (encodingCode(encoding) << 1);
     this.data = value;
-    this.access = lruClock(now);
-    this.shard = shard;
-    this.lfu = (lfuMinutes(now) << 8) | LFU_INIT;
-    this.encoding = encoding;
+    this.lru = lfu ? (lfuMinutes(now) << 8) | LFU_INIT : lruClock(now);
     this.value = value;
+  }
+
+  /** True when the string value is not held in memory (read back from its log location on access). */
+  get cold(): boolean {
+    return (this.flags & 1) !== 0;
+  }
+
+  set cold(cold: boolean) {
+    this.flags = cold ? this.flags | 1 : this.flags & ~1;
+  }
+
+  /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
+  get encoding(): string | undefined {
+    return ENCODINGS[(this.flags >> 1) & 3];
+  }
+
+  set encoding(encoding: string | undefined) {
+    this.flags = (this.flags & ~6) | (encodingCode(encoding) << 1);
+  }
+
+  /** The shard that owns the key (its slot's), kept so writes do not hash the key again. */
+  get shard(): number {
+    return this.flags >> 3;
   }
 
   /** The value: a collection, or a new view of the string's bytes. */
@@ -141,6 +161,16 @@ export class Entry {
       this.strLen = -1;
     }
   }
+}
+
+/** Encodings a string can have pinned ({@link Entry.encoding}), by their code in the entry. */
+const ENCODINGS = [undefined, "raw", "embstr"] as const;
+
+function encodingCode(encoding: string | undefined): number {
+  if (encoding === undefined) return 0;
+  if (encoding === "raw") return 1;
+  if (encoding === "embstr") return 2;
+  throw new Error(`not a string encoding: ${encoding}`);
 }
 
 /** {@link Entry.locSegment} of a value that has no place in the log (segment ids start at 1). */
@@ -685,9 +715,9 @@ function lfuMinutes(now: number): number {
 
 /** Decremented LFU counter for the time since it last decayed (Redis's LFUDecrAndReturn). */
 export function lfuCounter(e: Entry, decayTime: number): number {
-  const counter = e.lfu & 0xff;
+  const counter = e.lru & 0xff;
   if (decayTime <= 0) return counter;
-  const last = e.lfu >>> 8;
+  const last = (e.lru >>> 8) & 0xffff;
   const minutes = lfuMinutes(Date.now());
   const elapsed = minutes >= last ? minutes - last : 65535 - last + minutes;
   const periods = Math.floor(elapsed / decayTime);
@@ -702,7 +732,7 @@ const LFU_INIT = 5;
 // shape, 0s included: 16 bytes more per key, and one more cache miss for the expiry check of
 // every lookup. A field that has once held a non-number is "tagged" instead: a small integer
 // stays in the entry and only keys with a TTL get a box. One throwaway entry makes it so.
-(new Entry("", new Uint8Array(0), 0, 0, undefined, 0) as unknown as { expireAt: unknown })
+(new Entry("", new Uint8Array(0), 0, 0, undefined, 0, false) as unknown as { expireAt: unknown })
   .expireAt = null;
 
 /** One logical database (`SELECT n`): the view handlers use as `ctx.db`. */
@@ -736,15 +766,14 @@ export class Database {
   private touch(e: Entry): void {
     const ks = this.keyspace;
     if (ks.noTouch) return;
-    e.access = lruClock(ks.now);
     if (ks.lfuMode) {
       let c = lfuCounter(e, ks.lfuDecayTime);
       if (c < 255) {
         const base = Math.max(0, c - LFU_INIT);
         if (Math.random() < 1 / (base * ks.lfuLogFactor + 1)) c++;
       }
-      e.lfu = (lfuMinutes(ks.now) << 8) | c;
-    }
+      e.lru = (lfuMinutes(ks.now) << 8) | c;
+    } else e.lru = lruClock(ks.now);
   }
 
   /**
@@ -840,7 +869,7 @@ export class Database {
     }
     if (e === undefined) {
       const at = expireAt === KEEP_TTL ? 0 : expireAt;
-      e = new Entry(keyString(key), value, at, shard, encoding, ks.now);
+      e = new Entry(keyString(key), value, at, shard, encoding, ks.now, ks.lfuMode);
       t.add(e);
       ks.usedBytes += entryMemory(e);
       ks.notify("n", "new", this.index, e.key);
@@ -860,7 +889,7 @@ export class Database {
    */
   restore(shard: number, key: string, value: Value, expireAt: number): Entry {
     const ks = this.keyspace;
-    const e = new Entry(key, value, expireAt, shard, undefined, ks.now);
+    const e = new Entry(key, value, expireAt, shard, undefined, ks.now, ks.lfuMode);
     ks.shards[shard].tables[this.index].add(e);
     ks.usedBytes += entryMemory(e);
     return e;

@@ -180,7 +180,7 @@ export class MemoryGuard {
         const e = found.entries[at];
         if (!this.canCool(e)) continue; // not on disk yet
         const score = policy.endsWith("-lru")
-          ? e.access
+          ? e.lru
           : policy.endsWith("-lfu")
           ? lfuCounter(e, ks.lfuDecayTime)
           : policy === "volatile-ttl"

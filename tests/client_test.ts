@@ -441,7 +441,7 @@ Deno.test("CLIENT NO-TOUCH: reads leave the key's access time alone", async () =
     const c = await RawClient.connect(server.port);
     try {
       await c.call("SET", "k", "v");
-      const accessed = () => server.keyspace.dbs[0].peek("k")!.access;
+      const accessed = () => server.keyspace.dbs[0].peek("k")!.lru;
       const before = accessed();
       await new Promise((r) => setTimeout(r, 20));
       assertEquals(await c.call("CLIENT", "NO-TOUCH", "ON"), "+OK\r\n");

@@ -861,7 +861,7 @@ Deno.test("keys: the LFU counter decays by one per lfu-decay-time minutes since 
     await c.call("SET", "k", "v");
     const e = server.keyspace.dbs[0].peek("k")!;
     // Counter 100, last decayed 3 minutes ago (the minute is 16 bits above the 8-bit counter).
-    e.lfu = (((Math.floor(Date.now() / 60000) - 3) & 0xffff) << 8) | 100;
+    e.lru = (((Math.floor(Date.now() / 60000) - 3) & 0xffff) << 8) | 100;
     assertEquals(await c.call("OBJECT", "FREQ", "k"), ":97\r\n");
     assertEquals(await c.call("CONFIG", "SET", "lfu-decay-time", "0"), "+OK\r\n");
     assertEquals(await c.call("OBJECT", "FREQ", "k"), ":100\r\n");
@@ -877,7 +877,7 @@ Deno.test("keys: RENAME and MOVE keep the LFU counter, COPY starts a new one", a
   try {
     await c.call("SET", "k", "v");
     const e = server.keyspace.dbs[0].peek("k")!;
-    e.lfu = ((Math.floor(Date.now() / 60000) & 0xffff) << 8) | 100; // counter 100, decayed now
+    e.lru = ((Math.floor(Date.now() / 60000) & 0xffff) << 8) | 100; // counter 100, decayed now
     const freq = async (key: string) => Number((await c.call("OBJECT", "FREQ", key)).slice(1, -2));
     await c.call("RENAME", "k", "k2");
     const f1 = await freq("k2");
