@@ -84,7 +84,7 @@ export const ferricstoreCommands: CommandSpec[] = [
       if (e === undefined) return null;
       const engine = ctx.server.engine;
       const isString = e.cold || e.value instanceof Uint8Array;
-      const size = e.cold ? e.locLength : valueSize(e.value);
+      const size = e.strLen >= 0 ? e.strLen : valueSize(e.value);
       const where = engine && e.locSegment !== NO_SEGMENT ? engine.cold.locate(e) : null;
       return new RespMap([
         "type",

@@ -542,7 +542,7 @@ export const INFO_SECTIONS: InfoSection[] = [
             const prefix = i < 0 ? "" : e.key.slice(0, i);
             const cur = per.get(prefix) ?? [0, 0];
             cur[0]++;
-            cur[1] += e.key.length + (e.cold ? e.locLength : valueSize(e.value));
+            cur[1] += e.key.length + (e.strLen >= 0 ? e.strLen : valueSize(e.value));
             per.set(prefix, cur);
           }
         }

@@ -80,7 +80,7 @@ function parseCursor(b: Uint8Array): bigint {
 /** OBJECT ENCODING of a string entry: its pinned encoding, else what Redis derives. */
 function stringEncoding(db: Database, e: Entry): string {
   if (e.encoding !== undefined) return e.encoding;
-  const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
+  const length = e.strLen;
   if (length > 44) return "raw";
   if (e.cold) db.load(e);
   const v = e.value as Uint8Array;

@@ -1167,7 +1167,7 @@ function addressOf(e: Entry): string {
 /** A string entry's OBJECT ENCODING (as commands/keys.ts derives it). */
 function stringEncoding(e: Entry): string {
   if (e.encoding !== undefined) return e.encoding;
-  const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
+  const length = e.strLen;
   if (length > 44) return "raw";
   if (e.cold) return "embstr";
   const v = e.value as Uint8Array;
@@ -1245,11 +1245,7 @@ function debugObject(
     const n = parseInt64(e.value as Uint8Array);
     if (shared && typeof n === "number" && n >= 0 && n < 10000) refcount = 2147483647;
   }
-  const serialized = e.cold
-    ? e.locLength
-    : e.value instanceof Uint8Array
-    ? e.value.length
-    : e.value.encode().length;
+  const serialized = e.strLen >= 0 ? e.strLen : (e.value as DataValue).encode().length;
   // As in Redis, the idle time is read from the field whatever it holds.
   const lru = ks.lfuMode ? e.lru : (e.lru + LRU_EPOCH_S) & 0xffffff;
   const idle = Math.max(0, lruClock(Date.now()) - e.lru);

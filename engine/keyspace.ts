@@ -75,8 +75,9 @@ export class Entry {
    */
   lru: number;
   /**
-   * The length of the value when it is a string (-1 for other types), so that replacing it does
-   * not read the old value (a cache miss per SET of an existing key). Set with {@link value}.
+   * The length of the value when it is a string, in memory or cold (-1 for other types), so that
+   * replacing it does not read the old value (a cache miss per SET of an existing key), and the
+   * length of its bytes at its log location. Set with {@link value} and {@link makeCold}.
    */
   strLen = -1;
   /**
@@ -90,12 +91,12 @@ export class Entry {
   logBytes = 0;
   /**
    * Where the key's string value is in the log: its file (a segment id, negative for a snapshot;
-   * {@link NO_SEGMENT} when not written, or not a string), and the offset and length of the
-   * value's bytes there. Three fields, not an object: each write would make one that outlives it.
+   * {@link NO_SEGMENT} when not written, or not a string) and the offset of the value's bytes
+   * there ({@link strLen} of them). Fields, not an object: each write would make one that
+   * outlives it.
    */
   locSegment = NO_SEGMENT;
   locOffset = 0;
-  locLength = 0;
   /** Position in the table's volatile array, -1 when persistent. */
   volIdx = -1;
 
@@ -120,13 +121,20 @@ export class Entry {
     this.value = value;
   }
 
-  /** True when the string value is not held in memory (read back from its log location on access). */
+  /**
+   * True when the string value is not held in memory (read back from its log location on
+   * access). Assigning a {@link value} makes it hot.
+   */
   get cold(): boolean {
     return (this.flags & 1) !== 0;
   }
 
-  set cold(cold: boolean) {
-    this.flags = cold ? this.flags | 1 : this.flags & ~1;
+  /** Drops the string's bytes from memory: its `length` bytes are at its log location. */
+  makeCold(length: number): void {
+    this.flags |= 1;
+    this.data = EMPTY_BUFFER;
+    this.dataOffset = 0;
+    this.strLen = length;
   }
 
   /** A string's encoding when it is not derived from its content (APPEND makes `raw`). */
@@ -143,15 +151,17 @@ export class Entry {
     return this.flags >> 3;
   }
 
-  /** The value: a collection, or a new view of the string's bytes. */
+  /** The value: a collection, or a new view of the string's bytes (empty when cold). */
   get value(): Value {
     const n = this.strLen;
-    return n >= 0
+    if (n < 0) return this.data as Value;
+    return (this.flags & 1) === 0
       ? new Uint8Array(this.data as ArrayBuffer, this.dataOffset, n)
-      : this.data as Value;
+      : new Uint8Array(0);
   }
 
   set value(v: Value) {
+    this.flags &= ~1;
     if (v instanceof Uint8Array) {
       this.data = v.buffer;
       this.dataOffset = v.byteOffset;
@@ -162,6 +172,8 @@ export class Entry {
     }
   }
 }
+
+const EMPTY_BUFFER = new ArrayBuffer(0);
 
 /** Encodings a string can have pinned ({@link Entry.encoding}), by their code in the entry. */
 const ENCODINGS = [undefined, "raw", "embstr"] as const;
@@ -192,11 +204,10 @@ export function setEntryLsn(e: Entry, lsn: number): void {
   e.lsnLow = (lsn - high * LSN_SPLIT) | 0;
 }
 
-/** Notes where an entry's string value is in the log. */
-export function setLocation(e: Entry, segment: number, offset: number, length: number): void {
+/** Notes where an entry's string value (all {@link Entry.strLen} bytes of it) is in the log. */
+export function setLocation(e: Entry, segment: number, offset: number): void {
   e.locSegment = segment;
   e.locOffset = offset;
-  e.locLength = length;
 }
 
 /** Keyspace counters reported by INFO. */
@@ -800,7 +811,6 @@ export class Database {
     const ks = this.keyspace;
     const value = ks.coldReader!(e);
     e.value = value;
-    e.cold = false;
     ks.coldReads++;
     ks.usedBytes += value.length;
     ks.onWarm?.(e);
@@ -929,7 +939,6 @@ export class Database {
     const old = e.cold ? 0 : e.strLen >= 0 ? e.strLen : valueSize(e.value);
     const len = value instanceof Uint8Array ? value.length : -1;
     this.keyspace.usedBytes += (len >= 0 ? len : valueSize(value)) - old;
-    e.cold = false;
     e.value = value;
     e.encoding = encoding;
   }

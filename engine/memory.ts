@@ -85,10 +85,9 @@ export class MemoryGuard {
   /** Drops a hot string value from memory; false when it cannot go cold (yet). */
   cool(e: Entry): boolean {
     if (e.cold || !(e.value instanceof Uint8Array) || !this.canCool(e)) return false;
-    this.keyspace.usedBytes -= e.value.length;
-    this.collector.dropped(e.value.byteLength);
-    e.value = EMPTY;
-    e.cold = true;
+    this.keyspace.usedBytes -= e.strLen;
+    this.collector.dropped(e.strLen);
+    e.makeCold(e.strLen);
     return true;
   }
 
@@ -296,8 +295,6 @@ class Candidates {
     this.tables.pop();
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 const MiB = 1024 * 1024;
 

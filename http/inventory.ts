@@ -81,7 +81,7 @@ export class KeyInventory {
             ns = { prefix: raw, raw, keys: 0, bytes: 0, hot: 0, cold: 0 };
             byPrefix.set(raw, ns);
           }
-          const size = e.cold ? e.locLength : valueSize(e.value);
+          const size = e.strLen >= 0 ? e.strLen : valueSize(e.value);
           ns.keys++;
           ns.bytes += k.length + size;
           if (e.cold) ns.cold++;

@@ -250,7 +250,7 @@ export class Server {
       const memory = this.memory;
       memory.canCool = (e) => {
         if (e.locSegment === NO_SEGMENT) return false;
-        return engine.shards[e.shard].isSynced(e.locSegment, e.locOffset + e.locLength);
+        return engine.shards[e.shard].isSynced(e.locSegment, e.locOffset + e.strLen);
       };
       engine.log.onValueWritten = (e) => {
         if (memory.tooLargeToKeep(e)) memory.coolLater(e);
@@ -282,7 +282,7 @@ export class Server {
   coldSlice(e: Entry): FileSlice | null {
     const engine = this.engine;
     if (!engine || !e.cold || e.locSegment === NO_SEGMENT) return null;
-    if (e.locLength <= this.config.int("sendfile-threshold")) return null;
+    if (e.strLen <= this.config.int("sendfile-threshold")) return null;
     const { path, offset, length } = engine.cold.locate(e);
     this.keyspace.coldReads++;
     return new FileSlice(Deno.openSync(path, { read: true }), offset, length);

@@ -569,7 +569,7 @@ Deno.test("native writes are fdatasynced before their reply in an async namespac
     const synced = (key: string) => {
       const e = server.keyspace.dbs[0].peek(key)!;
       const shard = server.engine!.shards[server.keyspace.shardOf(key)];
-      return shard.isSynced(e.locSegment, e.locOffset + e.locLength);
+      return shard.isSynced(e.locSegment, e.locOffset + e.strLen);
     };
     try {
       assertEquals(

@@ -28,7 +28,7 @@ export class ColdReader {
     return {
       path: this.path(this.shardOf(e.key), e.locSegment),
       offset: e.locOffset,
-      length: e.locLength,
+      length: e.strLen,
     };
   }
 
@@ -41,7 +41,7 @@ export class ColdReader {
       file = Deno.openSync(path, { read: true });
       this.files.set(path, file);
     }
-    const out = new Uint8Array(e.locLength);
+    const out = new Uint8Array(e.strLen);
     file.seekSync(e.locOffset, Deno.SeekMode.Start);
     let off = 0;
     while (off < out.length) {

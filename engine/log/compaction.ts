@@ -280,9 +280,8 @@ export class Compactor {
       // is the snapshot's only while nothing has been logged for the key since.
       const same = segment === NO_SEGMENT ? entryLsn(e) === lsn : e.locOffset === at;
       if (e.locSegment === segment && same) {
-        const length = e.cold ? e.locLength : (e.value as Uint8Array).length;
-        setLocation(e, -boundary, valueOffset, length);
-        if (entryLsn(e) === lsn) e.logBytes = recordSize(e.key.length, length);
+        setLocation(e, -boundary, valueOffset);
+        if (entryLsn(e) === lsn) e.logBytes = recordSize(e.key.length, e.strLen);
       }
       if (i % STEP === STEP - 1) {
         await pace();

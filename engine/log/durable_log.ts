@@ -124,7 +124,7 @@ export class DurableLog implements EffectLog {
     const e = p.entry;
     // The value's place in the log, unless the key changed again before this was written.
     if (e !== undefined && entryLsn(e) === p.lsn) {
-      setLocation(e, log.segment, offset + HEADER_SIZE + p.key.length, p.payload!.length);
+      setLocation(e, log.segment, offset + HEADER_SIZE + p.key.length);
       this.onValueWritten?.(e);
     }
   }

@@ -511,8 +511,8 @@ function apply(
       e = e === undefined
         ? db.restore(shard, key, value, r.expireAt)
         : db.set(key, value, r.expireAt);
-      setLocation(e, fileId, r.payloadStart, length);
-      e.cold = !hot;
+      setLocation(e, fileId, r.payloadStart);
+      if (!hot) e.makeCold(length);
       e.logBytes = size;
       break;
     }
@@ -584,7 +584,6 @@ function apply(
         r.end - r.payloadStart - 8,
       );
       db.replace(e, appendBytes(cur, added), "raw");
-      e.cold = false;
       e.locSegment = NO_SEGMENT;
       e.logBytes += size;
       report.appends++;
