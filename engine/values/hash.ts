@@ -31,21 +31,41 @@ import { MemberTable } from "./member_table.ts";
 import { copyRange, latin1, latin1Range } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
-/** One field of a hash. */
-export interface HashField {
-  readonly name: string;
-  value: Uint8Array;
+/**
+ * One field of a hash. The value is kept as its bytes' place (buffer, offset, {@link size}), not
+ * as a view, which would cost 104 bytes per field (as the keyspace's entries do).
+ */
+export class HashField {
+  private buf: ArrayBufferLike;
+  private off: number;
   /**
    * The value's length, kept here so that replacing a value does not read the old one (a cache
    * miss per HSET of an existing field).
    */
   size: number;
   /** Absolute expiry in ms; 0 = none. */
-  expireAt: number;
+  expireAt = 0;
   /** Scan order number (hashtable encoding only). */
-  seq: number;
+  seq = 0;
   /** Position in the order array (hashtable encoding only). */
-  idx: number;
+  idx = 0;
+
+  constructor(readonly name: string, value: Uint8Array) {
+    this.buf = value.buffer;
+    this.off = value.byteOffset;
+    this.size = value.length;
+  }
+
+  /** The value's bytes (a new view on each read). */
+  get value(): Uint8Array {
+    return new Uint8Array(this.buf, this.off, this.size);
+  }
+
+  set value(value: Uint8Array) {
+    this.buf = value.buffer;
+    this.off = value.byteOffset;
+    this.size = value.length;
+  }
 }
 
 const BASE_BYTES = 64;
@@ -271,7 +291,6 @@ export class HashValue implements DataValue {
   private update(f: HashField, value: Uint8Array, keepTtl: boolean): false {
     this.bytes += value.length - f.size;
     f.value = value;
-    f.size = value.length;
     if (!keepTtl && f.expireAt !== 0) this.persist(f);
     return false;
   }
@@ -420,7 +439,7 @@ export class HashValue implements DataValue {
 
   /** A new field placed in the order (the caller puts it in the table). */
   private newField(name: string, value: Uint8Array): HashField {
-    const f: HashField = { name, value, size: value.length, expireAt: 0, seq: 0, idx: 0 };
+    const f = new HashField(name, value);
     this.bytes += FIELD_BYTES + name.length + value.length;
     if (this.table) {
       f.seq = this.nextSeq++;
