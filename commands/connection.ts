@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { parseInt64 } from "../protocol/numbers.ts";
 import { OK, PONG, RespMap, SimpleString } from "../protocol/reply.ts";
 import { REDIS_VERSION } from "../server/server.ts";
 import type { Server } from "../server/server.ts";
@@ -122,11 +123,9 @@ export const connectionCommands: CommandSpec[] = [
       let ver = 0;
       let i = 1;
       if (argv.length >= 2) {
-        const v = Number(latin1(argv[i++]));
-        if (!/^-?\d+$/.test(latin1(argv[1])) || !Number.isSafeInteger(v)) {
-          return err("ERR Protocol version is not an integer or out of range");
-        }
-        if (v < 2 || v > 3) return Errors.noProto;
+        const v = parseInt64(argv[i++]);
+        if (v === null) return err("ERR Protocol version is not an integer or out of range");
+        if (v !== 2 && v !== 3) return Errors.noProto;
         ver = v;
       }
       let user: string | null = null;

@@ -72,10 +72,7 @@ export class Connection implements Transport {
     this.addr = formatAddr(remote, local);
     this.unix = remote?.transport === "unix";
     this.laddr = formatAddr(local);
-    this.parser = new RequestParser({
-      maxBulkLen: server.config.int("proto-max-bulk-len"),
-      maxQueryBuffer: server.config.int("client-query-buffer-limit"),
-    });
+    this.parser = new RequestParser(server.requestLimits);
     this.client = new Client(this);
   }
 
@@ -294,6 +291,8 @@ export class Connection implements Transport {
           return this.flush();
         }).then(() => this.whileWaiting(result)).then(async (r) => {
           this.holding = true;
+          // A client that left while it waited gets nothing (Redis frees it at once).
+          if (this.gone) return;
           await this.reply(r, skip);
           return this.processBatch();
         });

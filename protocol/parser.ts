@@ -25,8 +25,13 @@ const MIN_READ = 1024;
 const MAX_READ = 16 * 1024;
 /** Reads in a row that fill less than a quarter of the read size before it halves. */
 const SMALL_READS = 16;
+/** An argument this long leaves Redis's query buffer once read (PROTO_MBULK_BIG_ARG). */
+const BIG_ARG = 32 * 1024;
 
-/** Parser limits, from `proto-max-bulk-len` and `client-query-buffer-limit`. */
+/**
+ * Parser limits, from `proto-max-bulk-len` and `client-query-buffer-limit`: one object the server
+ * keeps current, so CONFIG SET applies to open connections too, as in Redis.
+ */
 export interface ParserLimits {
   maxBulkLen: number;
   maxQueryBuffer: number;
@@ -59,6 +64,12 @@ export class RequestParser {
   private args: Uint8Array[] = [];
   private remaining = 0;
   private bulkLen = -1;
+  /**
+   * Bytes of the arguments of at least {@link BIG_ARG} bytes the request being parsed already
+   * has: Redis moves such an argument out of the query buffer once read, so
+   * client-query-buffer-limit does not count it.
+   */
+  private bigArgs = 0;
   /** Set while the client must still authenticate: Redis then caps request sizes. */
   authRequired = false;
 
@@ -132,9 +143,6 @@ export class RequestParser {
       }
     } else this.smallReads = 0;
     this.end += n;
-    if (this.end - this.start > this.limits.maxQueryBuffer) {
-      throw new QueryBufferOverflow("client-query-buffer-limit exceeded");
-    }
   }
 
   /** Appends bytes from elsewhere (in-process clients and tests). */
@@ -154,6 +162,7 @@ export class RequestParser {
     this.args = [];
     this.remaining = 0;
     this.bulkLen = -1;
+    this.bigArgs = 0;
   }
 
   /**
@@ -162,8 +171,15 @@ export class RequestParser {
    */
   next(): Uint8Array[] | null {
     if (this.start >= this.end) return null;
-    if (this.remaining === 0 && this.buf[this.start] !== 42) return this.inline();
-    return this.multibulk();
+    const argv = this.remaining === 0 && this.buf[this.start] !== 42
+      ? this.inline()
+      : this.multibulk();
+    // Checked on what is left once every complete request is out, as Redis checks its query
+    // buffer, which holds what the last reads brought (complete requests are served first).
+    if (argv === null && this.end - this.start - this.bigArgs > this.limits.maxQueryBuffer) {
+      throw new QueryBufferOverflow("client-query-buffer-limit exceeded");
+    }
+    return argv;
   }
 
   private finish(at: number): void {
@@ -172,6 +188,7 @@ export class RequestParser {
     this.args = [];
     this.remaining = 0;
     this.bulkLen = -1;
+    this.bigArgs = 0;
   }
 
   /** Finds `\r` followed by one more byte in [from, end); -1 when the line is not complete. */
@@ -255,6 +272,7 @@ export class RequestParser {
       // The constructor over the ArrayBuffer makes a view for ~40% less than subarray(), which
       // looks up a species constructor first (every argument of every request is one).
       this.args.push(new Uint8Array(buf.buffer, buf.byteOffset + this.pos, this.bulkLen));
+      if (this.bulkLen >= BIG_ARG) this.bigArgs += this.bulkLen + 2;
       this.pos += this.bulkLen + 2;
       this.bulkLen = -1;
       this.remaining--;
@@ -289,15 +307,28 @@ function hasNul(buf: Uint8Array, from: number, to: number): boolean {
   return false;
 }
 
-/** Parses the decimal number in buf[from, to) as `string2ll`; null when it is not one. */
+const INT64_DIGITS = "9223372036854775807";
+
+/**
+ * Parses the decimal number in buf[from, to) as `string2ll`; null when it is not one. Past 2^53
+ * the value is approximate, which no length limit can tell from the exact one.
+ */
 function parseLength(buf: Uint8Array, from: number, to: number): number | null {
-  if (to <= from || to - from > 19) return null;
   let i = from;
   let neg = false;
   if (buf[i] === 45) {
     neg = true;
     i++;
-    if (i === to) return null;
+  }
+  const digits = to - i;
+  if (digits <= 0 || digits > 19) return null;
+  if (digits === 19) {
+    // Within int64: -9223372036854775808 is one, 9223372036854775808 is not.
+    for (let k = 0; k < 19; k++) {
+      const d = buf[i + k] - INT64_DIGITS.charCodeAt(k) + (neg && k === 18 ? -1 : 0);
+      if (d < 0) break;
+      if (d > 0) return null;
+    }
   }
   // Only "0" may start with a zero ("00", "-0" and "01" are not numbers to string2ll).
   if (buf[i] === 48 && (neg || to - i > 1)) return null;

@@ -14,6 +14,7 @@ import { DurableEngine, lockDataDir } from "../engine/log/engine.ts";
 import type { Durability } from "../engine/log/namespaces.ts";
 import { MemoryGuard } from "../engine/memory.ts";
 import { Connection, REPLY_BUFFER_BYTES } from "../protocol/connection.ts";
+import type { ParserLimits } from "../protocol/parser.ts";
 import { installOperations } from "../commands/server.ts";
 import { registerNativePlugins } from "../plugins/native/mod.ts";
 import { loadPlugins } from "../plugins/loader.ts";
@@ -81,6 +82,8 @@ export class Server {
   readonly resetHooks: ((c: Client) => void)[] = [];
   /** Clients blocked in BLPOP, BZPOPMIN … (server/blocking.ts). */
   readonly blocking: Blocking;
+  /** Request size limits every connection's parser reads (kept current by CONFIG SET). */
+  readonly requestLimits: ParserLimits;
   readonly startedAt: number = Date.now();
   readonly runId: string = Array.from(
     crypto.getRandomValues(new Uint8Array(20)),
@@ -123,6 +126,15 @@ export class Server {
     this.watches = new WatchRegistry(this.keyspace);
     this.readOutputLimits();
     config.watch("client-output-buffer-limit", () => this.readOutputLimits());
+    this.requestLimits = {
+      maxBulkLen: config.int("proto-max-bulk-len"),
+      maxQueryBuffer: config.int("client-query-buffer-limit"),
+    };
+    config.watch("proto-max-bulk-len", (v) => this.requestLimits.maxBulkLen = v as number);
+    config.watch(
+      "client-query-buffer-limit",
+      (v) => this.requestLimits.maxQueryBuffer = v as number,
+    );
     // Leaving a connection or RESET ends its transaction and its watches.
     const endTx = (c: Client) => {
       c.tx = null;

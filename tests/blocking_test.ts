@@ -92,6 +92,11 @@ class Conn {
     return this.ended;
   }
 
+  /** Half-closes: the server reads end-of-stream, the socket still takes its replies. */
+  async closeWrite(): Promise<void> {
+    await (this.conn as Deno.TcpConn).closeWrite();
+  }
+
   async close(): Promise<void> {
     try {
       this.conn.close();
@@ -273,6 +278,19 @@ Deno.test("blocking: a client that disconnected while blocked does not take an e
     await blockedCount(t, 1);
     const out = [await p.call("RPUSH", "dk", "e1", "e2")];
     out.push((await b.read())!, await p.call("LRANGE", "dk", "0", "-1"));
+    return out;
+  });
+});
+
+Deno.test("blocking: a client that half-closes while blocked gets no reply and takes nothing", async () => {
+  await both(2, async (t, [a, p]) => {
+    await send(a, "BLPOP", "hk", "0");
+    await blockedCount(t, 1);
+    await a.closeWrite();
+    await blockedCount(t, 0);
+    // Closed without a reply (a timeout's null would be a lie: the timeout was 0).
+    const out = [String(await a.read())];
+    out.push(await p.call("LPUSH", "hk", "x"), await p.call("LLEN", "hk"));
     return out;
   });
 });

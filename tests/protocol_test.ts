@@ -401,6 +401,13 @@ Deno.test("protocol: malformed requests get Redis's error text and close the con
       { name: "multibulk count with leading zero", data: "*01\r\n$4\r\nPING\r\n" },
       { name: "empty multibulk count", data: "*\r\n" },
       { name: "negative multibulk count is skipped", data: "*-1\r\nPING\r\n" },
+      {
+        name: "19-digit negative multibulk count is skipped",
+        data: "*-1000000000000000000\r\n*1\r\n$4\r\nPING\r\n",
+      },
+      { name: "INT64_MIN multibulk count is skipped", data: "*-9223372036854775808\r\nPING\r\n" },
+      { name: "multibulk count below INT64_MIN", data: "*-9223372036854775809\r\nPING\r\n" },
+      { name: "20-digit negative multibulk count", data: "*-10000000000000000000\r\nPING\r\n" },
       { name: "zero multibulk count is skipped", data: "*0\r\n*1\r\n$4\r\nPING\r\n" },
       { name: "negative bulk length", data: "*1\r\n$-5\r\n" },
       { name: "bulk length -1", data: "*1\r\n$-1\r\n" },
@@ -470,6 +477,48 @@ Deno.test("protocol: proto-max-bulk-len bounds bulk arguments", async () => {
   }
 });
 
+Deno.test("protocol: CONFIG SET of request limits applies to connections already open", async () => {
+  const pair = await Differential.start();
+  const ports = [pair.server.port, pair.redisServer.port];
+  const open = await Promise.all(ports.map((p) => RawClient.connect(p)));
+  const admin = await Promise.all(ports.map((p) => RawClient.connect(p)));
+  try {
+    const run = (clients: RawClient[], data: Uint8Array) =>
+      Promise.all(clients.map(async (c) => {
+        await c.write(data);
+        try {
+          return await c.read(5000);
+        } catch {
+          return "<closed>";
+        }
+      }));
+    const value = "v".repeat(1024 * 1024 + 10);
+    // Lowered while the connections are open: their next large bulk is refused.
+    assertEquals(await run(admin, requests("CONFIG SET proto-max-bulk-len 1mb")), [
+      "+OK\r\n",
+      "+OK\r\n",
+    ]);
+    const [f, r] = await run(open, encodeCommand(["SET", "big", value]));
+    assertEquals(f, "-ERR Protocol error: invalid bulk length\r\n");
+    assertEquals(f, r);
+    // Raised again: a connection opened under the low limit takes it.
+    const later = await Promise.all(ports.map((p) => RawClient.connect(p)));
+    try {
+      assertEquals(await run(admin, requests("CONFIG SET proto-max-bulk-len 512mb")), [
+        "+OK\r\n",
+        "+OK\r\n",
+      ]);
+      assertEquals(await run(later, encodeCommand(["SET", "big", value])), ["+OK\r\n", "+OK\r\n"]);
+    } finally {
+      later.forEach((c) => c.close());
+    }
+  } finally {
+    open.forEach((c) => c.close());
+    admin.forEach((c) => c.close());
+    await pair.close();
+  }
+});
+
 Deno.test("protocol: a query buffer over client-query-buffer-limit closes the connection", async () => {
   const pair = await Differential.alike({ "client-query-buffer-limit": "1mb" });
   try {
@@ -484,6 +533,15 @@ Deno.test("protocol: a query buffer over client-query-buffer-limit closes the co
     const [f1, r1] = await both(pair, requests("GET kept", "EXISTS huge"));
     assertEquals(f1[0], "$1\r\n1\r\n");
     assertEquals(f1[0], r1[0]);
+    // Arguments of 32 KB or more leave Redis's query buffer once read: three of 500 KB in one
+    // request, sent in one write, stay within 1 MB.
+    const halfMb = "x".repeat(500 * 1024);
+    const [f3, r3] = await both(
+      pair,
+      concat([encodeCommand(["MSET", "a", halfMb, "b", halfMb, "c", halfMb]), requests("PING")]),
+    );
+    assertEquals(f3, ["+OK\r\n", "+PONG\r\n", "+OK\r\n", "<closed>"]);
+    assertSame(f3, r3);
     // The same amount of data in many small commands is fine.
     const many: string[] = [];
     for (let i = 0; i < 2000; i++) many.push(`SET m${i} ${"v".repeat(1000)}`);
@@ -747,6 +805,11 @@ Deno.test("protocol: HELLO and RESP3 reply shapes match redis-server", async () 
       { name: "HELLO text", data: requests("HELLO three") },
       { name: "HELLO 3.0", data: requests("HELLO 3.0") },
       { name: "HELLO huge", data: requests("HELLO 99999999999999999999") },
+      { name: "HELLO 03", data: requests("HELLO 03", "GET missing") },
+      { name: "HELLO 01", data: requests("HELLO 01") },
+      { name: "HELLO -0", data: requests("HELLO -0") },
+      { name: "HELLO INT64_MAX", data: requests("HELLO 9223372036854775807") },
+      { name: "HELLO INT64_MIN", data: requests("HELLO -9223372036854775808") },
       { name: "HELLO SETNAME", data: requests("HELLO 3 SETNAME myname", "GET missing") },
       { name: "HELLO SETNAME with space", data: requests('HELLO 3 SETNAME "my name"') },
       { name: "HELLO SETNAME missing", data: requests("HELLO 3 SETNAME") },
