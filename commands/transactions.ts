@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { inMemory, NULL_ARRAY, OK, type Reply, RespError } from "../protocol/reply.ts";
+import { Frames, inMemory, NULL_ARRAY, OK, type Reply, RespError } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import type { Client } from "../server/client.ts";
 import { latin1 } from "./args.ts";
@@ -51,7 +51,7 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
       const denied = server.acl.recheck(client, queue[i].cmd, queue[i].argv);
       if (denied) {
         server.stats.countError(denied);
-        replies.push(denied);
+        add(denied);
         continue;
       }
       const r = call(server, client, queue[i].cmd, queue[i].argv);
@@ -61,14 +61,26 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
           server.exclusive = { client, done: new Promise((resolve) => release = resolve) };
         }
         return r.then((v) => {
-          replies.push(inMemory(v));
+          add(v);
           return run();
         });
       }
-      // A large cold value is read into memory here: only a whole reply can be streamed.
-      replies.push(inMemory(r));
+      add(r);
     }
     return replies;
+  };
+  // A large cold value is read into memory here: only a whole reply can be streamed. A HELLO in
+  // the transaction switches protocols from its own reply on: the replies before it keep theirs.
+  let proto = client.resp;
+  let pinned = 0;
+  const add = (r: Parameters<typeof inMemory>[0]) => {
+    if (client.resp !== proto) {
+      for (; pinned < replies.length; pinned++) {
+        replies[pinned] = new Frames([replies[pinned]], proto);
+      }
+      proto = client.resp;
+    }
+    replies.push(inMemory(r));
   };
   const end = () => {
     log.end?.();

@@ -72,10 +72,12 @@ export class Push {
 
 /**
  * Several replies written back to back where one is expected: Redis answers (un)subscribing to
- * several channels inside MULTI this way, all in the command's slot of EXEC's array.
+ * several channels inside MULTI this way, all in the command's slot of EXEC's array. With
+ * `proto`, they are written in that protocol whatever the connection's (a reply made inside
+ * EXEC before a HELLO switched protocols keeps the one it was made in, as Redis encodes it).
  */
 export class Frames {
-  constructor(readonly replies: Reply[]) {}
+  constructor(readonly replies: Reply[], readonly proto?: 2 | 3) {}
 }
 
 /** A RESP3 verbatim string (`=txt:...`); a bulk string in RESP2. */

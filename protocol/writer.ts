@@ -226,7 +226,7 @@ export class ReplyWriter {
       return;
     }
     if (r instanceof Frames) {
-      for (const item of r.replies) this.write(item, proto);
+      for (const item of r.replies) this.write(item, r.proto ?? proto);
       return;
     }
     if (r instanceof Verbatim) {

@@ -14,6 +14,35 @@ async function sameInBothProtocols(script: string[]): Promise<void> {
   }
 }
 
+Deno.test("transactions: a HELLO inside MULTI changes the protocol from its own reply on", async () => {
+  const script = [
+    "MULTI",
+    "HGETALL nokey",
+    "ZSCORE nokey x",
+    "HELLO 2",
+    "GET nokey",
+    "HGETALL nokey",
+    "HELLO 3",
+    "GET nokey",
+    "EXEC",
+    "GET nokey",
+  ];
+  // HELLO's map holds the client's id, which differs between the servers.
+  const sameId = (reply: string) => reply.replace(/id\r\n:\d+/g, "id\r\n:N");
+  for (const proto of ["2", "3"]) {
+    const d = await Differential.start();
+    try {
+      await d.both("HELLO", proto);
+      for (const line of script) {
+        const [f, r] = await d.both(...cmd(line));
+        assertEquals(sameId(f), sameId(r), `RESP${proto}: ${line}`);
+      }
+    } finally {
+      await d.close();
+    }
+  }
+});
+
 Deno.test("transactions: replies match redis-server (RESP2 and RESP3)", async () => {
   await sameInBothProtocols([
     "MULTI",
