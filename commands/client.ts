@@ -46,7 +46,7 @@ function flagsOf(c: Client): string {
   // In Redis's order (getClientInfoString).
   let f = c.monitor ? "O" : "";
   if (c.inPubSubMode) f += "P";
-  if (c.tx !== null) f += "x";
+  if (c.tx !== null || c.inExec) f += "x";
   if (c.blocked) f += "b";
   if (c.tracking !== null) {
     f += "t";
@@ -77,7 +77,9 @@ export function clientInfoLine(c: Client, argv: Uint8Array[] | null, now = Date.
   return `id=${c.id} addr=${c.transport.addr} laddr=${c.transport.laddr} fd=-1` +
     ` name=${c.name} age=${sec(now) - sec(c.createdAt)} idle=${sec(now) - sec(c.lastInteraction)}` +
     ` flags=${flagsOf(c)} db=${c.db} sub=${c.channels.size} psub=${c.patterns.size}` +
-    ` ssub=${c.shardChannels.size} multi=${c.tx ? c.tx.queue.length : -1}` +
+    ` ssub=${c.shardChannels.size} multi=${
+      c.tx ? c.tx.queue.length : c.inExec ? c.execQueued : -1
+    }` +
     ` watch=${c.watched.size}` +
     ` qbuf=${qbuf} qbuf-free=${qbufFree} argv-mem=${argvMem} multi-mem=${multiMem}` +
     ` rbs=${rbs} rbp=${rbp} obl=0 oll=0 omem=${omem}` +

@@ -153,7 +153,14 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   // A pause holds a write back before it is queued, and EXEC of a transaction that writes, as
   // Redis does: CLIENT PAUSE WRITE must stop every write, transactions included.
   if (server.pause.blocks(cmd, tx?.queue)) {
-    return server.pause.wait().then(() => redispatch(server, client, argv));
+    // Held, the client counts as blocked (INFO blocked_clients, CLIENT LIST flag b), as in Redis.
+    client.blocked = true;
+    server.pause.held.add(client);
+    return server.pause.wait().then(() => {
+      client.blocked = false;
+      server.pause.held.delete(client);
+      return redispatch(server, client, argv);
+    });
   }
   if (tx !== null && !TX_CONTROL.has((cmd.parent ?? cmd).name)) {
     tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
@@ -182,7 +189,8 @@ export function call(
   const ks = server.keyspace;
   const started = clockNow();
   // One clock reading serves the command's wall time (Redis's cached mstime) and its duration.
-  ks.now = Math.floor(TIME_ORIGIN + started);
+  // A transaction's commands see EXEC's time: no key expires between two of them.
+  if (!client.inExec) ks.now = Math.floor(TIME_ORIGIN + started);
   ks.noTouch = client.noTouch && cmd.name !== "touch";
   // The client whose command runs (tracking's NOLOOP, replies before pushes); null again after
   // it, so changes made between commands (active expiry) are nobody's.

@@ -228,7 +228,7 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["maxclients", server.config.int("maxclients")],
         ["client_recent_max_input_buffer", maxIn],
         ["client_recent_max_output_buffer", maxOut],
-        ["blocked_clients", server.blocking.count],
+        ["blocked_clients", server.blocking.count + server.pause.held.size],
         ["tracking_clients", server.tracking.clients.size],
         ["clients_in_timeout_table", server.blocking.timeoutCount],
       ];

@@ -32,12 +32,15 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
     unwatch(server, client);
     return EXEC_ABORT;
   }
-  // A watched key that expired since WATCH is a change too: looking it up expires it.
-  for (const k of client.watched) {
+  // A watched key that expired since WATCH is a change too (checked, not deleted, as Redis's
+  // isWatchedKeyExpired).
+  let dirty = client.watchDirty;
+  for (const [k, expiredAtWatch] of client.watched) {
+    if (dirty) break;
     const bar = k.indexOf("|");
-    server.keyspace.dbs[Number(k.slice(0, bar))].peek(k.slice(bar + 1), false);
+    const db = server.keyspace.dbs[Number(k.slice(0, bar))];
+    if (!expiredAtWatch && db.expiredInPlace(k.slice(bar + 1))) dirty = true;
   }
-  const dirty = client.watchDirty;
   unwatch(server, client);
   if (dirty) return NULL_ARRAY;
   const replies: Reply[] = [];
@@ -93,6 +96,7 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
   // The batch stays open across a wait (dispatch closes only its own level after EXEC returns).
   log.begin?.();
   client.inExec = true;
+  client.execQueued = queue.length;
   let result: Reply | Promise<Reply>;
   try {
     result = run();
@@ -183,9 +187,9 @@ export const transactionCommands: CommandSpec[] = [
       if (ctx.client.tx !== null) return new RespError("ERR WATCH inside MULTI is not allowed");
       for (let i = 1; i < argv.length; i++) {
         const key = latin1(argv[i]);
-        // An expired key is reclaimed now, so its expiry does not count as a later change.
-        ctx.db.peek(key, false);
-        ctx.server.watches.watch(ctx.client, ctx.client.db, key);
+        // As Redis: a key whose TTL passed but is not reclaimed yet is noted as such (its
+        // deletion later is no change), and not deleted.
+        ctx.server.watches.watch(ctx.client, ctx.client.db, key, ctx.db.expiredInPlace(key));
       }
       return OK;
     },

@@ -859,6 +859,12 @@ export class Database {
     return e;
   }
 
+  /** True when `key` is still in its table though its TTL has passed (nothing is reclaimed). */
+  expiredInPlace(key: string): boolean {
+    const e = this.table(key).get(key);
+    return e !== undefined && e.expireAt !== 0 && e.expireAt <= this.keyspace.now;
+  }
+
   /** True when `key` exists (does not touch it). */
   exists(key: Key): boolean {
     return this.peek(key) !== undefined;

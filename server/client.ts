@@ -73,8 +73,13 @@ export class Client {
   blocked = false;
   /** True while EXEC runs this client's queued commands (blocking commands do not block). */
   inExec = false;
-  /** Keys this client WATCHes, as `db:key`; set when one of them changed. */
-  readonly watched: Set<string> = new Set();
+  /** How many commands the transaction EXEC runs has (CLIENT LIST `multi=` during EXEC). */
+  execQueued = 0;
+  /**
+   * Keys this client WATCHes, as `db|key`, each with whether it had expired (unreclaimed) when
+   * watched; `watchDirty` is set when one of them changed.
+   */
+  readonly watched: Map<string, boolean> = new Map();
   watchDirty = false;
   /** Pub/sub subscriptions: channels, patterns and shard channels (binary strings). */
   readonly channels: Set<string> = new Set();

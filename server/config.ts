@@ -45,6 +45,8 @@ export interface ParamDef {
   implies?: (value: ConfigValue) => [string, string][];
   /** The value shown for such a parameter, read from the settings it stands for. */
   derive?: (config: Config) => string;
+  /** A memory size Redis keeps unsigned (`maxmemory`): up to 2^64 - 1 instead of 2^63 - 1. */
+  unsigned?: boolean;
   /** One line for docs/configuration.md. */
   doc: string;
 }
@@ -129,6 +131,7 @@ export const PARAMS: readonly ParamDef[] = [
     type: "memory",
     default: "0",
     mutable: true,
+    unsigned: true,
     doc: "Memory bound for data (0 = none); accepts 64mb, 1gb …",
   },
   {
@@ -239,7 +242,7 @@ export const PARAMS: readonly ParamDef[] = [
   {
     name: "tls-auth-clients",
     type: "enum",
-    values: ["yes", "no", "optional"],
+    values: ["no", "yes", "optional"],
     default: "yes",
     mutable: true,
     doc: "Whether TLS clients must present a certificate.",
@@ -505,7 +508,8 @@ export const PARAMS: readonly ParamDef[] = [
       parseEventFlags(String(v)) === null
         ? "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
         : null,
-    normalize: (v) => formatEventFlags(parseEventFlags(v)!),
+    // Kept as given and shown as Redis prints it: with `A`, an `n` is not printed but stays on.
+    derive: (c) => formatEventFlags(parseEventFlags(c.str("notify-keyspace-events"))!),
     doc: "Keyspace notification classes (K E g $ l s h z x e t m n d A).",
   },
   {
@@ -709,7 +713,8 @@ const OUTPUT_CLASSES = ["normal", "slave", "pubsub"];
 
 /** Parses client-output-buffer-limit text into class -> [hard, soft, seconds]; or an error. */
 function parseOutputLimit(text: string): Map<string, number[]> | string {
-  const parts = text.trim().split(/\s+/);
+  // An empty value sets nothing, as in Redis.
+  const parts = text.trim() === "" ? [] : text.trim().split(/\s+/);
   if (parts.length % 4 !== 0) return "Wrong number of arguments in buffer limit configuration.";
   const out = new Map<string, number[]>();
   for (let i = 0; i < parts.length; i += 4) {
@@ -848,12 +853,14 @@ export class Config {
       case "memory": {
         const big = memoryValue(text);
         if (big === null) throw fail("argument must be a memory value");
-        const max = p.max === undefined || p.max >= Number.MAX_SAFE_INTEGER
+        const max = p.unsigned
+          ? 2n ** 64n - 1n
+          : p.max === undefined || p.max >= Number.MAX_SAFE_INTEGER
           ? 2n ** 63n - 1n
           : BigInt(p.max);
         const n = Number(big);
         if ((p.min !== undefined && n < p.min) || big > max) {
-          throw fail(`argument must be between ${p.min} and ${bound(p.max)} inclusive`);
+          throw fail(`argument must be between ${p.min ?? 0} and ${max} inclusive`);
         }
         return n;
       }

@@ -21,6 +21,8 @@ export class PauseState {
   until = 0;
   /** True for CLIENT PAUSE ALL, false for WRITE. */
   all = false;
+  /** Clients whose command waits for the pause to end (connected ones). */
+  readonly held: Set<object> = new Set();
   private waiters: (() => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 

@@ -144,6 +144,7 @@ export class Server {
     this.resetHooks.push(endTx);
     const leavePubSub = (c: Client) => this.pubsub.unsubscribeAll(c);
     this.disconnectHooks.push(leavePubSub);
+    this.disconnectHooks.push((c) => this.pause.held.delete(c));
     this.resetHooks.push(leavePubSub);
     this.notifier = new KeyspaceNotifier(this.keyspace, this.pubsub);
     this.notifier.configure(config.str("notify-keyspace-events"));

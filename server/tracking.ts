@@ -159,7 +159,9 @@ export class Tracking implements KeyspaceListener {
   }
 
   modified(_db: number, key: string | null, swappedWith?: number): void {
-    if (this.clients.size === 0) return;
+    // Keys read while tracking was on stay in the table after it is turned off, until written
+    // (as Redis's TrackingTable): a client that turns it on again hears only of later reads.
+    if (this.clients.size === 0 && this.table.size === 0) return;
     // An expiry is nobody's change (Redis signals it without a client): NOLOOP clients hear of
     // keys that expired when they read them.
     const writer = this.keyspace.expiring ? null : this.current();

@@ -25,11 +25,14 @@ export class WatchRegistry implements KeyspaceListener {
     return this.watchers.size;
   }
 
-  /** `client` watches `key` in `db`. */
-  watch(client: Client, db: number, key: string): void {
+  /**
+   * `client` watches `key` in `db`; `expired` when the key's TTL has passed but it is not
+   * reclaimed yet (its reclaiming later is then no change).
+   */
+  watch(client: Client, db: number, key: string, expired: boolean): void {
     const k = id(db, key);
     if (client.watched.has(k)) return;
-    client.watched.add(k);
+    client.watched.set(k, expired);
     let set = this.watchers.get(k);
     if (!set) this.watchers.set(k, set = new Set());
     set.add(client);
@@ -37,7 +40,7 @@ export class WatchRegistry implements KeyspaceListener {
 
   /** Forgets every key `client` watches (UNWATCH, EXEC, DISCARD, RESET, disconnect). */
   unwatchAll(client: Client): void {
-    for (const k of client.watched) {
+    for (const k of client.watched.keys()) {
       const set = this.watchers.get(k);
       set?.delete(client);
       if (set?.size === 0) this.watchers.delete(k);
@@ -49,8 +52,15 @@ export class WatchRegistry implements KeyspaceListener {
   modified(db: number, key: string | null, swappedWith?: number): void {
     if (this.watchers.size === 0) return;
     if (key !== null) {
-      const set = this.watchers.get(id(db, key));
-      if (set) { for (const c of set) c.watchDirty = true; }
+      const k = id(db, key);
+      const set = this.watchers.get(k);
+      if (!set) return;
+      const expiring = this.keyspace.expiring;
+      for (const c of set) {
+        // A key already expired when watched, now reclaimed: logically no change.
+        if (expiring && c.watched.get(k) === true) c.watched.set(k, false);
+        else c.watchDirty = true;
+      }
       return;
     }
     // A flush or swap of `db` is about to happen: watched keys that exist there now change, and

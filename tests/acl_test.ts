@@ -34,6 +34,12 @@ Deno.test("acl: users, rules and errors match redis-server", async () => {
       "ACL SETUSER carol %~k",
       "ACL SETUSER bob %RR~k",
       "ACL SETUSER bob %RW~k2",
+      // An empty rule is no rule; only ~* and allkeys mean every key, %RW~* is a pattern.
+      'ACL SETUSER bob ""',
+      "ACL SETUSER y reset %RW~*",
+      "ACL SETUSER y %R~w*",
+      "ACL GETUSER y",
+      "ACL DELUSER y",
       "CONFIG SET acllog-max-len -1",
       "CONFIG SET acllog-max-len 2",
       "CONFIG GET acllog-max-len",

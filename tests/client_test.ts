@@ -479,10 +479,42 @@ Deno.test("CLIENT LIST shows watch and multi counts and the x flag", async () =>
       const line = list.split("\n").find((l) => l.includes("cmd=set"))!;
       const f = fields(line.trim());
       assertEquals([f.get("multi"), f.get("watch"), f.get("flags")], ["1", "2", "x"]);
+      // CLIENT INFO run by EXEC still sees the transaction, as in Redis.
+      await c.call("CLIENT", "INFO");
+      const exec = await c.call("EXEC");
+      const info = fields(exec.split("\r\n")[3].trim());
+      assertEquals([info.get("multi"), info.get("flags")], ["2", "x"]);
     } finally {
       c.close();
     }
   });
+});
+
+Deno.test("CLIENT PAUSE: a held client counts as blocked (blocked_clients, flag b), as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const seen: string[][] = [];
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const [admin, writer, look] = await Promise.all([1, 2, 3].map(() => RawClient.connect(port)));
+      const id = (await writer.call("CLIENT", "ID")).slice(1, -2);
+      await admin.call("CLIENT", "PAUSE", "20000", "WRITE");
+      await writer.write(encodeCommand(["RPUSH", "l", "a"]));
+      let blocked = "";
+      for (let i = 0; i < 100 && !blocked.endsWith(":1"); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        const info = await look.call("INFO", "clients");
+        blocked = info.split("\r\n").find((l) => l.startsWith("blocked_clients"))!;
+      }
+      const line = bulkText(await look.call("CLIENT", "LIST", "ID", id));
+      await admin.call("CLIENT", "UNPAUSE");
+      seen.push([blocked, fields(line.trim()).get("flags")!, (await writer.read())!]);
+      for (const c of [admin, writer, look]) c.close();
+    }
+    assertEquals(seen[0], ["blocked_clients:1", "b", ":1\r\n"]);
+    assertEquals(seen[0], seen[1]);
+  } finally {
+    await d.close();
+  }
 });
 
 Deno.test("unixsocket: clients connect through a Unix socket as they do to redis-server", async () => {

@@ -166,3 +166,27 @@ Deno.test("keyspace notifications: the same events as redis-server", async () =>
     await redis.stop("SIGKILL");
   }
 });
+
+Deno.test("keyspace notifications: `n` stays on beside `A` (KEAn), as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const heard: (string | null)[] = [];
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const [sub, c] = await Promise.all([RawClient.connect(port), RawClient.connect(port)]);
+      await c.call("CONFIG", "SET", "notify-keyspace-events", "KEAn");
+      assertEquals(
+        await c.call("CONFIG", "GET", "notify-keyspace-events"),
+        "*2\r\n$22\r\nnotify-keyspace-events\r\n$3\r\nAKE\r\n",
+      );
+      await sub.call("SUBSCRIBE", "__keyevent@0__:new");
+      await c.call("SET", "newkey", "v");
+      heard.push(await sub.read(2000));
+      sub.close();
+      c.close();
+    }
+    assertEquals(heard[0], "*3\r\n$7\r\nmessage\r\n$18\r\n__keyevent@0__:new\r\n$6\r\nnewkey\r\n");
+    assertEquals(heard[0], heard[1]);
+  } finally {
+    await d.close();
+  }
+});

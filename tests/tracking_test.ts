@@ -447,3 +447,31 @@ Deno.test("pubsub: PSUBSCRIBE * does not match the empty channel name, as redis-
     [0, ['PUBLISH "" empty', "PUBSUB CHANNELS *", "PUBLISH x y"]],
   ], 3);
 });
+
+Deno.test("client tracking: keys read before TRACKING OFF are forgotten when written, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    const seen: string[] = [];
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const [a, b] = await Promise.all([RawClient.connect(port), RawClient.connect(port)]);
+      await a.call("HELLO", "3");
+      await a.call("CLIENT", "TRACKING", "on");
+      await a.call("GET", "stale1");
+      await a.call("CLIENT", "TRACKING", "off");
+      await b.call("SET", "stale1", "1");
+      await a.call("CLIENT", "TRACKING", "on");
+      await b.call("SET", "stale1", "2");
+      // Nothing is owed to `a`: its PING's reply comes first.
+      seen.push(await a.call("PING"));
+      const stats = await b.call("INFO", "stats");
+      seen.push(stats.split("\r\n").filter((l) => l.startsWith("tracking_total_")).join(" "));
+      a.close();
+      b.close();
+    }
+    assertEquals(seen[0], "+PONG\r\n");
+    assertEquals(seen[1], "tracking_total_keys:0 tracking_total_items:0 tracking_total_prefixes:0");
+    assertEquals(seen.slice(0, 2), seen.slice(2));
+  } finally {
+    await d.close();
+  }
+});

@@ -324,3 +324,52 @@ Deno.test("transactions: EXEC stays atomic while a queued command waits (ACL SAV
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("transactions: commands inside EXEC see one clock, as redis-server", async () => {
+  const d = await Differential.alike({ "enable-debug-command": "yes" });
+  try {
+    assertEquals(
+      await d.compare(
+        ["MULTI", "SET k v PX 20", "DEBUG SLEEP 0.05", "GET k", "EXISTS k", "EXEC"].map(cmd),
+      ),
+      [],
+    );
+    // The key set in the transaction outlived the sleep in it: GET gave its value.
+    assertEquals(await d.both("EXISTS", "k"), [":0\r\n", ":0\r\n"]);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("WATCH: a key already expired when watched is checked, not deleted, as redis-server", async () => {
+  const d = await Differential.alike({ "enable-debug-command": "yes" });
+  try {
+    const script = async () => {
+      const out: string[][] = [];
+      const step = async (line: string) => out.push(await d.both(...cmd(line)));
+      await step("DEBUG SET-ACTIVE-EXPIRE 0");
+      await step("SET k v PX 20");
+      await step("SET w v PX 100");
+      await new Promise((r) => setTimeout(r, 50));
+      await step("WATCH k w");
+      await step("DBSIZE");
+      // k had expired before WATCH (no change); w is still alive.
+      await step("MULTI");
+      await step("SET z 1");
+      await step("EXEC");
+      // w expires after WATCH: a change, found at EXEC without deleting it.
+      await step("WATCH w");
+      await new Promise((r) => setTimeout(r, 80));
+      await step("MULTI");
+      await step("SET z 2");
+      await step("EXEC");
+      await step("DBSIZE");
+      return out;
+    };
+    for (const [f, r] of await script()) assertEquals(f, r);
+    const [stats] = await d.both("INFO", "stats");
+    assertEquals(/expired_keys:(\d+)/.exec(stats)![1], "0");
+  } finally {
+    await d.close();
+  }
+});

@@ -181,12 +181,10 @@ export class Selector {
       } else pattern = rule.slice(1);
       if (/[ \t\n\v\f\r\0]/.test(pattern)) throw new AclRuleError(ERR.syntax);
       const existing = this.keys.find((k) => k.pattern === pattern);
+      // Only `~*` and `allkeys` mean every key (Redis 7.0): `%RW~*` is a pattern like others.
       if (existing) {
         existing.read ||= read;
         existing.write ||= write;
-      } else if (pattern === "*" && read && write) {
-        this.allKeys = true;
-        this.keys = [];
       } else this.keys.push({ pattern, read, write });
     } else if (rule.startsWith("&")) {
       if (this.allChannels) throw new AclRuleError(ERR.channelsAfterAll);
@@ -359,6 +357,7 @@ export class User {
 
   /** Applies one SETUSER rule; throws AclRuleError. */
   apply(rule: string, lookup: CommandLookup): void {
+    if (rule.length === 0) return; // as Redis: an empty rule changes nothing
     const op = rule.toLowerCase();
     if (op === "on") this.enabled = true;
     else if (op === "off") this.enabled = false;
