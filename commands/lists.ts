@@ -402,7 +402,7 @@ export const listCommands: CommandSpec[] = [
       const l = readList(ctx.db, latin1(argv[1]));
       if (l === null) return [];
       const r = resolveRange(start, end, l.length);
-      return r === null ? [] : l.range(r[0], r[1]);
+      return r === null ? [] : l.rangeReply(r[0], r[1]);
     },
   ),
   list(

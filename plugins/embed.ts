@@ -30,6 +30,7 @@ import { dispatch } from "../commands/dispatch.ts";
 import { formatDouble } from "../protocol/numbers.ts";
 import {
   BigNumber,
+  BulkRing,
   Double,
   FileSlice,
   inMemory,
@@ -162,7 +163,7 @@ export function toJs(r: Reply, buffers: boolean, resp: 2 | 3 = 3): JsValue {
   if (r instanceof RespSet || r instanceof Push) return r.items.map((x) => toJs(x, buffers, resp));
   if (r instanceof Verbatim) return text(r.text);
   if (r instanceof BigNumber) return resp === 3 ? r.value : text(String(r.value));
-  if (r instanceof FileSlice) return toJs(inMemory(r), buffers, resp);
+  if (r instanceof FileSlice || r instanceof BulkRing) return toJs(inMemory(r), buffers, resp);
   return null;
 }
 

@@ -100,6 +100,33 @@ export class FileSlice {
   constructor(readonly file: Deno.FsFile, readonly offset: number, readonly length: number) {}
 }
 
+/**
+ * An array of bulk strings read where a collection keeps them: `count` places (buffer, offset,
+ * length) in rings of `mask + 1` slots, from slot `first` (LRANGE over a list). The writer copies
+ * each straight from its buffer, with no view made per element. Valid only until the collection
+ * changes: where a reply is kept instead of written at once, {@link inMemory} makes it views.
+ */
+export class BulkRing {
+  constructor(
+    readonly bufs: readonly (ArrayBufferLike | undefined)[],
+    readonly offs: Uint32Array,
+    readonly lens: Uint32Array,
+    readonly mask: number,
+    readonly first: number,
+    readonly count: number,
+  ) {}
+
+  /** The elements as views of their bytes. */
+  views(): Uint8Array[] {
+    const out: Uint8Array[] = new Array(this.count);
+    for (let k = 0; k < this.count; k++) {
+      const s = (this.first + k) & this.mask;
+      out[k] = new Uint8Array(this.bufs[s]!, this.offs[s], this.lens[s]);
+    }
+    return out;
+  }
+}
+
 /** Reads a cold value's bytes into memory and closes its file. */
 export function readFileSlice(slice: FileSlice): Uint8Array {
   const out = new Uint8Array(slice.length);
@@ -125,6 +152,7 @@ export function readFileSlice(slice: FileSlice): Uint8Array {
 export function inMemory(r: Reply | typeof NO_REPLY): Reply {
   if (r === NO_REPLY) return null;
   if (r instanceof FileSlice) return readFileSlice(r);
+  if (r instanceof BulkRing) return r.views();
   return r;
 }
 
@@ -150,6 +178,7 @@ export type Reply =
   | Verbatim
   | BigNumber
   | FileSlice
+  | BulkRing
   | typeof NULL_ARRAY;
 
 /** The ubiquitous `+OK`. */

@@ -6,6 +6,7 @@
  */
 import {
   BigNumber,
+  BulkRing,
   Double,
   Frames,
   Push,
@@ -46,6 +47,9 @@ export class ReplyWriter {
   private peak = 0;
   /** A buffer that grew for a large reply, kept for the next one. */
   private readonly grown = new SetAside();
+  /** The last small buffer {@link bulkAt} copied from, and a view of it. */
+  private sourceBuffer: ArrayBufferLike | null = null;
+  private source: Uint8Array | null = null;
 
   constructor(private readonly initialSize = INITIAL_SIZE) {
     this.buf = new Uint8Array(initialSize);
@@ -151,6 +155,32 @@ export class ReplyWriter {
     this.crlf();
   }
 
+  /** Bulk string from `len` bytes at `off` of `buffer` (no view of them is made). */
+  private bulkAt(buffer: ArrayBufferLike, off: number, len: number): void {
+    this.header(36, len);
+    this.ensure(len + 2);
+    // One view per source buffer (small values share slabs), kept only for small buffers.
+    let src = this.source;
+    if (this.sourceBuffer !== buffer) {
+      src = new Uint8Array(buffer);
+      if (buffer.byteLength <= 64 * 1024) {
+        this.sourceBuffer = buffer;
+        this.source = src;
+      }
+    }
+    const out = this.buf;
+    let p = this.pos;
+    if (len < 32) {
+      for (let i = 0; i < len; i++) out[p++] = src![off + i];
+    } else {
+      out.set(src!.subarray(off, off + len), p);
+      p += len;
+    }
+    out[p++] = CRLF0;
+    out[p++] = CRLF1;
+    this.pos = p;
+  }
+
   /** Bulk string from a binary (latin1) string. */
   bulkString(s: string): void {
     this.header(36, s.length);
@@ -223,6 +253,14 @@ export class ReplyWriter {
     if (r instanceof Push) {
       this.header(proto === 3 ? 62 : 42, r.items.length); // '>'
       for (const item of r.items) this.write(item, proto);
+      return;
+    }
+    if (r instanceof BulkRing) {
+      this.header(42, r.count);
+      for (let k = 0; k < r.count; k++) {
+        const s = (r.first + k) & r.mask;
+        this.bulkAt(r.bufs[s]!, r.offs[s], r.lens[s]);
+      }
       return;
     }
     if (r instanceof Frames) {

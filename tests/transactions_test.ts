@@ -45,6 +45,17 @@ Deno.test("transactions: a HELLO inside MULTI changes the protocol from its own 
 
 Deno.test("transactions: replies match redis-server (RESP2 and RESP3)", async () => {
   await sameInBothProtocols([
+    // LRANGE's reply is read where the list keeps its elements: the commands after it in the
+    // transaction must not change what it answered.
+    "MULTI",
+    "RPUSH l a b c",
+    "LRANGE l 0 -1",
+    "LPOP l 2",
+    "RPUSH l d e f g h i j k l m n o p",
+    "LRANGE l 1 3",
+    "LTRIM l 5 -1",
+    "EXEC",
+    "LRANGE l 0 -1",
     "MULTI",
     "SET a 1",
     "INCR a",

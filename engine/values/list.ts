@@ -19,6 +19,7 @@
  * @module
  */
 import { copyRange } from "../bytes.ts";
+import { BulkRing } from "../../protocol/reply.ts";
 import { encodePartsInSteps, encodeView, PartsReader, type PartsView } from "./codec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
@@ -189,6 +190,16 @@ export class ListValue implements DataValue {
   /** True when the element at `i` equals `v`. */
   equalsAt(i: number, v: Uint8Array): boolean {
     return equalBytes(this.at(i), v);
+  }
+
+  /**
+   * Elements from index `start` to `end` inclusive (both within the list) as a reply written
+   * straight from where they are kept: valid until the list changes.
+   */
+  rangeReply(start: number, end: number): BulkRing {
+    const n = Math.max(0, end - start + 1);
+    const first = (this.head + start) & this.mask;
+    return new BulkRing(this.bufs, this.offs, this.lens, this.mask, first, n);
   }
 
   /** Elements from index `start` to `end` inclusive (both within the list), in order. */
