@@ -344,6 +344,10 @@ export class Blocking {
             let reply: Reply | undefined;
             const current = server.currentClient;
             server.currentClient = w.client;
+            // The reply comes before the pushes its own pops cause (lpop, del events to a
+            // subscribed RESP3 client), as Redis writes it at once; undone if not served.
+            const due = w.client.replyDue;
+            w.client.replyDue = true;
             ks.log.begin?.();
             try {
               reply = w.attempt(key);
@@ -352,6 +356,7 @@ export class Blocking {
             } finally {
               ks.log.end?.();
               server.currentClient = current;
+              if (reply === undefined) w.client.replyDue = due;
             }
             if (reply !== undefined) {
               this.finish(w, reply);

@@ -295,6 +295,21 @@ Deno.test("blocking: a client that half-closes while blocked gets no reply and t
   });
 });
 
+Deno.test("blocking: a served RESP3 subscriber gets its reply before the events of its own pop", async () => {
+  await both(2, async (t, [a, p]) => {
+    await p.call("CONFIG", "SET", "notify-keyspace-events", "KEA");
+    await a.call("HELLO", "3");
+    const out = [await a.call("PSUBSCRIBE", "__keyevent@0__:*")];
+    await send(a, "BLPOP", "ev", "0");
+    await blockedCount(t, 1);
+    out.push(await p.call("RPUSH", "ev", "x"));
+    // rpush, then BLPOP's reply, then lpop and del.
+    for (let i = 0; i < 4; i++) out.push((await a.read())!);
+    await p.call("CONFIG", "SET", "notify-keyspace-events", "");
+    return out;
+  });
+});
+
 Deno.test("blocking: pushes inside MULTI and pipelines serve blocked clients only after them", async () => {
   await both(2, async (t, [a, p]) => {
     await send(a, "BLPOP", "mk", "0");
