@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { NO_REPLY, QUEUED, type Reply, RespError } from "../protocol/reply.ts";
+import { NO_REPLY, QUEUED, type Reply, RespError, settled } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";
@@ -99,7 +99,7 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   // Another client's transaction is waiting for one of its commands: EXEC is atomic.
   const exclusive = server.exclusive;
   if (exclusive !== null && exclusive.client !== client) {
-    return exclusive.done.then(() => redispatch(server, client, argv));
+    return exclusive.done.then(() => settled(redispatch(server, client, argv)));
   }
   const found = resolve(server, argv);
   if (found instanceof RespError) {
@@ -159,7 +159,7 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
     return server.pause.wait().then(() => {
       client.blocked = false;
       server.pause.held.delete(client);
-      return redispatch(server, client, argv);
+      return settled(redispatch(server, client, argv));
     });
   }
   if (tx !== null && !TX_CONTROL.has((cmd.parent ?? cmd).name)) {
@@ -189,8 +189,7 @@ export function call(
   const ks = server.keyspace;
   const started = clockNow();
   // One clock reading serves the command's wall time (Redis's cached mstime) and its duration.
-  // A transaction's commands see EXEC's time: no key expires between two of them.
-  if (!client.inExec) ks.now = Math.floor(TIME_ORIGIN + started);
+  ks.now = Math.floor(TIME_ORIGIN + started);
   ks.noTouch = client.noTouch && cmd.name !== "touch";
   // The client whose command runs (tracking's NOLOOP, replies before pushes); null again after
   // it, so changes made between commands (active expiry) are nobody's.

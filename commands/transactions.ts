@@ -88,6 +88,7 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
   const end = () => {
     log.end?.();
     client.inExec = false;
+    server.keyspace.execTime = 0;
     if (release !== null) {
       server.exclusive = null;
       release();
@@ -97,6 +98,7 @@ function exec(server: Server, client: Client): Reply | Promise<Reply> {
   log.begin?.();
   client.inExec = true;
   client.execQueued = queue.length;
+  server.keyspace.execTime = server.keyspace.now;
   let result: Reply | Promise<Reply>;
   try {
     result = run();

@@ -178,11 +178,9 @@ const EMPTY_BUFFER = new ArrayBuffer(0);
 /** Encodings a string can have pinned ({@link Entry.encoding}), by their code in the entry. */
 const ENCODINGS = [undefined, "raw", "embstr"] as const;
 
+/** The code of a pinned encoding; any other name (`int` …) is derived from the content: 0. */
 function encodingCode(encoding: string | undefined): number {
-  if (encoding === undefined) return 0;
-  if (encoding === "raw") return 1;
-  if (encoding === "embstr") return 2;
-  throw new Error(`not a string encoding: ${encoding}`);
+  return encoding === "raw" ? 1 : encoding === "embstr" ? 2 : 0;
 }
 
 /** {@link Entry.locSegment} of a value that has no place in the log (segment ids start at 1). */
@@ -563,6 +561,17 @@ export class Keyspace {
   log: EffectLog;
   /** Time of the command being run, so one command sees one clock (Redis's cached mstime). */
   now: number = Date.now();
+  /**
+   * While EXEC runs, its start: keys expire by this time, so none expires between two of a
+   * transaction's commands (Redis 7.0's fixed_time_expire), while new TTLs and TTL replies
+   * still count from {@link now}. 0 otherwise.
+   */
+  execTime = 0;
+
+  /** The time keys expire by: {@link now}, or EXEC's start while it runs. */
+  get expiryNow(): number {
+    return this.execTime || this.now;
+  }
   /** Set by dispatch for clients in CLIENT NO-TOUCH mode. */
   noTouch = false;
   /** True while listeners hear of a key that expired (a change no client made). */
@@ -796,7 +805,7 @@ export class Database {
     const t = ks.shards[ks.shardOf(key)].tables[this.index];
     const e = t.find(key);
     if (e === undefined) return undefined;
-    if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
+    if (e.expireAt !== 0 && e.expireAt <= this.keyspace.expiryNow) {
       this.expireEntry(t, e);
       return undefined;
     }
@@ -862,12 +871,12 @@ export class Database {
   /** True when `key` is still in its table though its TTL has passed (nothing is reclaimed). */
   expiredInPlace(key: string): boolean {
     const e = this.table(key).get(key);
-    return e !== undefined && e.expireAt !== 0 && e.expireAt <= this.keyspace.now;
+    return e !== undefined && e.expireAt !== 0 && e.expireAt <= this.keyspace.expiryNow;
   }
 
   /** True when `key` exists (does not touch it). */
   exists(key: Key): boolean {
-    return this.peek(key) !== undefined;
+    return this.peek(key, false) !== undefined;
   }
 
   /**
@@ -879,7 +888,7 @@ export class Database {
     const shard = ks.shardOf(key);
     const t = ks.shards[shard].tables[this.index];
     let e = t.find(key);
-    if (e !== undefined && e.expireAt !== 0 && e.expireAt <= ks.now) {
+    if (e !== undefined && e.expireAt !== 0 && e.expireAt <= ks.expiryNow) {
       this.expireEntry(t, e);
       e = undefined;
     }
@@ -969,7 +978,7 @@ export class Database {
     const t = this.table(key);
     const e = t.get(key);
     if (e === undefined) return false;
-    if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
+    if (e.expireAt !== 0 && e.expireAt <= this.keyspace.expiryNow) {
       this.expireEntry(t, e);
       return false;
     }
@@ -1037,7 +1046,7 @@ export class Database {
   /** Every live key matching `pattern` (KEYS). Expired keys are skipped, not deleted. */
   keys(pattern: string): string[] {
     const out: string[] = [];
-    const now = this.keyspace.now;
+    const now = this.keyspace.expiryNow;
     const all = pattern === "*";
     for (const s of this.keyspace.shards) {
       for (const e of s.tables[this.index].values()) {
@@ -1073,7 +1082,7 @@ export class Database {
     }
     const next = shard >= n ? 0 : v * n + shard;
     const keys: string[] = [];
-    const now = this.keyspace.now;
+    const now = this.keyspace.expiryNow;
     for (const e of visited) {
       if (e.expireAt !== 0 && e.expireAt <= now) {
         this.expireEntry(this.keyspace.table(this.index, e.key), e);
@@ -1102,7 +1111,7 @@ export class Database {
         r -= tt.size;
       }
       const e = t!.random()!;
-      if (e.expireAt !== 0 && e.expireAt <= this.keyspace.now) {
+      if (e.expireAt !== 0 && e.expireAt <= this.keyspace.expiryNow) {
         this.expireEntry(t!, e);
         continue;
       }

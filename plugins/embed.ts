@@ -33,6 +33,7 @@ import {
   BulkRing,
   Double,
   FileSlice,
+  Frames,
   inMemory,
   NO_REPLY,
   NULL_ARRAY,
@@ -164,6 +165,11 @@ export function toJs(r: Reply, buffers: boolean, resp: 2 | 3 = 3): JsValue {
   if (r instanceof Verbatim) return text(r.text);
   if (r instanceof BigNumber) return resp === 3 ? r.value : text(String(r.value));
   if (r instanceof FileSlice || r instanceof BulkRing) return toJs(inMemory(r), buffers, resp);
+  if (r instanceof Frames) {
+    // Replies written back to back in one slot (in the protocol they were made in, when pinned).
+    const items = r.replies.map((x) => toJs(x, buffers, r.proto ?? resp));
+    return items.length === 1 ? items[0] : items;
+  }
   return null;
 }
 

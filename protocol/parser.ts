@@ -25,8 +25,6 @@ const MIN_READ = 1024;
 const MAX_READ = 16 * 1024;
 /** Reads in a row that fill less than a quarter of the read size before it halves. */
 const SMALL_READS = 16;
-/** An argument this long leaves Redis's query buffer once read (PROTO_MBULK_BIG_ARG). */
-const BIG_ARG = 32 * 1024;
 
 /**
  * Parser limits, from `proto-max-bulk-len` and `client-query-buffer-limit`: one object the server
@@ -64,12 +62,7 @@ export class RequestParser {
   private args: Uint8Array[] = [];
   private remaining = 0;
   private bulkLen = -1;
-  /**
-   * Bytes of the arguments of at least {@link BIG_ARG} bytes the request being parsed already
-   * has: Redis moves such an argument out of the query buffer once read, so
-   * client-query-buffer-limit does not count it.
-   */
-  private bigArgs = 0;
+
   /** Set while the client must still authenticate: Redis then caps request sizes. */
   authRequired = false;
 
@@ -162,7 +155,6 @@ export class RequestParser {
     this.args = [];
     this.remaining = 0;
     this.bulkLen = -1;
-    this.bigArgs = 0;
   }
 
   /**
@@ -174,9 +166,10 @@ export class RequestParser {
     const argv = this.remaining === 0 && this.buf[this.start] !== 42
       ? this.inline()
       : this.multibulk();
-    // Checked on what is left once every complete request is out, as Redis checks its query
-    // buffer, which holds what the last reads brought (complete requests are served first).
-    if (argv === null && this.end - this.start - this.bigArgs > this.limits.maxQueryBuffer) {
+    // Checked on what is not parsed yet, as Redis checks its query buffer: complete requests
+    // are served first, and the arguments of a partial one already read leave it.
+    const unparsed = this.end - (this.remaining > 0 ? this.pos : this.start);
+    if (argv === null && unparsed > this.limits.maxQueryBuffer) {
       throw new QueryBufferOverflow("client-query-buffer-limit exceeded");
     }
     return argv;
@@ -188,7 +181,6 @@ export class RequestParser {
     this.args = [];
     this.remaining = 0;
     this.bulkLen = -1;
-    this.bigArgs = 0;
   }
 
   /** Finds `\r` followed by one more byte in [from, end); -1 when the line is not complete. */
@@ -272,7 +264,6 @@ export class RequestParser {
       // The constructor over the ArrayBuffer makes a view for ~40% less than subarray(), which
       // looks up a species constructor first (every argument of every request is one).
       this.args.push(new Uint8Array(buf.buffer, buf.byteOffset + this.pos, this.bulkLen));
-      if (this.bulkLen >= BIG_ARG) this.bigArgs += this.bulkLen + 2;
       this.pos += this.bulkLen + 2;
       this.bulkLen = -1;
       this.remaining--;

@@ -127,6 +127,14 @@ export class BulkRing {
   }
 }
 
+/**
+ * A reply made now and written later (a command run when a pause, a transaction or a shutdown
+ * gate let it): a {@link BulkRing} is read at once, before other commands change its list.
+ */
+export function settled<T>(r: T): T | Uint8Array[] {
+  return r instanceof BulkRing ? r.views() : r;
+}
+
 /** Reads a cold value's bytes into memory and closes its file. */
 export function readFileSlice(slice: FileSlice): Uint8Array {
   const out = new Uint8Array(slice.length);

@@ -21,7 +21,7 @@
 import type { CommandGate } from "../commands/dispatch.ts";
 import { dispatch } from "../commands/dispatch.ts";
 import type { Command } from "../commands/spec.ts";
-import { NO_REPLY, type Reply, RespError } from "../protocol/reply.ts";
+import { NO_REPLY, type Reply, RespError, settled } from "../protocol/reply.ts";
 import type { Client } from "./client.ts";
 import type { Server } from "./server.ts";
 
@@ -134,7 +134,7 @@ function holdGate(server: Server, st: ShutdownState): CommandGate {
       const copy = argv.map((a) => new Uint8Array(a));
       const held = new Promise<Reply | typeof NO_REPLY>((resolve) => {
         st.held.push(() => {
-          if (st.phase === "running") resolve(dispatch(server, client, copy));
+          if (st.phase === "running") resolve(settled(dispatch(server, client, copy)));
           else resolve(NO_REPLY);
         });
       });

@@ -63,6 +63,14 @@ Deno.test("openStore: replies as JavaScript values, errors thrown as ReplyError"
     const exec = await s.command("EXEC") as unknown[];
     assertEquals(exec[0], 42);
     assert(exec[1] instanceof ReplyError && exec[1].code === "WRONGTYPE");
+    // Replies made before a HELLO inside EXEC keep their protocol, and their values.
+    await s.command("MULTI");
+    await s.command("GET", "city");
+    await s.command("HELLO", "2");
+    await s.command("GET", "city");
+    await s.command("HELLO", "3");
+    const pinned = await s.command("EXEC") as unknown[];
+    assertEquals([pinned[0], pinned[2]], ["Zürich", "Zürich"]);
     // Binary values with commandBuffer; maps become Maps there.
     const bytes = new Uint8Array([0, 0xff, 0x80, 10]);
     assertEquals(await s.command("SET", "bin", bytes), "OK");

@@ -202,3 +202,28 @@ Deno.test("hot/cold: a cold value in EXEC's reply, under CLIENT REPLY OFF, and w
     await server.close();
   }
 });
+
+Deno.test("memory: used_memory after a restart is what it was before (collections replayed from effects)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-mem-" });
+  try {
+    let server = await startFerric({ "data-dir": dir });
+    const c = await RawClient.connect(server.port);
+    await c.call("RPUSH", "L", "a", "b", "c");
+    await c.call("LPOP", "L");
+    await c.call("HSET", "H", "f", "v", "g", "w");
+    await c.call("SADD", "S", "x", "y");
+    await c.call("ZADD", "Z", "1", "m");
+    await c.call("SET", "k", "value");
+    const before = server.keyspace.usedBytes;
+    c.close();
+    await server.close();
+    server = await startFerric({ "data-dir": dir });
+    try {
+      assertEquals(server.keyspace.usedBytes, before);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

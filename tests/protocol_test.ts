@@ -545,6 +545,19 @@ Deno.test("protocol: a query buffer over client-query-buffer-limit closes the co
     );
     assertEquals(f3, ["+OK\r\n", "+PONG\r\n", "+OK\r\n", "<closed>"]);
     assertSame(f3, r3);
+    // Arguments of a partial request already read leave the query buffer too: 2.4 MB of small
+    // SADD arguments arrive, the last one later, and the request is served.
+    const members = Array.from({ length: 150000 }, (_, i) => `m${String(i).padStart(9, "0")}`);
+    const whole = encodeCommand(["SADD", "s", ...members]);
+    const cut = whole.length - 20;
+    for (const port of [pair.server.port, pair.redisServer.port]) {
+      const c = await RawClient.connect(port);
+      await c.write(whole.subarray(0, cut));
+      await new Promise((r) => setTimeout(r, 200));
+      await c.write(whole.subarray(cut));
+      assertEquals(await c.read(), ":150000\r\n", `port ${port}`);
+      c.close();
+    }
     // The same amount of data in many small commands is fine.
     const many: string[] = [];
     for (let i = 0; i < 2000; i++) many.push(`SET m${i} ${"v".repeat(1000)}`);

@@ -336,17 +336,62 @@ Deno.test("transactions: EXEC stays atomic while a queued command waits (ACL SAV
   }
 });
 
+Deno.test("transactions: an LRANGE held behind a waiting EXEC answers the list as it ran", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-tx-" });
+  const aclfile = `${dir}/users.acl`;
+  await Deno.writeTextFile(aclfile, "user default on nopass ~* &* +@all\n");
+  const server = await startFerric({ aclfile });
+  const [a, b, c] = await Promise.all([0, 1, 2].map(() => RawClient.connect(server.port)));
+  try {
+    assertEquals(await b.call("RPUSH", "l", "a", "b", "c", "d"), ":4\r\n");
+    assertEquals(await a.call("MULTI"), "+OK\r\n");
+    assertEquals(await a.call("ACL", "LOAD"), "+QUEUED\r\n");
+    // Both held while EXEC waits for the file, then run in order: LRANGE first.
+    await a.write("EXEC\r\n");
+    await b.write("LRANGE l 0 -1\r\nPING\r\n");
+    await c.write("RPOP l 2\r\nLSET l 0 ZZZZ\r\n");
+    assertEquals(await a.read(), "*1\r\n+OK\r\n");
+    assertEquals(await b.read(), "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n");
+    assertEquals(await b.read(), "+PONG\r\n");
+    assertEquals(await c.read(), "*2\r\n$1\r\nd\r\n$1\r\nc\r\n");
+    assertEquals(await c.read(), "+OK\r\n");
+  } finally {
+    for (const x of [a, b, c]) x.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("transactions: commands inside EXEC see one clock, as redis-server", async () => {
   const d = await Differential.alike({ "enable-debug-command": "yes" });
   try {
     assertEquals(
       await d.compare(
-        ["MULTI", "SET k v PX 20", "DEBUG SLEEP 0.05", "GET k", "EXISTS k", "EXEC"].map(cmd),
+        [
+          "MULTI",
+          "SET k v PX 20",
+          "DEBUG SLEEP 0.05",
+          "GET k",
+          "EXISTS k",
+          "PTTL k",
+          "EXEC",
+        ].map(cmd),
       ),
       [],
     );
     // The key set in the transaction outlived the sleep in it: GET gave its value.
     assertEquals(await d.both("EXISTS", "k"), [":0\r\n", ":0\r\n"]);
+    // Keys expire by EXEC's start, but a new TTL counts from the real clock (Redis 7.0). Each
+    // server on its own: the other's sleep must not pass in between.
+    for (const port of [d.server.port, d.redisServer.port]) {
+      const c = await RawClient.connect(port);
+      for (const line of ["MULTI", "DEBUG SLEEP 0.3", "SET k2 v PX 250"]) {
+        await c.call(...cmd(line));
+      }
+      assertEquals(await c.call("EXEC"), "*2\r\n+OK\r\n+OK\r\n");
+      assertEquals(await c.call("GET", "k2"), "$1\r\nv\r\n", `port ${port}`);
+      c.close();
+    }
   } finally {
     await d.close();
   }

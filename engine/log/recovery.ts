@@ -551,12 +551,17 @@ function apply(
       // An effect may leave a collection empty for a moment (an encoding change logged before
       // the first member): commands delete empty keys with a Delete record of their own, so
       // emptiness is settled when the whole log has been read.
+      // The memory estimate follows the collection, as the command's own sizeDelta did.
+      const value = e.value;
+      const before = value.memoryUsage();
       try {
-        e.value.apply(op, args);
+        value.apply(op, args);
       } catch {
         report.skippedEffects++;
         if (created) db.delete(key);
         return;
+      } finally {
+        ks.usedBytes += value.memoryUsage() - before;
       }
       e.logBytes += size;
       break;
