@@ -10,6 +10,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { parseInt64 } from "./numbers.ts";
 import { RespError } from "./reply.ts";
 import { SetAside } from "./set_aside.ts";
 
@@ -298,28 +299,23 @@ function hasNul(buf: Uint8Array, from: number, to: number): boolean {
   return false;
 }
 
-const INT64_DIGITS = "9223372036854775807";
-
 /**
  * Parses the decimal number in buf[from, to) as `string2ll`; null when it is not one. Past 2^53
  * the value is approximate, which no length limit can tell from the exact one.
  */
 function parseLength(buf: Uint8Array, from: number, to: number): number | null {
+  // Longer than any real length: int64's exact bounds decide (a view is made only here).
+  if (to - from > 15) {
+    const v = parseInt64(buf.subarray(from, to));
+    return v === null ? null : Number(v);
+  }
+  if (to <= from) return null;
   let i = from;
   let neg = false;
   if (buf[i] === 45) {
     neg = true;
     i++;
-  }
-  const digits = to - i;
-  if (digits <= 0 || digits > 19) return null;
-  if (digits === 19) {
-    // Within int64: -9223372036854775808 is one, 9223372036854775808 is not.
-    for (let k = 0; k < 19; k++) {
-      const d = buf[i + k] - INT64_DIGITS.charCodeAt(k) + (neg && k === 18 ? -1 : 0);
-      if (d < 0) break;
-      if (d > 0) return null;
-    }
+    if (i === to) return null;
   }
   // Only "0" may start with a zero ("00", "-0" and "01" are not numbers to string2ll).
   if (buf[i] === 48 && (neg || to - i > 1)) return null;
