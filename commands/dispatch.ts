@@ -153,14 +153,7 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
   // A pause holds a write back before it is queued, and EXEC of a transaction that writes, as
   // Redis does: CLIENT PAUSE WRITE must stop every write, transactions included.
   if (server.pause.blocks(cmd, tx?.queue)) {
-    // Held, the client counts as blocked (INFO blocked_clients, CLIENT LIST flag b), as in Redis.
-    client.blocked = true;
-    server.pause.held.add(client);
-    return server.pause.wait().then(() => {
-      client.blocked = false;
-      server.pause.held.delete(client);
-      return settled(redispatch(server, client, argv));
-    });
+    return server.pause.hold(client).then(() => settled(redispatch(server, client, argv)));
   }
   if (tx !== null && !TX_CONTROL.has((cmd.parent ?? cmd).name)) {
     tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });

@@ -3,14 +3,14 @@
  *
  * @module
  */
-import { NO_SEGMENT } from "../engine/keyspace.ts";
+import { NO_SEGMENT, storedSize } from "../engine/keyspace.ts";
 import type { Durability, NamespaceSettings } from "../engine/log/namespaces.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
 import { latin1, word } from "./args.ts";
 import { err, Errors } from "./errors.ts";
 import { type CommandSpec, keys } from "./spec.ts";
-import { typeName, valueSize } from "../engine/values/types.ts";
+import { typeName } from "../engine/values/types.ts";
 
 function namespaces(server: Server) {
   const engine = server.engine;
@@ -84,7 +84,7 @@ export const ferricstoreCommands: CommandSpec[] = [
       if (e === undefined) return null;
       const engine = ctx.server.engine;
       const isString = e.cold || e.value instanceof Uint8Array;
-      const size = e.strLen >= 0 ? e.strLen : valueSize(e.value);
+      const size = storedSize(e);
       const where = engine && e.locSegment !== NO_SEGMENT ? engine.cold.locate(e) : null;
       return new RespMap([
         "type",

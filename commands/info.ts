@@ -12,7 +12,7 @@ import { REDIS_VERSION, type Server, VERSION } from "../server/server.ts";
 import { operations } from "./server.ts";
 import { latin1, utf8Bytes } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
-import { valueSize } from "../engine/values/types.ts";
+import { storedSize } from "../engine/keyspace.ts";
 import { moduleInfoLines } from "../plugins/loader.ts";
 import { procCpuTime } from "../server/stats.ts";
 
@@ -542,7 +542,7 @@ export const INFO_SECTIONS: InfoSection[] = [
             const prefix = i < 0 ? "" : e.key.slice(0, i);
             const cur = per.get(prefix) ?? [0, 0];
             cur[0]++;
-            cur[1] += e.key.length + (e.strLen >= 0 ? e.strLen : valueSize(e.value));
+            cur[1] += e.key.length + storedSize(e);
             per.set(prefix, cur);
           }
         }

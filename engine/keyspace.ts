@@ -40,10 +40,15 @@ export const KEEP_TTL = -1;
  */
 export const ENTRY_OVERHEAD = 185;
 
+/** Bytes of a key's value, in memory or cold (a cold string keeps its length). */
+export function storedSize(e: Entry): number {
+  return e.strLen >= 0 ? e.strLen : valueSize(e.value);
+}
+
 /** Bytes a key and its value hold in memory (a cold value is not in memory). */
 export function entryMemory(e: Entry): number {
   return ENTRY_OVERHEAD + e.key.length +
-    (e.cold ? 0 : e.strLen >= 0 ? e.strLen : valueSize(e.value));
+    (e.cold ? 0 : storedSize(e));
 }
 
 /**
@@ -951,7 +956,7 @@ export class Database {
   }
 
   private revalue(e: Entry, value: Value, encoding: string | undefined): void {
-    const old = e.cold ? 0 : e.strLen >= 0 ? e.strLen : valueSize(e.value);
+    const old = e.cold ? 0 : storedSize(e);
     const len = value instanceof Uint8Array ? value.length : -1;
     this.keyspace.usedBytes += (len >= 0 ? len : valueSize(value)) - old;
     e.value = value;

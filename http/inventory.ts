@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { ENTRY_OVERHEAD } from "../engine/keyspace.ts";
+import { ENTRY_OVERHEAD, storedSize } from "../engine/keyspace.ts";
 import type { Server } from "../server/server.ts";
-import { valueSize } from "../engine/values/types.ts";
 
 /** Keys and bytes of one namespace (the key prefix before the first `:`). */
 export interface NamespaceUsage {
@@ -81,7 +80,7 @@ export class KeyInventory {
             ns = { prefix: raw, raw, keys: 0, bytes: 0, hot: 0, cold: 0 };
             byPrefix.set(raw, ns);
           }
-          const size = e.strLen >= 0 ? e.strLen : valueSize(e.value);
+          const size = storedSize(e);
           ns.keys++;
           ns.bytes += k.length + size;
           if (e.cold) ns.cold++;

@@ -22,7 +22,7 @@ export class PauseState {
   /** True for CLIENT PAUSE ALL, false for WRITE. */
   all = false;
   /** Clients whose command waits for the pause to end (connected ones). */
-  readonly held: Set<object> = new Set();
+  readonly held: Set<{ blocked: boolean }> = new Set();
   private waiters: (() => void)[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -80,8 +80,16 @@ export class PauseState {
     if (this.until !== 0 && Date.now() >= this.until) this.unpause();
   }
 
-  /** Resolves when the pause ends. */
-  wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /**
+   * Resolves when the pause ends; until then `client` counts as blocked (INFO blocked_clients,
+   * CLIENT LIST flag b), as in Redis.
+   */
+  hold(client: { blocked: boolean }): Promise<void> {
+    client.blocked = true;
+    this.held.add(client);
+    return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => {
+      client.blocked = false;
+      this.held.delete(client);
+    });
   }
 }

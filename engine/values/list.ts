@@ -204,9 +204,7 @@ export class ListValue implements DataValue {
 
   /** Elements from index `start` to `end` inclusive (both within the list), in order. */
   range(start: number, end: number): Uint8Array[] {
-    const out: Uint8Array[] = new Array(Math.max(0, end - start + 1));
-    for (let i = start; i <= end; i++) out[i - start] = this.at(i);
-    return out;
+    return this.rangeReply(start, end).views();
   }
 
   /**
