@@ -393,7 +393,7 @@ export const stringCommands: CommandSpec[] = [
       },
     ),
     differences:
-      "APPEND logs the bytes appended while the value is at most `hot-cache-max-value-size` (64kb by default) and maxmemory is not set; otherwise the value is logged whole on each APPEND (a value that may go cold must be whole in one record), so building a large value by many appends then costs in proportion to its length each time.",
+      "APPEND logs the bytes appended while the value is at most `hot-cache-max-value-size` (64kb by default); a larger value, which is never kept hot, is logged whole on each APPEND (a cold value is read back from one record), so building a value past that size by many appends costs in proportion to its length each time.",
   },
   str(
     "strlen",

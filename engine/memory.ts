@@ -19,10 +19,21 @@ import { runInNewContext } from "node:vm";
 import type { Config } from "../server/config.ts";
 import { type Entry, type Keyspace, type KeyTable, lfuCounter, NO_SEGMENT } from "./keyspace.ts";
 
+/** What the guard needs of the durable log. */
+export interface ColdLog {
+  /**
+   * True when an entry's value is in its log file (written, if not yet fdatasynced: a read of
+   * the file returns it), so it may go cold.
+   */
+  canCool(e: Entry): boolean;
+  /** Writes the logs' pending records to their files now. */
+  writePending(): void;
+}
+
 /** Decides what goes cold, and whether commands that add data are refused. */
 export class MemoryGuard {
-  /** Set by the durable engine: true when an entry's value is on disk and may go cold. */
-  canCool: (e: Entry) => boolean = () => false;
+  /** Set by the durable engine; without a log nothing can go cold. */
+  log: ColdLog | null = null;
   private queue: Entry[] = [];
 
   /** maxmemory and hot-cache-max-value-size, kept current (read on every write). */
@@ -35,17 +46,13 @@ export class MemoryGuard {
   constructor(private readonly keyspace: Keyspace, private readonly config: Config) {
     this.max = config.int("maxmemory");
     this.hotMax = config.int("hot-cache-max-value-size");
-    // Strings grow by APPEND records only while maxmemory is unset: they need placing (a walk
-    // of every key) when it is first set, or when the hot limit drops while it is unset.
-    config.watch("maxmemory", (v) => {
-      const was = this.max;
-      this.max = v as number;
-      if (was <= 0 && this.max > 0) this.placeGrownStrings();
-    });
+    config.watch("maxmemory", (v) => this.max = v as number);
+    // Strings grow by APPEND records only while they may stay hot: those the lower limit no
+    // longer lets stay hot need placing (a walk of every key).
     config.watch("hot-cache-max-value-size", (v) => {
       const lower = (v as number) < this.hotMax;
       this.hotMax = v as number;
-      if (lower && this.max <= 0) this.placeGrownStrings();
+      if (lower) this.placeGrownStrings();
     });
   }
 
@@ -79,12 +86,18 @@ export class MemoryGuard {
     const max = this.max;
     if (max <= 0 || this.keyspace.usedBytes <= max) return false;
     this.evict(max);
+    if (this.keyspace.usedBytes <= max) return false;
+    // Values written by the last commands may still wait for their write to the log (until the
+    // event loop's turn ends, or a sync namespace's commit window): written now, they can go
+    // cold, and a burst of writes is not refused for want of a write already due.
+    this.log?.writePending();
+    this.evict(max);
     return this.keyspace.usedBytes > max;
   }
 
   /** Drops a hot string value from memory; false when it cannot go cold (yet). */
   cool(e: Entry): boolean {
-    if (e.cold || !(e.value instanceof Uint8Array) || !this.canCool(e)) return false;
+    if (e.cold || !(e.value instanceof Uint8Array) || !this.log?.canCool(e)) return false;
     this.keyspace.usedBytes -= e.strLen;
     this.collector.dropped(e.strLen);
     e.makeCold(e.strLen);
@@ -93,18 +106,18 @@ export class MemoryGuard {
 
   /**
    * True when a string of `length` bytes may grow by APPEND records: it stays hot (it is in no
-   * one record until written whole again, so it cannot go cold), which is only right for a value
-   * small enough to keep hot and while maxmemory never needs values to go cold.
+   * one record until written whole again, so it cannot go cold until then), which is only right
+   * for a value small enough to keep hot. When maxmemory picks such a value, it is written whole
+   * then, once, and goes cold ({@link evict}).
    */
   mayStayHot(length: number): boolean {
-    return length <= this.hotMax && this.max <= 0;
+    return length <= this.hotMax;
   }
 
   /**
    * Writes whole, through the log, every string grown by APPEND records that may no longer stay
-   * hot ({@link mayStayHot}: maxmemory set, or hot-cache-max-value-size lowered, since it grew, or
-   * a restart that replayed its appends under such settings), so that it can go cold once
-   * written. Returns how many it wrote. (A string whose put is still being written is written
+   * hot ({@link mayStayHot}: hot-cache-max-value-size lowered since it grew, or a restart that
+   * replayed its appends with a lower one), so that it can go cold once written. Returns how many it wrote. (A string whose put is still being written is written
    * again: harmless, and only when these settings change.)
    */
   placeGrownStrings(): number {
@@ -156,7 +169,8 @@ export class MemoryGuard {
   /** Makes values cold by the policy until memory is at most `max` or nothing more can go. */
   evict(max: number): number {
     const policy = this.config.str("maxmemory-policy");
-    if (policy === "noeviction") return 0;
+    const log = this.log;
+    if (policy === "noeviction" || log === null) return 0;
     const ks = this.keyspace;
     const samples = this.config.int("maxmemory-samples");
     const volatileOnly = policy.startsWith("volatile-");
@@ -177,7 +191,8 @@ export class MemoryGuard {
           if (best < 0) bestScore = Infinity;
         }
         const e = found.entries[at];
-        if (!this.canCool(e)) continue; // not on disk yet
+        // Not in the log file yet, unless it is a string grown by APPEND records (no place).
+        if (!log.canCool(e) && e.locSegment !== NO_SEGMENT) continue;
         const score = policy.endsWith("-lru")
           ? e.lru
           : policy.endsWith("-lfu")
@@ -197,7 +212,13 @@ export class MemoryGuard {
         continue;
       }
       const e = found.entries[best];
+      const table = found.tables[best];
       found.remove(best);
+      if (e.locSegment === NO_SEGMENT) {
+        // Grown by APPEND records: written whole now, once, so it has one place to go cold from.
+        ks.dbs[ks.shards[e.shard].tables.indexOf(table)].rewrite(e);
+        log.writePending();
+      }
       if (!this.cool(e)) continue;
       misses = 0;
       cooled++;

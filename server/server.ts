@@ -261,9 +261,13 @@ export class Server {
       });
       const engine = this.engine;
       const memory = this.memory;
-      memory.canCool = (e) => {
-        if (e.locSegment === NO_SEGMENT) return false;
-        return engine.shards[e.shard].isSynced(e.locSegment, e.locOffset + e.strLen);
+      memory.log = {
+        canCool: (e) =>
+          e.locSegment !== NO_SEGMENT &&
+          engine.shards[e.shard].isWritten(e.locSegment, e.locOffset + e.strLen),
+        writePending: () => {
+          for (const s of engine.shards) s.writePending();
+        },
       };
       engine.log.onValueWritten = (e) => {
         if (memory.tooLargeToKeep(e)) memory.coolLater(e);

@@ -229,34 +229,37 @@ Deno.test("durability: strings grown by APPEND come back byte for byte after SIG
   }
 });
 
-Deno.test("durability: a string built by many small APPENDs keeps a log in proportion to it", async () => {
-  const dir = await tempDir();
-  const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
-  const c = await RawClient.connect(server.port);
-  try {
-    const count = 4000;
-    await c.write(
-      concatBytes(
-        Array.from({ length: count }, () => encodeCommand(["APPEND", "s", "0123456789"])),
-      ),
-    );
-    for (let i = 0; i < count; i++) await c.read();
-    assertEquals(await c.call("STRLEN", "s"), `:${count * 10}\r\n`);
-    let logBytes = 0;
-    for (const shard of Deno.readDirSync(dir)) {
-      if (!shard.isDirectory) continue;
-      for (const f of Deno.readDirSync(`${dir}/${shard.name}`)) {
-        logBytes += Deno.statSync(`${dir}/${shard.name}/${f.name}`).size;
+for (const maxmemory of [null, "100mb"]) {
+  Deno.test(`durability: a string built by many small APPENDs keeps a log in proportion to it${maxmemory ? " (maxmemory set)" : ""}`, async () => {
+    const dir = await tempDir();
+    const limit = maxmemory ? ["--maxmemory", maxmemory, "--maxmemory-policy", "allkeys-lru"] : [];
+    const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning", ...limit]);
+    const c = await RawClient.connect(server.port);
+    try {
+      const count = 4000;
+      await c.write(
+        concatBytes(
+          Array.from({ length: count }, () => encodeCommand(["APPEND", "s", "0123456789"])),
+        ),
+      );
+      for (let i = 0; i < count; i++) await c.read();
+      assertEquals(await c.call("STRLEN", "s"), `:${count * 10}\r\n`);
+      let logBytes = 0;
+      for (const shard of Deno.readDirSync(dir)) {
+        if (!shard.isDirectory) continue;
+        for (const f of Deno.readDirSync(`${dir}/${shard.name}`)) {
+          logBytes += Deno.statSync(`${dir}/${shard.name}/${f.name}`).size;
+        }
       }
+      // Logged whole each time, the value's 4000 versions would take 80 MB.
+      assert(logBytes < 1_000_000, `${logBytes} log bytes for a string of ${count * 10}`);
+    } finally {
+      c.close();
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
     }
-    // Logged whole each time, the value's 4000 versions would take 80 MB.
-    assert(logBytes < 1_000_000, `${logBytes} log bytes for a string of ${count * 10}`);
-  } finally {
-    c.close();
-    await server.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("durability: async namespace acknowledges at once; what survives a kill is correct", async () => {
   const dir = await tempDir();

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { RawClient, startFerric } from "./_harness.ts";
+import { concat, encodeCommand, RawClient, startFerric } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
 
 Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go cold", async () => {
@@ -15,6 +15,45 @@ Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go
     assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
     for (let i = 0; i < n; i += 7) {
       assertEquals(await c.call("GET", `k${i}`), `$${size}\r\n${valueOf(i)}\r\n`, `GET k${i}`);
+    }
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("maxmemory: async durability: a pipelined burst 20x maxmemory is never refused", async () => {
+  // Values wait for their write to the log until the event loop's turn ends and for their
+  // fdatasync until the commit window does: a value is in the file, and may go cold, once
+  // written, and eviction writes what is pending when it has nothing else to drop.
+  const maxmemory = 512 * 1024;
+  const server = await startFerric({
+    maxmemory,
+    "maxmemory-policy": "allkeys-lru",
+    durability: "async",
+    "commit-window-ms": 1000,
+  });
+  const c = await RawClient.connect(server.port);
+  const n = 640, size = 16384;
+  const valueOf = (i: number) => `${i}:`.padEnd(size, String.fromCharCode(97 + (i % 26)));
+  try {
+    const requests: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) requests.push(encodeCommand(["SET", `k${i}`, valueOf(i)]));
+    // And strings grown by APPEND: picked by eviction, each is written whole once, then cold.
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < 4; k++) {
+        requests.push(encodeCommand(["APPEND", `a${i}`, "x".repeat(4096)]));
+      }
+    }
+    await c.write(concat(requests));
+    for (let i = 0; i < n; i++) assertEquals(await c.read(), "+OK\r\n", `SET k${i}`);
+    for (let i = 0; i < n; i++) {
+      for (let k = 1; k <= 4; k++) assertEquals(await c.read(), `:${k * 4096}\r\n`, `APPEND a${i}`);
+    }
+    assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
+    for (let i = 0; i < n; i += 7) {
+      assertEquals(await c.call("GET", `k${i}`), `$${size}\r\n${valueOf(i)}\r\n`, `GET k${i}`);
+      assertEquals(await c.call("STRLEN", `a${i}`), ":16384\r\n", `STRLEN a${i}`);
     }
   } finally {
     c.close();

@@ -16,6 +16,16 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** {@link syncDir}, blocking (a segment file is created once per segment). */
+export function syncDirSync(dir: string): void {
+  const d = Deno.openSync(dir, { read: true });
+  try {
+    d.syncSync();
+  } finally {
+    d.close();
+  }
+}
+
 /**
  * Replaces `path` with `text` so that a crash leaves either the old or the new file, whole:
  * written to a temporary file, fdatasynced, renamed into place, and the directory synced.

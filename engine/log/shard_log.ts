@@ -14,7 +14,7 @@
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { type Payload, recordSize, writeRecord } from "./record.ts";
-import { syncDir } from "./files.ts";
+import { syncDirSync } from "./files.ts";
 
 /** Segment file name for an id. */
 export function segmentName(id: number): string {
@@ -198,6 +198,37 @@ export class ShardLog {
   }
 
   /**
+   * True when the bytes at a location (segment id, end offset) are in the file, if not yet
+   * fdatasynced: a read of the file returns them. (A segment before the open one was fdatasynced
+   * when the next was opened.)
+   */
+  isWritten(segment: number, end: number): boolean {
+    if (this.isSynced(segment, end)) return true;
+    return segment < this.fileSegment || (segment === this.fileSegment && end <= this.fileBytes);
+  }
+
+  /**
+   * Writes what is pending to the open file now, without waiting for the event loop's turn or
+   * the commit window, and without an fdatasync: the records become readable from the file
+   * (maxmemory can then drop their values). Does nothing while a flush is running or when
+   * records wait for a file not open yet; those are written by the flush.
+   */
+  writePending(): void {
+    if (this.failed || this.closedLog || !this.pending) return;
+    try {
+      // Between a flush's steps too: every write to the file is a writeChunks, in order, and a
+      // flush notes what its fdatasync covers before it waits for it. (While a flush waits for
+      // the old file's fdatasync before opening the next, the records are the next file's, and
+      // wait for it.)
+      const file = this.file ?? this.openSegment(this.segment);
+      if (!this.chunks.every((c) => c.segment === this.fileSegment || c.pos === 0)) return;
+      this.writeChunks(file);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /**
    * Resolves when every sync append made so far is on disk; null when it already is. `since` is
    * when the caller's commands began (ms since the epoch): commands that began after the log
    * failed wrote nothing to it (appends are refused), so they have nothing to wait for.
@@ -265,7 +296,12 @@ export class ShardLog {
     }
     clearTimeout(this.timer);
     this.timerDue = Infinity;
-    if (!this.pending && !(sync && this.fileBytes > this.syncedBytes)) return Promise.resolve();
+    // Nothing to write and nothing to fdatasync (sync appends may be written already, by
+    // writePending, and still wait for theirs).
+    if (
+      !this.pending && this.syncSeq <= this.durableSeq &&
+      !(sync && this.fileBytes > this.syncedBytes)
+    ) return Promise.resolve();
     if (this.failed) return Promise.reject(this.failed);
     // The common case of async writes (once per event-loop turn): nothing to fdatasync yet and
     // the segment already open, so the records are written in place, without the loop's
@@ -310,9 +346,11 @@ export class ShardLog {
         const mustSync = forceSync || seq > this.durableSeq || Date.now() >= this.syncDue;
         forceSync = false;
         if (mustSync && this.file !== null) {
+          // What the fdatasync covers: writePending may write more while it runs.
+          const segment = this.fileSegment, bytes = this.fileBytes;
           await this.file.syncData();
-          this.syncedSegment = this.fileSegment;
-          this.syncedBytes = this.fileBytes;
+          this.syncedSegment = segment;
+          this.syncedBytes = bytes;
           this.syncDue = Infinity;
           clearTimeout(this.syncTimer);
           this.stats.flushes++;
@@ -382,17 +420,30 @@ export class ShardLog {
     if (this.file) {
       await this.file.syncData();
       this.file.close();
+      this.file = null;
+      this.fileSegment = -1;
     }
-    this.file = await Deno.open(`${this.dir}/${segmentName(segment)}`, {
+    return this.openSegment(segment);
+  }
+
+  /**
+   * Opens (creating) a segment's file for appending. Synchronous, so that the file a flush and
+   * {@link writePending} write is never half opened; it happens once per segment.
+   */
+  private openSegment(segment: number): Deno.FsFile {
+    const file = Deno.openSync(`${this.dir}/${segmentName(segment)}`, {
       create: true,
       append: true,
     });
+    this.file = file;
     this.fileSegment = segment;
-    this.fileBytes = (await this.file.stat()).size;
+    this.fileBytes = file.statSync().size;
     // A new segment's records are durable only once its name is: fdatasync covers the bytes.
-    if (this.fileBytes === 0) await syncDir(this.dir);
-    this.stats.files++;
-    return this.file;
+    if (this.fileBytes === 0) {
+      syncDirSync(this.dir);
+      this.stats.files++;
+    }
+    return file;
   }
 
   /**
