@@ -157,6 +157,15 @@ function compareBinary(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * ALPHA's comparison when the result is returned, as Redis's strcoll() of C strings: each up to
+ * its first NUL byte (with STORE Redis compares whole strings, as {@link compareBinary}).
+ */
+function compareCString(a: string, b: string): number {
+  const na = a.indexOf("\0"), nb = b.indexOf("\0");
+  return compareBinary(na < 0 ? a : a.slice(0, na), nb < 0 ? b : b.slice(0, nb));
+}
+
 /** A list, set or sorted set as SORT reads it: its length and its elements in a given order. */
 interface SortSource {
   length: number;
@@ -276,14 +285,15 @@ function sortGeneric(ctx: CommandContext, argv: Uint8Array[], readonly: boolean)
     }
     const sign = o.desc ? -1 : 1;
     const byPattern = by !== null;
+    const collate = o.store === null ? compareCString : compareBinary;
     items.sort((a, b) => {
       let c: number;
       if (!alpha) {
         c = a.score > b.score ? 1 : a.score < b.score ? -1 : compareBinary(a.element, b.element);
       } else if (byPattern) {
         if (a.by === null || b.by === null) c = a.by === b.by ? 0 : a.by === null ? -1 : 1;
-        else c = compareBinary(a.by, b.by);
-      } else c = compareBinary(a.element, b.element);
+        else c = collate(a.by, b.by);
+      } else c = collate(a.element, b.element);
       return sign * c;
     });
   }

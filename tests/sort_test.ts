@@ -207,6 +207,13 @@ const LIST_SCRIPT = [
   "SORT l STORE l",
   "LRANGE l 0 -1",
   "SORT str STORE dst",
+  // ALPHA compares as C strings (strcoll) when it replies, each up to its first NUL byte, and
+  // whole strings with STORE.
+  ["RPUSH", "nul", "b", "b\0", "a", "\0\xff", "", "b\0a", "c", "b"],
+  "SORT nul ALPHA",
+  "SORT nul ALPHA DESC",
+  "SORT nul ALPHA STORE dst",
+  "LRANGE dst 0 -1",
 ];
 
 for (const resp3 of [false, true]) {
