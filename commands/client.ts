@@ -415,6 +415,8 @@ export const clientCommands: CommandSpec[] = [
         name: "reply",
         arity: 3,
         flags: [...INSPECT],
+        differences:
+          "A protocol error while replies are off (or skipped) is not answered, as in Redis, and the connection is closed; Redis 7.0 leaves it open and reads nothing more from it.",
         summary: "Instruct the server whether to reply to commands",
         since: "3.2.0",
         /** CLIENT REPLY ON|OFF|SKIP */

@@ -1,8 +1,9 @@
 /**
  * One client connection: reads into the parser's buffer, dispatches every complete request of a
- * read batch, and sends all their replies with one socket write. While replies are being written
- * the connection does not read, so a client that does not read its replies is slowed down
- * instead of growing the server's memory.
+ * read batch, and sends all their replies with one socket write. The next read starts while
+ * replies are being written; only when more than 1 MB of replies is pending does the connection
+ * wait for the write before reading again, so a client that does not read its replies is slowed
+ * down instead of growing the server's memory.
  *
  * @module
  */
@@ -275,7 +276,8 @@ export class Connection implements Transport {
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         this.server.stats.countError(e);
-        this.writer.write(e, client.resp);
+        // CLIENT REPLY OFF, or SKIP for the request that failed to parse, silences it too.
+        if (!client.replyOff && !client.replySkip) this.writer.write(e, client.resp);
         this.server.log.verbose("connection", `protocol error from ${this.addr}: ${e.message}`);
         client.closing = true;
         return;

@@ -162,6 +162,34 @@ async function pipeline(c: RawClient, lines: string[]): Promise<string[]> {
   throw new Error("no end marker");
 }
 
+Deno.test("CLIENT REPLY OFF and SKIP silence a protocol error too, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    for (
+      const before of [["CLIENT REPLY OFF"], ["CLIENT REPLY SKIP"], ["CLIENT REPLY SKIP", "PING"]]
+    ) {
+      const bytes = concat([...before.map((l) => encodeCommand(cmd(l))), "*1\r\n$x\r\n"]);
+      const heard: string[][] = [];
+      for (const port of [d.server.port, d.redisServer.port]) {
+        const c = await RawClient.connect(port);
+        await c.write(bytes);
+        const replies: string[] = [];
+        try {
+          for (let r = await c.read(500); r !== null; r = await c.read(500)) replies.push(r);
+          if (port === d.server.port) replies.push("(closed)");
+        } catch { /* Redis leaves a silenced connection open (see docs/commands.md) */ }
+        c.close();
+        heard.push(replies);
+      }
+      const [ferric, redis] = heard;
+      assertEquals(ferric.filter((r) => r !== "(closed)"), redis, before.join(", "));
+      assertEquals(ferric.at(-1), "(closed)", `${before.join(", ")}: closed`);
+    }
+  } finally {
+    await d.close();
+  }
+});
+
 Deno.test("CLIENT REPLY OFF/SKIP/ON sequences match redis-server", async () => {
   const d = await Differential.start();
   try {
