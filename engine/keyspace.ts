@@ -581,6 +581,12 @@ export class Keyspace {
   noTouch = false;
   /** True while listeners hear of a key that expired (a change no client made). */
   expiring = false;
+  /**
+   * True during CLIENT PAUSE: keys past their TTL read as missing but are not deleted (no
+   * `expired` event, no log record), as Redis expires nothing while paused. Writes still
+   * replace such a key (a write that runs during a pause).
+   */
+  expiryPaused = false;
   /** LFU bookkeeping (maxmemory-policy *-lfu): counters instead of recency. */
   lfuMode = false;
   lfuLogFactor = 10;
@@ -811,7 +817,7 @@ export class Database {
     const e = t.find(key);
     if (e === undefined) return undefined;
     if (e.expireAt !== 0 && e.expireAt <= this.keyspace.expiryNow) {
-      this.expireEntry(t, e);
+      if (!ks.expiryPaused) this.expireEntry(t, e);
       return undefined;
     }
     if (!e.cold) {
@@ -1090,7 +1096,9 @@ export class Database {
     const now = this.keyspace.expiryNow;
     for (const e of visited) {
       if (e.expireAt !== 0 && e.expireAt <= now) {
-        this.expireEntry(this.keyspace.table(this.index, e.key), e);
+        if (!this.keyspace.expiryPaused) {
+          this.expireEntry(this.keyspace.table(this.index, e.key), e);
+        }
         continue;
       }
       if (pattern !== null && !globMatch(pattern, e.key)) continue;
@@ -1102,6 +1110,9 @@ export class Database {
 
   /** A random live key, or null when the database is empty (RANDOMKEY). */
   randomKey(): string | null {
+    // While expiry is paused expired keys stay: after this many of them in a row, one is the
+    // answer (as Redis 7.2 does, rather than looking forever when every key has expired).
+    let expiredTries = 100;
     for (;;) {
       const total = this.size();
       if (total === 0) return null;
@@ -1117,7 +1128,8 @@ export class Database {
       }
       const e = t!.random()!;
       if (e.expireAt !== 0 && e.expireAt <= this.keyspace.expiryNow) {
-        this.expireEntry(t!, e);
+        if (!this.keyspace.expiryPaused) this.expireEntry(t!, e);
+        else if (--expiredTries === 0) return e.key;
         continue;
       }
       return e.key;

@@ -21,6 +21,8 @@ export class PauseState {
   until = 0;
   /** True for CLIENT PAUSE ALL, false for WRITE. */
   all = false;
+  /** Called with true when a pause starts and false when it ends (keys stop expiring). */
+  onChange: ((paused: boolean) => void) | null = null;
   /** Clients whose command waits for the pause to end (connected ones). */
   readonly held: Set<{ blocked: boolean }> = new Set();
   private waiters: (() => void)[] = [];
@@ -47,6 +49,7 @@ export class PauseState {
     this.until = Math.max(this.until, until);
     this.all = all;
     this.arm();
+    this.onChange?.(true);
   }
 
   /** Sets the timer for the end of the pause (timers cannot wait more than 2^31-1 ms at once). */
@@ -66,6 +69,7 @@ export class PauseState {
     this.until = 0;
     this.all = false;
     clearTimeout(this.timer);
+    this.onChange?.(false);
     const w = this.waiters;
     this.waiters = [];
     const release = (i: number) => {

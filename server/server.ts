@@ -122,6 +122,7 @@ export class Server {
     this.shardCount = shards;
     this.keyspace = new Keyspace({ shardCount: shards, databases: config.int("databases") });
     this.memory = new MemoryGuard(this.keyspace, config);
+    this.pause.onChange = (paused) => this.keyspace.expiryPaused = paused;
     this.blocking = new Blocking(this);
     this.watches = new WatchRegistry(this.keyspace);
     this.readOutputLimits();
@@ -629,7 +630,8 @@ export class Server {
    */
   keyspaceCron(expireBudgetMs: number, effort = 0): void {
     if (this.exclusive !== null) return;
-    this.keyspace.activeExpireCycle(expireBudgetMs, effort);
+    // Nothing expires during CLIENT PAUSE, as in Redis (a failover's replica must see no change).
+    if (!this.keyspace.expiryPaused) this.keyspace.activeExpireCycle(expireBudgetMs, effort);
     if (this.config.bool("activerehashing")) this.keyspace.rehash(1);
   }
 

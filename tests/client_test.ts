@@ -422,6 +422,36 @@ Deno.test("CLIENT PAUSE WRITE holds writes while reads answer; UNPAUSE releases 
   });
 });
 
+Deno.test("CLIENT PAUSE: keys past their TTL read as missing but are not deleted until it ends, as redis-server", async () => {
+  const d = await Differential.start();
+  try {
+    for (
+      const line of ["SET k1 v PX 300", "SET k2 v PX 300", "SET k3 v", "CLIENT PAUSE 5000 WRITE"]
+    ) {
+      await d.both(...cmd(line));
+    }
+    await new Promise((r) => setTimeout(r, 600));
+    const replies: [string, string][] = [];
+    for (
+      const line of ["GET k1", "EXISTS k2", "TTL k1", "DBSIZE", "KEYS *", "SCAN 0", "RANDOMKEY"]
+    ) {
+      replies.push(await d.both(...cmd(line)));
+    }
+    const stats = await d.both("INFO", "stats");
+    const expired = stats.map((s) => /expired_keys:(\d+)/.exec(s)![1]);
+    await d.both("CLIENT", "UNPAUSE");
+    for (const [f, r] of replies) assertEquals(f, r);
+    assertEquals(replies[3][0], ":3\r\n"); // DBSIZE: nothing was deleted
+    assertEquals(expired, ["0", "0"]);
+    // Once the pause ends, reads reclaim them again.
+    assertEquals(await d.both("GET", "k1"), ["$-1\r\n", "$-1\r\n"]);
+    const after = await d.both("INFO", "stats");
+    for (const s of after) assert(Number(/expired_keys:(\d+)/.exec(s)![1]) >= 1, s);
+  } finally {
+    await d.close();
+  }
+});
+
 Deno.test("CLIENT PAUSE WRITE holds writes queued in MULTI and EXEC of a writing transaction", async () => {
   await withFerric(async (server) => {
     const admin = await RawClient.connect(server.port);
