@@ -1,8 +1,8 @@
 /**
  * The one command pipeline. Every command, from a socket, a transaction or a plugin, passes here:
  *
- *   lookup ─► subcommand ─► arity ─► auth ─► ACL ─► loading ─► OOM ─► disk error ─► pause
- *     ─► MULTI queue ─► handler(ctx, argv) ─► stats
+ *   lookup ─► subcommand ─► arity ─► auth ─► gates (ACL …) ─► loading ─► OOM ─► disk error
+ *     ─► no_multi ─► pause ─► MULTI queue ─► handler(ctx, argv) ─► stats
  *
  * Handlers hold no policy; rejections are answered here with Redis's texts.
  *
@@ -18,7 +18,7 @@ import type { Command, CommandContext } from "./spec.ts";
 /** What dispatch produces: a reply, nothing (CLIENT REPLY OFF), or a reply to wait for. */
 export type DispatchResult = Reply | typeof NO_REPLY | Promise<Reply | typeof NO_REPLY>;
 
-/** A policy hook that may refuse a command before it runs (ACL, MULTI queueing …). */
+/** A policy hook that may refuse a command before it runs (ACL, subscribed mode, shutdown …). */
 export interface CommandGate {
   /**
    * Returns an error to refuse the command, a reply to answer instead of running it (QUEUED),

@@ -1,5 +1,7 @@
 /**
- * FerricStore's own commands: FERRICSTORE.CONFIG (durability per namespace).
+ * FerricStore's own commands: FERRICSTORE.CONFIG (durability per namespace), FERRICSTORE.KEY_INFO
+ * and FERRICSTORE.COMPACT. (FERRICSTORE.HOTNESS is in commands/server.ts, beside the read
+ * counting it reports.)
  *
  * @module
  */

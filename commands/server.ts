@@ -30,7 +30,7 @@ import {
   SimpleString,
   Verbatim,
 } from "../protocol/reply.ts";
-import type { Client } from "../server/client.ts";
+import { type Client, isLocalClient } from "../server/client.ts";
 import { LatencyMonitor } from "../server/latency.ts";
 import type { Server } from "../server/server.ts";
 import { VERSION } from "../server/server.ts";
@@ -398,12 +398,7 @@ function operationsGate(server: Server, ops: Operations): CommandGate {
 function debugAllowed(server: Server, client: Client): boolean {
   const mode = server.config.str("enable-debug-command");
   if (mode === "yes") return true;
-  if (mode === "local") {
-    const addr = client.transport.addr;
-    const ip = addr.slice(0, addr.lastIndexOf(":"));
-    return ip === "127.0.0.1" || ip === "::1";
-  }
-  return false;
+  return mode === "local" && isLocalClient(client);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ import type { Command, CommandContext, CommandSpec, Handler } from "../commands/
 import type { Database } from "../engine/keyspace.ts";
 import { registerValueType, valueDecoder } from "../engine/values/types.ts";
 import { inMemory, OK, type Reply, RespError, RespMap } from "../protocol/reply.ts";
-import type { Client } from "../server/client.ts";
+import { type Client, isLocalClient } from "../server/client.ts";
 import type { ParamDef } from "../server/config.ts";
 import type { Config } from "../server/config.ts";
 import type { Server } from "../server/server.ts";
@@ -565,17 +565,11 @@ export function moduleInfoLines(server: Server): string[] {
   );
 }
 
-function isLocal(client: Client): boolean {
-  const addr = client.transport.addr;
-  const ip = addr.slice(0, addr.lastIndexOf(":"));
-  return ip === "127.0.0.1" || ip === "::1" || ip === "embedded";
-}
-
 /** Redis's refusal of MODULE LOAD/UNLOAD unless `enable-module-command` allows them. */
 function protectedRefusal(server: Server, client: Client): RespError | null {
   definePluginParams(server.config);
   const mode = server.config.str("enable-module-command");
-  if (mode === "yes" || (mode === "local" && isLocal(client))) return null;
+  if (mode === "yes" || (mode === "local" && isLocalClient(client))) return null;
   return new RespError(
     'ERR MODULE command not allowed. If the enable-module-command option is set to "local", ' +
       "you can run it from a local connection, otherwise you need to set this option in the " +

@@ -32,6 +32,22 @@ export interface Transport {
   trimBuffers?(now: number): void;
 }
 
+/** Whether a client address (`ip:port`) is on the loopback interface. */
+export function isLoopback(addr: string): boolean {
+  const ip = addr.slice(0, addr.lastIndexOf(":"));
+  return ip === "127.0.0.1" || ip === "::1";
+}
+
+/**
+ * Whether a client is local, as Redis's islocalClient (`enable-debug-command local`,
+ * `enable-module-command local`): a Unix socket, the loopback interface, or a host program's
+ * embedded client.
+ */
+export function isLocalClient(c: Client): boolean {
+  const addr = c.transport.addr;
+  return c.transport.unix === true || isLoopback(addr) || addr.startsWith("embedded:");
+}
+
 /** A transaction being queued. */
 export interface Transaction {
   /** Queued commands with their own copies of the arguments. */

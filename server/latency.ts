@@ -5,8 +5,9 @@
  * - an *event* (`command`, `fast-command`, …) gets a sample when something took at least
  *   `latency-monitor-threshold` ms; each event keeps its last 160 samples, one per second (a
  *   second sample in the same second keeps the larger latency), and its all-time maximum;
- * - every command's execution times go into a histogram with power-of-two buckets from 1 µs to
- *   1 s, reported as the cumulative counts Redis's hdr_histogram iteration reports.
+ * - every command's execution times go into a histogram of power-of-two levels from 1 µs to 1 s
+ *   (each split into linear sub-buckets for percentiles), reported as the cumulative counts
+ *   Redis's hdr_histogram iteration reports.
  *
  * @module
  */

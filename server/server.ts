@@ -19,7 +19,7 @@ import { installOperations } from "../commands/server.ts";
 import { registerNativePlugins } from "../plugins/native/mod.ts";
 import { loadPlugins } from "../plugins/loader.ts";
 import { Blocking } from "./blocking.ts";
-import type { Client } from "./client.ts";
+import { type Client, isLoopback } from "./client.ts";
 import { Config, type ConfigValue, parseMemory } from "./config.ts";
 import { Logger, type LogLevel } from "./log.ts";
 import { PauseState } from "./pause.ts";
@@ -765,12 +765,6 @@ export class Server {
     })();
     return this.closedSignal.promise;
   }
-}
-
-/** Whether a client address (`ip:port`) is the loopback interface, as Redis's islocalClient. */
-function isLoopback(addr: string): boolean {
-  const ip = addr.slice(0, addr.lastIndexOf(":"));
-  return ip === "127.0.0.1" || ip === "::1";
 }
 
 /** Redis 7.0's protected-mode refusal, word for word (its "Setup a an" included). */

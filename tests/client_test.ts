@@ -584,8 +584,16 @@ Deno.test("unixsocket: clients connect through a Unix socket as they do to redis
     unixsocket: ferricPath,
     unixsocketperm: "700",
     "protected-mode": "yes",
+    "enable-debug-command": "local",
   });
-  const redis = await startRedis(["--unixsocket", redisPath, "--unixsocketperm", "700"]);
+  const redis = await startRedis([
+    "--unixsocket",
+    redisPath,
+    "--unixsocketperm",
+    "700",
+    "--enable-debug-command",
+    "local",
+  ]);
   try {
     const replies: string[][] = [];
     for (const path of [ferricPath, redisPath]) {
@@ -599,6 +607,8 @@ Deno.test("unixsocket: clients connect through a Unix socket as they do to redis
         // Local: flag U, address the socket's path with port 0.
         / addr=([^ ]+) .*flags=(\w+) /.exec(info)!.slice(1).join(" ").replace(path, "PATH"),
         await c.call("CONFIG", "GET", "unixsocketperm"),
+        // A Unix socket client is local (enable-debug-command local).
+        await c.call("DEBUG", "SLEEP", "0"),
       ]);
       c.close();
     }
