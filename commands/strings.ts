@@ -382,18 +382,17 @@ export const stringCommands: CommandSpec[] = [
           const cur = stringOf(e);
           checkLength(ctx.server, cur.length + argv[2].length);
           next = appendBytes(cur, argv[2]);
-          // Logged as the bytes appended while the value may stay hot; else written whole, since
-          // a cold value is read back from one record.
-          if (ctx.server.memory.mayStayHot(next.length)) {
-            db.appended(e, next, next.subarray(cur.length));
-          } else db.replace(e, next, "raw");
+          // Logged as the bytes appended; the value stays hot until written whole again (a
+          // large one once its appends stop), since a cold value is read back from one record.
+          db.appended(e, next, next.subarray(cur.length));
+          ctx.server.memory.grew(e);
         }
         db.notify("$", "append", key);
         return next.length;
       },
     ),
     differences:
-      "APPEND logs the bytes appended while the value is at most `hot-cache-max-value-size` (64kb by default); a larger value, which is never kept hot, is logged whole on each APPEND (a cold value is read back from one record), so building a value past that size by many appends costs in proportion to its length each time.",
+      "APPEND logs the bytes appended. A value larger than `hot-cache-max-value-size` (64kb by default), otherwise never kept hot, stays hot while appends to it go on, and is written whole and made cold about a second after they stop (a cold value is read back from one record).",
   },
   str(
     "strlen",

@@ -17,7 +17,14 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Config } from "../server/config.ts";
-import { type Entry, type Keyspace, type KeyTable, lfuCounter, NO_SEGMENT } from "./keyspace.ts";
+import {
+  type Entry,
+  entryLsn,
+  type Keyspace,
+  type KeyTable,
+  lfuCounter,
+  NO_SEGMENT,
+} from "./keyspace.ts";
 
 /** What the guard needs of the durable log. */
 export interface ColdLog {
@@ -28,6 +35,11 @@ export interface ColdLog {
   canCool(e: Entry): boolean;
   /** Writes the logs' pending records to their files now. */
   writePending(): void;
+  /**
+   * True when a string can be written whole now (no batch of records being collected, the log
+   * works): a string grown by APPEND records needs that before it can go cold.
+   */
+  canRewrite(): boolean;
 }
 
 /** Decides what goes cold, and whether commands that add data are refused. */
@@ -105,19 +117,55 @@ export class MemoryGuard {
   }
 
   /**
-   * True when a string of `length` bytes may grow by APPEND records: it stays hot (it is in no
-   * one record until written whole again, so it cannot go cold until then), which is only right
-   * for a value small enough to keep hot. When maxmemory picks such a value, it is written whole
-   * then, once, and goes cold ({@link evict}).
+   * Strings larger than hot-cache-max-value-size that APPEND grew by records (in no one record,
+   * so hot until written whole), with their log sequence number at the last look.
    */
-  mayStayHot(length: number): boolean {
-    return length <= this.hotMax;
+  private readonly growing = new Map<Entry, number>();
+
+  /**
+   * APPEND grew `e` by a record. A string grown so stays hot: it is in no one record until it is
+   * written whole again. When maxmemory picks it, it is written whole then ({@link evict}). A
+   * string larger than hot-cache-max-value-size, which is not kept hot, is written whole once
+   * its appends stop ({@link settleGrown}), and then goes cold: while a client keeps appending to
+   * it, each APPEND logs what it adds, not the whole value.
+   */
+  grew(e: Entry): void {
+    if (e.strLen > this.hotMax && !this.growing.has(e)) this.growing.set(e, -1);
+  }
+
+  /**
+   * Called once a second: writes whole each large string grown by APPEND records whose appends
+   * stopped since the last look (then it goes cold as any large value, {@link coolLater}).
+   */
+  settleGrown(): void {
+    for (const [e, lastLsn] of this.growing) {
+      const db = this.databaseOf(e);
+      // Gone, cold or no longer large: nothing to do.
+      if (db < 0 || e.cold || e.strLen <= this.hotMax) {
+        this.growing.delete(e);
+        continue;
+      }
+      // Written whole meanwhile (a compaction): it goes cold as any large value.
+      if (e.locSegment !== NO_SEGMENT) {
+        this.growing.delete(e);
+        this.coolLater(e);
+        continue;
+      }
+      const lsn = entryLsn(e);
+      if (lsn !== lastLsn) {
+        this.growing.set(e, lsn); // still growing
+        continue;
+      }
+      if (!this.log?.canRewrite()) continue;
+      this.growing.delete(e);
+      this.keyspace.dbs[db].rewrite(e);
+    }
   }
 
   /**
    * Writes whole, through the log, every string grown by APPEND records that may no longer stay
-   * hot ({@link mayStayHot}: hot-cache-max-value-size lowered since it grew, or a restart that
-   * replayed its appends with a lower one), so that it can go cold once written. Returns how many it wrote. (A string whose put is still being written is written
+   * hot (larger than hot-cache-max-value-size, lowered since it grew, or after a restart that
+   * replayed its appends), so that it can go cold once written. Returns how many it wrote. (A string whose put is still being written is written
    * again: harmless, and only when these settings change.)
    */
   placeGrownStrings(): number {
@@ -128,7 +176,7 @@ export class MemoryGuard {
         for (const e of shard.tables[d].values()) {
           const v = e.value;
           if (e.cold || e.locSegment !== NO_SEGMENT || !(v instanceof Uint8Array)) continue;
-          if (this.mayStayHot(v.length)) continue;
+          if (v.length <= this.hotMax) continue;
           ks.dbs[d].rewrite(e);
           written++;
         }
@@ -157,8 +205,14 @@ export class MemoryGuard {
 
   /** True while `e` is still an entry of some database (few queued values: large ones). */
   private inKeyspace(e: Entry): boolean {
-    for (const t of this.keyspace.shards[e.shard].tables) if (t.get(e.key) === e) return true;
-    return false;
+    return this.databaseOf(e) >= 0;
+  }
+
+  /** The database `e` is an entry of, or -1 when it is no longer in the keyspace. */
+  private databaseOf(e: Entry): number {
+    const tables = this.keyspace.shards[e.shard].tables;
+    for (let d = 0; d < tables.length; d++) if (tables[d].get(e.key) === e) return d;
+    return -1;
   }
 
   /** True when a large value should be handed to {@link coolLater} instead of staying hot. */
@@ -191,8 +245,9 @@ export class MemoryGuard {
           if (best < 0) bestScore = Infinity;
         }
         const e = found.entries[at];
-        // Not in the log file yet, unless it is a string grown by APPEND records (no place).
-        if (!log.canCool(e) && e.locSegment !== NO_SEGMENT) continue;
+        // Not in the log file yet, unless it is a string grown by APPEND records (no place),
+        // which is written whole when picked.
+        if (!log.canCool(e) && (e.locSegment !== NO_SEGMENT || !log.canRewrite())) continue;
         const score = policy.endsWith("-lru")
           ? e.lru
           : policy.endsWith("-lfu")

@@ -269,6 +269,7 @@ export class Server {
         writePending: () => {
           for (const s of engine.shards) s.writePending();
         },
+        canRewrite: () => engine.log.writesNow,
       };
       engine.log.onValueWritten = (e) => {
         if (memory.tooLargeToKeep(e)) memory.coolLater(e);
@@ -643,6 +644,7 @@ export class Server {
     this.keyspaceCron((25 + 2 * effort) * 10 / hz, effort);
     if (tick % hz === 0) {
       this.closeIdleClients();
+      this.memory.settleGrown();
       const now = Date.now();
       for (const c of this.clients.values()) c.transport.trimBuffers?.(now);
       this.autoCompact();

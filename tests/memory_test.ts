@@ -61,6 +61,98 @@ Deno.test("maxmemory: async durability: a pipelined burst 20x maxmemory is never
   }
 });
 
+Deno.test("maxmemory: a value goes cold only once its record is in the file, whatever segments a batch spans", async () => {
+  // A transaction whose records span several segments, written when the event loop's turn
+  // ends: eviction right after it writes them in order, and reads find every value.
+  const server = await startFerric({
+    maxmemory: 6000,
+    "maxmemory-policy": "allkeys-lru",
+    "shard-count": 1,
+    "log-segment-size": 4096,
+  });
+  const c = await RawClient.connect(server.port);
+  const size = 2500;
+  const v = (i: number) => `${i}:`.padEnd(size, String.fromCharCode(97 + i));
+  try {
+    assertEquals(await c.call("MULTI"), "+OK\r\n");
+    for (let i = 0; i < 6; i++) assertEquals(await c.call("SET", `k${i}`, v(i)), "+QUEUED\r\n");
+    const requests = [encodeCommand(["EXEC"]), encodeCommand(["SET", "x", "1"])];
+    for (let i = 0; i < 6; i++) requests.push(encodeCommand(["GET", `k${i}`]));
+    await c.write(concat(requests));
+    await c.read();
+    // Only the first segment's records can be written at once (a later one's file is opened
+    // after the earlier one's fdatasync): the SET may be refused for now, never a value lost.
+    const set = (await c.read())!;
+    assert(set === "+OK\r\n" || set.startsWith("-OOM"), set);
+    for (let i = 0; i < 6; i++) {
+      assertEquals(await c.read(), `$${size}\r\n${v(i)}\r\n`, `GET k${i}`);
+    }
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("maxmemory: after a failed log write, eviction leaves strings grown by APPEND alone (MISCONF, not a dropped connection)", async () => {
+  const server = await startFerric({
+    "shard-count": 1,
+    maxmemory: 45000,
+    "maxmemory-policy": "allkeys-lru",
+  });
+  const c = await RawClient.connect(server.port);
+  try {
+    for (let i = 0; i < 20; i++) await c.call("APPEND", "a", "y".repeat(2000));
+    // Break the log as a failing disk would: its next write fails.
+    (server.engine!.shards[0] as unknown as { file: Deno.FsFile }).file.close();
+    await c.call("SET", "b", "z".repeat(6000)).catch(() => "");
+    const d = await RawClient.connect(server.port);
+    try {
+      const reply = await d.call("SET", "c", "3");
+      assert(reply.startsWith("-MISCONF") || reply.startsWith("-OOM"), reply);
+      assertEquals(await d.call("STRLEN", "a"), ":40000\r\n");
+    } finally {
+      d.close();
+    }
+  } finally {
+    c.close();
+    await server.close().catch(() => {});
+  }
+});
+
+Deno.test("hot-cache-max-value-size: a large string built by APPENDs logs what they add, and goes cold once they stop", async () => {
+  const server = await startFerric({ "shard-count": 1 });
+  const c = await RawClient.connect(server.port);
+  const chunk = "y".repeat(4096), count = 100; // 400 KB, past the 64 KB limit
+  try {
+    await c.write(
+      concat(Array.from({ length: count }, () => encodeCommand(["APPEND", "big", chunk]))),
+    );
+    for (let i = 1; i <= count; i++) assertEquals(await c.read(), `:${i * 4096}\r\n`);
+    // Logged whole each time, its 100 versions would take 20 MB.
+    const dir = server.config.str("data-dir");
+    let logBytes = 0;
+    for (const f of Deno.readDirSync(`${dir}/shard_0`)) {
+      logBytes += Deno.statSync(`${dir}/shard_0/${f.name}`).size;
+    }
+    assert(logBytes < 2_000_000, `${logBytes} log bytes for a string of ${count * 4096}`);
+    // Written whole and made cold about a second after the appends stop.
+    const status = async () => {
+      const info = await c.call("FERRICSTORE.KEY_INFO", "big");
+      return /hot_cache_status\r\n\$\d+\r\n(\w+)/.exec(info)![1];
+    };
+    assertEquals(await status(), "hot");
+    const deadline = Date.now() + 5000;
+    while ((await status()) !== "cold" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assertEquals(await status(), "cold");
+    assertEquals(await c.call("GET", "big"), `$${count * 4096}\r\n${chunk.repeat(count)}\r\n`);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
 /** Values of 16 KB built by four APPENDs of 4 KB (logged as what was appended, while allowed). */
 const CHUNK = 4096, CHUNKS = 4;
 const appended = (i: number) => `${i}:`.padEnd(CHUNK * CHUNKS, String.fromCharCode(97 + (i % 26)));

@@ -82,6 +82,14 @@ export class DurableLog implements EffectLog {
     return lsn;
   }
 
+  /**
+   * True when a value written now (a put) reaches its shard log at once: the log works and no
+   * batch is being collected (inside one, records wait for its end).
+   */
+  get writesNow(): boolean {
+    return this.depth === 0 && this.failure === null;
+  }
+
   /** Starts collecting the effects of one command or transaction into one batch. */
   begin(): void {
     this.depth++;

@@ -219,8 +219,9 @@ export class ShardLog {
       // Between a flush's steps too: every write to the file is a writeChunks, in order, and a
       // flush notes what its fdatasync covers before it waits for it. (While a flush waits for
       // the old file's fdatasync before opening the next, the records are the next file's, and
-      // wait for it.)
-      const file = this.file ?? this.openSegment(this.segment);
+      // wait for it.) Segments are written in order, as a flush writes them, so that every
+      // segment before the open one is whole in its file (isWritten).
+      const file = this.file ?? this.openSegment(this.firstPending()!.segment);
       if (!this.chunks.every((c) => c.segment === this.fileSegment || c.pos === 0)) return;
       this.writeChunks(file);
     } catch (e) {
@@ -320,8 +321,9 @@ export class ShardLog {
     this.flushing = this.flushLoop(sync).finally(() => {
       this.flushing = null;
       // Appends made after the loop's last look (by commands running in promise callbacks
-      // before this one) found a flush "running" and scheduled none: schedule it now.
-      if (this.pending && !this.failed) this.schedule(0);
+      // before this one) found a flush "running" and scheduled none: schedule it now. Sync
+      // appends that writePending wrote meanwhile still wait for their fdatasync.
+      if ((this.pending || this.syncSeq > this.durableSeq) && !this.failed) this.schedule(0);
     });
     return this.flushing;
   }
@@ -476,7 +478,13 @@ export class ShardLog {
   /** Flushes and closes the segment file; appends after this are refused. */
   async close(): Promise<void> {
     try {
-      await this.flush(true);
+      // Again while records were written during a flush's fdatasync (writePending), so that
+      // async ones are on disk too.
+      do {
+        await this.flush(true);
+      } while (
+        !this.failed && (this.pending || (this.file !== null && this.fileBytes > this.syncedBytes))
+      );
     } finally {
       // The data directory may belong to another process once its lock is released.
       this.closedLog = true;
