@@ -385,7 +385,7 @@ export const stringCommands: CommandSpec[] = [
           // Logged as the bytes appended; the value stays hot until written whole again (a
           // large one once its appends stop), since a cold value is read back from one record.
           db.appended(e, next, next.subarray(cur.length));
-          ctx.server.memory.grew(e);
+          ctx.server.memory.placeLater(e);
         }
         db.notify("$", "append", key);
         return next.length;

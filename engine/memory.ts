@@ -104,6 +104,7 @@ export class MemoryGuard {
     // cold, and a burst of writes is not refused for want of a write already due.
     this.log?.writePending();
     this.evict(max);
+    if (this.keyspace.usedBytes > max) this.coolUnplaced();
     return this.keyspace.usedBytes > max;
   }
 
@@ -117,49 +118,80 @@ export class MemoryGuard {
   }
 
   /**
-   * Strings larger than hot-cache-max-value-size that APPEND grew by records (in no one record,
-   * so hot until written whole), with their log sequence number at the last look.
+   * Strings larger than hot-cache-max-value-size in no one record of the log (so hot until
+   * written whole), with their log sequence number at the last look.
    */
-  private readonly growing = new Map<Entry, number>();
+  private readonly unplaced = new Map<Entry, number>();
 
   /**
-   * APPEND grew `e` by a record. A string grown so stays hot: it is in no one record until it is
-   * written whole again. When maxmemory picks it, it is written whole then ({@link evict}). A
-   * string larger than hot-cache-max-value-size, which is not kept hot, is written whole once
-   * its appends stop ({@link settleGrown}), and then goes cold: while a client keeps appending to
-   * it, each APPEND logs what it adds, not the whole value.
+   * `e`'s string has no one place in the log: APPEND grew it by a record, or a later record of
+   * the same batch (an EXPIRE after a SET in a transaction) superseded its put before it was
+   * written. Such a string stays hot until it is written whole again: when maxmemory picks it,
+   * then ({@link evict}); one larger than hot-cache-max-value-size, which is not kept hot, once
+   * it stops changing ({@link placeSettled}), or at once when memory is over maxmemory
+   * ({@link overLimit}). So while a client keeps appending to it, each APPEND logs what it adds,
+   * not the whole value.
    */
-  grew(e: Entry): void {
-    if (e.strLen > this.hotMax && !this.growing.has(e)) this.growing.set(e, -1);
+  placeLater(e: Entry): void {
+    if (e.strLen > this.hotMax && !this.unplaced.has(e)) this.unplaced.set(e, -1);
   }
 
   /**
-   * Called once a second: writes whole each large string grown by APPEND records whose appends
-   * stopped since the last look (then it goes cold as any large value, {@link coolLater}).
+   * Called once a second: writes whole each large string of {@link placeLater} that did not
+   * change since the last look (then it goes cold as any large value, {@link coolLater}).
    */
-  settleGrown(): void {
-    for (const [e, lastLsn] of this.growing) {
-      const db = this.databaseOf(e);
-      // Gone, cold or no longer large: nothing to do.
-      if (db < 0 || e.cold || e.strLen <= this.hotMax) {
-        this.growing.delete(e);
-        continue;
-      }
-      // Written whole meanwhile (a compaction): it goes cold as any large value.
-      if (e.locSegment !== NO_SEGMENT) {
-        this.growing.delete(e);
-        this.coolLater(e);
-        continue;
-      }
+  placeSettled(): void {
+    for (const [e, lastLsn] of this.unplaced) {
+      const db = this.stillUnplaced(e);
+      if (db < 0) continue;
       const lsn = entryLsn(e);
       if (lsn !== lastLsn) {
-        this.growing.set(e, lsn); // still growing
+        this.unplaced.set(e, lsn); // still changing
         continue;
       }
       if (!this.log?.canRewrite()) continue;
-      this.growing.delete(e);
+      this.unplaced.delete(e);
       this.keyspace.dbs[db].rewrite(e);
     }
+  }
+
+  /**
+   * The database of an entry of {@link unplaced} that still needs writing whole, or -1 (it is
+   * then dropped from the map): gone, cold, no longer large, or written whole meanwhile (a
+   * compaction; it goes cold as any large value).
+   */
+  private stillUnplaced(e: Entry): number {
+    const db = this.databaseOf(e);
+    if (db < 0 || e.cold || e.strLen <= this.hotMax || e.locSegment !== NO_SEGMENT) {
+      this.unplaced.delete(e);
+      if (db >= 0 && !e.cold && e.strLen > this.hotMax) this.coolLater(e);
+      return -1;
+    }
+    return db;
+  }
+
+  /**
+   * Over maxmemory with nothing else to drop: the large strings of {@link placeLater} go cold
+   * now whatever the policy, as any large value does, written whole first. True when any did.
+   */
+  private coolUnplaced(): boolean {
+    const log = this.log;
+    if (log === null || this.unplaced.size === 0 || !log.canRewrite()) return false;
+    const written: Entry[] = [];
+    for (const e of this.unplaced.keys()) {
+      const db = this.stillUnplaced(e);
+      if (db < 0) continue;
+      this.keyspace.dbs[db].rewrite(e);
+      written.push(e);
+    }
+    log.writePending();
+    let cooled = false;
+    for (const e of written) {
+      this.unplaced.delete(e);
+      if (this.cool(e)) cooled = true;
+      else this.coolLater(e);
+    }
+    return cooled;
   }
 
   /**

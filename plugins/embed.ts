@@ -307,17 +307,11 @@ class EmbeddedStore implements Store {
     server.clients.set(client.id, client);
     server.stats.connections++;
     this.client = client;
-    // Background work of the server's cron that an embedded store needs: active expiry and
-    // rehashing, CLIENT PAUSE expiry, cooling and eviction under maxmemory.
+    // The server cron's work on the data (Server.storeCron): expiry, cooling and eviction
+    // under maxmemory, compaction.
     const hz = server.config.int("hz");
-    this.timer = setInterval(() => {
-      const ks = server.keyspace;
-      server.keyspaceCron(250 / hz);
-      server.pause.expire();
-      server.memory.drain();
-      const max = server.config.int("maxmemory");
-      if (max > 0 && ks.usedBytes > max) server.memory.evict(max);
-    }, Math.max(2, Math.floor(1000 / hz)));
+    let tick = 0;
+    this.timer = setInterval(() => server.storeCron(++tick), Math.max(2, Math.floor(1000 / hz)));
   }
 
   command(...args: CommandArg[]): Promise<JsValue> {

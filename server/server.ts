@@ -274,6 +274,7 @@ export class Server {
       engine.log.onValueWritten = (e) => {
         if (memory.tooLargeToKeep(e)) memory.coolLater(e);
       };
+      engine.log.onValueUnplaced = (e) => memory.placeLater(e);
       this.keyspace.onWarm = (e) => {
         if (memory.tooLargeToKeep(e)) memory.coolLater(e);
       };
@@ -638,24 +639,36 @@ export class Server {
 
   private serverCron(tick: number): void {
     const hz = this.config.int("hz");
-    // Active expiry may use a quarter of each cron period, as Redis's slow cycle does (2% more
-    // per step of active-expire-effort).
-    const effort = this.config.int("active-expire-effort") - 1;
-    this.keyspaceCron((25 + 2 * effort) * 10 / hz, effort);
     if (tick % hz === 0) {
       this.closeIdleClients();
-      this.memory.settleGrown();
       const now = Date.now();
       for (const c of this.clients.values()) c.transport.trimBuffers?.(now);
-      this.autoCompact();
     }
-    this.pause.expire();
     // As Redis trims before commands: the table comes back within its limit, effort growing
     // while it stays over (a lowered limit, reads of many keys at once).
     if (this.tracking.clients.size !== 0) this.tracking.limit();
     this.memory.peak();
     this.memory.collector.tick();
     for (const hook of this.cronHooks) hook();
+    this.storeCron(tick);
+  }
+
+  /**
+   * The cron's work on the data, which an embedded store (plugins/embed.ts) runs too, `hz`
+   * times a second: active expiry and rehashing, the end of CLIENT PAUSE, and once a second
+   * strings grown by APPEND written whole and automatic compaction; then cooling and eviction
+   * under maxmemory.
+   */
+  storeCron(tick: number): void {
+    // Active expiry may use a quarter of each cron period, as Redis's slow cycle does (2% more
+    // per step of active-expire-effort).
+    const effort = this.config.int("active-expire-effort") - 1;
+    this.keyspaceCron((25 + 2 * effort) * 10 / this.config.int("hz"), effort);
+    if (tick % this.config.int("hz") === 0) {
+      this.memory.placeSettled();
+      this.autoCompact();
+    }
+    this.pause.expire();
     this.memory.drain();
     const max = this.config.int("maxmemory");
     if (max > 0 && this.keyspace.usedBytes > max) this.memory.evict(max);

@@ -32,6 +32,22 @@ async function withStore(
   }
 }
 
+Deno.test("openStore: runs the server cron's work on the data (a large string built by APPENDs goes cold)", async () => {
+  await withStore(async (s) => {
+    for (let i = 0; i < 100; i++) await s.command("APPEND", "big", "y".repeat(4096));
+    const status = async () => {
+      const info = await s.command("FERRICSTORE.KEY_INFO", "big") as Record<string, unknown>;
+      return info.hot_cache_status;
+    };
+    const deadline = Date.now() + 5000;
+    while ((await status()) !== "cold" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assertEquals(await status(), "cold");
+    assertEquals(await s.command("STRLEN", "big"), 409600);
+  });
+});
+
 Deno.test("openStore: replies as JavaScript values, errors thrown as ReplyError", async () => {
   await withStore(async (s) => {
     assertEquals(await s.command("SET", "city", "Zürich"), "OK");

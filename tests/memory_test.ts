@@ -136,17 +136,54 @@ Deno.test("hot-cache-max-value-size: a large string built by APPENDs logs what t
     }
     assert(logBytes < 2_000_000, `${logBytes} log bytes for a string of ${count * 4096}`);
     // Written whole and made cold about a second after the appends stop.
-    const status = async () => {
-      const info = await c.call("FERRICSTORE.KEY_INFO", "big");
-      return /hot_cache_status\r\n\$\d+\r\n(\w+)/.exec(info)![1];
-    };
-    assertEquals(await status(), "hot");
-    const deadline = Date.now() + 5000;
-    while ((await status()) !== "cold" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assertEquals(await status(), "cold");
+    assertEquals(await statusBecomes(c, "big", "hot"), "hot");
+    assertEquals(await statusBecomes(c, "big", "cold"), "cold");
     assertEquals(await c.call("GET", "big"), `$${count * 4096}\r\n${chunk.repeat(count)}\r\n`);
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+/** A key's hot_cache_status (FERRICSTORE.KEY_INFO), polled until `want` or 5 s. */
+async function statusBecomes(c: RawClient, key: string, want: string): Promise<string> {
+  const status = async () => {
+    const info = await c.call("FERRICSTORE.KEY_INFO", key);
+    return /hot_cache_status\r\n\$\d+\r\n(\w+)/.exec(info)![1];
+  };
+  const deadline = Date.now() + 5000;
+  let now = await status();
+  while (now !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    now = await status();
+  }
+  return now;
+}
+
+Deno.test("maxmemory noeviction: a large string built by APPENDs past maxmemory is never refused (it goes cold as it grows)", async () => {
+  const server = await startFerric({ "shard-count": 1, maxmemory: 300_000 });
+  const c = await RawClient.connect(server.port);
+  try {
+    for (let i = 1; i <= 100; i++) {
+      assertEquals(await c.call("APPEND", "big", "y".repeat(4096)), `:${i * 4096}\r\n`);
+    }
+  } finally {
+    c.close();
+    await server.close();
+  }
+});
+
+Deno.test("hot-cache-max-value-size: a large value whose put a later record of its transaction superseded goes cold", async () => {
+  const server = await startFerric({ "shard-count": 1 });
+  const c = await RawClient.connect(server.port);
+  const value = "v".repeat(500_000);
+  try {
+    await c.call("MULTI");
+    await c.call("SET", "a", value);
+    await c.call("EXPIRE", "a", "10000");
+    await c.call("EXEC");
+    assertEquals(await statusBecomes(c, "a", "cold"), "cold");
+    assertEquals(await c.call("GET", "a"), `$${value.length}\r\n${value}\r\n`);
   } finally {
     c.close();
     await server.close();

@@ -48,6 +48,11 @@ export class DurableLog implements EffectLog {
   private readonly lsns: number[];
   /** Called when a string value has its place in the log (hot/cold bookkeeping). */
   onValueWritten: ((e: Entry) => void) | null = null;
+  /**
+   * Called when a string's put is written after a later record of the same batch moved the
+   * key's sequence number on: the value has no place in the log (hot/cold bookkeeping).
+   */
+  onValueUnplaced: ((e: Entry) => void) | null = null;
   /** The shard barriers last combined, and their combination. */
   private lastWaits: Promise<void>[] = [];
   private lastBarrier: Promise<void> = Promise.resolve();
@@ -131,10 +136,11 @@ export class DurableLog implements EffectLog {
     );
     const e = p.entry;
     // The value's place in the log, unless the key changed again before this was written.
-    if (e !== undefined && entryLsn(e) === p.lsn) {
+    if (e === undefined) return;
+    if (entryLsn(e) === p.lsn) {
       setLocation(e, log.segment, offset + HEADER_SIZE + p.key.length);
       this.onValueWritten?.(e);
-    }
+    } else if (e.locSegment === NO_SEGMENT) this.onValueUnplaced?.(e);
   }
 
   /** Per shard, the records of the batch being written (reused: a Map per batch showed). */

@@ -301,7 +301,7 @@ export class ShardLog {
     // writePending, and still wait for theirs).
     if (
       !this.pending && this.syncSeq <= this.durableSeq &&
-      !(sync && this.fileBytes > this.syncedBytes)
+      !(sync && this.unsyncedBytes())
     ) return Promise.resolve();
     if (this.failed) return Promise.reject(this.failed);
     // The common case of async writes (once per event-loop turn): nothing to fdatasync yet and
@@ -397,6 +397,14 @@ export class ShardLog {
     this.chunks = i === chunks.length ? [] : chunks.slice(i);
   }
 
+  /**
+   * True when the open file has bytes not yet fdatasynced (its offsets compared within the same
+   * segment: after a rotation the last fdatasync was of the previous file).
+   */
+  private unsyncedBytes(): boolean {
+    return this.file !== null && !this.isSynced(this.fileSegment, this.fileBytes);
+  }
+
   private firstPending(): Chunk | undefined {
     return this.chunks.find((c) => c.pos > 0);
   }
@@ -483,7 +491,7 @@ export class ShardLog {
       do {
         await this.flush(true);
       } while (
-        !this.failed && (this.pending || (this.file !== null && this.fileBytes > this.syncedBytes))
+        !this.failed && (this.pending || this.unsyncedBytes())
       );
     } finally {
       // The data directory may belong to another process once its lock is released.

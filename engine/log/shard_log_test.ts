@@ -41,3 +41,23 @@ Deno.test("ShardLog: a sync append written by writePending as a flush ends still
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ShardLog: flush(true) fdatasyncs a new segment's bytes even when fewer than the last synced file's", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const log = new ShardLog(0, dir, 1, 0, () => 4096);
+  try {
+    log.append(RecordType.PutString, 0, 0, "a", new Uint8Array(3000), 1, true, 0);
+    await log.barrier();
+    assert(log.synced);
+    // An async record that rotates to segment 2: 2000 bytes there, under segment 1's 3000.
+    log.append(RecordType.PutString, 0, 0, "b", new Uint8Array(2000), 2, false, 60_000);
+    // Written at the end of the event loop's turn, not fdatasynced (its window is a minute).
+    await new Promise((r) => setTimeout(r, 50));
+    assert(!log.pending && !log.synced);
+    await log.flush(true);
+    assert(log.synced, "the new segment's bytes were not fdatasynced");
+  } finally {
+    await log.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
