@@ -392,7 +392,7 @@ export const stringCommands: CommandSpec[] = [
       },
     ),
     differences:
-      "APPEND logs the bytes appended. A value larger than `hot-cache-max-value-size` (64kb by default), otherwise never kept hot, stays hot while appends to it go on, and is written whole and made cold about a second after they stop (a cold value is read back from one record).",
+      "APPEND logs the bytes appended. A value larger than `hot-cache-max-value-size` (64kb by default), otherwise never kept hot, stays hot while appends to it go on, and is written whole and made cold about a second after they stop (a cold value is read back from one record). While memory is over `maxmemory` with nothing else to make cold, each APPEND to such a value writes it whole and makes it cold, so the next one reads it back.",
   },
   str(
     "strlen",

@@ -105,7 +105,9 @@ export class MemoryGuard {
     this.log?.writePending();
     this.evict(max);
     if (this.keyspace.usedBytes > max) this.coolUnplaced();
-    return this.keyspace.usedBytes > max;
+    // Large values on their way to the log file (a new segment's file opens after the last
+    // one's fdatasync) go cold as soon as they are written: they are not memory that stays.
+    return this.keyspace.usedBytes - this.coolingBytes() > max;
   }
 
   /** Drops a hot string value from memory; false when it cannot go cold (yet). */
@@ -220,6 +222,13 @@ export class MemoryGuard {
   /** Asks for `e` to go cold once its value is on disk (large values never stay hot). */
   coolLater(e: Entry): void {
     this.queue.push(e);
+  }
+
+  /** Bytes of the hot values queued to go cold once written ({@link coolLater}). */
+  private coolingBytes(): number {
+    let bytes = 0;
+    for (const e of this.queue) if (!e.cold && e.strLen > this.hotMax) bytes += e.strLen;
+    return bytes;
   }
 
   /** Cools queued entries whose values have reached the disk. */

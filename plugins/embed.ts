@@ -288,7 +288,6 @@ class EmbeddedStore implements Store {
   private readonly client: Client;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(readonly server: Server, private readonly options: StoreOptions) {
     const deliver = (v: JsValue) => options.onPush?.(v);
@@ -308,10 +307,8 @@ class EmbeddedStore implements Store {
     server.stats.connections++;
     this.client = client;
     // The server cron's work on the data (Server.storeCron): expiry, cooling and eviction
-    // under maxmemory, compaction.
-    const hz = server.config.int("hz");
-    let tick = 0;
-    this.timer = setInterval(() => server.storeCron(++tick), Math.max(2, Math.floor(1000 / hz)));
+    // under maxmemory, compaction. The server stops it when it closes (SHUTDOWN too).
+    server.startStoreCron();
   }
 
   command(...args: CommandArg[]): Promise<JsValue> {
@@ -357,7 +354,6 @@ class EmbeddedStore implements Store {
     if (this.closed) return;
     await this.tail;
     this.closed = true;
-    clearInterval(this.timer);
     this.server.disconnected(this.client);
     await this.server.close();
   }

@@ -612,13 +612,27 @@ export class Server {
   }
 
   private startCron(): void {
+    this.runCron((tick) => this.serverCron(tick));
+  }
+
+  /**
+   * Runs only the cron's work on the data ({@link storeCron}): the cron of an embedded store,
+   * which has no listeners or connections. Stopped by {@link close}, as the server's cron.
+   */
+  startStoreCron(): void {
+    const run = () => this.runCron((tick) => this.storeCron(tick));
+    run();
+    this.config.watch("hz", run);
+  }
+
+  private runCron(work: (tick: number) => void): void {
     clearInterval(this.cron);
     const hz = this.config.int("hz");
     let tick = 0;
     this.cron = setInterval(() => {
       // Background work must not take the process down with it: a failure is logged.
       try {
-        this.serverCron(tick++);
+        work(tick++);
       } catch (e) {
         this.log.warning("server", `server cron: ${(e as Error)?.stack ?? e}`);
       }

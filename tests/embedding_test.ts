@@ -48,6 +48,21 @@ Deno.test("openStore: runs the server cron's work on the data (a large string bu
   });
 });
 
+Deno.test("openStore: SHUTDOWN stops the store's background work (nothing writes to the closed log)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
+  const store = await openStore({ dataDir });
+  try {
+    for (let i = 0; i < 10; i++) await store.command("APPEND", "big", "y".repeat(40_000));
+    await store.command("SHUTDOWN", "NOSAVE").catch(() => {});
+    // The string would be written whole a second or two later: an uncaught error in a timer
+    // would end this process.
+    await new Promise((r) => setTimeout(r, 2500));
+  } finally {
+    await store.close().catch(() => {});
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("openStore: replies as JavaScript values, errors thrown as ReplyError", async () => {
   await withStore(async (s) => {
     assertEquals(await s.command("SET", "city", "Zürich"), "OK");

@@ -161,10 +161,16 @@ async function statusBecomes(c: RawClient, key: string, want: string): Promise<s
 }
 
 Deno.test("maxmemory noeviction: a large string built by APPENDs past maxmemory is never refused (it goes cold as it grows)", async () => {
-  const server = await startFerric({ "shard-count": 1, maxmemory: 300_000 });
+  // Small segments: the value written whole often lands in a new segment, whose file opens
+  // only after the last one's fdatasync.
+  const server = await startFerric({
+    "shard-count": 1,
+    maxmemory: 300_000,
+    "log-segment-size": 1024 * 1024,
+  });
   const c = await RawClient.connect(server.port);
   try {
-    for (let i = 1; i <= 100; i++) {
+    for (let i = 1; i <= 200; i++) {
       assertEquals(await c.call("APPEND", "big", "y".repeat(4096)), `:${i * 4096}\r\n`);
     }
   } finally {
