@@ -661,8 +661,6 @@ export class Server {
     // As Redis trims before commands: the table comes back within its limit, effort growing
     // while it stays over (a lowered limit, reads of many keys at once).
     if (this.tracking.clients.size !== 0) this.tracking.limit();
-    this.memory.peak();
-    this.memory.collector.tick();
     for (const hook of this.cronHooks) hook();
     this.storeCron(tick);
   }
@@ -670,8 +668,8 @@ export class Server {
   /**
    * The cron's work on the data, which an embedded store (plugins/embed.ts) runs too, `hz`
    * times a second: active expiry and rehashing, the end of CLIENT PAUSE, and once a second
-   * strings grown by APPEND written whole and automatic compaction; then cooling and eviction
-   * under maxmemory.
+   * strings grown by APPEND written whole and automatic compaction; then the memory peak, giving
+   * dropped values' memory back, cooling and eviction under maxmemory.
    */
   storeCron(tick: number): void {
     // Active expiry may use a quarter of each cron period, as Redis's slow cycle does (2% more
@@ -683,6 +681,8 @@ export class Server {
       this.autoCompact();
     }
     this.pause.expire();
+    this.memory.peak();
+    this.memory.collector.tick();
     this.memory.drain();
     const max = this.config.int("maxmemory");
     if (max > 0 && this.keyspace.usedBytes > max) this.memory.evict(max);
