@@ -674,9 +674,10 @@ export class Server {
   storeCron(tick: number): void {
     // Active expiry may use a quarter of each cron period, as Redis's slow cycle does (2% more
     // per step of active-expire-effort).
+    const hz = this.config.int("hz");
     const effort = this.config.int("active-expire-effort") - 1;
-    this.keyspaceCron((25 + 2 * effort) * 10 / this.config.int("hz"), effort);
-    if (tick % this.config.int("hz") === 0) {
+    this.keyspaceCron((25 + 2 * effort) * 10 / hz, effort);
+    if (tick % hz === 0) {
       this.memory.placeSettled();
       this.autoCompact();
     }

@@ -210,8 +210,8 @@ export class ShardLog {
   /**
    * Writes what is pending to the open file now, without waiting for the event loop's turn or
    * the commit window, and without an fdatasync: the records become readable from the file
-   * (maxmemory can then drop their values). Does nothing while a flush is running or when
-   * records wait for a file not open yet; those are written by the flush.
+   * (maxmemory can then drop their values). Records of a segment after the open file's wait for
+   * the flush, which opens that file after the open one's fdatasync.
    */
   writePending(): void {
     if (this.failed || this.closedLog || !this.pending) return;
