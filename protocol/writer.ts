@@ -134,6 +134,14 @@ export class ReplyWriter {
     }
     if (n < 10) {
       buf[this.pos++] = 48 + n;
+    } else if (n <= 0x7fffffff) {
+      // Digits written from the last one back, without a string per number (lengths, counts
+      // and list lengths are written for most replies).
+      let digits = 2;
+      for (let t = (n / 100) | 0; t > 0; t = (t / 10) | 0) digits++;
+      let p = this.pos + digits;
+      this.pos = p;
+      for (let t = n; t > 0; t = (t / 10) | 0) buf[--p] = 48 + t % 10;
     } else {
       const s = String(n);
       for (let i = 0; i < s.length; i++) buf[this.pos++] = s.charCodeAt(i);
@@ -190,8 +198,10 @@ export class ReplyWriter {
 
   /** Integer reply. */
   integer(n: number | bigint): void {
-    if (typeof n === "number" && n >= 0 && n < 256 && Number.isInteger(n)) {
-      this.raw(SMALL_INTS[n]);
+    if (typeof n === "number" && Number.isInteger(n)) {
+      if (n >= 0 && n < 256) this.raw(SMALL_INTS[n]);
+      else if (n >= -0x7fffffff && n <= 0x7fffffff) this.header(58, n); // ':'
+      else this.latin1(`:${n}\r\n`);
       return;
     }
     this.latin1(`:${typeof n === "number" ? Math.trunc(n) : n}\r\n`);

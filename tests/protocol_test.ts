@@ -17,6 +17,7 @@ import {
 
 import { RequestParser } from "../protocol/parser.ts";
 import { ReplyWriter } from "../protocol/writer.ts";
+import type { Reply } from "../protocol/reply.ts";
 import type { SetAside } from "../protocol/set_aside.ts";
 
 const enc = new TextEncoder();
@@ -1011,4 +1012,23 @@ Deno.test("protocol: buffers that grew for a large request or reply are given ba
     writer.shrink();
   }
   assert(writer.buf.length >= 3000);
+});
+
+Deno.test("protocol: integers and lengths are written as Redis writes them, at every size", () => {
+  const text = (r: Reply, proto: 2 | 3 = 2) => {
+    const w = new ReplyWriter();
+    w.write(r, proto);
+    return new TextDecoder().decode(w.take());
+  };
+  const ints = [0, 9, 10, 99, 100, 255, 256, 999, 1000, 12345, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1];
+  for (const n of [...ints, ...ints.map((n) => -n), -(2 ** 31)]) {
+    assertEquals(text(n), `:${n}\r\n`, String(n));
+  }
+  assertEquals(text(-0), ":0\r\n");
+  assertEquals(text(12345678901234567890n), ":12345678901234567890\r\n");
+  for (const n of [0, 1, 9, 10, 11, 99, 100, 1000, 65536, 1234567]) {
+    const s = "v".repeat(n);
+    assertEquals(text(s), `$${n}\r\n${s}\r\n`);
+    assertEquals(text(new Array(n).fill(1)), `*${n}\r\n${":1\r\n".repeat(n)}`);
+  }
 });
