@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Database, Entry } from "../engine/keyspace.ts";
+import type { Database, Entry, Key } from "../engine/keyspace.ts";
 import { globMatch } from "../engine/glob.ts";
 import type { SetValue } from "../engine/values/set.ts";
 import {
@@ -74,7 +74,7 @@ function readZset(db: Database, key: string): SortedSetValue | null {
 }
 
 /** The entry of the sorted set at `key` for writing (undefined when missing); WRONGTYPE. */
-function findZset(db: Database, key: string): Entry | undefined {
+function findZset(db: Database, key: Key): Entry | undefined {
   const e = db.find(key);
   if (e !== undefined) zsetOf(e);
   return e;
@@ -234,6 +234,19 @@ function lexBound(b: Uint8Array): LexBound {
 
 /** A score argument (ZADD, ZINCRBY): Redis's strict double. */
 function scoreArg(b: Uint8Array): number {
+  // Plain integers of up to 15 digits (most scores) are exact read from the bytes: no string.
+  const n = b.length;
+  if (n > 0 && n <= 15) {
+    const neg = n > 1 && b[0] === 45; // '-'
+    let v = 0;
+    let i = neg ? 1 : 0;
+    for (; i < n; i++) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === n) return neg ? -v : v;
+  }
   const v = parseDouble(latin1(b));
   if (v === null) throw Errors.notFloat;
   return v;
@@ -278,8 +291,8 @@ function zaddGeneric(ctx: CommandContext, argv: Uint8Array[], flags: number): Re
   const scores: number[] = [];
   for (let j = i; j < argv.length; j += 2) scores.push(scoreArg(argv[j]));
 
-  const key = latin1(argv[1]);
-  let e = findZset(db, key);
+  // Looked up by the request's bytes: the key's string is made only for a new key.
+  let e = findZset(db, argv[1]);
   if (e === undefined) {
     if (xx) return incr ? null : 0;
     // Created as Redis 7.0 creates it: a skiplist when the first member is already too long
@@ -288,7 +301,7 @@ function zaddGeneric(ctx: CommandContext, argv: Uint8Array[], flags: number): Re
     const limits = db.keyspace.encodingLimits;
     created.skiplist = maxListpackEntries(limits) === 0 ||
       argv[i + 1].length > maxListpackValue(limits);
-    e = db.set(key, created, 0);
+    e = db.set(latin1(argv[1]), created, 0);
   }
   const changes = new Changes(db, e, zsetOf(e));
   const z = changes.z;
@@ -324,7 +337,7 @@ function zaddGeneric(ctx: CommandContext, argv: Uint8Array[], flags: number): Re
     }
   }
   changes.commit();
-  if (added || updated) db.notify("z", incr ? "zincr" : "zadd", key);
+  if (added || updated) db.notify("z", incr ? "zincr" : "zadd", e.key);
   if (failed) throw ZErrors.nan;
   if (incr) return processed ? new Double(score) : null;
   return ch ? added + updated : added;

@@ -54,6 +54,12 @@ const SCRIPT: string[] = [
   "ZSCORE z tiny",
   "ZADD z 0.1 p1 1.5e300 p2 -2.5e-5 p3 123456789012345678 p4",
   "ZMSCORE z p1 p2 p3 p4 nosuch",
+  // Integer scores of every length around the 15-digit fast path, with signs and zeros.
+  "ZADD zint 007 a -12 b 999999999999999 c -99999999999999 d 1234567890123456 e - f",
+  'ZADD zint 007 a -12 b 999999999999999 c -99999999999999 d 1234567890123456 e "" f',
+  "ZADD zint 007 a -12 b 999999999999999 c -99999999999999 d 1234567890123456 e +5 f",
+  "ZADD zint -0 g 0 h 5- i",
+  "ZRANGE zint 0 -1 WITHSCORES",
   "ZADD zx XX 1 a",
   "EXISTS zx",
   "ZADD zx XX INCR 1 a",
