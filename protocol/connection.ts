@@ -358,7 +358,9 @@ export class Connection implements Transport {
     const file = slice.file;
     try {
       await this.durable();
-      await this.flush();
+      // Every reply before the value is durable now: all of it goes first (a write that was
+      // under way leaves what queued meanwhile in the writer while the batch is held).
+      do await this.flush(); while (this.writer.length > 0 && !this.closed);
       this.streaming = true;
       const header = new TextEncoder().encode(`$${slice.length}\r\n`);
       await this.send(header);
@@ -434,6 +436,9 @@ export class Connection implements Transport {
     Connection.due = [];
     for (const c of due) {
       c.flushDue = false;
+      // Served again since it was queued, and now waiting for its writes to be durable: its
+      // replies (and the pushes before them) go out after that, from the serve loop.
+      if (c.holding) continue;
       c.flush().catch((e) => {
         c.server.log.warning("connection", `client ${c.addr}: write failed: ${e}`);
         c.shutdown();
@@ -479,7 +484,8 @@ export class Connection implements Transport {
     this.flushing = null;
     // Output all taken by the socket: a soft limit's clock starts again with the next burst.
     if (this.writer.length === 0) this.softSince = 0;
-    if (this.writer.length > 0 && !this.closed) return this.flush();
+    // Not while a batch waits for its writes to be durable: its replies are in the writer.
+    if (this.writer.length > 0 && !this.closed && !this.holding) return this.flush();
   }
 
   private writeFailed(e: unknown): void {

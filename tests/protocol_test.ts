@@ -1032,3 +1032,101 @@ Deno.test("protocol: integers and lengths are written as Redis writes them, at e
     assertEquals(text(new Array(n).fill(1)), `*${n}\r\n${":1\r\n".repeat(n)}`);
   }
 });
+
+/** Holds every log barrier after the first `pass` until `release()` (a slow fdatasync). */
+function holdBarriers(server: Awaited<ReturnType<typeof startFerric>>, pass = 0) {
+  const log = server.keyspace.log as { barrier?: (since?: number) => Promise<void> | null };
+  const barrier = log.barrier!.bind(log);
+  const { promise: gate, resolve: release } = Promise.withResolvers<void>();
+  let calls = 0;
+  log.barrier = (since) => {
+    const b = barrier(since);
+    return b === null || calls++ < pass ? b : b.then(() => gate);
+  };
+  return release;
+}
+
+const written = (s: ScriptedStream) => new TextDecoder().decode(concat(s.writes));
+const oks = (s: ScriptedStream) => written(s).split("+OK\r\n").length - 1;
+
+Deno.test("protocol: a push due in the same turn does not carry a reply out before its fdatasync", async () => {
+  const server = await startFerric();
+  try {
+    const sub = new ScriptedStream();
+    const pub = new ScriptedStream();
+    server.serveStream(sub);
+    server.serveStream(pub);
+    sub.push(requests("HELLO 3", "SUBSCRIBE ch"));
+    await sub.waitForReplies(2);
+    const release = holdBarriers(server);
+    const before = sub.writes.length;
+    // Both reads complete in one turn: the publisher's push to `sub` queues its write first,
+    // then `sub` runs SET, whose +OK must wait for the (held) fdatasync.
+    pub.push(requests("PUBLISH ch m"));
+    sub.push(requests("SET k v"));
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(oks(sub), 0, "no +OK before the write is durable");
+    release();
+    await sub.waitForReplies(4);
+    assert(sub.writes.length > before);
+    assertEquals(oks(sub), 1);
+    assert(written(sub).includes("message"), "the push arrives too");
+    sub.close();
+    pub.close();
+  } finally {
+    await server.close();
+    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("protocol: a socket write finishing while the next batch waits for its fdatasync sends only what was durable", async () => {
+  const server = await startFerric();
+  try {
+    const stream = new ScriptedStream();
+    server.serveStream(stream);
+    stream.push(requests("PING"));
+    await stream.waitForReplies(1);
+    // The first SET's fdatasync passes; the second's is held while the first +OK's write (which
+    // this stream completes a timer later) finishes.
+    const release = holdBarriers(server, 1);
+    stream.push(requests("SET a 1"));
+    stream.push(requests("SET b 2"));
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(oks(stream), 1, "only the first SET is acknowledged");
+    release();
+    await stream.waitForReplies(3);
+    assertEquals(oks(stream), 2);
+    stream.close();
+  } finally {
+    await server.close();
+    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("protocol: a cold value streamed while an earlier write is still under way follows the replies before it", async () => {
+  const server = await startFerric({ "hot-cache-max-value-size": "64kb" });
+  try {
+    const stream = new ScriptedStream();
+    server.serveStream(stream);
+    const big = "v".repeat(100_000);
+    stream.push(requests("PING"));
+    stream.push(encodeCommand(["SET", "big", big]));
+    await stream.waitForReplies(2);
+    await new Promise((r) => setTimeout(r, 200)); // written, so cold
+    assert(server.memory.used() < big.length, "the value went cold");
+    // A socket that takes 100 ms per write: the +OK of `a` is still being written while the
+    // next batch answers `b` and streams `big`.
+    stream.write = function (p: Uint8Array) {
+      this.writes.push(p.slice());
+      return new Promise((resolve) => setTimeout(() => resolve(p.length), 100));
+    };
+    stream.push(requests("SET a 1"));
+    stream.push(concat([requests("SET b 2"), encodeCommand(["GET", "big"])]));
+    const replies = await stream.waitForReplies(5);
+    assertEquals(replies.slice(2), ["+OK\r\n", "+OK\r\n", `$${big.length}\r\n${big}\r\n`]);
+    stream.close();
+  } finally {
+    await server.close();
+    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
+  }
+});
