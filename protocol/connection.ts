@@ -157,6 +157,9 @@ export class Connection implements Transport {
   close(): void {
     if (this.closed) return;
     this.client.closing = true;
+    // A batch waiting for its writes to be durable: the serve loop sends its replies after
+    // that, then closes (it stops at `closing`).
+    if (this.holding) return;
     this.flush().finally(() => this.shutdown());
   }
 

@@ -1130,3 +1130,31 @@ Deno.test("protocol: a cold value streamed while an earlier write is still under
     await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("protocol: CLIENT KILL of a client waiting for its fdatasync sends its reply only after it", async () => {
+  const server = await startFerric();
+  try {
+    const victim = new ScriptedStream();
+    const killer = new ScriptedStream();
+    server.serveStream(victim);
+    server.serveStream(killer);
+    victim.push(requests("CLIENT SETNAME victim"));
+    killer.push(requests("PING"));
+    await victim.waitForReplies(1);
+    await killer.waitForReplies(1);
+    const release = holdBarriers(server);
+    victim.push(requests("SET k v"));
+    await new Promise((r) => setTimeout(r, 20));
+    killer.push(requests("CLIENT KILL SKIPME yes"));
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(oks(victim), 1, "only CLIENT SETNAME's +OK before the fdatasync");
+    release();
+    await killer.waitForReplies(2);
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(oks(victim), 2);
+    killer.close();
+  } finally {
+    await server.close();
+    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
+  }
+});
