@@ -6,7 +6,8 @@
  *
  * The ordered part is a list of sorted blocks of up to 256 elements (scores in their own
  * arrays) with a Fenwick tree over the block sizes: finding a position is a binary search over
- * the blocks' last elements then inside one block, and ranks are prefix sums. It gives the
+ * the blocks' last elements, then a scan of one block's scores (at most 256, in order in
+ * memory: cheaper than a binary search's cache misses), and ranks are prefix sums. It gives the
  * skiplist's bounds (O(log n) search and rank, O(log n + m) ranges) with a few contiguous
  * arrays touched per search instead of one pointer chase per skiplist level, which is what
  * dominates in a garbage-collected heap.
