@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Database, Entry } from "../engine/keyspace.ts";
+import { type Database, type Entry, type Key, keyString } from "../engine/keyspace.ts";
 import { globMatch } from "../engine/glob.ts";
 import { incrByFloat, longDoubleText, parseLongDouble } from "../engine/longdouble.ts";
 import {
@@ -50,7 +50,7 @@ function readHash(db: Database, key: string): HashValue | null {
 }
 
 /** The hash entry at `key` for writing, expired fields gone; null when missing. */
-function writeHash(db: Database, key: string): Entry | null {
+function writeHash(db: Database, key: Key): Entry | null {
   return live(db, db.find(key));
 }
 
@@ -58,12 +58,12 @@ function writeHash(db: Database, key: string): Entry | null {
  * The hash entry `e`, or a new empty hash at `key` when null; converted to a hashtable first when
  * an argument about to be stored (the longest is `longest` bytes) is too long for a listpack.
  */
-function ensureHash(db: Database, key: string, e: Entry | null, longest: number): Entry {
+function ensureHash(db: Database, key: Key, e: Entry | null, longest: number): Entry {
   const limits = db.keyspace.encodingLimits;
   if (e === null) {
     const hv = new HashValue();
     hv.prepare(limits, longest);
-    return db.set(key, hv, 0);
+    return db.set(keyString(key), hv, 0);
   }
   if ((e.value as HashValue).prepare(limits, longest)) db.effect(e, "hconvert", []);
   return e;
@@ -122,8 +122,8 @@ const fieldBytes = (f: HashField): Uint8Array => latin1Bytes(f.name);
 /** HSET / HMSET: sets field/value pairs; returns how many fields were new. */
 function setFields(db: Database, argv: Uint8Array[], name: string): number {
   if (argv.length % 2 === 1) throw wrongArity(name);
-  const key = latin1(argv[1]);
-  const e = ensureHash(db, key, writeHash(db, key), longest(argv, 2));
+  // Looked up by the request's bytes: the key's string is made only for a new hash.
+  const e = ensureHash(db, argv[1], writeHash(db, argv[1]), longest(argv, 2));
   const hv = e.value as HashValue;
   const before = hv.memoryUsage();
   const args: Uint8Array[] = new Array(argv.length - 2);
@@ -135,7 +135,7 @@ function setFields(db: Database, argv: Uint8Array[], name: string): number {
     args[i - 1] = value;
   }
   logEffect(db, e, "hset", args, before);
-  db.notify("h", "hset", key);
+  db.notify("h", "hset", e.key);
   settle(db, e);
   return created;
 }
