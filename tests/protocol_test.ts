@@ -13,11 +13,13 @@ import {
   RawClient,
   replyEnd,
   startFerric,
+  withFerric,
 } from "./_harness.ts";
 
 import { RequestParser } from "../protocol/parser.ts";
 import { ReplyWriter } from "../protocol/writer.ts";
 import type { Reply } from "../protocol/reply.ts";
+import type { Server } from "../server/server.ts";
 import type { SetAside } from "../protocol/set_aside.ts";
 
 const enc = new TextEncoder();
@@ -222,8 +224,7 @@ class ScriptedStream {
 }
 
 Deno.test("protocol: the replies to the requests of one read go out in one socket write", async () => {
-  const server = await startFerric();
-  try {
+  await withFerric(async (server) => {
     const stream = new ScriptedStream();
     server.serveStream(stream);
     const lines: string[] = [];
@@ -239,15 +240,11 @@ Deno.test("protocol: the replies to the requests of one read go out in one socke
     assert(stream.writes.length <= stream.reads, `${stream.writes.length} writes`);
     assert(stream.reads <= 4, `${stream.reads} reads`);
     stream.close();
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  });
 });
 
 Deno.test("protocol: replies a socket takes a few bytes at a time arrive whole and in order", async () => {
-  const server = await startFerric();
-  try {
+  await withFerric(async (server) => {
     const stream = new ScriptedStream(7);
     server.serveStream(stream);
     const big = "v".repeat(5000);
@@ -268,15 +265,11 @@ Deno.test("protocol: replies a socket takes a few bytes at a time arrive whole a
     assertEquals(all.slice(6), [`$5000\r\n${big}\r\n`, ":3\r\n", ":4\r\n"]);
     assert(stream.writes.every((w) => w.length <= 7));
     stream.close();
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  });
 });
 
 Deno.test("protocol: requests delivered one byte per read are parsed whole", async () => {
-  const server = await startFerric();
-  try {
+  await withFerric(async (server) => {
     const stream = new ScriptedStream();
     server.serveStream(stream);
     const value = new Uint8Array(300).map((_, i) => i % 256);
@@ -293,10 +286,7 @@ Deno.test("protocol: requests delivered one byte per read are parsed whole", asy
     assertEquals(replies[2], ":302\r\n");
     assertEquals(replies[3], ":302\r\n");
     stream.close();
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  });
 });
 
 Deno.test("protocol: requests split across many small socket writes", async () => {
@@ -1034,7 +1024,7 @@ Deno.test("protocol: integers and lengths are written as Redis writes them, at e
 });
 
 /** Holds every log barrier after the first `pass` until `release()` (a slow fdatasync). */
-function holdBarriers(server: Awaited<ReturnType<typeof startFerric>>, pass = 0) {
+function holdBarriers(server: Server, pass = 0) {
   const log = server.keyspace.log as { barrier?: (since?: number) => Promise<void> | null };
   const barrier = log.barrier!.bind(log);
   const { promise: gate, resolve: release } = Promise.withResolvers<void>();
@@ -1050,8 +1040,7 @@ const written = (s: ScriptedStream) => new TextDecoder().decode(concat(s.writes)
 const oks = (s: ScriptedStream) => written(s).split("+OK\r\n").length - 1;
 
 Deno.test("protocol: a push due in the same turn does not carry a reply out before its fdatasync", async () => {
-  const server = await startFerric();
-  try {
+  await withFerric(async (server) => {
     const sub = new ScriptedStream();
     const pub = new ScriptedStream();
     server.serveStream(sub);
@@ -1073,15 +1062,11 @@ Deno.test("protocol: a push due in the same turn does not carry a reply out befo
     assert(written(sub).includes("message"), "the push arrives too");
     sub.close();
     pub.close();
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  });
 });
 
 Deno.test("protocol: a socket write finishing while the next batch waits for its fdatasync sends only what was durable", async () => {
-  const server = await startFerric();
-  try {
+  await withFerric(async (server) => {
     const stream = new ScriptedStream();
     server.serveStream(stream);
     stream.push(requests("PING"));
@@ -1097,15 +1082,11 @@ Deno.test("protocol: a socket write finishing while the next batch waits for its
     await stream.waitForReplies(3);
     assertEquals(oks(stream), 2);
     stream.close();
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  });
 });
 
 Deno.test("protocol: a cold value streamed while an earlier write is still under way follows the replies before it", async () => {
-  const server = await startFerric({ "hot-cache-max-value-size": "64kb" });
-  try {
+  await withFerric(async (server) => {
     const stream = new ScriptedStream();
     server.serveStream(stream);
     const big = "v".repeat(100_000);
@@ -1125,15 +1106,11 @@ Deno.test("protocol: a cold value streamed while an earlier write is still under
     const replies = await stream.waitForReplies(5);
     assertEquals(replies.slice(2), ["+OK\r\n", "+OK\r\n", `$${big.length}\r\n${big}\r\n`]);
     stream.close();
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  }, { "hot-cache-max-value-size": "64kb" });
 });
 
 Deno.test("protocol: CLIENT KILL of a client waiting for its fdatasync sends its reply only after it", async () => {
-  const server = await startFerric();
-  try {
+  await withFerric(async (server) => {
     const victim = new ScriptedStream();
     const killer = new ScriptedStream();
     server.serveStream(victim);
@@ -1153,8 +1130,5 @@ Deno.test("protocol: CLIENT KILL of a client waiting for its fdatasync sends its
     await new Promise((r) => setTimeout(r, 100));
     assertEquals(oks(victim), 2);
     killer.close();
-  } finally {
-    await server.close();
-    await Deno.remove(server.config.str("data-dir"), { recursive: true }).catch(() => {});
-  }
+  });
 });
