@@ -225,6 +225,11 @@ export class SortedSetValue implements DataValue {
   private lastMember: string[] = [];
   /** Fenwick tree over the block sizes (1-based). */
   private tree: number[] = [0];
+  /**
+   * Set when blocks were split, merged or added: the tree is rebuilt when a rank is next asked
+   * for, so writes that never ask (ZADD, ZREM) neither rebuild it nor keep it up to date.
+   */
+  private treeStale = false;
   private readonly dict = new MemberTable<ZNode>();
   private readonly dense: ZNode[] = [];
   private chars = 0;
@@ -406,7 +411,7 @@ export class SortedSetValue implements DataValue {
       this.blocks.push(b);
       this.lastScore.push(n.score);
       this.lastMember.push(n.member);
-      this.rebuildTree();
+      this.treeStale = true;
       return;
     }
     let [bi, j] = this.locate(n.score, n.member);
@@ -512,10 +517,13 @@ export class SortedSetValue implements DataValue {
 
   private renumber(from: number): void {
     for (let i = from; i < this.blocks.length; i++) this.blocks[i].index = i;
-    this.rebuildTree();
+    this.treeStale = true;
   }
 
-  private rebuildTree(): void {
+  /** The Fenwick tree, rebuilt first if blocks changed since it was built. */
+  private freshTree(): number[] {
+    if (!this.treeStale) return this.tree;
+    this.treeStale = false;
     const n = this.blocks.length;
     const t = new Array<number>(n + 1).fill(0);
     for (let i = 1; i <= n; i++) {
@@ -524,23 +532,26 @@ export class SortedSetValue implements DataValue {
       if (up <= n) t[up] += t[i];
     }
     this.tree = t;
+    return t;
   }
 
   private addToTree(bi: number, d: number): void {
+    if (this.treeStale) return;
     const t = this.tree;
     for (let k = bi + 1; k < t.length; k += k & -k) t[k] += d;
   }
 
   /** Number of elements in the blocks before block `bi`. */
   private before(bi: number): number {
+    const t = this.freshTree();
     let s = 0;
-    for (let k = bi; k > 0; k -= k & -k) s += this.tree[k];
+    for (let k = bi; k > 0; k -= k & -k) s += t[k];
     return s;
   }
 
   /** The (block index, offset) of 0-based rank `r` (in bounds). */
   private at(r: number): [number, number] {
-    const t = this.tree;
+    const t = this.freshTree();
     const n = t.length - 1;
     let pos = 0, rem = r;
     let step = 1;
@@ -822,7 +833,7 @@ export class SortedSetValue implements DataValue {
       this.dict.set(e.member, n);
       this.chars += e.member.length;
     }
-    this.rebuildTree();
+    this.treeStale = true;
   }
 
   memoryUsage(): number {
