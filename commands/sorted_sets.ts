@@ -154,9 +154,15 @@ class Changes {
  * Stores a set a command built at `dst` (ZRANGESTORE, Z*STORE): with the encoding Redis gives a
  * new set, or deletes `dst` when the result is empty. Returns the stored size.
  */
-function storeResult(db: Database, dst: string, z: SortedSetValue, event: string): number {
+function storeResult(
+  db: Database,
+  dst: string,
+  z: SortedSetValue,
+  event: string,
+  settle = true,
+): number {
   if (z.size > 0) {
-    z.settleEncoding(db.keyspace.encodingLimits);
+    if (settle) z.settleEncoding(db.keyspace.encodingLimits);
     db.set(dst, z, 0);
     db.notify("z", event, dst);
     return z.size;
@@ -996,10 +1002,19 @@ export const sortedSetCommands: CommandSpec[] = [
     (ctx, argv) => {
       const q = parseRange(argv, 3, null, null, true);
       const src = readZset(ctx.db, latin1(argv[2]));
+      const nodes = src === null ? [] : rangeNodes(src, q);
+      // Built as Redis 7.0 builds it, element by element in reply order: a skiplist from the
+      // start when a rank range is known to pass zset-max-listpack-entries, else a listpack
+      // (BYSCORE and BYLEX do not know their size) converted by the insert that passes a limit.
+      // A listpack keeps no -0: scores inserted before the conversion lose their sign.
+      const limits = ctx.db.keyspace.encodingLimits;
       const out = new SortedSetValue();
-      out.skiplist = true;
-      if (src !== null) { for (const n of rangeNodes(src, q)) out.set(n.member, n.score); }
-      return storeResult(ctx.db, latin1(argv[1]), out, "zrangestore");
+      out.skiplist = q.by === "rank" && nodes.length > maxListpackEntries(limits);
+      for (const n of nodes) {
+        out.growFor(limits, n.member.length);
+        out.set(n.member, n.score);
+      }
+      return storeResult(ctx.db, latin1(argv[1]), out, "zrangestore", false);
     },
   ),
   z(

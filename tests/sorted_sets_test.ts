@@ -545,6 +545,28 @@ function encodingScript(): string[][] {
   s.push(["OBJECT", "ENCODING", "big2"]);
   s.push(["ZRANGESTORE", "r1", "big2", "0", "127"], ["OBJECT", "ENCODING", "r1"]);
   s.push(["ZRANGESTORE", "r2", "big2", "0", "128"], ["OBJECT", "ENCODING", "r2"]);
+  // ZRANGESTORE builds its result element by element: BYSCORE and BYLEX start a listpack and
+  // convert at the 129th element (or at a member over 64 bytes), so the -0 scores stored before
+  // the conversion lose their sign; a rank range over 128 elements is a skiplist at once.
+  const negzero: string[] = ["ZADD", "nz"];
+  for (let i = 0; i < 200; i++) negzero.push("-0", `z${String(i).padStart(3, "0")}`);
+  s.push(negzero);
+  add("nz", 1, 140);
+  for (
+    const range of [
+      ["-0", "0", "BYSCORE"],
+      ["0", "-0", "BYSCORE", "REV"],
+      ["-", "+", "BYLEX"],
+      ["0", "199"],
+      ["0", "99"],
+    ]
+  ) {
+    s.push(["ZRANGESTORE", "nzr", "nz", ...range], ["OBJECT", "ENCODING", "nzr"]);
+    s.push(["ZRANGE", "nzr", "0", "-1", "WITHSCORES"]);
+  }
+  s.push(["ZADD", "nzl", "-0", "a", "-0", "b", "-0", "c" + "x".repeat(70), "-0", "d"]);
+  s.push(["ZRANGESTORE", "nzr", "nzl", "-0", "0", "BYSCORE"], ["OBJECT", "ENCODING", "nzr"]);
+  s.push(["ZRANGE", "nzr", "0", "-1", "WITHSCORES"]);
   s.push(["ZUNIONSTORE", "u2", "2", "big2", "small"], ["OBJECT", "ENCODING", "u2"]);
   s.push(["ZINTERSTORE", "i2", "2", "big2", "big2"], ["OBJECT", "ENCODING", "i2"]);
   s.push(["ZDIFFSTORE", "d2", "2", "big2", "r2"], ["OBJECT", "ENCODING", "d2"], ["ZCARD", "d2"]);
