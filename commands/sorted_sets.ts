@@ -26,7 +26,13 @@ import {
   SortedSetValue,
   type ZNode,
 } from "../engine/values/sorted_set.ts";
-import { formatDouble, formatStoredScore, hexDouble, parseDouble } from "../protocol/numbers.ts";
+import {
+  formatDouble,
+  formatStoredScore,
+  hexDouble,
+  parseDouble,
+  parseInt64,
+} from "../protocol/numbers.ts";
 import { Double, NULL_ARRAY, type Reply } from "../protocol/reply.ts";
 import { int64Arg, intArg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { blockOnKeysUntilTimeout, timeoutArg } from "../server/blocking.ts";
@@ -240,19 +246,10 @@ function lexBound(b: Uint8Array): LexBound {
 
 /** A score argument (ZADD, ZINCRBY): Redis's strict double. */
 function scoreArg(b: Uint8Array): number {
-  // Plain integers of up to 15 digits (most scores) are exact read from the bytes: no string.
-  const n = b.length;
-  if (n > 0 && n <= 15) {
-    const neg = n > 1 && b[0] === 45; // '-'
-    let v = 0;
-    let i = neg ? 1 : 0;
-    for (; i < n; i++) {
-      const d = b[i] - 48;
-      if (d < 0 || d > 9) break;
-      v = v * 10 + d;
-    }
-    if (i === n) return neg ? -v : v;
-  }
+  // Plain integers (most scores) are read from the bytes, exactly, without a string; anything
+  // string2ll refuses ("007", "-0", "1.5", "inf", beyond 2^53) goes the strtod way.
+  const int = parseInt64(b);
+  if (typeof int === "number") return int;
   const v = parseDouble(latin1(b));
   if (v === null) throw Errors.notFloat;
   return v;

@@ -199,8 +199,9 @@ export class MemoryGuard {
   /**
    * Writes whole, through the log, every string grown by APPEND records that may no longer stay
    * hot (larger than hot-cache-max-value-size, lowered since it grew, or after a restart that
-   * replayed its appends), so that it can go cold once written. Returns how many it wrote. (A string whose put is still being written is written
-   * again: harmless, and only when these settings change.)
+   * replayed its appends), so that it can go cold once written. Returns how many it wrote. (A
+   * string whose put is still being written is written again: harmless, and only when these
+   * settings change.)
    */
   placeGrownStrings(): number {
     const ks = this.keyspace;

@@ -125,7 +125,8 @@ export class ReplyWriter {
 
   /** Appends `<prefix><decimal n>\r\n`. */
   private header(prefix: number, n: number): void {
-    this.ensure(24);
+    // Room for the longest number text ("-1.7976931348623157e+308"), prefix and CRLF.
+    this.ensure(32);
     const buf = this.buf;
     buf[this.pos++] = prefix;
     if (n < 0) {
@@ -200,8 +201,7 @@ export class ReplyWriter {
   integer(n: number | bigint): void {
     if (typeof n === "number" && Number.isInteger(n)) {
       if (n >= 0 && n < 256) this.raw(SMALL_INTS[n]);
-      else if (n >= -0x7fffffff && n <= 0x7fffffff) this.header(58, n); // ':'
-      else this.latin1(`:${n}\r\n`);
+      else this.header(58, n); // ':'
       return;
     }
     this.latin1(`:${typeof n === "number" ? Math.trunc(n) : n}\r\n`);

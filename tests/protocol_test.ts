@@ -1011,6 +1011,7 @@ Deno.test("protocol: integers and lengths are written as Redis writes them, at e
     return new TextDecoder().decode(w.take());
   };
   const ints = [0, 9, 10, 99, 100, 255, 256, 999, 1000, 12345, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1];
+  ints.push(2 ** 60, 1e21, Number.MAX_VALUE); // integers past int64, as JavaScript prints them
   for (const n of [...ints, ...ints.map((n) => -n), -(2 ** 31)]) {
     assertEquals(text(n), `:${n}\r\n`, String(n));
   }
