@@ -36,7 +36,12 @@ export function compileArgs(argv: readonly string[], root: URL): CompilePlan {
     else rest.push(a);
   }
   const main = new URL("main.ts", root).pathname;
-  return { output, args: ["compile", "-A", V8_FLAGS_ARG, "--output", output, ...rest, main] };
+  // A worker's module is compiled in only when named (the shard logs' fdatasync threads).
+  const worker = new URL("engine/log/sync_thread_worker.ts", root).pathname;
+  return {
+    output,
+    args: ["compile", "-A", V8_FLAGS_ARG, "--include", worker, "--output", output, ...rest, main],
+  };
 }
 
 /** True when `deno compile` failed because it could not download the runtime it embeds. */

@@ -14,6 +14,16 @@ Deno.test("v8 flags: deno task start and deno task compile pass them", async () 
   assert(compileArgs([], root).args.includes(V8_FLAGS_ARG));
 });
 
+Deno.test("deno task compile includes the worker module the shard logs start", async () => {
+  const root = new URL("../", import.meta.url);
+  const args = compileArgs([], root).args;
+  const worker = args[args.indexOf("--include") + 1];
+  assert(worker.endsWith("engine/log/sync_thread_worker.ts"), args.join(" "));
+  assert((await Deno.stat(worker)).isFile);
+  const source = await Deno.readTextFile(new URL("engine/log/sync_thread.ts", root));
+  assert(source.includes(`new URL("./sync_thread_worker.ts", import.meta.url)`));
+});
+
 Deno.test("v8 flags: spellings V8 accepts for the same flag are recognised", () => {
   for (
     const f of [

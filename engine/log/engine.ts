@@ -20,6 +20,7 @@ import { DurableLog } from "./durable_log.ts";
 import { type Durability, Namespaces } from "./namespaces.ts";
 import { recover, type ShardRecovery } from "./recovery.ts";
 import { ShardLog } from "./shard_log.ts";
+import { GroupCommit } from "./group_commit.ts";
 import { ColdReader } from "./cold.ts";
 import { Compactor } from "./compaction.ts";
 import { syncDir, writeFileAtomic } from "./files.ts";
@@ -100,11 +101,14 @@ export class DurableEngine {
           Math.round(performance.now() - started)
         } ms`,
       );
+      // One group commit for every shard: their fdatasyncs run side by side.
+      const commits = new GroupCommit();
       const shards = reports.map((r, i) => {
         const last = r.files.at(-1);
         const segment = last === undefined ? 1 : last.snapshot ? last.id + 1 : last.id;
         const bytes = last === undefined || last.snapshot ? 0 : last.size;
-        const sl = new ShardLog(i, shardDirs[i], segment, bytes, opts.segmentSize);
+        const sl = new ShardLog(i, shardDirs[i], segment, bytes, opts.segmentSize, commits);
+        sl.onWarning = (message) => opts.log.warning("storage", message);
         sl.stats.files = r.files.length;
         sl.stats.bytes = r.bytes;
         sl.stats.baseBytes = r.bytes;

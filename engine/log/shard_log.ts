@@ -3,18 +3,20 @@
  * `log-segment-size`, written by group commit.
  *
  * Appends encode records into a pending buffer at once (so a record's file and offset are known
- * when it is appended). A flush writes everything pending with one write per segment and one
- * fdatasync; appends that arrive while a flush runs go into the next one, so under load every
- * fdatasync carries the writes of many clients. Appends of `sync` namespaces raise the sequence
- * number that {@link ShardLog.barrier} waits for; `async` appends are flushed within their
- * commit window without anyone waiting.
+ * when it is appended). Appends of `sync` namespaces raise the sequence number that
+ * {@link ShardLog.barrier} waits for; at the end of the event-loop turn (or of their commit
+ * window) the shard's {@link GroupCommit} writes them and fdatasyncs, together with every other
+ * shard's, so under load every fdatasync carries the writes of many clients. `async` appends are
+ * written at the end of the turn and fdatasynced within their commit window without anyone
+ * waiting, by a flush on Deno's thread pool (as are segment rotations and shutdown).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { setImmediate } from "node:timers";
 import { type Payload, recordSize, writeRecord } from "./record.ts";
 import { syncDirSync } from "./files.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { SyncThread } from "./sync_thread.ts";
 
 /** Segment file name for an id. */
 export function segmentName(id: number): string {
@@ -64,6 +66,8 @@ export class ShardLog {
   onSynced: (() => void) | null = null;
   /** Called once, when the log fails (a write or fdatasync failed). */
   onFailed: ((e: Error) => void) | null = null;
+  /** Told when the shard's sync thread could not run (its fdatasyncs then run on the main thread). */
+  onWarning: ((message: string) => void) | null = null;
   private flushing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerDue = Infinity;
@@ -83,6 +87,14 @@ export class ShardLog {
   private inflight: PromiseWithResolvers<void> | null = null;
   /** The sequence number the running cycle makes durable; -1 between cycles. */
   private inflightSeq = -1;
+  /** The group commit under way: what its fdatasync covers, and whether the sync thread runs it. */
+  private commitSeq = 0;
+  private commitRecords = 0;
+  private commitSegment = 0;
+  private commitBytes = 0;
+  private commitOnThread = false;
+  /** Created the first time this shard commits beside another one. */
+  private thread: SyncThread | null = null;
   private failed: Error | null = null;
   /** Set by close(): appends are refused (everything appended before is on disk). */
   private closedLog = false;
@@ -106,7 +118,7 @@ export class ShardLog {
     segment: number,
     segmentBytes: number,
     private segmentLimit: () => number,
-    private onRotate: (closedSegment: number) => void = () => {},
+    private readonly commits: GroupCommit = new GroupCommit(),
   ) {
     this.segment = segment;
     this.segmentBytes = segmentBytes;
@@ -122,6 +134,11 @@ export class ShardLog {
   /** True when everything appended so far is written and fdatasynced (conservative). */
   get synced(): boolean {
     return !this.pending && (this.file === null || this.isSynced(this.fileSegment, this.fileBytes));
+  }
+
+  /** True when this shard's group-commit fdatasyncs can run on its own thread. */
+  get syncThreadRunning(): boolean {
+    return this.thread?.ready ?? false;
   }
 
   /** True when records are waiting to be written. */
@@ -149,7 +166,6 @@ export class ShardLog {
     if (this.closedLog) throw new Error(`shard ${this.index}: the log is closed`);
     const size = recordSize(key.length, payload ? payload.length : 0);
     if (this.segmentBytes > 0 && this.segmentBytes + size > this.segmentLimit()) {
-      this.onRotate(this.segment);
       this.segment++;
       this.segmentBytes = 0;
     }
@@ -247,14 +263,11 @@ export class ShardLog {
   private schedule(windowMs: number): void {
     if (this.flushing) return; // the running flush picks up what was appended
     if (windowMs <= 0) {
-      // No window: write as soon as the current batch of commands is done.
+      // No window: written (and committed) when the event-loop turn's commands are done.
       if (this.timerDue === 0) return;
       clearTimeout(this.timer);
       this.timerDue = 0;
-      setImmediate(() => {
-        this.timerDue = Infinity;
-        this.background();
-      });
+      this.commits.request(this);
       return;
     }
     const due = Date.now() + windowMs;
@@ -262,9 +275,104 @@ export class ShardLog {
     clearTimeout(this.timer);
     this.timerDue = due;
     this.timer = setTimeout(() => {
-      this.timerDue = Infinity;
-      this.background();
+      this.timerDue = 0;
+      this.commits.request(this);
     }, windowMs);
+  }
+
+  /**
+   * The end of the turn (or window) this log asked its {@link GroupCommit} for. With sync
+   * appends waiting, writes what is pending and returns true: the group commit then fdatasyncs
+   * ({@link startSync}, {@link endCommit}). Otherwise writes async records (or leaves a rotation
+   * to a flush) and returns false.
+   */
+  turnEnded(): boolean {
+    this.timerDue = Infinity;
+    if (this.flushing || this.failed || this.closedLog) return false; // a flush picks it up
+    const file = this.syncSeq > this.durableSeq ? this.committableFile() : null;
+    if (file === null) {
+      this.background();
+      return false;
+    }
+    try {
+      this.writeChunks(file);
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+    this.commitSeq = this.syncSeq;
+    this.commitRecords = this.stats.records;
+    this.commitSegment = this.fileSegment;
+    this.commitBytes = this.fileBytes;
+    this.commitOnThread = false;
+    this.inflight = this.nextCycle;
+    this.nextCycle = null;
+    this.inflightSeq = this.commitSeq;
+    return true;
+  }
+
+  /**
+   * The file a group commit writes and fdatasyncs: the open one (opened now if none is), or null
+   * when records wait for a later segment, whose rotation a flush does.
+   */
+  private committableFile(): Deno.FsFile | null {
+    const first = this.firstPending();
+    const segment = this.file !== null ? this.fileSegment : first?.segment;
+    if (segment === undefined) return null;
+    if (!this.chunks.every((c) => c.segment === segment || c.pos === 0)) return null;
+    try {
+      return this.file ?? this.openSegment(segment);
+    } catch (e) {
+      this.fail(e);
+      return null;
+    }
+  }
+
+  /**
+   * Starts the commit's fdatasync on this shard's sync thread, so that it runs beside the main
+   * thread's; when the thread is not running (yet), {@link endCommit} fdatasyncs here instead.
+   */
+  startSync(onThread: boolean): void {
+    if (!onThread) return;
+    const path = `${this.dir}/${segmentName(this.commitSegment)}`;
+    if (this.thread === null) {
+      if (!SyncThread.fits(path)) return;
+      this.thread = new SyncThread((e) => {
+        this.onWarning?.(
+          `shard ${this.index}: the sync thread stopped (${e}); fdatasync runs on the main thread`,
+        );
+      });
+    }
+    if (!this.thread.ready) return;
+    this.thread.start(path);
+    this.commitOnThread = true;
+  }
+
+  /** Completes the commit: waits for (or runs) its fdatasync and answers the clients it covers. */
+  endCommit(): void {
+    let error: Error | null = null;
+    if (this.commitOnThread) {
+      error = this.thread!.wait();
+    } else {
+      try {
+        this.file!.syncDataSync();
+      } catch (e) {
+        error = e as Error;
+      }
+    }
+    if (error !== null) {
+      this.fail(error);
+      return;
+    }
+    this.syncedSegment = this.commitSegment;
+    this.syncedBytes = this.commitBytes;
+    this.syncDue = Infinity;
+    clearTimeout(this.syncTimer);
+    this.stats.flushes++;
+    this.stats.syncedRecords = this.commitRecords;
+    this.durableSeq = this.commitSeq;
+    this.endCycle();
+    this.onSynced?.();
   }
 
   /** Asks for an fdatasync of what async appends wrote, at the latest `windowMs` from now. */
@@ -470,6 +578,7 @@ export class ShardLog {
     // Records still to be written there would need the file (none are expected: compaction
     // starts a new segment first).
     if (this.chunks.some((c) => c.segment === this.fileSegment && c.pos > 0)) return;
+    this.thread?.release();
     this.file.close();
     this.file = null;
     this.fileSegment = -1;
@@ -477,7 +586,6 @@ export class ShardLog {
 
   /** Starts writing to a new segment (compaction snapshots everything before it). */
   rotate(): number {
-    this.onRotate(this.segment);
     this.segment++;
     this.segmentBytes = 0;
     return this.segment - 1;
@@ -498,6 +606,8 @@ export class ShardLog {
       this.closedLog = true;
       clearTimeout(this.timer);
       clearTimeout(this.syncTimer);
+      this.thread?.stop();
+      this.thread = null;
       this.file?.close();
       this.file = null;
       this.fileSegment = -1;

@@ -1,6 +1,8 @@
-import { assert, assertEquals } from "../../tests/_assert.ts";
+import { assert, assertEquals, assertMatch } from "../../tests/_assert.ts";
 import { RecordType } from "./record.ts";
 import { ShardLog } from "./shard_log.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { SyncThread } from "./sync_thread.ts";
 
 /** Resolves to "resolved", or "pending" when `p` has not settled within `ms`. */
 function settledWithin(p: Promise<void>, ms: number): Promise<string> {
@@ -58,6 +60,94 @@ Deno.test("ShardLog: flush(true) fdatasyncs a new segment's bytes even when fewe
     assert(log.synced, "the new segment's bytes were not fdatasynced");
   } finally {
     await log.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Two shard logs committed by one GroupCommit, in a fresh directory each. */
+async function twoShards(): Promise<{ logs: ShardLog[]; dirs: string[] }> {
+  const commits = new GroupCommit();
+  const dirs = [
+    await Deno.makeTempDir({ prefix: "ferric-shardlog-" }),
+    await Deno.makeTempDir({ prefix: "ferric-shardlog-" }),
+  ];
+  const logs = dirs.map((dir, i) => new ShardLog(i, dir, 1, 0, () => 1 << 30, commits));
+  return { logs, dirs };
+}
+
+async function closeAll(logs: ShardLog[], dirs: string[]): Promise<void> {
+  await Promise.all(logs.map((l) => l.close().catch(() => {})));
+  for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+}
+
+/** Waits (appending nothing) until the second shard's sync thread has started. */
+async function threadStarted(log: ShardLog): Promise<void> {
+  for (let i = 0; i < 500 && !log.syncThreadRunning; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert(log.syncThreadRunning, "the sync thread did not start");
+}
+
+Deno.test("GroupCommit: shards with sync writes in one turn commit together, the second on its sync thread", async () => {
+  const { logs, dirs } = await twoShards();
+  const value = new Uint8Array(100);
+  try {
+    let lsn = 1;
+    for (let turn = 0; turn < 20; turn++) {
+      for (const log of logs) {
+        log.append(RecordType.PutString, 0, 0, `k${turn}`, value, lsn++, true, 0);
+      }
+      // The first turn starts the thread (its fdatasync then runs on the main thread).
+      if (turn === 1) await threadStarted(logs[1]);
+      await Promise.all(logs.map((l) => l.barrier()));
+      for (const log of logs) assert(log.synced, `turn ${turn}: shard ${log.index} not synced`);
+    }
+    assert(!logs[0].syncThreadRunning, "the first shard commits on the main thread");
+    for (const log of logs) {
+      assertEquals(log.stats.syncedRecords, 20);
+      assertEquals((await Deno.stat(`${log.dir}/00001.log`)).size, log.stats.bytes);
+    }
+  } finally {
+    await closeAll(logs, dirs);
+  }
+});
+
+Deno.test("GroupCommit: an fdatasync that fails on a sync thread fails that shard alone", async () => {
+  const { logs, dirs } = await twoShards();
+  const value = new Uint8Array(10);
+  try {
+    for (const log of logs) log.append(RecordType.PutString, 0, 0, "a", value, 1, true, 0);
+    await Promise.all(logs.map((l) => l.barrier()));
+    await threadStarted(logs[1]);
+    // The thread opens the segment by its name at its first fdatasync: gone, that fails.
+    await Deno.remove(`${dirs[1]}/00001.log`);
+    for (const log of logs) log.append(RecordType.PutString, 0, 0, "b", value, 2, true, 0);
+    const [first, second] = await Promise.allSettled(logs.map((l) => l.barrier()));
+    assertEquals(first.status, "fulfilled");
+    assertEquals(second.status, "rejected");
+    assertMatch(String((second as PromiseRejectedResult).reason), /shard 1: log write failed/);
+    assert(logs[1].failure !== null && logs[0].failure === null);
+  } finally {
+    await closeAll(logs, dirs);
+  }
+});
+
+Deno.test("SyncThread: fdatasyncs a file by name, reports a failure, and stops", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-syncthread-" });
+  const thread = new SyncThread(() => {});
+  try {
+    for (let i = 0; i < 500 && !thread.ready; i++) await new Promise((r) => setTimeout(r, 10));
+    assert(thread.ready);
+    await Deno.writeTextFile(`${dir}/f`, "data");
+    thread.start(`${dir}/f`);
+    assertEquals(thread.wait(), null);
+    thread.start(`${dir}/missing`);
+    assertMatch(String(thread.wait()), /No such file|not found/i);
+    thread.start(`${dir}/f`);
+    assertEquals(thread.wait(), null);
+    thread.release();
+  } finally {
+    thread.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
