@@ -6,7 +6,8 @@
  * the shards whose clients wait for durability (`sync` appends) write their records and fdatasync
  * them all at once: the first shard on the main thread, each other one on its own
  * {@link SyncThread}, and the main thread blocks until every one is done. Shards with only `async`
- * records just write them to their files.
+ * records just write them to their files, and so do shards whose batches are large (see
+BLOCKING_COMMIT_RECORDS in shard_log.ts): their fdatasyncs run on Deno's thread pool.
  *
  * Why the event loop blocks, as Redis's does under `appendfsync always`: the earlier design ran
  * each shard's fdatasync on Deno's thread pool while the loop went on serving. On the 2-core
@@ -35,9 +36,10 @@ export class GroupCommit {
   private readonly run = (): void => {
     const logs = this.due;
     this.due = [];
-    const commits = logs.filter((log) => log.turnEnded());
+    // In shard order, so that shard 0 always commits on the main thread and needs no thread.
+    const commits = logs.filter((log) => log.turnEnded()).sort((a, b) => a.index - b.index);
     // The others' fdatasyncs start first, on their threads; the first runs here meanwhile.
-    for (let i = 1; i < commits.length; i++) commits[i].startSync(true);
+    for (let i = 1; i < commits.length; i++) commits[i].startSync();
     for (const log of commits) log.endCommit();
   };
 }

@@ -151,3 +151,56 @@ Deno.test("SyncThread: fdatasyncs a file by name, reports a failure, and stops",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("GroupCommit: compaction's release closes the sync thread's descriptor of a removed segment", async () => {
+  if (Deno.build.os !== "linux") return; // reads /proc/self/fd
+  const { logs, dirs } = await twoShards();
+  const value = new Uint8Array(10);
+  const openDeleted = () => {
+    const found: string[] = [];
+    for (const e of Deno.readDirSync("/proc/self/fd")) {
+      try {
+        const target = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
+        if (target.startsWith(dirs[1]) && target.endsWith("(deleted)")) found.push(target);
+      } catch { /* closed meanwhile */ }
+    }
+    return found;
+  };
+  try {
+    for (const log of logs) log.append(RecordType.PutString, 0, 0, "a", value, 1, true, 0);
+    await Promise.all(logs.map((l) => l.barrier()));
+    await threadStarted(logs[1]);
+    // Shard 1's thread fdatasyncs (and holds) segment 1.
+    for (const log of logs) log.append(RecordType.PutString, 0, 0, "b", value, 2, true, 0);
+    await Promise.all(logs.map((l) => l.barrier()));
+    // What compaction does: a new segment takes the writes, the old one is removed.
+    logs[1].rotate();
+    logs[1].append(RecordType.PutString, 0, 0, "c", value, 3, true, 0);
+    await logs[1].barrier();
+    await Deno.remove(`${dirs[1]}/00001.log`);
+    logs[1].release(1);
+    assertEquals(openDeleted(), []);
+  } finally {
+    await closeAll(logs, dirs);
+  }
+});
+
+Deno.test("SyncThread: stopped before it said it is ready, it lets the process exit", async () => {
+  // The worker waits in Atomics.wait before the main thread (busy) has seen its first message.
+  const script = `
+    import { SyncThread } from ${JSON.stringify(new URL("./sync_thread.ts", import.meta.url).href)};
+    const thread = new SyncThread(() => {});
+    const until = Date.now() + 300;
+    while (Date.now() < until) { /* busy: the ready message waits */ }
+    thread.stop();
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", script],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const { code, stderr } = await child.output();
+  clearTimeout(timer);
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+});

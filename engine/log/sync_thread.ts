@@ -60,6 +60,7 @@ export class SyncThread {
     this.worker.onmessage = () => this.ready = !this.broken;
     this.worker.onerror = (e) => {
       e.preventDefault();
+      if (this.broken) return;
       this.ready = false;
       this.broken = true;
       onBroken(e.error ?? e.message);
@@ -105,16 +106,20 @@ export class SyncThread {
     this.path = "";
     Atomics.store(this.control, CONTROL.state, SyncState.Release);
     Atomics.notify(this.control, CONTROL.state);
+    this.settle(); // a close(): the space is free when this returns
   }
 
   /** Stops the worker. */
   stop(): void {
-    if (this.ready) {
+    // Told to stop even before it said it is ready: it may be waiting already, and terminate()
+    // does not wake a worker out of Atomics.wait (the process would never exit).
+    if (!this.broken) {
       this.settle();
       Atomics.store(this.control, CONTROL.state, SyncState.Stop);
       Atomics.notify(this.control, CONTROL.state);
     }
     this.ready = false;
+    this.broken = true;
     this.worker.terminate();
   }
 

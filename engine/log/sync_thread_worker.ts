@@ -7,7 +7,13 @@
  */
 import { CONTROL, SyncState, type SyncThreadBuffers } from "./sync_thread.ts";
 
-self.onmessage = (e: MessageEvent<SyncThreadBuffers>) => {
+/** The worker's scope, typed here: this module is also checked along with the main program. */
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<SyncThreadBuffers>) => void) | null;
+  postMessage(message: unknown): void;
+};
+
+scope.onmessage = (e) => {
   const control = new Int32Array(e.data.control);
   const text = new Uint8Array(e.data.text);
   let file: Deno.FsFile | null = null;
@@ -17,22 +23,43 @@ self.onmessage = (e: MessageEvent<SyncThreadBuffers>) => {
     file = null;
     path = "";
   };
-  self.postMessage("ready");
-  // The main thread writes the state only when it is not Requested or Release, this worker only
-  // when it is: each side owns it in turn.
-  for (;;) {
-    let state = Atomics.load(control, CONTROL.state);
-    while (state !== SyncState.Requested && state !== SyncState.Release) {
-      if (state === SyncState.Stop) return closeFile();
-      Atomics.wait(control, CONTROL.state, state);
-      state = Atomics.load(control, CONTROL.state);
+  scope.postMessage("ready");
+  try {
+    serve(control, text);
+  } finally {
+    closeFile();
+    // However it ends, a main thread waiting for it must not wait forever.
+    if (Atomics.load(control, CONTROL.state) !== SyncState.Stop) {
+      Atomics.store(control, CONTROL.state, SyncState.Failed);
+      Atomics.notify(control, CONTROL.state);
     }
-    if (state === SyncState.Release) {
-      closeFile();
+  }
+
+  /** Answers requests until told to stop. */
+  function serve(control: Int32Array, text: Uint8Array): void {
+    // The main thread writes the state only when it is not Requested or Release, this worker
+    // only when it is: each side owns it in turn.
+    for (;;) {
+      let state = Atomics.load(control, CONTROL.state);
+      while (state !== SyncState.Requested && state !== SyncState.Release) {
+        if (state === SyncState.Stop) return;
+        Atomics.wait(control, CONTROL.state, state);
+        state = Atomics.load(control, CONTROL.state);
+      }
+      if (state === SyncState.Release) {
+        closeFile();
+      } else if (!sync(control, text)) {
+        Atomics.store(control, CONTROL.state, SyncState.Failed);
+        Atomics.notify(control, CONTROL.state);
+        continue;
+      }
       Atomics.store(control, CONTROL.state, SyncState.Done);
       Atomics.notify(control, CONTROL.state);
-      continue;
     }
+  }
+
+  /** fdatasyncs the requested file; false (with the error's message in `text`) if that failed. */
+  function sync(control: Int32Array, text: Uint8Array): boolean {
     try {
       const wanted = new TextDecoder().decode(text.subarray(0, control[CONTROL.pathLength]));
       if (wanted !== path) {
@@ -42,15 +69,14 @@ self.onmessage = (e: MessageEvent<SyncThreadBuffers>) => {
         path = wanted;
       }
       file!.syncDataSync();
-      Atomics.store(control, CONTROL.state, SyncState.Done);
+      return true;
     } catch (err) {
       const message = new TextEncoder().encode(String((err as Error)?.message ?? err));
       const n = Math.min(message.length, text.length);
       text.set(message.subarray(0, n));
       control[CONTROL.errorLength] = n;
       closeFile();
-      Atomics.store(control, CONTROL.state, SyncState.Failed);
+      return false;
     }
-    Atomics.notify(control, CONTROL.state);
   }
 };
