@@ -366,6 +366,7 @@ export function installOperations(server: Server): Operations {
   };
   server.disconnectHooks.push(leaveMonitor);
   server.resetHooks.push(leaveMonitor);
+  server.stallHooks.push((event, ms) => o.latency.addSampleIfNeeded(event, Math.floor(ms)));
   server.addGate(operationsGate(server, o));
   server.keyspace.listen({ modified: () => o.changesSinceSave++ });
   return ops;

@@ -74,6 +74,11 @@ export class Server {
   readonly gateChecks: CommandGate["check"][] = [];
   readonly gateRejections: NonNullable<CommandGate["rejected"]>[] = [];
   readonly commandHooks: CommandHook[] = [];
+  /**
+   * Told when the server's own work held the event loop (`event`, ms): a group commit's
+   * fdatasyncs (`aof-fsync-always`). The latency monitor records them as Redis does its own.
+   */
+  readonly stallHooks: ((event: string, ms: number) => void)[] = [];
   /** Run by the server cron, `hz` times a second (INFO's instantaneous metrics …). */
   readonly cronHooks: (() => void)[] = [];
   /** Called when a client disconnects (pub/sub, WATCH and blocking state clean up here). */
@@ -279,6 +284,9 @@ export class Server {
         if (memory.tooLargeToKeep(e)) memory.coolLater(e);
       };
       for (const s of engine.shards) s.onSynced = () => memory.drain();
+      engine.commits.onBlocked = (ms) => {
+        for (const hook of this.stallHooks) hook("aof-fsync-always", ms);
+      };
       // Strings that APPEND records grew are in no one record of the log: those that may not stay
       // hot (maxmemory, hot-cache-max-value-size) are written whole (and then go cold as any
       // value) before commands come in.

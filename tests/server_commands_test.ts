@@ -295,6 +295,34 @@ Deno.test("LATENCY: LATEST, HISTORY, GRAPH, DOCTOR, RESET, HISTOGRAM and HELP ma
   }
 });
 
+Deno.test("LATENCY: a group commit that held the event loop is the aof-fsync-always event", async () => {
+  const server = await startOps({ "latency-monitor-threshold": 1 });
+  const c = await RawClient.connect(server.port);
+  try {
+    // A sync write: its commit is timed (on this disk well under the 1 ms threshold).
+    let blocked = -1;
+    const commits = server.engine!.commits;
+    const report = commits.onBlocked!;
+    commits.onBlocked = (ms) => {
+      blocked = ms;
+      report(ms);
+    };
+    assertEquals(await c.call("SET", "k", "v"), "+OK\r\n");
+    assert(blocked >= 0, "the commit was not timed");
+    // One that took 7 ms, as a slow disk's would.
+    report(7.4);
+    const latest = parse(await c.call("LATENCY", "LATEST")).items!;
+    const row = latest.find((r) => r.items![0].v === "aof-fsync-always");
+    assert(row !== undefined, JSON.stringify(latest));
+    assertEquals(row.items![2].v, "7");
+    assertMatch(await c.call("LATENCY", "DOCTOR"), /relax the fsync policy/);
+  } finally {
+    c.close();
+    await server.close();
+    await Deno.remove(server.config.str("data-dir"), { recursive: true });
+  }
+});
+
 Deno.test("LATENCY: samples per second keep the maximum; threshold 0 records nothing", async () => {
   const server = await startOps({ "latency-monitor-threshold": 40 });
   const c = await RawClient.connect(server.port);

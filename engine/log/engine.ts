@@ -60,6 +60,8 @@ export class DurableEngine {
     private readonly lock: Deno.FsFile,
     readonly cold: ColdReader,
     readonly compactor: Compactor,
+    /** The shard logs' end-of-turn group commit. */
+    readonly commits: GroupCommit,
   ) {}
 
   /** The shard logs. */
@@ -133,7 +135,7 @@ export class DurableEngine {
         (path) => cold.forget((p) => p === path),
       );
       durable.onFlushOrSwap = () => compactor.abortAll();
-      return new DurableEngine(dir, durable, namespaces, reports, lock, cold, compactor);
+      return new DurableEngine(dir, durable, namespaces, reports, lock, cold, compactor, commits);
     } catch (e) {
       lock.close();
       throw e;

@@ -26,6 +26,11 @@ import type { ShardLog } from "./shard_log.ts";
 /** Commits the shard logs that asked for it, once per event-loop turn. */
 export class GroupCommit {
   private due: ShardLog[] = [];
+  /**
+   * Told how long each commit blocked the event loop for its fdatasyncs, in ms (the latency
+   * monitor's `aof-fsync-always` event, as Redis names its own).
+   */
+  onBlocked: ((ms: number) => void) | null = null;
 
   /** Asks for {@link ShardLog.turnEnded} at the end of this event-loop turn. */
   request(log: ShardLog): void {
@@ -38,8 +43,11 @@ export class GroupCommit {
     this.due = [];
     // In shard order, so that shard 0 always commits on the main thread and needs no thread.
     const commits = logs.filter((log) => log.turnEnded()).sort((a, b) => a.index - b.index);
+    if (commits.length === 0) return;
+    const started = performance.now();
     // The others' fdatasyncs start first, on their threads; the first runs here meanwhile.
     for (let i = 1; i < commits.length; i++) commits[i].startSync();
     for (const log of commits) log.endCommit();
+    this.onBlocked?.(performance.now() - started);
   };
 }

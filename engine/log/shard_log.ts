@@ -38,8 +38,6 @@ export interface ShardLogStats {
   syncedRecords: number;
 }
 
-/** Size of a record buffer. */
-
 /**
  * Up to this many records per fdatasync (on average), a group commit blocks the event loop for
  * its fdatasync; past it, the main thread has enough work to do meanwhile that the fdatasync runs
@@ -49,6 +47,7 @@ export interface ShardLogStats {
  */
 const BLOCKING_COMMIT_RECORDS = 64;
 
+/** Size of a record buffer. */
 const CHUNK = 64 * 1024;
 
 interface Chunk {

@@ -65,14 +65,14 @@ Deno.test("ShardLog: flush(true) fdatasyncs a new segment's bytes even when fewe
 });
 
 /** Two shard logs committed by one GroupCommit, in a fresh directory each. */
-async function twoShards(): Promise<{ logs: ShardLog[]; dirs: string[] }> {
+async function twoShards(): Promise<{ logs: ShardLog[]; dirs: string[]; commits: GroupCommit }> {
   const commits = new GroupCommit();
   const dirs = [
     await Deno.makeTempDir({ prefix: "ferric-shardlog-" }),
     await Deno.makeTempDir({ prefix: "ferric-shardlog-" }),
   ];
   const logs = dirs.map((dir, i) => new ShardLog(i, dir, 1, 0, () => 1 << 30, commits));
-  return { logs, dirs };
+  return { logs, dirs, commits };
 }
 
 async function closeAll(logs: ShardLog[], dirs: string[]): Promise<void> {
@@ -89,8 +89,10 @@ async function threadStarted(log: ShardLog): Promise<void> {
 }
 
 Deno.test("GroupCommit: shards with sync writes in one turn commit together, the second on its sync thread", async () => {
-  const { logs, dirs } = await twoShards();
+  const { logs, dirs, commits } = await twoShards();
   const value = new Uint8Array(100);
+  const blocked: number[] = [];
+  commits.onBlocked = (ms) => blocked.push(ms);
   try {
     let lsn = 1;
     for (let turn = 0; turn < 20; turn++) {
@@ -103,6 +105,8 @@ Deno.test("GroupCommit: shards with sync writes in one turn commit together, the
       for (const log of logs) assert(log.synced, `turn ${turn}: shard ${log.index} not synced`);
     }
     assert(!logs[0].syncThreadRunning, "the first shard commits on the main thread");
+    assertEquals(blocked.length, 20, "one commit per turn, each timed");
+    assert(blocked.every((ms) => ms >= 0));
     for (const log of logs) {
       assertEquals(log.stats.syncedRecords, 20);
       assertEquals((await Deno.stat(`${log.dir}/00001.log`)).size, log.stats.bytes);
