@@ -208,3 +208,35 @@ Deno.test("SyncThread: stopped before it said it is ready, it lets the process e
   clearTimeout(timer);
   assertEquals(code, 0, new TextDecoder().decode(stderr));
 });
+
+Deno.test("GroupCommit: large batches leave blocking commits for the thread pool, and come back when small", async () => {
+  const { logs, dirs, commits } = await twoShards();
+  const value = new Uint8Array(10);
+  let blocked = 0;
+  commits.onBlocked = () => blocked++;
+  let lsn = 1;
+  /** One turn: `n` sync records per shard, then both barriers. Whether its commit blocked. */
+  const turn = async (n: number): Promise<boolean> => {
+    const before = blocked;
+    for (let i = 0; i < n; i++) {
+      for (const log of logs) {
+        log.append(RecordType.PutString, 0, 0, `k${i}`, value, lsn++, true, 0);
+      }
+    }
+    await Promise.all(logs.map((l) => l.barrier()));
+    for (const log of logs) assert(log.synced && log.stats.syncedRecords === log.stats.records);
+    return blocked > before;
+  };
+  try {
+    assert(await turn(1), "small batches block");
+    const large: boolean[] = [];
+    for (let i = 0; i < 10; i++) large.push(await turn(300));
+    assert(large[0], "the average starts low");
+    assert(!large.at(-1)!, `large batches go to the thread pool: ${large}`);
+    const small: boolean[] = [];
+    for (let i = 0; i < 60; i++) small.push(await turn(1));
+    assert(!small[0] && small.at(-1)!, `back to blocking as the average falls: ${small}`);
+  } finally {
+    await closeAll(logs, dirs);
+  }
+});
