@@ -47,7 +47,8 @@ export class GroupCommit {
     const started = performance.now();
     // The others' fdatasyncs start first, on their threads; the first runs here meanwhile.
     for (let i = 1; i < commits.length; i++) commits[i].startSync();
-    for (const log of commits) log.endCommit();
+    const synced = commits.filter((log) => log.endCommit());
     this.onBlocked?.(performance.now() - started);
+    for (const log of synced) log.reportSynced();
   };
 }

@@ -353,14 +353,20 @@ export class ShardLog {
     if (this.thread === null) {
       if (this.threadFailed || !SyncThread.fits(path)) return;
       try {
-        this.thread = new SyncThread((e) => this.threadStopped(e));
+        const thread: SyncThread = new SyncThread((e) => {
+          if (this.thread === thread) this.threadStopped(e);
+        });
+        this.thread = thread;
       } catch (e) {
         this.threadStopped(e);
         return;
       }
     }
     if (!this.thread.ready) return;
-    this.thread.start(path);
+    if (!this.thread.start(path)) {
+      this.threadStopped("it died");
+      return;
+    }
     this.threadSegment = this.commitSegment;
     this.commitOnThread = true;
   }
@@ -375,13 +381,18 @@ export class ShardLog {
     );
   }
 
-  /** Completes the commit: waits for (or runs) its fdatasync and answers the clients it covers. */
-  endCommit(): void {
+  /**
+   * Completes the commit: waits for (or runs) its fdatasync and answers the clients it covers.
+   * True when it is durable ({@link reportSynced} then tells `onSynced`).
+   */
+  endCommit(): boolean {
     try {
-      if (this.commitOnThread) {
-        const error = this.thread!.wait();
-        if (error !== null) throw error;
-      } else {
+      const thread = this.commitOnThread ? this.thread! : null;
+      const error = thread?.wait() ?? null;
+      if (error !== null) throw error;
+      if (thread === null || thread.broken) {
+        // Not on a thread, or its thread died before it said it was done: here, now.
+        if (thread !== null) this.threadStopped("it died");
         this.file!.syncDataSync();
       }
       this.syncedSegment = this.commitSegment;
@@ -392,9 +403,22 @@ export class ShardLog {
       this.noteSync(this.commitRecords);
       this.durableSeq = this.commitSeq;
       this.endCycle();
-      this.onSynced?.();
+      return true;
     } catch (e) {
       this.fail(e);
+      return false;
+    }
+  }
+
+  /**
+   * Tells `onSynced` that a commit made records durable. Its failure (memory's work after a
+   * commit) is reported, not taken for the log's: the records are on disk.
+   */
+  reportSynced(): void {
+    try {
+      this.onSynced?.();
+    } catch (e) {
+      this.onWarning?.(`shard ${this.index}: after an fdatasync: ${(e as Error)?.stack ?? e}`);
     }
   }
 

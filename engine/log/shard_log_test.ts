@@ -240,3 +240,45 @@ Deno.test("GroupCommit: large batches leave blocking commits for the thread pool
     await closeAll(logs, dirs);
   }
 });
+
+Deno.test("SyncThread: a worker that died is broken, not waited for", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-syncthread-" });
+  const thread = new SyncThread(
+    () => {},
+    new URL("../../tests/_dying_sync_worker.ts", import.meta.url),
+  );
+  try {
+    for (let i = 0; i < 500 && !thread.ready; i++) await new Promise((r) => setTimeout(r, 10));
+    assert(thread.ready);
+    await Deno.writeTextFile(`${dir}/f`, "data");
+    assert(thread.start(`${dir}/f`));
+    // Dead, not Failed: no error of an fdatasync, and the caller must do it itself.
+    assertEquals(thread.wait(), null);
+    assert(thread.broken && !thread.ready);
+    assertEquals(thread.start(`${dir}/f`), false);
+    thread.release();
+  } finally {
+    thread.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("GroupCommit: a failing onSynced is reported, and the log keeps working", async () => {
+  const { logs, dirs } = await twoShards();
+  const warnings: string[] = [];
+  logs[0].onWarning = (m) => warnings.push(m);
+  logs[0].onSynced = () => {
+    throw new Error("cooling failed");
+  };
+  try {
+    logs[0].append(RecordType.PutString, 0, 0, "a", new Uint8Array(10), 1, true, 0);
+    await logs[0].barrier();
+    assertEquals(logs[0].failure, null);
+    assertMatch(warnings.join("\n"), /after an fdatasync: Error: cooling failed/);
+    logs[0].append(RecordType.PutString, 0, 0, "b", new Uint8Array(10), 2, true, 0);
+    await logs[0].barrier();
+    assert(logs[0].synced);
+  } finally {
+    await closeAll(logs, dirs);
+  }
+});

@@ -24,6 +24,8 @@ export const SyncState = {
   Failed: 3,
   Release: 4,
   Stop: 5,
+  /** Written by a worker that ended other than by Stop: it answers nothing more. */
+  Dead: 6,
 } as const;
 
 /** What the worker gets in its one message. */
@@ -47,16 +49,17 @@ export class SyncThread {
   /** True when the worker failed to start or died: it is not used again. */
   broken = false;
 
-  constructor(onBroken: (e: unknown) => void) {
+  constructor(
+    onBroken: (e: unknown) => void,
+    worker: URL = new URL("./sync_thread_worker.ts", import.meta.url),
+  ) {
     const buffers: SyncThreadBuffers = {
       control: new SharedArrayBuffer(4 * 3),
       text: new SharedArrayBuffer(TEXT_BYTES),
     };
     this.control = new Int32Array(buffers.control);
     this.text = new Uint8Array(buffers.text);
-    this.worker = new Worker(new URL("./sync_thread_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
+    this.worker = new Worker(worker.href, { type: "module" });
     this.worker.onmessage = () => this.ready = !this.broken;
     this.worker.onerror = (e) => {
       e.preventDefault();
@@ -73,9 +76,12 @@ export class SyncThread {
     return new TextEncoder().encode(path).length <= TEXT_BYTES;
   }
 
-  /** Starts an fdatasync of the file at `path`; {@link wait} for its result. */
-  start(path: string): void {
-    this.settle();
+  /**
+   * Starts an fdatasync of the file at `path`; {@link wait} for its result. False when the
+   * worker is gone (then {@link broken}).
+   */
+  start(path: string): boolean {
+    if (this.settle() === SyncState.Dead) return false;
     if (path !== this.path) {
       const { written } = new TextEncoder().encodeInto(path, this.text);
       this.control[CONTROL.pathLength] = written;
@@ -84,14 +90,19 @@ export class SyncThread {
     this.started = true;
     Atomics.store(this.control, CONTROL.state, SyncState.Requested);
     Atomics.notify(this.control, CONTROL.state);
+    return true;
   }
 
-  /** Blocks until the fdatasync started by {@link start} is done; its error, or null. */
+  /**
+   * Blocks until the fdatasync started by {@link start} is done: null when it was, its error
+   * when it failed. When the worker died instead, {@link broken} is set and the file may not
+   * have been fdatasynced: the caller must do it.
+   */
   wait(): Error | null {
     if (!this.started) return null;
     this.started = false;
-    this.settle();
-    if (Atomics.load(this.control, CONTROL.state) !== SyncState.Failed) return null;
+    const state = this.settle();
+    if (state !== SyncState.Failed) return null;
     this.path = "";
     const message = new TextDecoder().decode(
       this.text.subarray(0, this.control[CONTROL.errorLength]),
@@ -102,7 +113,7 @@ export class SyncThread {
   /** Makes the worker close the file it holds (compaction removed it: its space is freed). */
   release(): void {
     if (!this.ready || this.path === "") return;
-    this.settle();
+    if (this.settle() === SyncState.Dead) return;
     this.path = "";
     Atomics.store(this.control, CONTROL.state, SyncState.Release);
     Atomics.notify(this.control, CONTROL.state);
@@ -113,8 +124,7 @@ export class SyncThread {
   stop(): void {
     // Told to stop even before it said it is ready: it may be waiting already, and terminate()
     // does not wake a worker out of Atomics.wait (the process would never exit).
-    if (!this.broken) {
-      this.settle();
+    if (!this.broken && this.settle() !== SyncState.Dead) {
       Atomics.store(this.control, CONTROL.state, SyncState.Stop);
       Atomics.notify(this.control, CONTROL.state);
     }
@@ -123,11 +133,18 @@ export class SyncThread {
     this.worker.terminate();
   }
 
-  /** Waits while the worker owns the state (a request or release under way). */
-  private settle(): void {
+  /**
+   * Waits while the worker owns the state (a request or release under way); returns the state
+   * it left. A dead worker makes this thread {@link broken}.
+   */
+  private settle(): number {
     for (;;) {
       const state = Atomics.load(this.control, CONTROL.state);
-      if (state !== SyncState.Requested && state !== SyncState.Release) return;
+      if (state === SyncState.Dead) {
+        this.ready = false;
+        this.broken = true;
+      }
+      if (state !== SyncState.Requested && state !== SyncState.Release) return state;
       Atomics.wait(this.control, CONTROL.state, state);
     }
   }

@@ -19,18 +19,22 @@ scope.onmessage = (e) => {
   let file: Deno.FsFile | null = null;
   let path = "";
   const closeFile = () => {
-    file?.close();
+    const f = file;
     file = null;
     path = "";
+    try {
+      f?.close();
+    } catch { /* closed already */ }
   };
   scope.postMessage("ready");
   try {
     serve(control, text);
   } finally {
     closeFile();
-    // However it ends, a main thread waiting for it must not wait forever.
+    // However it ends, a main thread waiting for it must not wait forever, and must know it is
+    // gone (Failed would only say that one fdatasync failed).
     if (Atomics.load(control, CONTROL.state) !== SyncState.Stop) {
-      Atomics.store(control, CONTROL.state, SyncState.Failed);
+      Atomics.store(control, CONTROL.state, SyncState.Dead);
       Atomics.notify(control, CONTROL.state);
     }
   }
