@@ -7,7 +7,7 @@
  * them all at once: the first shard on the main thread, each other one on its own
  * {@link SyncThread}, and the main thread blocks until every one is done. Shards with only `async`
  * records just write them to their files, and so do shards whose batches are large (see
-BLOCKING_COMMIT_RECORDS in shard_log.ts): their fdatasyncs run on Deno's thread pool.
+ * BLOCKING_COMMIT_RECORDS in shard_log.ts): their fdatasyncs run on Deno's thread pool.
  *
  * Why the event loop blocks, as Redis's does under `appendfsync always`: the earlier design ran
  * each shard's fdatasync on Deno's thread pool while the loop went on serving. On the 2-core

@@ -332,8 +332,7 @@ export class ShardLog {
    * when records wait for a later segment, whose rotation a flush does.
    */
   private committableFile(): Deno.FsFile | null {
-    const first = this.firstPending();
-    const segment = this.file !== null ? this.fileSegment : first?.segment;
+    const segment = this.file !== null ? this.fileSegment : this.firstPending()?.segment;
     if (segment === undefined) return null;
     if (!this.chunks.every((c) => c.segment === segment || c.pos === 0)) return null;
     try {
@@ -395,12 +394,7 @@ export class ShardLog {
         if (thread !== null) this.threadStopped("it died");
         this.file!.syncDataSync();
       }
-      this.syncedSegment = this.commitSegment;
-      this.syncedBytes = this.commitBytes;
-      this.syncDue = Infinity;
-      clearTimeout(this.syncTimer);
-      this.stats.flushes++;
-      this.noteSync(this.commitRecords);
+      this.noteSync(this.commitSegment, this.commitBytes, this.commitRecords);
       this.durableSeq = this.commitSeq;
       this.endCycle();
       return true;
@@ -506,12 +500,7 @@ export class ShardLog {
           // What the fdatasync covers: writePending may write more while it runs.
           const segment = this.fileSegment, bytes = this.fileBytes;
           await this.file.syncData();
-          this.syncedSegment = segment;
-          this.syncedBytes = bytes;
-          this.syncDue = Infinity;
-          clearTimeout(this.syncTimer);
-          this.stats.flushes++;
-          this.noteSync(records);
+          this.noteSync(segment, bytes, records);
         }
         // Without a file nothing was ever written, so nothing is waiting to be made durable.
         if (mustSync) this.durableSeq = seq;
@@ -523,8 +512,16 @@ export class ShardLog {
     }
   }
 
-  /** Counts an fdatasync that made `records` records (the log's total) durable. */
-  private noteSync(records: number): void {
+  /**
+   * Notes an fdatasync that made the open file durable up to (`segment`, `bytes`), and the log's
+   * first `records` records with it; a pending async window's fdatasync is then not needed.
+   */
+  private noteSync(segment: number, bytes: number, records: number): void {
+    this.syncedSegment = segment;
+    this.syncedBytes = bytes;
+    this.syncDue = Infinity;
+    clearTimeout(this.syncTimer);
+    this.stats.flushes++;
     this.recordsPerSync = 0.9 * this.recordsPerSync + 0.1 * (records - this.stats.syncedRecords);
     this.stats.syncedRecords = records;
   }

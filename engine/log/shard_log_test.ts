@@ -82,10 +82,13 @@ async function closeAll(logs: ShardLog[], dirs: string[]): Promise<void> {
 
 /** Waits (appending nothing) until the second shard's sync thread has started. */
 async function threadStarted(log: ShardLog): Promise<void> {
-  for (let i = 0; i < 500 && !log.syncThreadRunning; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert(log.syncThreadRunning, "the sync thread did not start");
+  await started(() => log.syncThreadRunning);
+}
+
+/** Waits up to 5 s, appending nothing, until a worker thread says it runs. */
+async function started(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !ready(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert(ready(), "the sync thread did not start");
 }
 
 Deno.test("GroupCommit: shards with sync writes in one turn commit together, the second on its sync thread", async () => {
@@ -140,8 +143,7 @@ Deno.test("SyncThread: fdatasyncs a file by name, reports a failure, and stops",
   const dir = await Deno.makeTempDir({ prefix: "ferric-syncthread-" });
   const thread = new SyncThread(() => {});
   try {
-    for (let i = 0; i < 500 && !thread.ready; i++) await new Promise((r) => setTimeout(r, 10));
-    assert(thread.ready);
+    await started(() => thread.ready);
     await Deno.writeTextFile(`${dir}/f`, "data");
     thread.start(`${dir}/f`);
     assertEquals(thread.wait(), null);
@@ -248,8 +250,7 @@ Deno.test("SyncThread: a worker that died is broken, not waited for", async () =
     new URL("../../tests/_dying_sync_worker.ts", import.meta.url),
   );
   try {
-    for (let i = 0; i < 500 && !thread.ready; i++) await new Promise((r) => setTimeout(r, 10));
-    assert(thread.ready);
+    await started(() => thread.ready);
     await Deno.writeTextFile(`${dir}/f`, "data");
     assert(thread.start(`${dir}/f`));
     // Dead, not Failed: no error of an fdatasync, and the caller must do it itself.

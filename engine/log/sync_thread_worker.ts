@@ -26,21 +26,23 @@ scope.onmessage = (e) => {
       f?.close();
     } catch { /* closed already */ }
   };
+  /** Hands the state back to the main thread. */
+  const answer = (state: number) => {
+    Atomics.store(control, CONTROL.state, state);
+    Atomics.notify(control, CONTROL.state);
+  };
   scope.postMessage("ready");
   try {
-    serve(control, text);
+    serve();
   } finally {
     closeFile();
     // However it ends, a main thread waiting for it must not wait forever, and must know it is
     // gone (Failed would only say that one fdatasync failed).
-    if (Atomics.load(control, CONTROL.state) !== SyncState.Stop) {
-      Atomics.store(control, CONTROL.state, SyncState.Dead);
-      Atomics.notify(control, CONTROL.state);
-    }
+    if (Atomics.load(control, CONTROL.state) !== SyncState.Stop) answer(SyncState.Dead);
   }
 
   /** Answers requests until told to stop. */
-  function serve(control: Int32Array, text: Uint8Array): void {
+  function serve(): void {
     // The main thread writes the state only when it is not Requested or Release, this worker
     // only when it is: each side owns it in turn.
     for (;;) {
@@ -50,20 +52,13 @@ scope.onmessage = (e) => {
         Atomics.wait(control, CONTROL.state, state);
         state = Atomics.load(control, CONTROL.state);
       }
-      if (state === SyncState.Release) {
-        closeFile();
-      } else if (!sync(control, text)) {
-        Atomics.store(control, CONTROL.state, SyncState.Failed);
-        Atomics.notify(control, CONTROL.state);
-        continue;
-      }
-      Atomics.store(control, CONTROL.state, SyncState.Done);
-      Atomics.notify(control, CONTROL.state);
+      if (state === SyncState.Release) closeFile();
+      answer(state === SyncState.Release || sync() ? SyncState.Done : SyncState.Failed);
     }
   }
 
   /** fdatasyncs the requested file; false (with the error's message in `text`) if that failed. */
-  function sync(control: Int32Array, text: Uint8Array): boolean {
+  function sync(): boolean {
     try {
       const wanted = new TextDecoder().decode(text.subarray(0, control[CONTROL.pathLength]));
       if (wanted !== path) {
