@@ -4,9 +4,9 @@
  * ZSCORE is O(1). Members are binary (latin1) strings; comparing them with `<` compares bytes,
  * as Redis's `sdscmp` does.
  *
- * The ordered part is a list of sorted blocks of up to 256 elements (scores in their own
+ * The ordered part is a list of sorted blocks of up to 128 elements (scores in their own
  * arrays) with a Fenwick tree over the block sizes: finding a position is a binary search over
- * the blocks' last elements, then a scan of one block's scores (at most 256, in order in
+ * the blocks' last elements, then a scan of one block's scores (at most 128, in order in
  * memory: cheaper than a binary search's cache misses), and ranks are prefix sums. It gives the
  * skiplist's bounds (O(log n) search and rank, O(log n + m) ranges) with a few contiguous
  * arrays touched per search instead of one pointer chase per skiplist level, which is what
@@ -49,8 +49,12 @@ export function maxListpackValue(limits: EncodingLimits): number {
   return limits["zset-max-listpack-value"] ?? DEFAULT_MAX_LISTPACK_VALUE;
 }
 
-/** Blocks split past this many elements and merge with a neighbour below a quarter of it. */
-const MAX_BLOCK = 256;
+/**
+ * Blocks split past this many elements and merge with a neighbour when the two hold fewer than
+ * half of it. 128 rather than 256: a rescore shifts half a block twice (out and in, scores and
+ * nodes), and at 100 000 members ZADD -P 16 measured ~10% less CPU per request (2.6 vs 2.9 µs).
+ */
+const MAX_BLOCK = 128;
 const MERGE_BELOW = MAX_BLOCK / 2;
 /** Estimated bytes of one element besides its member's characters. */
 const NODE_OVERHEAD = 80;
