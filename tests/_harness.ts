@@ -7,6 +7,8 @@
  */
 import { type Server, startServer } from "../server/server.ts";
 import { V8_FLAGS_ARG } from "../server/v8_flags.ts";
+import { dataEnd } from "../engine/log/recovery.ts";
+import { Buffer } from "node:buffer";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
@@ -553,4 +555,12 @@ export function cmd(line: string): string[] {
     out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]);
   }
   return out;
+}
+
+/**
+ * Bytes of log data in a segment file: a running server's open segment is longer than its data
+ * (zero-filled space for its writes to overwrite, engine/log/zero_fill.ts).
+ */
+export function logDataBytes(path: string): number {
+  return dataEnd(Buffer.from(Deno.readFileSync(path)));
 }

@@ -4,6 +4,7 @@ import {
   concat as concatBytes,
   encodeCommand,
   keyInShard,
+  logDataBytes,
   RawClient,
   spawnFerric,
   startFerric,
@@ -248,7 +249,7 @@ for (const maxmemory of [null, "100mb"]) {
       for (const shard of Deno.readDirSync(dir)) {
         if (!shard.isDirectory) continue;
         for (const f of Deno.readDirSync(`${dir}/${shard.name}`)) {
-          logBytes += Deno.statSync(`${dir}/${shard.name}/${f.name}`).size;
+          logBytes += logDataBytes(`${dir}/${shard.name}/${f.name}`);
         }
       }
       // Logged whole each time, the value's 4000 versions would take 80 MB.

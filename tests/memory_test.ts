@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { concat, encodeCommand, RawClient, startFerric } from "./_harness.ts";
+import { concat, encodeCommand, logDataBytes, RawClient, startFerric } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
 
 Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go cold", async () => {
@@ -132,7 +132,7 @@ Deno.test("hot-cache-max-value-size: a large string built by APPENDs logs what t
     const dir = server.config.str("data-dir");
     let logBytes = 0;
     for (const f of Deno.readDirSync(`${dir}/shard_0`)) {
-      logBytes += Deno.statSync(`${dir}/shard_0/${f.name}`).size;
+      logBytes += logDataBytes(`${dir}/shard_0/${f.name}`);
     }
     assert(logBytes < 2_000_000, `${logBytes} log bytes for a string of ${count * 4096}`);
     // Written whole and made cold about a second after the appends stop.

@@ -90,6 +90,8 @@ function survey1(
   buf: Buffer,
   visit: (pos: number) => void,
   newest = false,
+  /** Where the data ends: only zeros follow (see {@link dataEnd}). */
+  limit = buf.length,
 ): { ranges: Ranges; end: number; skipped: number } {
   const ranges: Ranges = [];
   let pos = 0;
@@ -103,6 +105,8 @@ function survey1(
       continue;
     }
     if (pos > start) ranges.push([start, pos]);
+    // Nothing but zeros from here: space preallocated for writes (zero_fill.ts), not damage.
+    if (pos >= limit) return { ranges, end: pos, skipped };
     // In the newest file a record that runs past the end of the file was cut short by a crash:
     // what is after its start is the torn tail, whatever it looks like.
     if (newest) {
@@ -112,7 +116,7 @@ function survey1(
     }
     // Look for the next valid record; if there is none, this is a torn tail.
     let next = -1;
-    for (let q = pos + 1; q + HEADER_SIZE <= buf.length; q++) {
+    for (let q = pos + 1; q + HEADER_SIZE <= buf.length && q < limit; q++) {
       if (checkRecord(buf, q) > 0) {
         next = q;
         break;
@@ -120,13 +124,13 @@ function survey1(
     }
     if (next < 0) return { ranges, end: pos, skipped };
     // In the newest file damage is a torn tail: what follows it is kept only when it reads as
-    // whole records to the very end (a record-shaped run inside a torn value does not).
+    // whole records to the end of the data (a record-shaped run inside a torn value does not).
     if (newest) {
       let q = next;
       for (let size = checkRecord(buf, q); size > 0 && q < buf.length; size = checkRecord(buf, q)) {
         q += size;
       }
-      if (q !== buf.length) return { ranges, end: pos, skipped };
+      if (q < limit) return { ranges, end: pos, skipped };
     }
     skipped += next - pos;
     pos = start = next;
@@ -392,6 +396,30 @@ function participantsAt(buf: Buffer, pos: number): number[] | null {
   return Array.from({ length: count }, (_, i) => buf.readUInt16LE(start + 10 + 2 * i));
 }
 
+/** Where the record at `pos` would end by its length fields (the end of `buf` if it has none). */
+function claimedEnd(buf: Buffer, pos: number): number {
+  if (buf.length - pos < HEADER_SIZE) return buf.length;
+  return pos + HEADER_SIZE + buf.readUInt32LE(pos + 24) + buf.readUInt32LE(pos + 28);
+}
+
+const ZEROS = new Uint8Array(64 * 1024);
+
+/**
+ * The position after the last byte of `buf` that is not zero. A segment's tail of zeros is
+ * space preallocated for writes (zero_fill.ts) that a crash left in the file; it may be tens of
+ * MB, so it is compared a block at a time by native code.
+ */
+export function dataEnd(buf: Buffer): number {
+  let end = buf.length;
+  while (end > 0) {
+    const n = Math.min(ZEROS.length, end);
+    if (!buf.subarray(end - n, end).equals(ZEROS.subarray(0, n))) break;
+    end -= n;
+  }
+  while (end > 0 && buf[end - 1] === 0) end--;
+  return end;
+}
+
 async function readFile(path: string): Promise<Buffer> {
   const bytes = await Deno.readFile(path);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -410,6 +438,7 @@ async function survey(
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     const buf = await readFile(f.path);
+    const limit = f.snapshot ? buf.length : dataEnd(buf);
     const result = survey1(buf, (pos) => {
       const type = buf[pos + 4];
       if (type === RecordType.BatchBegin) {
@@ -424,7 +453,7 @@ async function survey(
         parts.horizons[shard] = horizon;
         if (horizon > report.lastBatchId) report.lastBatchId = horizon;
       }
-    }, i === files.length - 1 && !f.snapshot);
+    }, i === files.length - 1 && !f.snapshot, limit);
     f.ranges = result.ranges;
     if (result.skipped > 0) {
       report.corruptBytes += result.skipped;
@@ -433,15 +462,26 @@ async function survey(
         `shard ${shard}: ${f.path}: skipped ${result.skipped} corrupt bytes; later records kept`,
       );
     }
-    if (result.end < buf.length) {
-      const dropped = buf.length - result.end;
+    if (result.end < buf.length && result.end >= limit) {
+      // Zeros only: the file's preallocated space, left by a crash (a clean stop trims it).
+      log.notice(
+        "recovery",
+        `shard ${shard}: ${f.path}: trimmed ${buf.length - result.end} bytes of preallocated space after offset ${result.end}`,
+      );
+      await Deno.truncate(f.path, result.end);
+      f.size = result.end;
+    } else if (result.end < buf.length) {
+      // Counted and kept up to the end of the data or of the record that failed, whichever is
+      // later (its last bytes may be zeros): not with the preallocated zeros after them.
+      const end = Math.min(buf.length, Math.max(limit, claimedEnd(buf, result.end)));
+      const dropped = end - result.end;
       if (i === files.length - 1 && !f.snapshot) {
         report.truncatedBytes += dropped;
         // The bytes cut are kept beside the segment: a tail is told from damage by the record
         // format alone (a damaged length field reads as a record cut short), so nothing that
         // might be data is destroyed.
         const kept = `${f.path}.torn-${result.end}`;
-        await Deno.writeFile(kept, buf.subarray(result.end));
+        await Deno.writeFile(kept, buf.subarray(result.end, end));
         log.warning(
           "recovery",
           `shard ${shard}: ${f.path}: torn tail at offset ${result.end}, truncated ${dropped} bytes (kept in ${kept})`,

@@ -17,6 +17,7 @@ import { type Payload, recordSize, writeRecord } from "./record.ts";
 import { syncDirSync } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
+import { FILL_MAX, FILL_MIN, ZeroFill } from "./zero_fill.ts";
 
 /** Segment file name for an id. */
 export function segmentName(id: number): string {
@@ -68,6 +69,10 @@ export class ShardLog {
   private file: Deno.FsFile | null = null;
   private fileSegment = -1;
   private fileBytes = 0;
+  /** The open file's zero-filled space ahead of its writes (group commits overwrite it). */
+  private zero: ZeroFill | null = null;
+  /** The size of the next zero fill: doubles with each, so a shard that writes little fills little. */
+  private fillSize = FILL_MIN;
   /** Everything before this point is on disk: segment id and bytes of it. */
   private syncedSegment = 0;
   private syncedBytes = 0;
@@ -253,6 +258,7 @@ export class ShardLog {
       // segment before the open one is whole in its file (isWritten).
       const file = this.file ?? this.openSegment(this.firstPending()!.segment);
       if (!this.chunks.every((c) => c.segment === this.fileSegment || c.pos === 0)) return;
+      if (this.blockedByFill()) return; // the flush writes them once the fill is done
       this.writeChunks(file);
     } catch (e) {
       this.fail(e);
@@ -306,7 +312,8 @@ export class ShardLog {
     const blocking = this.syncSeq > this.durableSeq &&
       this.recordsPerSync <= BLOCKING_COMMIT_RECORDS;
     const file = blocking ? this.committableFile() : null;
-    if (file === null) {
+    // Writes that would reach the space being zero-filled wait for it, in a flush.
+    if (file === null || this.blockedByFill()) {
       this.background();
       return false;
     }
@@ -316,6 +323,7 @@ export class ShardLog {
       this.fail(e);
       return false;
     }
+    this.preallocate();
     this.commitSeq = this.syncSeq;
     this.commitRecords = this.stats.records;
     this.commitSegment = this.fileSegment;
@@ -458,7 +466,7 @@ export class ShardLog {
     // promises and async frames.
     if (
       !sync && this.durableSeq >= this.syncSeq && Date.now() < this.syncDue && this.file !== null &&
-      this.chunks.every((c) => c.segment === this.fileSegment)
+      this.chunks.every((c) => c.segment === this.fileSegment) && !this.blockedByFill()
     ) {
       try {
         this.writeChunks(this.file);
@@ -485,7 +493,9 @@ export class ShardLog {
         // Every pending record is written before the fdatasync; a rotation may have left records
         // of an older segment first, each segment in its file.
         for (let c = this.firstPending(); c !== undefined; c = this.firstPending()) {
-          this.writeChunks(await this.open(c.segment));
+          const file = await this.open(c.segment);
+          while (this.blockedByFill()) await this.zero!.settled();
+          this.writeChunks(file);
         }
         // Everything appended so far is in the file: this cycle's fdatasync makes it durable and
         // answers every barrier taken so far.
@@ -495,6 +505,8 @@ export class ShardLog {
         this.nextCycle = null;
         this.inflightSeq = seq;
         const mustSync = forceSync || seq > this.durableSeq || Date.now() >= this.syncDue;
+        // Sync writes come in: the next ones overwrite zero-filled space.
+        if (seq > this.durableSeq) this.preallocate();
         forceSync = false;
         if (mustSync && this.file !== null) {
           // What the fdatasync covers: writePending may write more while it runs.
@@ -539,6 +551,9 @@ export class ShardLog {
    * in place, it saves an async hop per flush; only the fdatasync waits on the disk.
    */
   private writeChunks(file: Deno.FsFile): void {
+    // Callers wait for a fill they would overwrite (blockedByFill): its zeros could land after
+    // the records.
+    if (this.blockedByFill()) throw new Error("a write would overlap the space being zero-filled");
     const chunks = this.chunks;
     let i = 0;
     for (; i < chunks.length; i++) {
@@ -561,6 +576,43 @@ export class ShardLog {
    */
   private unsyncedBytes(): boolean {
     return this.file !== null && !this.isSynced(this.fileSegment, this.fileBytes);
+  }
+
+  /** True when writing what is pending for the open file would reach a zero fill under way. */
+  private blockedByFill(): boolean {
+    if (this.zero === null) return false;
+    let end = this.fileBytes;
+    for (const c of this.chunks) if (c.segment === this.fileSegment) end += c.pos;
+    return this.zero.blocks(end);
+  }
+
+  /** Keeps zero-filled space ahead of the open file's writes (see zero_fill.ts). */
+  private preallocate(): void {
+    if (this.zero === null) return;
+    if (this.zero.ahead(this.fileBytes, this.fillSize, this.segmentLimit()) > 0) {
+      this.fillSize = Math.min(2 * this.fillSize, FILL_MAX);
+    }
+  }
+
+  /**
+   * Ends the open file's zero filling and cuts the file back to its data (what its fdatasyncs
+   * cover), so that only a crash leaves a tail of zeros for recovery to take off.
+   */
+  private async trimFile(): Promise<void> {
+    const zero = this.zero;
+    this.zero = null;
+    if (zero === null || this.file === null) return;
+    await zero.close();
+    if ((await this.file.stat()).size > this.fileBytes) await this.file.truncate(this.fileBytes);
+  }
+
+  /**
+   * Bytes of data in a segment file of `size` bytes: the open file may be longer (zero-filled
+   * space), and the current segment's records are counted as they are appended.
+   */
+  dataBytes(segment: number, size: number): number {
+    if (segment === this.segment) return this.segmentBytes;
+    return segment === this.fileSegment ? this.fileBytes : size;
   }
 
   private firstPending(): Chunk | undefined {
@@ -587,6 +639,7 @@ export class ShardLog {
     if (this.fileSegment === segment && this.file) return this.file;
     if (this.file) {
       await this.file.syncData();
+      await this.trimFile();
       this.file.close();
       this.file = null;
       this.fileSegment = -1;
@@ -595,17 +648,19 @@ export class ShardLog {
   }
 
   /**
-   * Opens (creating) a segment's file for appending. Synchronous, so that the file a flush and
-   * {@link writePending} write is never half opened; it happens once per segment.
+   * Opens (creating) a segment's file for writing at its end. Synchronous, so that the file a
+   * flush and {@link writePending} write is never half opened; it happens once per segment. Not
+   * in append mode: writes go to the log's own position, which zero-filled space lies beyond.
    */
   private openSegment(segment: number): Deno.FsFile {
-    const file = Deno.openSync(`${this.dir}/${segmentName(segment)}`, {
-      create: true,
-      append: true,
-    });
+    const path = `${this.dir}/${segmentName(segment)}`;
+    const file = Deno.openSync(path, { create: true, write: true });
     this.file = file;
     this.fileSegment = segment;
+    // A closed segment holds its data only (trimFile; recovery trims what a crash left).
     this.fileBytes = file.statSync().size;
+    file.seekSync(this.fileBytes, Deno.SeekMode.Start);
+    this.zero = new ZeroFill(path, (message) => this.onWarning?.(`shard ${this.index}: ${message}`));
     // A new segment's records are durable only once its name is: fdatasync covers the bytes.
     if (this.fileBytes === 0) {
       syncDirSync(this.dir);
@@ -633,6 +688,9 @@ export class ShardLog {
     // Records still to be written there would need the file (none are expected: compaction
     // starts a new segment first).
     if (this.chunks.some((c) => c.segment === this.fileSegment && c.pos > 0)) return;
+    // Its file is gone: no trimming, but the filling descriptor must close too.
+    void this.zero?.close();
+    this.zero = null;
     this.file.close();
     this.file = null;
     this.fileSegment = -1;
@@ -662,6 +720,15 @@ export class ShardLog {
       clearTimeout(this.syncTimer);
       this.thread?.stop();
       this.thread = null;
+      try {
+        // A failed log's file is left as it is (its descriptor may be what failed).
+        if (this.failed) await this.zero?.close();
+        else await this.trimFile();
+        this.zero = null;
+      } catch (e) {
+        // Recovery takes the zeros off instead.
+        this.onWarning?.(`shard ${this.index}: trimming the log file: ${e}`);
+      }
       this.file?.close();
       this.file = null;
       this.fileSegment = -1;

@@ -3,6 +3,8 @@ import { RecordType } from "./record.ts";
 import { ShardLog } from "./shard_log.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
+import { dataEnd } from "./recovery.ts";
+import { Buffer } from "node:buffer";
 
 /** Resolves to "resolved", or "pending" when `p` has not settled within `ms`. */
 function settledWithin(p: Promise<void>, ms: number): Promise<string> {
@@ -112,6 +114,11 @@ Deno.test("GroupCommit: shards with sync writes in one turn commit together, the
     assert(blocked.every((ms) => ms >= 0));
     for (const log of logs) {
       assertEquals(log.stats.syncedRecords, 20);
+      // Every record is in the file (the zero-filled space after them is trimmed at close).
+      const file = await Deno.readFile(`${log.dir}/00001.log`);
+      assertEquals(dataEnd(Buffer.from(file)) <= log.stats.bytes, true);
+      assertEquals(file.subarray(0, log.stats.bytes).some((b) => b !== 0), true);
+      await log.close();
       assertEquals((await Deno.stat(`${log.dir}/00001.log`)).size, log.stats.bytes);
     }
   } finally {

@@ -1,0 +1,112 @@
+/**
+ * Zero-filled space ahead of a segment's write position, so that a group commit's fdatasync
+ * overwrites blocks the file already has instead of appending.
+ *
+ * An appending fdatasync must also commit the file's new size and block map through the
+ * journal; one that overwrites blocks already written and made durable commits the data alone.
+ * Measured on this project's machine (ext4, a C loop of 1500-byte writes each followed by
+ * fdatasync): append 139–153 µs, overwrite of a zero-filled file 82–85 µs, a `posix_fallocate`d
+ * file 101–107 µs (its blocks are "unwritten" extents, converted by the first write to each).
+ * PostgreSQL (WAL segments) and Kafka (`log.preallocate`) do the same.
+ *
+ * The filling runs on Deno's thread pool through a descriptor of its own (its own file offset),
+ * so the event loop never waits for it; its region must not be written until it is done, which
+ * {@link ZeroFill.blocks} tells the log. A fill begins some way past the write position and
+ * doubles in size (up to {@link FILL_MAX}) each time, so that a shard that writes little
+ * preallocates little. The space a file was given but not written is taken off again when the
+ * log moves to the next segment or closes, and recovery takes a tail of zeros for the end of the
+ * data (recovery.ts), since a crash leaves it there.
+ *
+ * @module
+ */
+
+/** The first fill of a log, and the growth of the next ones up to {@link FILL_MAX}. */
+export const FILL_MIN = 1024 * 1024;
+export const FILL_MAX = 64 * 1024 * 1024;
+/**
+ * Where a fill starts when the writes have reached the filled space's end: this far past the
+ * write position, so that writes made while it runs (a few ms) stay short of it.
+ */
+export const FILL_GAP = 256 * 1024;
+
+let zeros: Uint8Array | null = null;
+
+/** The filled space of one segment file, and the fill running there. */
+export class ZeroFill {
+  /** Bytes up to here are zero-filled and durable (or were written by the log). */
+  filled = 0;
+  /** Start of the region being filled; Infinity when no fill runs. */
+  private busyFrom = Infinity;
+  private running: Promise<void> | null = null;
+  private file: Deno.FsFile | null = null;
+  /** Set when a fill failed (a full disk …): the file is not preallocated any further. */
+  private stopped = false;
+
+  constructor(
+    private readonly path: string,
+    /** Told why filling stopped. */
+    private readonly onWarning: (message: string) => void,
+  ) {}
+
+  /** True when writing up to `end` would reach the region being filled. */
+  blocks(end: number): boolean {
+    return end > this.busyFrom;
+  }
+
+  /** True when bytes were filled past `end` (the file is longer than its data). */
+  beyond(end: number): boolean {
+    return this.filled > end || this.busyFrom !== Infinity;
+  }
+
+  /**
+   * Starts filling when less than half of the next fill's size is left ahead of `position` (the
+   * write position), up to `limit` (the segment size). Returns the size of the fill started, 0
+   * when none was.
+   */
+  ahead(position: number, size: number, limit: number): number {
+    if (this.running !== null || this.stopped) return 0;
+    if (this.filled - position >= size / 2) return 0;
+    const from = Math.max(this.filled, position + FILL_GAP);
+    const to = Math.min(from + size, limit);
+    if (to <= from) return 0;
+    this.busyFrom = from;
+    this.running = this.fill(from, to).then(
+      () => {
+        this.filled = to;
+      },
+      (e) => {
+        this.stopped = true;
+        this.onWarning(`${this.path}: preallocating log space failed, writes append: ${e}`);
+      },
+    ).finally(() => {
+      this.busyFrom = Infinity;
+      this.running = null;
+    });
+    return to - from;
+  }
+
+  private async fill(from: number, to: number): Promise<void> {
+    zeros ??= new Uint8Array(FILL_MIN);
+    this.file ??= await Deno.open(this.path, { write: true });
+    await this.file.seek(from, Deno.SeekMode.Start);
+    for (let pos = from; pos < to;) {
+      pos += await this.file.write(zeros.subarray(0, Math.min(zeros.length, to - pos)));
+    }
+    // Durable before the log writes there: its fdatasyncs then have no size or block map to
+    // commit (they would, correctly, if it wrote sooner; it does not, see blocks()).
+    await this.file.syncData();
+  }
+
+  /** Resolves when no fill is running. */
+  async settled(): Promise<void> {
+    while (this.running !== null) await this.running;
+  }
+
+  /** Waits for a running fill and lets the descriptor go; no fill starts after this. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.settled();
+    this.file?.close();
+    this.file = null;
+  }
+}
