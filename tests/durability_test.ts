@@ -71,6 +71,18 @@ async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "ferric-durability-" });
 }
 
+/** Every log segment file of a data directory. */
+function segmentPaths(dir: string): string[] {
+  const out: string[] = [];
+  for (const shard of Deno.readDirSync(dir)) {
+    if (!shard.isDirectory) continue;
+    for (const f of Deno.readDirSync(`${dir}/${shard.name}`)) {
+      if (f.name.endsWith(".log")) out.push(`${dir}/${shard.name}/${f.name}`);
+    }
+  }
+  return out;
+}
+
 Deno.test("durability: every acknowledged write survives SIGKILL in the middle of writes", async () => {
   const dir = await tempDir();
   const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
@@ -100,10 +112,15 @@ Deno.test("durability: every acknowledged write survives SIGKILL in the middle o
   stop = true;
   await Promise.all(writers);
   assert(acked.size > 100, `only ${acked.size} writes acknowledged before the kill`);
+  // The kill left zero-filled space after the data (engine/log/zero_fill.ts): recovery trims it.
+  const zeroTail = (p: string) => Deno.statSync(p).size - logDataBytes(p);
+  assert(segmentPaths(dir).some((p) => zeroTail(p) > 1024 * 1024), "no preallocated space");
 
   const again = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
   const c = await RawClient.connect(again.port);
   try {
+    for (const p of segmentPaths(dir)) assert(zeroTail(p) < 8, `${p}: not trimmed`);
+    assert(!/warning \[recovery\]/.test(again.output()), again.output());
     for (const [key, value] of acked) {
       assertEquals(await c.call("GET", key), `$${value.length}\r\n${value}\r\n`, key);
     }
@@ -354,6 +371,60 @@ Deno.test("recovery: a torn tail is truncated with a log line; earlier writes ar
   assertEquals(await c.call("GET", "key0"), "$6\r\nvalue0\r\n");
   c.close();
   await server.close();
+});
+
+Deno.test("recovery: zeros after the data (preallocated space a crash left) are trimmed without a warning, in any segment", async () => {
+  const dir = await tempDir();
+  let server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 4096 });
+  let c = await RawClient.connect(server.port);
+  for (let i = 0; i < 300; i++) await c.call("SET", `key${i}`, `value${i}`.padEnd(40, "."));
+  c.close();
+  await server.close();
+  const files = await listLogFiles(`${dir}/shard_0`);
+  assert(files.length > 3, `expected several segments, got ${files.length}`);
+  const zeros = new Uint8Array(3 * 1024 * 1024);
+  for (const f of [files[0], files.at(-1)!]) {
+    const w = await Deno.open(f.path, { append: true });
+    await w.write(zeros);
+    w.close();
+  }
+  const child = await spawnFerric(["--data-dir", dir, "--shard-count", "1"]);
+  const d = await RawClient.connect(child.port);
+  for (let i = 0; i < 300; i++) {
+    const value = `value${i}`.padEnd(40, ".");
+    assertEquals(await d.call("GET", `key${i}`), `$40\r\n${value}\r\n`);
+  }
+  d.close();
+  await child.stop();
+  for (const f of [files[0], files.at(-1)!]) {
+    assertMatch(
+      child.output(),
+      new RegExp(
+        `${f.path}: trimmed ${zeros.length} bytes of preallocated space after offset ${f.size}`,
+      ),
+    );
+    assertEquals((await Deno.stat(f.path)).size, f.size);
+  }
+  assert(!/warning \[recovery\]/.test(child.output()), child.output());
+
+  // A record cut short before the zeros is a torn tail still, kept to the length it claims.
+  const last = files.at(-1)!;
+  const partial = Buffer.alloc(recordSize(4, 100));
+  const value = new Uint8Array(100).fill(0x61);
+  writeRecord(partial, 0, RecordType.PutString, 0, 0, "torn", value, Date.now());
+  partial.fill(0, 50);
+  const w = await Deno.open(last.path, { append: true });
+  await w.write(partial.subarray(0, 50));
+  await w.write(zeros);
+  w.close();
+  server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 4096 });
+  c = await RawClient.connect(server.port);
+  assertEquals(await c.call("GET", "torn"), "$-1\r\n");
+  assertEquals(await c.call("DBSIZE"), ":300\r\n");
+  c.close();
+  await server.close();
+  assertEquals((await Deno.stat(last.path)).size, last.size);
+  assertEquals([...await Deno.readFile(`${last.path}.torn-${last.size}`)], [...partial]);
 });
 
 Deno.test("recovery: corruption inside an older segment is reported and later records kept", async () => {

@@ -304,7 +304,10 @@ export class Compactor {
     const files = await listLogFiles(shardLog.dir);
     stats.files = files.length;
     // The open segment's file may be longer than its data (zero-filled space).
-    stats.bytes = files.reduce((n, f) => n + (f.snapshot ? f.size : shardLog.dataBytes(f.id, f.size)), 0);
+    stats.bytes = files.reduce(
+      (n, f) => n + (f.snapshot ? f.size : shardLog.dataBytes(f.id, f.size)),
+      0,
+    );
     stats.baseBytes = stats.bytes;
     stats.deadBytes = Math.max(0, stats.deadBytes - deadAtStart);
     stats.lastMerge = Date.now();

@@ -439,21 +439,26 @@ async function survey(
     const f = files[i];
     const buf = await readFile(f.path);
     const limit = f.snapshot ? buf.length : dataEnd(buf);
-    const result = survey1(buf, (pos) => {
-      const type = buf[pos + 4];
-      if (type === RecordType.BatchBegin) {
-        open = buf.readDoubleLE(pos + HEADER_SIZE);
-        members = participantsAt(buf, pos);
-        if (open > report.lastBatchId) report.lastBatchId = open;
-      } else if (type === RecordType.BatchEnd && open === buf.readDoubleLE(pos + HEADER_SIZE)) {
-        parts.add(open, shard, members);
-        open = -1;
-      } else if (type === RecordType.SnapshotInfo && f.snapshot) {
-        const horizon = buf.readDoubleLE(pos + HEADER_SIZE + buf.readUInt32LE(pos + 24));
-        parts.horizons[shard] = horizon;
-        if (horizon > report.lastBatchId) report.lastBatchId = horizon;
-      }
-    }, i === files.length - 1 && !f.snapshot, limit);
+    const result = survey1(
+      buf,
+      (pos) => {
+        const type = buf[pos + 4];
+        if (type === RecordType.BatchBegin) {
+          open = buf.readDoubleLE(pos + HEADER_SIZE);
+          members = participantsAt(buf, pos);
+          if (open > report.lastBatchId) report.lastBatchId = open;
+        } else if (type === RecordType.BatchEnd && open === buf.readDoubleLE(pos + HEADER_SIZE)) {
+          parts.add(open, shard, members);
+          open = -1;
+        } else if (type === RecordType.SnapshotInfo && f.snapshot) {
+          const horizon = buf.readDoubleLE(pos + HEADER_SIZE + buf.readUInt32LE(pos + 24));
+          parts.horizons[shard] = horizon;
+          if (horizon > report.lastBatchId) report.lastBatchId = horizon;
+        }
+      },
+      i === files.length - 1 && !f.snapshot,
+      limit,
+    );
     f.ranges = result.ranges;
     if (result.skipped > 0) {
       report.corruptBytes += result.skipped;
@@ -466,7 +471,9 @@ async function survey(
       // Zeros only: the file's preallocated space, left by a crash (a clean stop trims it).
       log.notice(
         "recovery",
-        `shard ${shard}: ${f.path}: trimmed ${buf.length - result.end} bytes of preallocated space after offset ${result.end}`,
+        `shard ${shard}: ${f.path}: trimmed ${
+          buf.length - result.end
+        } bytes of preallocated space after offset ${result.end}`,
       );
       await Deno.truncate(f.path, result.end);
       f.size = result.end;

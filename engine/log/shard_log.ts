@@ -660,7 +660,10 @@ export class ShardLog {
     // A closed segment holds its data only (trimFile; recovery trims what a crash left).
     this.fileBytes = file.statSync().size;
     file.seekSync(this.fileBytes, Deno.SeekMode.Start);
-    this.zero = new ZeroFill(path, (message) => this.onWarning?.(`shard ${this.index}: ${message}`));
+    this.zero = new ZeroFill(
+      path,
+      (message) => this.onWarning?.(`shard ${this.index}: ${message}`),
+    );
     // A new segment's records are durable only once its name is: fdatasync covers the bytes.
     if (this.fileBytes === 0) {
       syncDirSync(this.dir);

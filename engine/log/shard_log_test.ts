@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../../tests/_assert.ts";
-import { RecordType } from "./record.ts";
+import { checkRecord, RecordType } from "./record.ts";
+import { FILL_GAP, FILL_MIN } from "./zero_fill.ts";
 import { ShardLog } from "./shard_log.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
@@ -288,5 +289,84 @@ Deno.test("GroupCommit: a failing onSynced is reported, and the log keeps workin
     assert(logs[0].synced);
   } finally {
     await closeAll(logs, dirs);
+  }
+});
+
+/** The records of a segment file, walked from its start: their count and where they end. */
+async function walkRecords(path: string): Promise<{ count: number; end: number; size: number }> {
+  const buf = Buffer.from(await Deno.readFile(path));
+  let pos = 0, count = 0;
+  for (let size = checkRecord(buf, pos); size > 0; size = checkRecord(buf, pos)) {
+    pos += size;
+    count++;
+  }
+  return { count, end: pos, size: buf.length };
+}
+
+/** Waits up to 5 s for `done`. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert(done(), "timed out");
+}
+
+Deno.test("ShardLog: sync commits overwrite zero-filled space ahead of them; rotation and close trim each file to its data", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const log = new ShardLog(0, dir, 1, 0, () => 2 * 1024 * 1024);
+  const first = `${dir}/00001.log`;
+  const value = new Uint8Array(1000).fill(7);
+  let lsn = 1;
+  const write = async (v: Uint8Array) => {
+    log.append(RecordType.PutString, 0, 0, `k${lsn}`, v, lsn++, true, 0);
+    await log.barrier();
+  };
+  try {
+    await write(value);
+    // The fill runs on the thread pool: the file grows past its data once it is done.
+    await until(() => Deno.statSync(first).size >= FILL_GAP + FILL_MIN);
+    const size = Deno.statSync(first).size;
+    for (let i = 0; i < 50; i++) await write(value);
+    assertEquals(Deno.statSync(first).size, size, "writes into the filled space do not grow it");
+    // Up to the 2 MB segment size and past it: the first file is cut back to its records.
+    while (log.segment === 1) await write(new Uint8Array(50_000));
+    const old = await walkRecords(first);
+    assertEquals(old.end, old.size);
+    assertEquals(old.count, lsn - 2, "every record but the one that rotated is in segment 1");
+    await log.close();
+    const last = await walkRecords(`${dir}/00002.log`);
+    assertEquals([last.count, last.end], [1, last.size]);
+  } finally {
+    await log.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ShardLog: writes that reach the space being zero-filled wait for the fill; every record is intact", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
+  const warnings: string[] = [];
+  log.onWarning = (m) => warnings.push(m);
+  try {
+    // Each write passes FILL_GAP: the next one reaches the fill the last one started.
+    for (let lsn = 1; lsn <= 30; lsn++) {
+      log.append(
+        RecordType.PutString,
+        0,
+        0,
+        `k${lsn}`,
+        new Uint8Array(300_000).fill(lsn),
+        lsn,
+        true,
+        0,
+      );
+      await log.barrier();
+    }
+    assertEquals(log.failure, null);
+    await log.close();
+    const file = await walkRecords(`${dir}/00001.log`);
+    assertEquals([file.count, file.end], [30, file.size]);
+    assertEquals(warnings, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
