@@ -494,7 +494,7 @@ export class ShardLog {
         // of an older segment first, each segment in its file.
         for (let c = this.firstPending(); c !== undefined; c = this.firstPending()) {
           const file = await this.open(c.segment);
-          while (this.blockedByFill()) await this.zero!.settled();
+          while (this.blockedByFill()) await this.zero!.pieceDone();
           this.writeChunks(file);
         }
         // Everything appended so far is in the file: this cycle's fdatasync makes it durable and

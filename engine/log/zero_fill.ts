@@ -22,24 +22,33 @@
 
 /** The first fill of a log, and the growth of the next ones up to {@link FILL_MAX}. */
 export const FILL_MIN = 1024 * 1024;
-export const FILL_MAX = 64 * 1024 * 1024;
+export const FILL_MAX = 16 * 1024 * 1024;
+/**
+ * A fill is written and fdatasynced a piece at a time: an fdatasync of the log's (same inode)
+ * writes back every dirty page of the file, so zeros not yet synced would make one group commit
+ * write them too; pieces keep that to this much, and let the log use each piece once it is done.
+ */
+export const FILL_PIECE = 256 * 1024;
 /**
  * Where a fill starts when the writes have reached the filled space's end: this far past the
- * write position, so that writes made while it runs (a few ms) stay short of it.
+ * write position, so that writes made while its first piece runs (a few ms) stay short of it.
  */
-export const FILL_GAP = 256 * 1024;
+export const FILL_GAP = 64 * 1024;
 
 let zeros: Uint8Array | null = null;
+const DONE = Promise.resolve();
 
 /** The filled space of one segment file, and the fill running there. */
 export class ZeroFill {
   /** Bytes up to here are zero-filled and durable (or were written by the log). */
   filled = 0;
-  /** Start of the region being filled; Infinity when no fill runs. */
+  /** Start of the piece being filled; Infinity when no fill runs. */
   private busyFrom = Infinity;
   private running: Promise<void> | null = null;
+  /** The piece being filled: resolves (never rejects) when it is done or failed. */
+  private piece: Promise<void> = DONE;
   private file: Deno.FsFile | null = null;
-  /** Set when a fill failed (a full disk …): the file is not preallocated any further. */
+  /** Set when a fill failed (a full disk …) or the file closed: no more filling. */
   private stopped = false;
 
   constructor(
@@ -48,14 +57,14 @@ export class ZeroFill {
     private readonly onWarning: (message: string) => void,
   ) {}
 
-  /** True when writing up to `end` would reach the region being filled. */
+  /** True when writing up to `end` would reach the piece being filled. */
   blocks(end: number): boolean {
     return end > this.busyFrom;
   }
 
-  /** True when bytes were filled past `end` (the file is longer than its data). */
-  beyond(end: number): boolean {
-    return this.filled > end || this.busyFrom !== Infinity;
+  /** Resolves when the piece being filled is done (at once when none is). */
+  pieceDone(): Promise<void> {
+    return this.piece;
   }
 
   /**
@@ -70,31 +79,39 @@ export class ZeroFill {
     const to = Math.min(from + size, limit);
     if (to <= from) return 0;
     this.busyFrom = from;
-    this.running = this.fill(from, to).then(
-      () => {
-        this.filled = to;
-      },
-      (e) => {
-        this.stopped = true;
-        this.onWarning(`${this.path}: preallocating log space failed, writes append: ${e}`);
-      },
-    ).finally(() => {
+    this.running = this.fill(from, to).catch((e) => {
+      this.stopped = true;
+      this.onWarning(`${this.path}: preallocating log space failed, writes append: ${e}`);
+    }).finally(() => {
       this.busyFrom = Infinity;
       this.running = null;
+      this.piece = DONE;
     });
     return to - from;
   }
 
   private async fill(from: number, to: number): Promise<void> {
-    zeros ??= new Uint8Array(FILL_MIN);
+    zeros ??= new Uint8Array(FILL_PIECE);
     this.file ??= await Deno.open(this.path, { write: true });
-    await this.file.seek(from, Deno.SeekMode.Start);
-    for (let pos = from; pos < to;) {
-      pos += await this.file.write(zeros.subarray(0, Math.min(zeros.length, to - pos)));
+    const file = this.file;
+    for (let pos = from; pos < to && !this.stopped;) {
+      const end = Math.min(pos + FILL_PIECE, to);
+      this.busyFrom = pos;
+      const failure: { error?: unknown } = {};
+      this.piece = (async () => {
+        await file.seek(pos, Deno.SeekMode.Start);
+        for (let p = pos; p < end;) p += await file.write(zeros!.subarray(0, end - p));
+        // Durable before the log writes there: its fdatasyncs then have no size or block map to
+        // commit (they would, correctly, if it wrote sooner; it does not, see blocks()).
+        await file.syncData();
+      })().catch((e) => {
+        failure.error = e;
+      });
+      await this.piece;
+      if ("error" in failure) throw failure.error;
+      this.filled = end;
+      pos = end;
     }
-    // Durable before the log writes there: its fdatasyncs then have no size or block map to
-    // commit (they would, correctly, if it wrote sooner; it does not, see blocks()).
-    await this.file.syncData();
   }
 
   /** Resolves when no fill is running. */
@@ -102,7 +119,7 @@ export class ZeroFill {
     while (this.running !== null) await this.running;
   }
 
-  /** Waits for a running fill and lets the descriptor go; no fill starts after this. */
+  /** Stops filling after the piece under way and lets the descriptor go. */
   async close(): Promise<void> {
     this.stopped = true;
     await this.settled();
