@@ -107,13 +107,9 @@ function survey1(
     if (pos > start) ranges.push([start, pos]);
     // Nothing but zeros from here: space preallocated for writes (zero_fill.ts), not damage.
     if (pos >= limit) return { ranges, end: pos, skipped };
-    // In the newest file a record that runs past the end of the file was cut short by a crash:
+    // In the newest file a record that runs past the end of the data was cut short by a crash:
     // what is after its start is the torn tail, whatever it looks like.
-    if (newest) {
-      const whole = buf.length - pos >= HEADER_SIZE &&
-        pos + HEADER_SIZE + buf.readUInt32LE(pos + 24) + buf.readUInt32LE(pos + 28) <= buf.length;
-      if (!whole) return { ranges, end: pos, skipped };
-    }
+    if (newest && claimedEnd(buf, pos) > limit) return { ranges, end: pos, skipped };
     // Look for the next valid record; if there is none, this is a torn tail.
     let next = -1;
     for (let q = pos + 1; q + HEADER_SIZE <= buf.length && q < limit; q++) {
@@ -124,8 +120,14 @@ function survey1(
     }
     if (next < 0) return { ranges, end: pos, skipped };
     // In the newest file damage is a torn tail: what follows it is kept only when it reads as
-    // whole records to the end of the data (a record-shaped run inside a torn value does not).
+    // whole records to the end of the data (a record-shaped run inside a torn value does not),
+    // and when the damage has no zeroed sector. Writes overwrite zero-filled space, and after a
+    // power loss the pages written since the last fdatasync may be on disk in any order: one that
+    // never got there reads as zeros, and the records after it, never acknowledged, must not be
+    // applied without the ones it held (half a batch, an element effect without its
+    // predecessors).
     if (newest) {
+      if (zeroSector(buf, pos, next)) return { ranges, end: pos, skipped };
       let q = next;
       for (let size = checkRecord(buf, q); size > 0 && q < buf.length; size = checkRecord(buf, q)) {
         q += size;
@@ -403,6 +405,16 @@ function claimedEnd(buf: Buffer, pos: number): number {
 }
 
 const ZEROS = new Uint8Array(64 * 1024);
+const SECTOR = 512;
+
+/** True when buf[from, to) holds a whole 512-byte sector (aligned in the file) of zeros. */
+function zeroSector(buf: Buffer, from: number, to: number): boolean {
+  const zero = ZEROS.subarray(0, SECTOR);
+  for (let s = Math.ceil(from / SECTOR) * SECTOR; s + SECTOR <= to; s += SECTOR) {
+    if (buf.subarray(s, s + SECTOR).equals(zero)) return true;
+  }
+  return false;
+}
 
 /**
  * The position after the last byte of `buf` that is not zero. A segment's tail of zeros is
@@ -480,7 +492,11 @@ async function survey(
     } else if (result.end < buf.length) {
       // Counted and kept up to the end of the data or of the record that failed, whichever is
       // later (its last bytes may be zeros): not with the preallocated zeros after them.
-      const end = Math.min(buf.length, Math.max(limit, claimedEnd(buf, result.end)));
+      // (A length field that is garbage claims megabytes of the zeros: not those.)
+      const claimed = claimedEnd(buf, result.end);
+      const end = claimed - limit > 1024 * 1024
+        ? limit
+        : Math.min(buf.length, Math.max(limit, claimed));
       const dropped = end - result.end;
       if (i === files.length - 1 && !f.snapshot) {
         report.truncatedBytes += dropped;

@@ -241,3 +241,54 @@ Deno.test("recovery: a record-shaped run inside a torn value in the newest file 
   flipped[recordSize(1, 1) + HEADER_SIZE] ^= 0xff; // b's key byte: its CRC fails
   assertEquals(await recoverBytes(flipped), { a: "1", c: "3" });
 });
+
+Deno.test("recovery: in the newest segment, zeroed sectors before later records (pages a power loss never wrote) end the data there", async () => {
+  // The log overwrites zero-filled space: after a power loss, unsynced pages may be on disk in
+  // any order, and one that is not reads as zeros. What follows it was never acknowledged, and
+  // applying it would apply half a batch (here: its delete without its put).
+  const records: Rec[] = [
+    [PutString, 0, "acked", v("x".repeat(100)), 1],
+    batchBegin(5, 1, 2),
+    [PutString, 0, "a", v("y".repeat(2000)), 3],
+    [Delete, 0, "acked", null, 4],
+    batchEnd(5, 5),
+  ];
+  const data = segment(records);
+  const gapFrom = recordSize(5, 100);
+  const gapTo = gapFrom + recordSize(0, 10) + recordSize(1, 2000);
+  const file = Buffer.alloc(data.length + 64 * 1024); // and the preallocated zeros after it
+  data.copy(file);
+  file.fill(0, gapFrom, gapTo);
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    await Deno.writeFile(`${dir}/00001.log`, file);
+    const ks = new Keyspace({ shardCount: 1, databases: 2 });
+    await recover(ks, [dir], new Logger("nothing"));
+    assertEquals(contents(ks, 0), { acked: "x".repeat(100) });
+    // Cut where the data stops being whole; the rest is kept beside it.
+    assertEquals((await Deno.stat(`${dir}/00001.log`)).size, gapFrom);
+    assertEquals((await Deno.stat(`${dir}/00001.log.torn-${gapFrom}`)).size, data.length - gapFrom);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: a record cut short before the preallocated zeros is a torn tail, whatever its value holds", async () => {
+  // A value (client data) that holds a whole record, cut right after it: the outer record claims
+  // more bytes than the data has, so the inner one must not be read as a record.
+  const inner = segment([[PutString, 0, "injected", v("evil"), 9]]);
+  const value = Buffer.concat([inner, Buffer.from("and the rest of the value")]);
+  const outer = segment([[PutString, 0, "ok", v("1"), 1], [PutString, 0, "big", value, 2]]);
+  const cut = recordSize(2, 1) + recordSize(3, 0) + inner.length; // up to the inner record's end
+  const file = Buffer.alloc(cut + 64 * 1024);
+  outer.copy(file, 0, 0, cut);
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    await Deno.writeFile(`${dir}/00001.log`, file);
+    const ks = new Keyspace({ shardCount: 1, databases: 2 });
+    await recover(ks, [dir], new Logger("nothing"));
+    assertEquals(contents(ks, 0), { ok: "1" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

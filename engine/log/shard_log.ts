@@ -596,14 +596,22 @@ export class ShardLog {
 
   /**
    * Ends the open file's zero filling and cuts the file back to its data (what its fdatasyncs
-   * cover), so that only a crash leaves a tail of zeros for recovery to take off.
+   * cover), so that only a crash leaves a tail of zeros for recovery to take off. Failing to is
+   * reported, not taken for a failure of the log: recovery trims the zeros too.
    */
   private async trimFile(): Promise<void> {
     const zero = this.zero;
     this.zero = null;
-    if (zero === null || this.file === null) return;
+    if (zero === null) return;
     await zero.close();
-    if ((await this.file.stat()).size > this.fileBytes) await this.file.truncate(this.fileBytes);
+    try {
+      const file = this.file;
+      if (file !== null && (await file.stat()).size > this.fileBytes) {
+        await file.truncate(this.fileBytes);
+      }
+    } catch (e) {
+      this.onWarning?.(`shard ${this.index}: trimming the preallocated space of a segment: ${e}`);
+    }
   }
 
   /**
@@ -723,15 +731,10 @@ export class ShardLog {
       clearTimeout(this.syncTimer);
       this.thread?.stop();
       this.thread = null;
-      try {
-        // A failed log's file is left as it is (its descriptor may be what failed).
-        if (this.failed) await this.zero?.close();
-        else await this.trimFile();
-        this.zero = null;
-      } catch (e) {
-        // Recovery takes the zeros off instead.
-        this.onWarning?.(`shard ${this.index}: trimming the log file: ${e}`);
-      }
+      // A failed log's file is left as it is (its descriptor may be what failed).
+      if (this.failed) await this.zero?.close();
+      else await this.trimFile();
+      this.zero = null;
       this.file?.close();
       this.file = null;
       this.fileSegment = -1;

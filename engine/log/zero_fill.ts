@@ -50,6 +50,8 @@ export class ZeroFill {
   private file: Deno.FsFile | null = null;
   /** Set when a fill failed (a full disk …) or the file closed: no more filling. */
   private stopped = false;
+  /** Set by close(): a fill failing after it (its file removed) is no news. */
+  private closed = false;
 
   constructor(
     private readonly path: string,
@@ -81,7 +83,9 @@ export class ZeroFill {
     this.busyFrom = from;
     this.running = this.fill(from, to).catch((e) => {
       this.stopped = true;
-      this.onWarning(`${this.path}: preallocating log space failed, writes append: ${e}`);
+      if (!this.closed) {
+        this.onWarning(`${this.path}: preallocating log space failed, writes append: ${e}`);
+      }
     }).finally(() => {
       this.busyFrom = Infinity;
       this.running = null;
@@ -121,7 +125,7 @@ export class ZeroFill {
 
   /** Stops filling after the piece under way and lets the descriptor go. */
   async close(): Promise<void> {
-    this.stopped = true;
+    this.stopped = this.closed = true;
     await this.settled();
     this.file?.close();
     this.file = null;
