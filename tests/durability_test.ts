@@ -32,6 +32,7 @@ Deno.test("record: type codes never change (they are on disk)", () => {
     BatchEnd: 9,
     SnapshotInfo: 10,
     AppendString: 11,
+    BatchAbort: 12,
   });
 });
 
@@ -494,7 +495,7 @@ Deno.test("recovery: a string whose earlier record was lost to corruption keeps 
   assertMatch(child.output(), /appends to a string whose earlier record was lost/);
 });
 
-Deno.test("recovery: a batch whose end never reached the disk is dropped whole", async () => {
+Deno.test("recovery: a batch whose end never reached the disk is dropped whole, and the next run's writes survive a crash", async () => {
   const dir = await tempDir();
   const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
@@ -505,14 +506,28 @@ Deno.test("recovery: a batch whose end never reached the disk is dropped whole",
   const [seg] = await listLogFiles(`${dir}/shard_0`);
   // Cut the BatchEnd record (the last 40 bytes: header + 8 byte batch id).
   await Deno.truncate(seg.path, seg.size - (HEADER_SIZE + 8));
-  const again = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const again = await spawnFerric(["--data-dir", dir, "--shard-count", "1"]);
   const d = await RawClient.connect(again.port);
   try {
     assertEquals(await d.call("GET", "before"), "$1\r\n1\r\n");
     for (const k of ["a", "b", "c"]) assertEquals(await d.call("GET", k), "$-1\r\n");
+    // Writes of this run, acknowledged, then a crash: the cut-off batch must not swallow them.
+    for (let i = 0; i < 50; i++) assertEquals(await d.call("SET", `k${i}`, `v${i}`), "+OK\r\n");
   } finally {
     d.close();
-    await again.close();
+    await again.stop("SIGKILL");
+  }
+  assertMatch(again.output(), /a batch begun at offset \d+ never ended .*truncated \d+ bytes/);
+  const third = await startFerric({ "data-dir": dir, "shard-count": 1 });
+  const e = await RawClient.connect(third.port);
+  try {
+    for (let i = 0; i < 50; i++) {
+      assertEquals(await e.call("GET", `k${i}`), `$${`v${i}`.length}\r\nv${i}\r\n`);
+    }
+    for (const k of ["a", "b", "c"]) assertEquals(await e.call("GET", k), "$-1\r\n");
+  } finally {
+    e.close();
+    await third.close();
   }
 });
 

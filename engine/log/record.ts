@@ -70,10 +70,17 @@ export const RecordType = {
    * it has).
    */
   AppendString: 11,
+  /**
+   * A batch that recovery dropped (a part of it never reached the disk): payload = batch id
+   * (float64). Written by recovery after the parts that did, so that later starts drop it too
+   * (once the shard missing a part has a snapshot made after the batch, its horizon would
+   * otherwise make the batch look whole).
+   */
+  BatchAbort: 12,
 } as const;
 
 /** The highest record type number (records of a higher type are not valid). */
-const LAST_TYPE = RecordType.AppendString;
+const LAST_TYPE = RecordType.BatchAbort;
 
 /** A record type number. */
 export type RecordTypeCode = typeof RecordType[keyof typeof RecordType];

@@ -2,13 +2,16 @@
  * Recovery: rebuilds the keyspace from the shard logs at start.
  *
  * Per shard, the newest snapshot `NNNNN.snap` (written by compaction) is loaded first, then
- * every segment `NNNNN.log` with a larger id, in order. A torn tail of the newest segment (a short
- * record or a bad CRC, left by a crash in the middle of a write) is truncated, with a log line
- * saying which file, where and how many bytes. A bad record in the middle of an older segment is
- * reported, and reading resumes at the next valid record.
+ * every segment `NNNNN.log` with a larger id, in order. In the newest segment the first invalid
+ * record (a short record or a bad CRC, left by a crash in the middle of a write) ends the data:
+ * the rest is truncated and kept beside the file, with a log line saying which file, where and
+ * how many bytes. A bad record in the middle of an older segment is reported, and reading resumes
+ * at the next valid record.
  *
  * Batches (the records of one command or transaction) are applied whole or not at all: a first
- * pass over every shard finds which batch parts are complete, the second applies the records.
+ * pass over every shard finds which batch parts are complete (and cuts off a batch the log ends
+ * inside), the second applies the records. A batch dropped for a missing part is noted in the
+ * shards holding the other parts (BatchAbort), so that every later start drops it too.
  *
  * @module
  */
@@ -19,7 +22,17 @@ import { appendBytes, copyRange, latin1Range } from "../bytes.ts";
 import { ColdReader } from "./cold.ts";
 import { valueDecoder } from "../values/types.ts";
 import type { Logger } from "../../server/log.ts";
-import { ALL_DBS, checkRecord, HEADER_SIZE, recordSize, RecordType } from "./record.ts";
+import {
+  ALL_DBS,
+  checkRecord,
+  HEADER_SIZE,
+  putDouble,
+  recordSize,
+  RecordType,
+  writeRecord,
+} from "./record.ts";
+import { syncDir } from "./files.ts";
+import { segmentName } from "./shard_log.ts";
 
 /** The value of an entry loaded cold (its bytes stay in the log until read). */
 const COLD = new Uint8Array(0);
@@ -32,6 +45,8 @@ export interface LogFile {
   size: number;
   /** Valid byte ranges, found by the first recovery pass. */
   ranges?: [number, number][];
+  /** Bytes of damage the first pass skipped in it. */
+  skipped?: number;
 }
 
 /** What recovery found in one shard. */
@@ -107,10 +122,16 @@ function survey1(
     if (pos > start) ranges.push([start, pos]);
     // Nothing but zeros from here: space preallocated for writes (zero_fill.ts), not damage.
     if (pos >= limit) return { ranges, end: pos, skipped };
-    // In the newest file a record that runs past the end of the data was cut short by a crash:
-    // what is after its start is the torn tail, whatever it looks like.
-    if (newest && claimedEnd(buf, pos) > limit) return { ranges, end: pos, skipped };
-    // Look for the next valid record; if there is none, this is a torn tail.
+    // In the newest file the first invalid record ends the data, whatever follows it. Writes
+    // there were not all fdatasynced, and after a crash or power loss the pages written since the
+    // last fdatasync may be on disk in any order (one that never got there reads as zeros or as
+    // what was there before): the records after it were never acknowledged, and applying them
+    // without the ones it held would apply half a batch, or an element effect without its
+    // predecessors. (A record-shaped run inside a torn value is not read as one either.) The
+    // bytes cut are kept beside the file.
+    if (newest) return { ranges, end: pos, skipped };
+    // In an older segment (synced before the next began) damage is decay: reading resumes at
+    // the next valid record; if there is none, the rest is unreadable.
     let next = -1;
     for (let q = pos + 1; q + HEADER_SIZE <= buf.length && q < limit; q++) {
       if (checkRecord(buf, q) > 0) {
@@ -119,21 +140,6 @@ function survey1(
       }
     }
     if (next < 0) return { ranges, end: pos, skipped };
-    // In the newest file damage is a torn tail: what follows it is kept only when it reads as
-    // whole records to the end of the data (a record-shaped run inside a torn value does not),
-    // and when the damage has no zeroed sector. Writes overwrite zero-filled space, and after a
-    // power loss the pages written since the last fdatasync may be on disk in any order: one that
-    // never got there reads as zeros, and the records after it, never acknowledged, must not be
-    // applied without the ones it held (half a batch, an element effect without its
-    // predecessors).
-    if (newest) {
-      if (zeroSector(buf, pos, next)) return { ranges, end: pos, skipped };
-      let q = next;
-      for (let size = checkRecord(buf, q); size > 0 && q < buf.length; size = checkRecord(buf, q)) {
-        q += size;
-      }
-      if (q < limit) return { ranges, end: pos, skipped };
-    }
     skipped += next - pos;
     pos = start = next;
   }
@@ -361,31 +367,59 @@ function findSuperseded(
 
 /**
  * What the first pass learns of batches: the shards holding a complete part of each, the
- * participants each names (when its records name them), and each shard's snapshot horizon.
+ * participants each names (when its records name them), each shard's snapshot horizon, and the
+ * batches an earlier start dropped.
  */
 class BatchParts {
   private readonly found = new Map<number, number[]>();
   private readonly members = new Map<number, number[]>();
+  private readonly counts = new Map<number, number>();
+  private readonly aborted = new Set<number>();
   readonly horizons: number[] = [];
 
-  /** A complete part of batch `id` in `shard`, which names these participants (or null). */
-  add(id: number, shard: number, participants: number[] | null): void {
+  /**
+   * A complete part of batch `id` (of `count` participants) in `shard`, which names these
+   * participants (or null).
+   */
+  add(id: number, shard: number, count: number, participants: number[] | null): void {
     const list = this.found.get(id);
     if (list) list.push(shard);
     else this.found.set(id, [shard]);
+    this.counts.set(id, count);
     if (participants && !this.members.has(id)) this.members.set(id, participants);
+  }
+
+  /** Batch `id` was dropped by an earlier start (a BatchAbort record). */
+  abort(id: number): void {
+    this.aborted.add(id);
   }
 
   /**
    * True when every part of batch `id` (of `count` participants) is in the log: found whole, or
-   * in a shard whose snapshot was made after the batch (its part is in the snapshot).
+   * in a shard whose snapshot was made after the batch (its part is in the snapshot), and no
+   * earlier start dropped it.
    */
   whole(id: number, count: number): boolean {
+    if (this.aborted.has(id)) return false;
     const found = this.found.get(id) ?? [];
     if (found.length === count) return true;
     const members = this.members.get(id);
     if (members === undefined) return false;
     return members.every((m) => found.includes(m) || (this.horizons[m] ?? -Infinity) > id);
+  }
+
+  /** Per shard, the batches it holds a part of that are not whole and not yet dropped. */
+  newlyDropped(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const [id, shards] of this.found) {
+      if (this.aborted.has(id) || this.whole(id, this.counts.get(id)!)) continue;
+      for (const s of shards) {
+        const list = out.get(s);
+        if (list) list.push(id);
+        else out.set(s, [id]);
+      }
+    }
+    return out;
   }
 }
 
@@ -405,17 +439,6 @@ function claimedEnd(buf: Buffer, pos: number): number {
 }
 
 const ZEROS = new Uint8Array(64 * 1024);
-const SECTOR = 512;
-
-/** True when buf[from, to) holds a whole 512-byte sector (aligned in the file) of zeros. */
-function zeroSector(buf: Buffer, from: number, to: number): boolean {
-  const zero = ZEROS.subarray(0, SECTOR);
-  for (let s = Math.ceil(from / SECTOR) * SECTOR; s + SECTOR <= to; s += SECTOR) {
-    if (buf.subarray(s, s + SECTOR).equals(zero)) return true;
-  }
-  return false;
-}
-
 /**
  * The position after the last byte of `buf` that is not zero. A segment's tail of zeros is
  * space preallocated for writes (zero_fill.ts) that a crash left in the file; it may be tens of
@@ -437,16 +460,24 @@ async function readFile(path: string): Promise<Buffer> {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** First pass over a shard: truncates a torn tail and collects complete batch parts. */
+/**
+ * First pass over a shard: truncates a torn tail and a batch that never ended, and collects
+ * complete batch parts. Returns the largest lsn read.
+ */
 async function survey(
   shard: number,
   files: LogFile[],
   parts: BatchParts,
   log: Logger,
   report: ShardRecovery,
-): Promise<void> {
+): Promise<number> {
   let open = -1;
+  let openCount = 0;
   let members: number[] | null = null;
+  // Where the open batch began: file index and offset.
+  let openFile = -1;
+  let openPos = 0;
+  let lastLsn = 0;
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     const buf = await readFile(f.path);
@@ -455,13 +486,20 @@ async function survey(
       buf,
       (pos) => {
         const type = buf[pos + 4];
+        const lsn = buf.readDoubleLE(pos + 8);
+        if (lsn > lastLsn) lastLsn = lsn;
         if (type === RecordType.BatchBegin) {
           open = buf.readDoubleLE(pos + HEADER_SIZE);
+          openCount = buf.readUInt16LE(pos + HEADER_SIZE + 8);
           members = participantsAt(buf, pos);
+          openFile = i;
+          openPos = pos;
           if (open > report.lastBatchId) report.lastBatchId = open;
         } else if (type === RecordType.BatchEnd && open === buf.readDoubleLE(pos + HEADER_SIZE)) {
-          parts.add(open, shard, members);
+          parts.add(open, shard, openCount, members);
           open = -1;
+        } else if (type === RecordType.BatchAbort) {
+          parts.abort(buf.readDoubleLE(pos + HEADER_SIZE));
         } else if (type === RecordType.SnapshotInfo && f.snapshot) {
           const horizon = buf.readDoubleLE(pos + HEADER_SIZE + buf.readUInt32LE(pos + 24));
           parts.horizons[shard] = horizon;
@@ -472,6 +510,7 @@ async function survey(
       limit,
     );
     f.ranges = result.ranges;
+    f.skipped = result.skipped;
     if (result.skipped > 0) {
       report.corruptBytes += result.skipped;
       log.warning(
@@ -520,6 +559,37 @@ async function survey(
       }
     }
   }
+  // A batch begun at the end of the log and never ended was being written when the server
+  // stopped: it was not acknowledged, and the next run's records must not be read as part of it.
+  // It is cut off (writes to a shard are in order, so it runs to the end of the log; it may
+  // straddle a segment rotation) and kept beside its file, as a torn tail is.
+  // (Not when damage was skipped since it began: its end may be what decayed.)
+  const damaged = files.slice(Math.max(openFile, 0)).some((f) => (f.skipped ?? 0) > 0);
+  if (open !== -1 && !files[openFile].snapshot && !damaged) {
+    report.droppedBatches++;
+    for (let i = openFile; i < files.length; i++) {
+      const f = files[i];
+      const from = i === openFile ? openPos : 0;
+      if (f.size > from) {
+        const buf = await readFile(f.path);
+        const kept = `${f.path}.torn-${from}`;
+        await Deno.writeFile(kept, buf.subarray(from, f.size));
+        report.truncatedBytes += f.size - from;
+        log.warning(
+          "recovery",
+          `shard ${shard}: ${f.path}: a batch begun at offset ${openPos}${
+            i === openFile ? "" : ` of ${files[openFile].path}`
+          } never ended (the server stopped while writing it): truncated ${
+            f.size - from
+          } bytes at offset ${from} (kept in ${kept})`,
+        );
+        await Deno.truncate(f.path, from);
+        f.size = from;
+      }
+      f.ranges = (f.ranges ?? []).filter(([a]) => a < from).map(([a, b]) => [a, Math.min(b, from)]);
+    }
+  }
+  return lastLsn;
 }
 
 /**
@@ -672,6 +742,44 @@ function apply(
 }
 
 /**
+ * Appends a BatchAbort record for each of `ids` to the shard's newest segment (after the parts it
+ * holds of them), durably, and returns the file's path.
+ */
+async function noteDropped(
+  dir: string,
+  files: LogFile[],
+  ids: number[],
+  lastLsn: number,
+): Promise<string> {
+  let last = files.at(-1)!;
+  if (last.snapshot) {
+    const id = last.id + 1;
+    last = { id, path: `${dir}/${segmentName(id)}`, snapshot: false, size: 0, ranges: [] };
+    files.push(last);
+  }
+  const bytes = Buffer.alloc(ids.length * recordSize(0, 8));
+  const payload = new Uint8Array(8);
+  let pos = 0;
+  let lsn = Math.max(lastLsn, Date.now() * 1000);
+  for (const id of ids) {
+    putDouble(payload, 0, id);
+    pos = writeRecord(bytes, pos, RecordType.BatchAbort, 0, 0, "", payload, ++lsn);
+  }
+  const file = await Deno.open(last.path, { write: true, create: true });
+  try {
+    await file.seek(last.size, Deno.SeekMode.Start);
+    for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  if (last.size === 0) await syncDir(dir);
+  (last.ranges ??= []).push([last.size, last.size + bytes.length]);
+  last.size += bytes.length;
+  return last.path;
+}
+
+/**
  * Recovers every shard into `ks` (whose effect log must not record while this runs). `progress`
  * is called now and then with (shard, records so far, fraction of the shard's bytes read).
  */
@@ -685,6 +793,7 @@ export async function recover(
   const reports: ShardRecovery[] = [];
   const fileLists: LogFile[][] = [];
   const parts = new BatchParts();
+  const lastLsns: number[] = [];
   for (let s = 0; s < shardDirs.length; s++) {
     const report: ShardRecovery = {
       files: [],
@@ -699,10 +808,18 @@ export async function recover(
       lastLsn: 0,
     };
     const files = await listLogFiles(shardDirs[s]);
-    await survey(s, files, parts, log, report);
+    lastLsns.push(await survey(s, files, parts, log, report));
     report.files = files;
     reports.push(report);
     fileLists.push(files);
+  }
+  for (const [s, ids] of parts.newlyDropped()) {
+    const file = await noteDropped(shardDirs[s], fileLists[s], ids, lastLsns[s]);
+    reports[s].droppedBatches += ids.length;
+    log.warning(
+      "recovery",
+      `shard ${s}: dropped ${ids.length} incomplete batch(es), a part of each missing in another shard (noted in ${file}, so that later starts drop them too)`,
+    );
   }
   const now = Date.now();
   ks.now = now;
@@ -718,6 +835,7 @@ export async function recover(
       // Each record with the file it was read from (its value's location).
       let batch: [number, RecordView][] | null = null;
       let batchWhole = false;
+      let lostEnds = 0;
       for (const f of fileLists[s]) {
         const buf = await readFile(f.path);
         const fileId = f.snapshot ? -f.id : f.id;
@@ -762,18 +880,22 @@ export async function recover(
             r.absent = empty && mark === FIRST;
             if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
             if (r.type === RecordType.BatchBegin) {
+              // One whose end is lost (to damage in an older segment) is dropped.
+              if (batch) lostEnds++;
               const id = r.view.getFloat64(r.payloadStart, true);
               batchWhole = parts.whole(id, r.view.getUint16(r.payloadStart + 8, true));
               batch = [];
               continue;
             }
             if (r.type === RecordType.BatchEnd) {
+              // One not whole was counted when the first pass found it so.
               if (batch && batchWhole) {
                 for (const [file, b] of batch) apply(ks, s, file, b, keepHot, report, cold);
-              } else if (batch) report.droppedBatches++;
+              }
               batch = null;
               continue;
             }
+            if (r.type === RecordType.BatchAbort) continue;
             if (batch) {
               batch.push([fileId, copyView(r)]);
               continue;
@@ -788,17 +910,18 @@ export async function recover(
         done += f.size;
         report.bytes += f.size;
       }
-      if (batch) report.droppedBatches++; // a batch whose end never reached the disk
+      if (batch) lostEnds++;
       if (report.skippedEffects > 0) {
         log.warning(
           "recovery",
           `shard ${s}: skipped ${report.skippedEffects} effect(s) that did not apply (on keys a snapshot no longer holds, or appends to a string whose earlier record was lost to corruption)`,
         );
       }
-      if (report.droppedBatches > 0) {
+      if (lostEnds > 0) {
+        report.droppedBatches += lostEnds;
         log.warning(
           "recovery",
-          `shard ${s}: dropped ${report.droppedBatches} incomplete batch(es)`,
+          `shard ${s}: dropped ${lostEnds} batch(es) whose end was lost to damage`,
         );
       }
       progress(s, report.records, 1);

@@ -204,6 +204,72 @@ Deno.test("recovery: a batch part whose sibling is in a later snapshot applies; 
   assertEquals(await run({}), false);
 });
 
+Deno.test("recovery: a batch dropped at one start stays dropped once the shard missing its part is compacted", async () => {
+  const p = Buffer.alloc(14);
+  p.writeDoubleLE(5, 0);
+  p.writeUInt16LE(2, 8);
+  p.writeUInt16LE(0, 10);
+  p.writeUInt16LE(1, 12);
+  const info = Buffer.alloc(8);
+  info.writeDoubleLE(6, 0); // a horizon after the batch
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const start = async () => {
+    const ks = new Keyspace({ shardCount: 2, databases: 1 });
+    await recover(ks, dirs, new Logger("nothing"));
+    return ks.shards[0].tables[0].get("x") !== undefined;
+  };
+  try {
+    const shard0 = segment([
+      [RecordType.BatchBegin, 0, "", p, 1],
+      [PutString, 0, "x", v("1"), 2],
+      batchEnd(5, 3),
+    ]);
+    await Deno.writeFile(`${dirs[0]}/00001.log`, shard0);
+    await Deno.writeFile(`${dirs[1]}/00001.log`, segment([[PutString, 0, "y", v("2"), 4]]));
+    assertEquals(await start(), false);
+    // The drop is noted in shard 0's log, once.
+    const noted = (await Deno.stat(`${dirs[0]}/00001.log`)).size;
+    assertEquals(noted, shard0.length + recordSize(0, 8));
+    // Shard 1 is compacted: its snapshot's horizon is past the batch, which it never applied.
+    await Deno.writeFile(
+      `${dirs[1]}/00002.snap`,
+      segment([[RecordType.SnapshotInfo, 0, "", info, 0], [PutString, 0, "y", v("2"), 4]]),
+    );
+    await Deno.remove(`${dirs[1]}/00001.log`);
+    assertEquals(await start(), false);
+    assertEquals((await Deno.stat(`${dirs[0]}/00001.log`)).size, noted);
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("recovery: a batch that never ended is cut off, so the next run's records are not read as part of it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  const start = async () => {
+    const ks = new Keyspace({ shardCount: 1, databases: 1 });
+    await recover(ks, [dir], new Logger("nothing"));
+    return contents(ks, 0);
+  };
+  try {
+    const first = segment([
+      [PutString, 0, "before", v("1"), 1],
+      batchBegin(7, 1, 2),
+      [PutString, 0, "a", v("1"), 3], // its BatchEnd never reached the disk
+    ]);
+    await Deno.writeFile(`${dir}/00001.log`, first);
+    assertEquals(await start(), { before: "1" });
+    const cut = recordSize(6, 1);
+    assertEquals((await Deno.stat(`${dir}/00001.log`)).size, cut);
+    assertEquals((await Deno.stat(`${dir}/00001.log.torn-${cut}`)).size, first.length - cut);
+    // The next run appends where the log now ends.
+    const next = segment([[PutString, 0, "after", v("2"), 10], [PutString, 0, "more", v("3"), 11]]);
+    await Deno.writeFile(`${dir}/00001.log`, next, { append: true });
+    assertEquals(await start(), { before: "1", after: "2", more: "3" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("recovery: a record-shaped run inside a torn value in the newest file is not replayed", async () => {
   // A value carrying a valid FlushDb record, its tail torn off by a crash.
   const inner = segment([[FlushDb, 0, "", null, 50]]);
@@ -232,14 +298,15 @@ Deno.test("recovery: a record-shaped run inside a torn value in the newest file 
   // around it runs past the end of the file, so it is still the torn tail.
   const innerEnd = recordSize(6, 8) + HEADER_SIZE + 4 + 100 + inner.length;
   assertEquals(await recoverBytes(whole.subarray(0, innerEnd)), { victim: "original" });
-  // Damage in the middle of the newest file with whole records after it: those are kept.
+  // Damage in the middle of the newest file ends its data, even with whole records after it:
+  // they were written after the last fdatasync that covered the damaged bytes.
   const flipped = segment([
     [PutString, 0, "a", v("1"), 1],
     [PutString, 0, "b", v("2"), 2],
     [PutString, 0, "c", v("3"), 3],
   ]);
   flipped[recordSize(1, 1) + HEADER_SIZE] ^= 0xff; // b's key byte: its CRC fails
-  assertEquals(await recoverBytes(flipped), { a: "1", c: "3" });
+  assertEquals(await recoverBytes(flipped), { a: "1" });
 });
 
 Deno.test("recovery: in the newest segment, zeroed sectors before later records (pages a power loss never wrote) end the data there", async () => {
