@@ -462,7 +462,7 @@ async function readFile(path: string): Promise<Buffer> {
 
 /**
  * First pass over a shard: truncates a torn tail and a batch that never ended, and collects
- * complete batch parts. Returns the largest lsn read.
+ * complete batch parts.
  */
 async function survey(
   shard: number,
@@ -470,14 +470,13 @@ async function survey(
   parts: BatchParts,
   log: Logger,
   report: ShardRecovery,
-): Promise<number> {
+): Promise<void> {
   let open = -1;
   let openCount = 0;
   let members: number[] | null = null;
   // Where the open batch began: file index and offset.
   let openFile = -1;
   let openPos = 0;
-  let lastLsn = 0;
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     const buf = await readFile(f.path);
@@ -486,8 +485,6 @@ async function survey(
       buf,
       (pos) => {
         const type = buf[pos + 4];
-        const lsn = buf.readDoubleLE(pos + 8);
-        if (lsn > lastLsn) lastLsn = lsn;
         if (type === RecordType.BatchBegin) {
           open = buf.readDoubleLE(pos + HEADER_SIZE);
           openCount = buf.readUInt16LE(pos + HEADER_SIZE + 8);
@@ -589,7 +586,6 @@ async function survey(
       f.ranges = (f.ranges ?? []).filter(([a]) => a < from).map(([a, b]) => [a, Math.min(b, from)]);
     }
   }
-  return lastLsn;
 }
 
 /**
@@ -743,13 +739,14 @@ function apply(
 
 /**
  * Appends a BatchAbort record for each of `ids` to the shard's newest segment (after the parts it
- * holds of them), durably, and returns the file's path.
+ * holds of them), durably, with sequence numbers after `report.lastLsn` (which it advances), and
+ * returns the file's path. Done after replay, which finds the shard's last sequence number.
  */
 async function noteDropped(
   dir: string,
   files: LogFile[],
   ids: number[],
-  lastLsn: number,
+  report: ShardRecovery,
 ): Promise<string> {
   let last = files.at(-1)!;
   if (last.snapshot) {
@@ -760,7 +757,7 @@ async function noteDropped(
   const bytes = Buffer.alloc(ids.length * recordSize(0, 8));
   const payload = new Uint8Array(8);
   let pos = 0;
-  let lsn = Math.max(lastLsn, Date.now() * 1000);
+  let lsn = Math.max(report.lastLsn, Date.now() * 1000);
   for (const id of ids) {
     putDouble(payload, 0, id);
     pos = writeRecord(bytes, pos, RecordType.BatchAbort, 0, 0, "", payload, ++lsn);
@@ -776,6 +773,8 @@ async function noteDropped(
   if (last.size === 0) await syncDir(dir);
   (last.ranges ??= []).push([last.size, last.size + bytes.length]);
   last.size += bytes.length;
+  report.bytes += bytes.length;
+  report.lastLsn = lsn;
   return last.path;
 }
 
@@ -793,7 +792,6 @@ export async function recover(
   const reports: ShardRecovery[] = [];
   const fileLists: LogFile[][] = [];
   const parts = new BatchParts();
-  const lastLsns: number[] = [];
   for (let s = 0; s < shardDirs.length; s++) {
     const report: ShardRecovery = {
       files: [],
@@ -808,18 +806,10 @@ export async function recover(
       lastLsn: 0,
     };
     const files = await listLogFiles(shardDirs[s]);
-    lastLsns.push(await survey(s, files, parts, log, report));
+    await survey(s, files, parts, log, report);
     report.files = files;
     reports.push(report);
     fileLists.push(files);
-  }
-  for (const [s, ids] of parts.newlyDropped()) {
-    const file = await noteDropped(shardDirs[s], fileLists[s], ids, lastLsns[s]);
-    reports[s].droppedBatches += ids.length;
-    log.warning(
-      "recovery",
-      `shard ${s}: dropped ${ids.length} incomplete batch(es), a part of each missing in another shard (noted in ${file}, so that later starts drop them too)`,
-    );
   }
   const now = Date.now();
   ks.now = now;
@@ -928,6 +918,15 @@ export async function recover(
     }
   } finally {
     cold.forget();
+  }
+  // Replay skipped these already (they are not whole); the notes make later starts skip them too.
+  for (const [s, ids] of parts.newlyDropped()) {
+    const file = await noteDropped(shardDirs[s], fileLists[s], ids, reports[s]);
+    reports[s].droppedBatches += ids.length;
+    log.warning(
+      "recovery",
+      `shard ${s}: dropped ${ids.length} incomplete batch(es), a part of each missing in another shard (noted in ${file}, so that later starts drop them too)`,
+    );
   }
   // Expiry is judged once, now that the log has been read: a record's deadline may have been
   // lifted or moved by a later record (PERSIST, EXPIRE, SET KEEPTTL …), and a key that expired
