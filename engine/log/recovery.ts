@@ -9,9 +9,10 @@
  * at the next valid record.
  *
  * Batches (the records of one command or transaction) are applied whole or not at all: a first
- * pass over every shard finds which batch parts are complete (and cuts off a batch the log ends
- * inside), the second applies the records. A batch dropped for a missing part is noted in the
- * shards holding the other parts (BatchAbort), so that every later start drops it too.
+ * pass over every shard finds which batch parts are complete (and the batch a shard's log ends
+ * inside), the second applies the records. A batch dropped (a part missing in another shard, or
+ * never ended) is noted in each shard holding a part of it (BatchAbort), so that every later
+ * start drops it too, and the next run's records are not read as part of an unfinished one.
  *
  * @module
  */
@@ -262,8 +263,9 @@ const KEPT = 0, SUPERSEDED = 1, FIRST = 2;
  * / 32 (a record is at least 32 bytes), so replay skips them before decoding their key, and the
  * number of {@link FIRST} records per database.
  *
- * `inBatch` and `batchWhole` are the batch state at the start of the file (a batch may straddle
- * a segment rotation); records of a batch that does not end in this file supersede nothing.
+ * `openBatch` (the id of the batch open at the start of the file, or -1) and `batchWhole` are the
+ * batch state at the start of the file (a batch may straddle a segment rotation); records of a
+ * batch that does not end in this file supersede nothing.
  *
  * A record that is kept and has no kept record of its key before it in the file (and no SwapDb
  * before it) is marked {@link FIRST}: when the file is replayed into empty tables, its key is
@@ -273,7 +275,7 @@ function findSuperseded(
   buf: Buffer,
   ranges: Ranges,
   parts: BatchParts,
-  inBatch: boolean,
+  openBatch: number,
   batchWhole: boolean,
 ): { marks: Uint8Array; firsts: number[] } {
   const skip = new Uint8Array((buf.length >>> 5) + 1);
@@ -347,14 +349,17 @@ function findSuperseded(
     }
   };
 
-  let batch: number[] | null = inBatch ? [] : null;
+  let batch: number[] | null = openBatch === -1 ? null : [];
+  let batchId = openBatch;
   for (const [from, to] of ranges) {
     for (let pos = from; pos < to; pos = recordEnd(view, pos)) {
       const type = buf[pos + 4];
       if (type === RecordType.BatchBegin) {
-        const id = view.getFloat64(pos + HEADER_SIZE, true);
-        batchWhole = parts.whole(id, view.getUint16(pos + HEADER_SIZE + 8, true));
+        batchId = view.getFloat64(pos + HEADER_SIZE, true);
+        batchWhole = parts.whole(batchId, view.getUint16(pos + HEADER_SIZE + 8, true));
         batch = [];
+      } else if (type === RecordType.BatchAbort) {
+        if (batch && view.getFloat64(pos + HEADER_SIZE, true) === batchId) batch = null;
       } else if (type === RecordType.BatchEnd) {
         if (batch && batchWhole) { for (const p of batch) visit(p); }
         batch = null;
@@ -367,14 +372,17 @@ function findSuperseded(
 
 /**
  * What the first pass learns of batches: the shards holding a complete part of each, the
- * participants each names (when its records name them), each shard's snapshot horizon, and the
- * batches an earlier start dropped.
+ * participants each names (when its records name them), each shard's snapshot horizon, the
+ * batch each shard's log ends inside (never ended), and the shards that noted a batch dropped.
  */
 class BatchParts {
   private readonly found = new Map<number, number[]>();
   private readonly members = new Map<number, number[]>();
   private readonly counts = new Map<number, number>();
-  private readonly aborted = new Set<number>();
+  /** Batch id → the shards whose log notes it dropped (a BatchAbort record). */
+  private readonly aborted = new Map<number, number[]>();
+  /** Shard → the batch its log ends inside. */
+  private readonly open = new Map<number, number>();
   readonly horizons: number[] = [];
 
   /**
@@ -382,16 +390,24 @@ class BatchParts {
    * participants (or null).
    */
   add(id: number, shard: number, count: number, participants: number[] | null): void {
-    const list = this.found.get(id);
-    if (list) list.push(shard);
-    else this.found.set(id, [shard]);
+    pushTo(this.found, id, shard);
     this.counts.set(id, count);
     if (participants && !this.members.has(id)) this.members.set(id, participants);
   }
 
-  /** Batch `id` was dropped by an earlier start (a BatchAbort record). */
-  abort(id: number): void {
-    this.aborted.add(id);
+  /** `shard`'s log notes batch `id` dropped by an earlier start (a BatchAbort record). */
+  abort(id: number, shard: number): void {
+    pushTo(this.aborted, id, shard);
+  }
+
+  /** `shard`'s log ends inside batch `id`: the server stopped while writing it. */
+  unfinished(id: number, shard: number): void {
+    this.open.set(shard, id);
+  }
+
+  /** The batch `shard`'s log ends inside (with no note of its drop), or -1. */
+  unfinishedIn(shard: number): number {
+    return this.open.get(shard) ?? -1;
   }
 
   /**
@@ -408,19 +424,30 @@ class BatchParts {
     return members.every((m) => found.includes(m) || (this.horizons[m] ?? -Infinity) > id);
   }
 
-  /** Per shard, the batches it holds a part of that are not whole and not yet dropped. */
+  /**
+   * Per shard, the batches it holds a part of (whole or unfinished) that are not whole and that
+   * its own log does not note dropped yet. Each shard needs its own note: another shard's note
+   * goes when that shard is compacted, and the shard missing a part may be compacted too (its
+   * horizon then passes the batch).
+   */
   newlyDropped(): Map<number, number[]> {
     const out = new Map<number, number[]>();
+    const note = (id: number, shard: number) => {
+      if (!this.aborted.get(id)?.includes(shard)) pushTo(out, shard, id);
+    };
     for (const [id, shards] of this.found) {
-      if (this.aborted.has(id) || this.whole(id, this.counts.get(id)!)) continue;
-      for (const s of shards) {
-        const list = out.get(s);
-        if (list) list.push(id);
-        else out.set(s, [id]);
-      }
+      if (this.whole(id, this.counts.get(id)!)) continue;
+      for (const s of shards) note(id, s);
     }
+    for (const [shard, id] of this.open) note(id, shard);
     return out;
   }
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** The participants a BatchBegin at `pos` names, or null (records written before they were). */
@@ -461,8 +488,24 @@ async function readFile(path: string): Promise<Buffer> {
 }
 
 /**
- * First pass over a shard: truncates a torn tail and a batch that never ended, and collects
- * complete batch parts.
+ * Keeps `bytes`, cut from `path` at `offset`, beside it (`<path>.torn-<offset>`, with a suffix
+ * if an earlier start already cut there) and returns the name.
+ */
+async function keepAside(path: string, offset: number, bytes: Uint8Array): Promise<string> {
+  for (let n = 0;; n++) {
+    const kept = `${path}.torn-${offset}${n === 0 ? "" : `.${n}`}`;
+    try {
+      await Deno.writeFile(kept, bytes, { createNew: true });
+      return kept;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  }
+}
+
+/**
+ * First pass over a shard: truncates a torn tail, collects complete batch parts, and finds the
+ * batch the log ends inside, if any.
  */
 async function survey(
   shard: number,
@@ -496,7 +539,10 @@ async function survey(
           parts.add(open, shard, openCount, members);
           open = -1;
         } else if (type === RecordType.BatchAbort) {
-          parts.abort(buf.readDoubleLE(pos + HEADER_SIZE));
+          const id = buf.readDoubleLE(pos + HEADER_SIZE);
+          parts.abort(id, shard);
+          // The note of a batch that never ended closes it (see below).
+          if (id === open) open = -1;
         } else if (type === RecordType.SnapshotInfo && f.snapshot) {
           const horizon = buf.readDoubleLE(pos + HEADER_SIZE + buf.readUInt32LE(pos + 24));
           parts.horizons[shard] = horizon;
@@ -539,8 +585,7 @@ async function survey(
         // The bytes cut are kept beside the segment: a tail is told from damage by the record
         // format alone (a damaged length field reads as a record cut short), so nothing that
         // might be data is destroyed.
-        const kept = `${f.path}.torn-${result.end}`;
-        await Deno.writeFile(kept, buf.subarray(result.end, end));
+        const kept = await keepAside(f.path, result.end, buf.subarray(result.end, end));
         log.warning(
           "recovery",
           `shard ${shard}: ${f.path}: torn tail at offset ${result.end}, truncated ${dropped} bytes (kept in ${kept})`,
@@ -556,35 +601,47 @@ async function survey(
       }
     }
   }
-  // A batch begun at the end of the log and never ended was being written when the server
-  // stopped: it was not acknowledged, and the next run's records must not be read as part of it.
-  // It is cut off (writes to a shard are in order, so it runs to the end of the log; it may
-  // straddle a segment rotation) and kept beside its file, as a torn tail is.
-  // (Not when damage was skipped since it began: its end may be what decayed.)
-  const damaged = files.slice(Math.max(openFile, 0)).some((f) => (f.skipped ?? 0) > 0);
-  if (open !== -1 && !files[openFile].snapshot && !damaged) {
-    report.droppedBatches++;
-    for (let i = openFile; i < files.length; i++) {
-      const f = files[i];
-      const from = i === openFile ? openPos : 0;
-      if (f.size > from) {
-        const buf = await readFile(f.path);
-        const kept = `${f.path}.torn-${from}`;
-        await Deno.writeFile(kept, buf.subarray(from, f.size));
-        report.truncatedBytes += f.size - from;
-        log.warning(
-          "recovery",
-          `shard ${shard}: ${f.path}: a batch begun at offset ${openPos}${
-            i === openFile ? "" : ` of ${files[openFile].path}`
-          } never ended (the server stopped while writing it): truncated ${
-            f.size - from
-          } bytes at offset ${from} (kept in ${kept})`,
-        );
-        await Deno.truncate(f.path, from);
-        f.size = from;
-      }
-      f.ranges = (f.ranges ?? []).filter(([a]) => a < from).map(([a, b]) => [a, Math.min(b, from)]);
+  // A batch the log ends inside was being written when the server stopped (or its end decayed):
+  // it is dropped, and noted dropped after replay (a BatchAbort record after it, which closes it),
+  // so that the next run's records are not read as part of it. (Noting, not cutting it off: one
+  // fdatasynced append, where a cut of a batch straddling segments is several truncations that
+  // a crash can interrupt half done.)
+  if (open !== -1) {
+    parts.unfinished(open, shard);
+    log.warning(
+      "recovery",
+      `shard ${shard}: ${
+        files[openFile].path
+      }: the batch begun at offset ${openPos} never ended (the server stopped while writing it): dropped`,
+    );
+  }
+}
+
+/**
+ * Makes durable what a shard's log holds after the first pass, before the next run appends to
+ * it: a crashed run may have left its newest segment's last writes (or its name) unsynced, and
+ * the survey's truncation too. Records the next run acknowledges must not build on bytes a power
+ * loss can still take (when the next run writes to a new segment, nothing else syncs them).
+ */
+async function syncNewest(dir: string, files: LogFile[]): Promise<void> {
+  const last = files.at(-1);
+  if (last && !last.snapshot) {
+    const file = await Deno.open(last.path, { write: true });
+    try {
+      await file.syncData();
+    } finally {
+      file.close();
     }
+  }
+  await syncDir(dir);
+}
+
+/** Removes what a compaction interrupted by a stop left: its unfinished snapshot. */
+async function removeLeftovers(dir: string, log: Logger): Promise<void> {
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile || !/^\d+\.snap\.tmp$/.test(e.name)) continue;
+    await Deno.remove(`${dir}/${e.name}`);
+    log.notice("recovery", `${dir}/${e.name}: removed (a compaction the server stopped in)`);
   }
 }
 
@@ -805,8 +862,10 @@ export async function recover(
       lastBatchId: 0,
       lastLsn: 0,
     };
+    await removeLeftovers(shardDirs[s], log);
     const files = await listLogFiles(shardDirs[s]);
     await survey(s, files, parts, log, report);
+    await syncNewest(shardDirs[s], files);
     report.files = files;
     reports.push(report);
     fileLists.push(files);
@@ -824,6 +883,7 @@ export async function recover(
       // Batch state carries across files: a batch may straddle a segment rotation.
       // Each record with the file it was read from (its value's location).
       let batch: [number, RecordView][] | null = null;
+      let batchId = -1;
       let batchWhole = false;
       let lostEnds = 0;
       for (const f of fileLists[s]) {
@@ -845,7 +905,7 @@ export async function recover(
         const ranges = f.ranges ?? [];
         const found = f.snapshot
           ? null
-          : findSuperseded(buf, ranges, parts, batch !== null, batchWhole);
+          : findSuperseded(buf, ranges, parts, batch === null ? -1 : batchId, batchWhole);
         const marks = found?.marks ?? null;
         // Replayed into empty tables, a key's first kept record finds nothing to look up (unless a
         // batch begun in the previous file, not seen by the pre-pass, still adds keys), and the
@@ -872,8 +932,8 @@ export async function recover(
             if (r.type === RecordType.BatchBegin) {
               // One whose end is lost (to damage in an older segment) is dropped.
               if (batch) lostEnds++;
-              const id = r.view.getFloat64(r.payloadStart, true);
-              batchWhole = parts.whole(id, r.view.getUint16(r.payloadStart + 8, true));
+              batchId = r.view.getFloat64(r.payloadStart, true);
+              batchWhole = parts.whole(batchId, r.view.getUint16(r.payloadStart + 8, true));
               batch = [];
               continue;
             }
@@ -885,7 +945,11 @@ export async function recover(
               batch = null;
               continue;
             }
-            if (r.type === RecordType.BatchAbort) continue;
+            if (r.type === RecordType.BatchAbort) {
+              // The note of a batch that never ended, written by an earlier start, closes it.
+              if (batch && r.view.getFloat64(r.payloadStart, true) === batchId) batch = null;
+              continue;
+            }
             if (batch) {
               batch.push([fileId, copyView(r)]);
               continue;
@@ -900,7 +964,8 @@ export async function recover(
         done += f.size;
         report.bytes += f.size;
       }
-      if (batch) lostEnds++;
+      // (The batch the log ends inside is dropped and noted below.)
+      if (batch && batchId !== parts.unfinishedIn(s)) lostEnds++;
       if (report.skippedEffects > 0) {
         log.warning(
           "recovery",
@@ -925,7 +990,7 @@ export async function recover(
     reports[s].droppedBatches += ids.length;
     log.warning(
       "recovery",
-      `shard ${s}: dropped ${ids.length} incomplete batch(es), a part of each missing in another shard (noted in ${file}, so that later starts drop them too)`,
+      `shard ${s}: dropped ${ids.length} incomplete batch(es) (never ended, or a part missing in another shard); noted in ${file}, so that later starts drop them too and the next run's records are not read as part of them`,
     );
   }
   // Expiry is judged once, now that the log has been read: a record's deadline may have been

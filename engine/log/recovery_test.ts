@@ -243,28 +243,117 @@ Deno.test("recovery: a batch dropped at one start stays dropped once the shard m
   }
 });
 
-Deno.test("recovery: a batch that never ended is cut off, so the next run's records are not read as part of it", async () => {
+/** Recovers a shard (fresh keyspace) from the files in `dir`, as a start does. */
+async function startIn(dir: string): Promise<Record<string, string>> {
+  const ks = new Keyspace({ shardCount: 1, databases: 1 });
+  await recover(ks, [dir], new Logger("nothing"));
+  return contents(ks, 0);
+}
+
+Deno.test("recovery: a batch that never ended is dropped and noted, so the next run's records are not read as part of it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  const start = async () => {
-    const ks = new Keyspace({ shardCount: 1, databases: 1 });
-    await recover(ks, [dir], new Logger("nothing"));
-    return contents(ks, 0);
-  };
+  try {
+    // It straddles a segment rotation: a crash between two cuts of it could not leave its tail.
+    const first = segment([[PutString, 0, "before", v("1"), 1], batchBegin(7, 1, 2)]);
+    const second = segment([[PutString, 0, "a", v("1"), 3]]); // its BatchEnd never reached the disk
+    await Deno.writeFile(`${dir}/00001.log`, first);
+    await Deno.writeFile(`${dir}/00002.log`, second);
+    assertEquals(await startIn(dir), { before: "1" });
+    // Noted after it (a BatchAbort record), once; nothing is cut.
+    const noted = second.length + recordSize(0, 8);
+    assertEquals((await Deno.stat(`${dir}/00001.log`)).size, first.length);
+    assertEquals((await Deno.stat(`${dir}/00002.log`)).size, noted);
+    // The next run appends where the log now ends.
+    const next = segment([[PutString, 0, "after", v("2"), 10], [PutString, 0, "a", v("3"), 11]]);
+    await Deno.writeFile(`${dir}/00002.log`, next, { append: true });
+    assertEquals(await startIn(dir), { before: "1", after: "2", a: "3" });
+    assertEquals((await Deno.stat(`${dir}/00002.log`)).size, noted + next.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: a batch that never ended is noted even when an older segment had damage before it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
   try {
     const first = segment([
-      [PutString, 0, "before", v("1"), 1],
-      batchBegin(7, 1, 2),
-      [PutString, 0, "a", v("1"), 3], // its BatchEnd never reached the disk
+      [PutString, 0, "decayed", v("1"), 1],
+      [PutString, 0, "before", v("1"), 2],
+      batchBegin(7, 1, 3),
     ]);
+    first[HEADER_SIZE] ^= 0xff; // a byte of the first record's key: its CRC fails
     await Deno.writeFile(`${dir}/00001.log`, first);
-    assertEquals(await start(), { before: "1" });
-    const cut = recordSize(6, 1);
-    assertEquals((await Deno.stat(`${dir}/00001.log`)).size, cut);
-    assertEquals((await Deno.stat(`${dir}/00001.log.torn-${cut}`)).size, first.length - cut);
-    // The next run appends where the log now ends.
-    const next = segment([[PutString, 0, "after", v("2"), 10], [PutString, 0, "more", v("3"), 11]]);
-    await Deno.writeFile(`${dir}/00001.log`, next, { append: true });
-    assertEquals(await start(), { before: "1", after: "2", more: "3" });
+    await Deno.writeFile(`${dir}/00002.log`, segment([[PutString, 0, "a", v("1"), 4]]));
+    assertEquals(await startIn(dir), { before: "1" });
+    const next = segment([[PutString, 0, "after", v("2"), 10]]);
+    await Deno.writeFile(`${dir}/00002.log`, next, { append: true });
+    assertEquals(await startIn(dir), { before: "1", after: "2" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: each shard holding a part of a dropped batch notes it, even when an earlier start noted it in another shard only", async () => {
+  // Batch 5 over shards 0, 1 and 2; shard 2's part never reached the disk. An earlier start
+  // noted the drop in shard 0 and stopped before noting it in shard 1.
+  const p = Buffer.alloc(16);
+  p.writeDoubleLE(5, 0);
+  p.writeUInt16LE(3, 8);
+  [0, 1, 2].forEach((s, i) => p.writeUInt16LE(s, 10 + 2 * i));
+  const abort = Buffer.alloc(8);
+  abort.writeDoubleLE(5, 0);
+  const info = Buffer.alloc(8);
+  info.writeDoubleLE(6, 0); // a horizon after the batch
+  const part = (key: string): Rec[] => [
+    [RecordType.BatchBegin, 0, "", p, 1],
+    [PutString, 0, key, v("1"), 2],
+    batchEnd(5, 3),
+  ];
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const start = async () => {
+    const ks = new Keyspace({ shardCount: 3, databases: 1 });
+    await recover(ks, dirs, new Logger("nothing"));
+    return ks.shards[1].tables[0].get("y") !== undefined;
+  };
+  try {
+    await Deno.writeFile(
+      `${dirs[0]}/00001.log`,
+      segment([...part("x"), [RecordType.BatchAbort, 0, "", abort, 4]]),
+    );
+    await Deno.writeFile(`${dirs[1]}/00001.log`, segment(part("y")));
+    await Deno.writeFile(`${dirs[2]}/00001.log`, segment([[PutString, 0, "z", v("2"), 4]]));
+    assertEquals(await start(), false);
+    // Shards 0 and 2 are compacted: their snapshots' horizons pass the batch, and shard 0's
+    // note is gone with its segment. Shard 1's own note keeps the batch dropped.
+    for (const d of [dirs[0], dirs[2]]) {
+      await Deno.writeFile(
+        `${d}/00002.snap`,
+        segment([[RecordType.SnapshotInfo, 0, "", info, 0], [PutString, 0, "w", v("3"), 4]]),
+      );
+      await Deno.remove(`${d}/00001.log`);
+    }
+    assertEquals(await start(), false);
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("recovery: a torn tail cut again at the same offset keeps both cuts; a compaction's unfinished snapshot is removed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    const whole = segment([[PutString, 0, "a", v("1"), 1], [PutString, 0, "b", v("2"), 2]]);
+    const torn = whole.subarray(0, whole.length - 1);
+    const at = recordSize(1, 1);
+    await Deno.writeFile(`${dir}/00001.log`, torn);
+    await Deno.writeFile(`${dir}/00002.snap.tmp`, whole);
+    assertEquals(await startIn(dir), { a: "1" });
+    await Deno.writeFile(`${dir}/00001.log`, torn);
+    assertEquals(await startIn(dir), { a: "1" });
+    assertEquals((await Deno.stat(`${dir}/00001.log.torn-${at}`)).size, torn.length - at);
+    assertEquals((await Deno.stat(`${dir}/00001.log.torn-${at}.1`)).size, torn.length - at);
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assertEquals(names.sort(), ["00001.log", `00001.log.torn-${at}`, `00001.log.torn-${at}.1`]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
