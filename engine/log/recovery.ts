@@ -541,6 +541,9 @@ async function survey(
         } else if (type === RecordType.BatchAbort) {
           const id = buf.readDoubleLE(pos + HEADER_SIZE);
           parts.abort(id, shard);
+          // A note may outlive its batch's records (in a segment a compaction left): new batch
+          // ids must not meet it.
+          if (id > report.lastBatchId) report.lastBatchId = id;
           // The note of a batch that never ended closes it (see below).
           if (id === open) open = -1;
         } else if (type === RecordType.SnapshotInfo && f.snapshot) {
