@@ -482,6 +482,11 @@ Deno.test("http: every dashboard page renders, refreshes itself and escapes what
     assert(slow.includes("123,456 µs") && slow.includes("&lt;i&gt;n&lt;/i&gt;"));
     const raft = (await get(`${t.base}/dashboard/raft`)).body;
     assert(raft.includes("single node"));
+    // The open segment shows the bytes of its records, not its zero-filled space.
+    const storage = (await get(`${t.base}/dashboard/storage`)).body;
+    const shown = [...storage.matchAll(/\d+\.log<\/code> <span class="muted">([^<]+)</g)];
+    assert(shown.length > 0, "segments listed");
+    for (const [, size] of shown) assert(/^\d+ B$/.test(size), `a segment of ${size}`);
     // Passwords never appear on the configuration page.
     await c.call("CONFIG", "SET", "requirepass", "s3cret-pw");
     await c.call("AUTH", "s3cret-pw");

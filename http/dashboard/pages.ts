@@ -298,7 +298,11 @@ async function storage(ctx: DashboardContext): Promise<string> {
     `</dl>`;
   if (engine === null) return facts + `<p class="note">The data directory is still loading.</p>`;
   const shards = await Promise.all(engine.shards.map(async (sh, i) => {
-    const files = await listFiles(sh.dir);
+    // The open segment's file runs past its data (zero-filled space for the next writes).
+    const files = (await listFiles(sh.dir)).map((f) => {
+      const m = /^(\d+)\.log$/.exec(f.name);
+      return m ? { name: f.name, size: sh.dataBytes(Number(m[1]), f.size) } : f;
+    });
     return { i, sh, files, recovered: engine.recovery[i]?.records ?? 0 };
   }));
   const shardTable = table(
