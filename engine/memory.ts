@@ -259,7 +259,8 @@ export class MemoryGuard {
 
   /** True when a large value should be handed to {@link coolLater} instead of staying hot. */
   tooLargeToKeep(e: Entry): boolean {
-    return e.value instanceof Uint8Array && e.value.length > this.hotMax;
+    // Read from the entry's fields: the value getter makes a view (this runs per write).
+    return e.strLen > this.hotMax && !e.cold;
   }
 
   /** Makes values cold by the policy until memory is at most `max` or nothing more can go. */
