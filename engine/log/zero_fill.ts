@@ -96,13 +96,14 @@ export class ZeroFill {
 
   private async fill(from: number, to: number): Promise<void> {
     zeros ??= new Uint8Array(FILL_PIECE);
-    this.file ??= await Deno.open(this.path, { write: true });
-    const file = this.file;
     for (let pos = from; pos < to && !this.stopped;) {
       const end = Math.min(pos + FILL_PIECE, to);
       this.busyFrom = pos;
       const failure: { error?: unknown } = {};
+      // Set before the first await (the file's opening too): a write blocked by the piece waits
+      // for this promise, and one already resolved would make it spin, starving the event loop.
       this.piece = (async () => {
+        const file = this.file ??= await Deno.open(this.path, { write: true });
         await file.seek(pos, Deno.SeekMode.Start);
         for (let p = pos; p < end;) p += await file.write(zeros!.subarray(0, end - p));
         // Durable before the log writes there: its fdatasyncs then have no size or block map to
