@@ -47,6 +47,13 @@ export class MemoryGuard {
   /** Set by the durable engine; without a log nothing can go cold. */
   log: ColdLog | null = null;
   private queue: Entry[] = [];
+  /**
+   * Values the policy picked whose record is not in the log file yet (the write waits for the
+   * space ahead to be zero-filled, or for the event loop's turn): they go cold once it is, and
+   * count as gone meanwhile, so that a write is not refused for a wait of a few milliseconds.
+   */
+  private evicting: Entry[] = [];
+  private evictingBytes = 0;
 
   /** maxmemory and hot-cache-max-value-size, kept current (read on every write). */
   private max: number;
@@ -97,8 +104,9 @@ export class MemoryGuard {
   overLimit(): boolean {
     const max = this.max;
     if (max <= 0 || this.keyspace.usedBytes <= max) return false;
+    this.drain();
     this.evict(max);
-    if (this.keyspace.usedBytes <= max) return false;
+    if (this.keyspace.usedBytes - this.evictingBytes <= max) return false;
     // Values written by the last commands may still wait for their write to the log (until the
     // event loop's turn ends, or a sync namespace's commit window): written now, they can go
     // cold, and a burst of writes is not refused for want of a write already due.
@@ -107,7 +115,7 @@ export class MemoryGuard {
     if (this.keyspace.usedBytes > max) this.coolUnplaced();
     // Large values on their way to the log file (a new segment's file opens after the last
     // one's fdatasync) go cold as soon as they are written: they are not memory that stays.
-    return this.keyspace.usedBytes - this.coolingBytes() > max;
+    return this.keyspace.usedBytes - this.coolingBytes() - this.evictingBytes > max;
   }
 
   /** Drops a hot string value from memory; false when it cannot go cold (yet). */
@@ -234,6 +242,7 @@ export class MemoryGuard {
 
   /** Cools queued entries whose values have reached the disk. */
   drain(): void {
+    if (this.evicting.length > 0) this.drainEvicting();
     if (this.queue.length === 0) return;
     const keep: Entry[] = [];
     for (const e of this.queue) {
@@ -243,6 +252,22 @@ export class MemoryGuard {
       if (!this.cool(e) && e.locSegment !== NO_SEGMENT) keep.push(e);
     }
     this.queue = keep;
+  }
+
+  /** Cools the {@link evicting} values whose records have reached the log file. */
+  private drainEvicting(): void {
+    const keep: Entry[] = [];
+    let bytes = 0;
+    for (const e of this.evicting) {
+      if (e.cold || !(e.value instanceof Uint8Array) || !this.inKeyspace(e)) continue;
+      if (this.cool(e)) this.keyspace.stats.evicted++;
+      else if (e.locSegment !== NO_SEGMENT) {
+        keep.push(e);
+        bytes += e.strLen;
+      }
+    }
+    this.evicting = keep;
+    this.evictingBytes = bytes;
   }
 
   /** True while `e` is still an entry of some database (few queued values: large ones). */
@@ -275,7 +300,7 @@ export class MemoryGuard {
     let cooled = 0;
     let misses = 0;
     this.refills = 0;
-    while (ks.usedBytes > max && misses < 16) {
+    while (ks.usedBytes - this.evictingBytes > max && misses < 16) {
       let best = -1;
       let bestEntry: Entry | null = null;
       let bestScore = Infinity;
@@ -288,9 +313,10 @@ export class MemoryGuard {
           if (best < 0) bestScore = Infinity;
         }
         const e = found.entries[at];
-        // Not in the log file yet, unless it is a string grown by APPEND records (no place),
-        // which is written whole when picked.
-        if (!log.canCool(e) && (e.locSegment !== NO_SEGMENT || !log.canRewrite())) continue;
+        // A string grown by APPEND records (no place) is written whole when picked: not while a
+        // batch is being collected. (One whose record is still on its way to the file goes
+        // cold once it is there.)
+        if (e.locSegment === NO_SEGMENT && !log.canRewrite()) continue;
         const score = policy.endsWith("-lru")
           ? e.lru
           : policy.endsWith("-lfu")
@@ -317,7 +343,13 @@ export class MemoryGuard {
         ks.dbs[ks.shards[e.shard].tables.indexOf(table)].rewrite(e);
         log.writePending();
       }
-      if (!this.cool(e)) continue;
+      if (!this.cool(e)) {
+        if (e.locSegment !== NO_SEGMENT && e.value instanceof Uint8Array) {
+          this.evicting.push(e);
+          this.evictingBytes += e.strLen;
+        }
+        continue;
+      }
       misses = 0;
       cooled++;
       // Counted as Redis counts evictions (evicted_keys), but no `evicted` keyspace event: the

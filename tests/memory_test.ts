@@ -283,6 +283,34 @@ Deno.test("maxmemory: strings built by APPEND before maxmemory was set go cold t
   }
 });
 
+Deno.test("maxmemory: values picked while their records wait for space being zero-filled go cold once written; writes are not refused", async () => {
+  // A slow disk: each piece of a segment's space ahead takes 50 ms to fill (the log's own writes
+  // do not seek), and writes that reach it wait. The strings built by APPEND are written whole
+  // when picked, into that space.
+  const seek = Deno.FsFile.prototype.seek;
+  Deno.FsFile.prototype.seek = async function (this: Deno.FsFile, offset, whence) {
+    await new Promise((r) => setTimeout(r, 50));
+    return await seek.call(this, offset, whence);
+  };
+  const maxmemory = 512 * 1024;
+  const n = 320;
+  const server = await startFerric({ "maxmemory-policy": "allkeys-lru" });
+  const c = await RawClient.connect(server.port);
+  try {
+    await appendValues(c, n);
+    assertEquals(await c.call("CONFIG", "SET", "maxmemory", String(maxmemory)), "+OK\r\n");
+    for (let i = 0; i < n; i++) {
+      assertEquals(await c.call("SET", `more${i}`, appended(i)), "+OK\r\n", `SET more${i}`);
+    }
+    assert(server.memory.used() <= maxmemory * 1.1, `${server.memory.used()} bytes held`);
+    await checkValues(c, n);
+  } finally {
+    Deno.FsFile.prototype.seek = seek;
+    c.close();
+    await server.close();
+  }
+});
+
 Deno.test("maxmemory: after FLUSHALL/FLUSHDB the memory count stays true and the limit holds", async () => {
   const maxmemory = 512 * 1024;
   const server = await startFerric({ maxmemory, "maxmemory-policy": "allkeys-lru" });
