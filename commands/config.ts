@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import { OK, RespError, RespMap } from "../protocol/reply.ts";
 import { ConfigError, type ParamDef } from "../server/config.ts";
+import { writeFileAtomic } from "../engine/log/files.ts";
 import type { Server } from "../server/server.ts";
 import { latin1 } from "./args.ts";
 import { err, Errors } from "./errors.ts";
@@ -124,31 +124,15 @@ export function resetStats(server: Server): void {
 /** Writes the config file with the current values, through a temporary file and a rename. */
 async function rewriteFile(server: Server, path: string): Promise<void> {
   let original = "";
-  let mode: number | null = null;
+  let mode: number | undefined;
   try {
     original = await Deno.readTextFile(path);
-    mode = (await Deno.stat(path)).mode;
+    mode = (await Deno.stat(path)).mode ?? undefined;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const text = server.config.rewrite(original);
-  const tmp = `${dirname(path)}/.${path.split("/").pop()}.tmp-${Deno.pid}-${Date.now()}`;
-  try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      const bytes = new TextEncoder().encode(text);
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    if (mode !== null) await Deno.chmod(tmp, mode & 0o7777);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, text, mode);
 }
 
 /** An OS error as strerror words it ("Permission denied"), without Deno's decorations. */

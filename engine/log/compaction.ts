@@ -26,7 +26,7 @@ import { encodeValue } from "../values/codec.ts";
 import type { Logger } from "../../server/log.ts";
 import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
 import type { ShardLog } from "./shard_log.ts";
-import { syncDir } from "./files.ts";
+import { syncDir, writeAll } from "./files.ts";
 import { listLogFiles } from "./recovery.ts";
 
 /** Snapshot file name for the segment id it covers. */
@@ -125,7 +125,7 @@ export class Compactor {
     const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
     const info = Buffer.alloc(recordSize(0, 8));
     writeRecord(info, 0, RecordType.SnapshotInfo, 0, 0, "", horizon, 0);
-    for (let w = 0; w < info.length;) w += await file.write(info.subarray(w));
+    await writeAll(file, info);
     let offset = info.length;
     let records = 0;
     // Entry, lsn and value location (segment, offset) as written, and the value's new offset.
@@ -164,8 +164,7 @@ export class Compactor {
             pos = writeRecord(buf, pos, type, db, expireAt, e.key, payload, lsn);
             records++;
           }
-          let off = 0;
-          while (off < buf.length) off += await file.write(buf.subarray(off));
+          await writeAll(file, buf);
           offset += buf.length;
         };
         const checkAborted = () => {

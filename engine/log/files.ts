@@ -26,20 +26,35 @@ export function syncDirSync(dir: string): void {
   }
 }
 
+let tmpCount = 0;
+
+/** Writes all of `bytes` at the file's position (a write may take only part of them). */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+}
+
 /**
  * Replaces `path` with `text` so that a crash leaves either the old or the new file, whole:
  * written to a temporary file, fdatasynced, renamed into place, and the directory synced.
+ * `mode` sets the new file's permissions (a rewritten file keeps the old one's).
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+export async function writeFileAtomic(path: string, text: string, mode?: number): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/")) || ".";
+  // Unique: two rewrites of one file may overlap.
+  const tmp = `${dir}/.${path.slice(path.lastIndexOf("/") + 1)}.tmp-${Deno.pid}-${++tmpCount}`;
   try {
-    const bytes = new TextEncoder().encode(text);
-    for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
-    await f.syncData();
-  } finally {
-    f.close();
+    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      await writeAll(f, new TextEncoder().encode(text));
+      await f.syncData();
+    } finally {
+      f.close();
+    }
+    if (mode !== undefined) await Deno.chmod(tmp, mode & 0o7777);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
   }
-  await Deno.rename(tmp, path);
-  await syncDir(path.slice(0, path.lastIndexOf("/")) || "/");
+  await syncDir(dir);
 }

@@ -6,7 +6,7 @@
  * record (a short record or a bad CRC, left by a crash in the middle of a write) ends the data:
  * the rest is truncated and kept beside the file, with a log line saying which file, where and
  * how many bytes. A bad record in the middle of an older segment is reported, and reading resumes
- * at the next valid record.
+ * at the next valid record; damage there is a batch boundary (a batch it broke is dropped).
  *
  * Batches (the records of one command or transaction) are applied whole or not at all: a first
  * pass over every shard finds which batch parts are complete (and the batch a shard's log ends
@@ -32,7 +32,7 @@ import {
   RecordType,
   writeRecord,
 } from "./record.ts";
-import { syncDir } from "./files.ts";
+import { syncDir, writeAll } from "./files.ts";
 import { segmentName } from "./shard_log.ts";
 
 /** The value of an entry loaded cold (its bytes stay in the log until read). */
@@ -48,6 +48,8 @@ export interface LogFile {
   ranges?: [number, number][];
   /** Bytes of damage the first pass skipped in it. */
   skipped?: number;
+  /** Damage ends it: nothing valid follows its last range (an older segment only). */
+  damagedTail?: boolean;
 }
 
 /** What recovery found in one shard. */
@@ -99,12 +101,15 @@ export async function listLogFiles(dir: string): Promise<LogFile[]> {
 type Ranges = [number, number][];
 
 /**
- * Checks every record of a file's bytes. Returns the valid ranges, the offset after the last
- * valid record and the bytes skipped over corrupt records in the middle.
+ * Checks every record of a file's bytes, calling `visit` for each valid one and `damage` where
+ * damage begins in an older file (reading resumes after it, if anything valid follows). Returns
+ * the valid ranges, the offset after the last valid record and the bytes skipped over corrupt
+ * records in the middle.
  */
 function survey1(
   buf: Buffer,
-  visit: (pos: number) => void,
+  visit: (pos: number, size: number) => void,
+  damage: (pos: number) => void,
   newest = false,
   /** Where the data ends: only zeros follow (see {@link dataEnd}). */
   limit = buf.length,
@@ -116,7 +121,7 @@ function survey1(
   while (pos < buf.length) {
     const size = checkRecord(buf, pos);
     if (size > 0) {
-      visit(pos);
+      visit(pos, size);
       pos += size;
       continue;
     }
@@ -133,6 +138,7 @@ function survey1(
     if (newest) return { ranges, end: pos, skipped };
     // In an older segment (synced before the next began) damage is decay: reading resumes at
     // the next valid record; if there is none, the rest is unreadable.
+    damage(pos);
     let next = -1;
     for (let q = pos + 1; q + HEADER_SIZE <= buf.length && q < limit; q++) {
       if (checkRecord(buf, q) > 0) {
@@ -274,6 +280,7 @@ const KEPT = 0, SUPERSEDED = 1, FIRST = 2;
 function findSuperseded(
   buf: Buffer,
   ranges: Ranges,
+  gaps: boolean[],
   parts: BatchParts,
   openBatch: number,
   batchWhole: boolean,
@@ -351,7 +358,9 @@ function findSuperseded(
 
   let batch: number[] | null = openBatch === -1 ? null : [];
   let batchId = openBatch;
-  for (const [from, to] of ranges) {
+  for (let k = 0; k < ranges.length; k++) {
+    const [from, to] = ranges[k];
+    if (gaps[k]) batch = null;
     for (let pos = from; pos < to; pos = recordEnd(view, pos)) {
       const type = buf[pos + 4];
       if (type === RecordType.BatchBegin) {
@@ -383,6 +392,8 @@ class BatchParts {
   private readonly aborted = new Map<number, number[]>();
   /** Shard → the batch its log ends inside. */
   private readonly open = new Map<number, number>();
+  /** Batch id → the shards where damage took part of its part. */
+  private readonly damaged = new Map<number, number[]>();
   readonly horizons: number[] = [];
 
   /**
@@ -405,9 +416,9 @@ class BatchParts {
     this.open.set(shard, id);
   }
 
-  /** The batch `shard`'s log ends inside (with no note of its drop), or -1. */
-  unfinishedIn(shard: number): number {
-    return this.open.get(shard) ?? -1;
+  /** Damage in `shard`'s log took part of its part of batch `id` (its begin, end or a record). */
+  damage(id: number, shard: number): void {
+    pushTo(this.damaged, id, shard);
   }
 
   /**
@@ -416,7 +427,7 @@ class BatchParts {
    * earlier start dropped it.
    */
   whole(id: number, count: number): boolean {
-    if (this.aborted.has(id)) return false;
+    if (this.aborted.has(id) || this.damaged.has(id)) return false;
     const found = this.found.get(id) ?? [];
     if (found.length === count) return true;
     const members = this.members.get(id);
@@ -425,7 +436,7 @@ class BatchParts {
   }
 
   /**
-   * Per shard, the batches it holds a part of (whole or unfinished) that are not whole and that
+   * Per shard, the batches it holds a part of (whole, unfinished or damaged) that are not whole and that
    * its own log does not note dropped yet. Each shard needs its own note: another shard's note
    * goes when that shard is compacted, and the shard missing a part may be compacted too (its
    * horizon then passes the batch).
@@ -433,13 +444,16 @@ class BatchParts {
   newlyDropped(): Map<number, number[]> {
     const out = new Map<number, number[]>();
     const note = (id: number, shard: number) => {
-      if (!this.aborted.get(id)?.includes(shard)) pushTo(out, shard, id);
+      if (!this.aborted.get(id)?.includes(shard) && !out.get(shard)?.includes(id)) {
+        pushTo(out, shard, id);
+      }
     };
     for (const [id, shards] of this.found) {
       if (this.whole(id, this.counts.get(id)!)) continue;
       for (const s of shards) note(id, s);
     }
     for (const [shard, id] of this.open) note(id, shard);
+    for (const [id, shards] of this.damaged) for (const s of shards) note(id, s);
     return out;
   }
 }
@@ -457,6 +471,27 @@ function participantsAt(buf: Buffer, pos: number): number[] | null {
   const end = start + buf.readUInt32LE(pos + 28);
   if (end - start < 10 + 2 * count) return null;
   return Array.from({ length: count }, (_, i) => buf.readUInt16LE(start + 10 + 2 * i));
+}
+
+/** `ranges` without the bytes [from, to). */
+function cut(ranges: Ranges, from: number, to: number): Ranges {
+  const out: Ranges = [];
+  for (const [start, end] of ranges) {
+    if (start < from) out.push([start, Math.min(end, from)]);
+    if (end > to) out.push([Math.max(start, to), end]);
+  }
+  return out;
+}
+
+/**
+ * For each range of file `i`, whether reading it resumes after bytes skipped (damage, or records
+ * cut after it): a batch open before them is not whole, and ends there.
+ */
+function gapsBefore(files: LogFile[], i: number): boolean[] {
+  const ranges = files[i].ranges ?? [];
+  return ranges.map(([start], k) =>
+    k > 0 || start > 0 || (i > 0 && files[i - 1].damagedTail === true)
+  );
 }
 
 /** Where the record at `pos` would end by its length fields (the end of `buf` if it has none). */
@@ -489,17 +524,27 @@ async function readFile(path: string): Promise<Buffer> {
 
 /**
  * Keeps `bytes`, cut from `path` at `offset`, beside it (`<path>.torn-<offset>`, with a suffix
- * if an earlier start already cut there) and returns the name.
+ * if an earlier start already cut there), durably (file and name: the cut that follows is
+ * synced too, and must not outlive the copy), and returns the name.
  */
 async function keepAside(path: string, offset: number, bytes: Uint8Array): Promise<string> {
   for (let n = 0;; n++) {
     const kept = `${path}.torn-${offset}${n === 0 ? "" : `.${n}`}`;
+    let file: Deno.FsFile;
     try {
-      await Deno.writeFile(kept, bytes, { createNew: true });
-      return kept;
+      file = await Deno.open(kept, { write: true, createNew: true });
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      if (e instanceof Deno.errors.AlreadyExists) continue;
+      throw e;
     }
+    try {
+      await writeAll(file, bytes);
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await syncDir(path.slice(0, path.lastIndexOf("/")) || "/");
+    return kept;
   }
 }
 
@@ -520,24 +565,76 @@ async function survey(
   // Where the open batch began: file index and offset.
   let openFile = -1;
   let openPos = 0;
+  // Damage with no batch open may have taken a BatchBegin: the records after it, up to the next
+  // batch record, are then the rest of that batch's part. A BatchEnd says they are (and which
+  // batch), a BatchBegin that they are not. Where they begin (file index and offset, once seen):
+  let afterDamage = false;
+  let strayFile = -1;
+  let strayPos = 0;
+  // The batch the last damage was inside (its records after the damage are cut too), or -1.
+  let brokenId = -1;
+  // Records cut from the ranges: [from file, from offset, to file, to offset).
+  const cuts: [number, number, number, number][] = [];
+  const where = (file: number, pos: number) => `${files[file].path} offset ${pos}`;
+  const damage = (file: number, pos: number) => {
+    if (open !== -1) {
+      // Part of the open batch's part is gone: it is dropped whole, and ends here.
+      parts.damage(open, shard);
+      log.warning(
+        "recovery",
+        `shard ${shard}: the batch begun at ${where(openFile, openPos)} has damage inside it (at ${
+          where(file, pos)
+        }): dropped`,
+      );
+    }
+    brokenId = open;
+    open = -1;
+    afterDamage = true;
+    strayFile = -1;
+  };
   for (let i = 0; i < files.length; i++) {
     const f = files[i];
     const buf = await readFile(f.path);
     const limit = f.snapshot ? buf.length : dataEnd(buf);
     const result = survey1(
       buf,
-      (pos) => {
+      (pos, size) => {
         const type = buf[pos + 4];
+        if (afterDamage && strayFile === -1) {
+          strayFile = i;
+          strayPos = pos;
+        }
         if (type === RecordType.BatchBegin) {
           open = buf.readDoubleLE(pos + HEADER_SIZE);
           openCount = buf.readUInt16LE(pos + HEADER_SIZE + 8);
           members = participantsAt(buf, pos);
           openFile = i;
           openPos = pos;
+          afterDamage = false;
           if (open > report.lastBatchId) report.lastBatchId = open;
-        } else if (type === RecordType.BatchEnd && open === buf.readDoubleLE(pos + HEADER_SIZE)) {
-          parts.add(open, shard, openCount, members);
-          open = -1;
+        } else if (type === RecordType.BatchEnd) {
+          const id = buf.readDoubleLE(pos + HEADER_SIZE);
+          if (id > report.lastBatchId) report.lastBatchId = id;
+          if (open === id) {
+            parts.add(open, shard, openCount, members);
+            open = -1;
+          } else if (open === -1 && afterDamage) {
+            // The end of a batch whose beginning damage took: its records since the damage
+            // are cut, and the batch is dropped whole.
+            parts.damage(id, shard);
+            cuts.push([strayFile, strayPos, i, pos + size]);
+            afterDamage = false;
+            if (id !== brokenId) {
+              log.warning(
+                "recovery",
+                `shard ${shard}: the batch ending at ${
+                  where(i, pos)
+                } lost its beginning to damage: dropped, with its records from ${
+                  where(strayFile, strayPos)
+                }`,
+              );
+            }
+          }
         } else if (type === RecordType.BatchAbort) {
           const id = buf.readDoubleLE(pos + HEADER_SIZE);
           parts.abort(id, shard);
@@ -552,6 +649,7 @@ async function survey(
           if (horizon > report.lastBatchId) report.lastBatchId = horizon;
         }
       },
+      (pos) => damage(i, pos),
       i === files.length - 1 && !f.snapshot,
       limit,
     );
@@ -597,11 +695,21 @@ async function survey(
         f.size = result.end;
       } else {
         report.corruptBytes += dropped;
+        f.damagedTail = true;
         log.warning(
           "recovery",
           `shard ${shard}: ${f.path}: ${dropped} unreadable bytes at offset ${result.end} (not the newest file; kept as is)`,
         );
       }
+    }
+  }
+  for (const [fromFile, from, toFile, to] of cuts) {
+    for (let i = fromFile; i <= toFile; i++) {
+      files[i].ranges = cut(
+        files[i].ranges!,
+        i === fromFile ? from : 0,
+        i === toFile ? to : Infinity,
+      );
     }
   }
   // A batch the log ends inside was being written when the server stopped (or its end decayed):
@@ -825,13 +933,16 @@ async function noteDropped(
   const file = await Deno.open(last.path, { write: true, create: true });
   try {
     await file.seek(last.size, Deno.SeekMode.Start);
-    for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+    await writeAll(file, bytes);
     await file.syncData();
   } finally {
     file.close();
   }
   if (last.size === 0) await syncDir(dir);
-  (last.ranges ??= []).push([last.size, last.size + bytes.length]);
+  const ranges = last.ranges ??= [];
+  const tail = ranges.at(-1);
+  if (tail && tail[1] === last.size) tail[1] += bytes.length;
+  else ranges.push([last.size, last.size + bytes.length]);
   last.size += bytes.length;
   report.bytes += bytes.length;
   report.lastLsn = lsn;
@@ -888,8 +999,8 @@ export async function recover(
       let batch: [number, RecordView][] | null = null;
       let batchId = -1;
       let batchWhole = false;
-      let lostEnds = 0;
-      for (const f of fileLists[s]) {
+      for (let i = 0; i < fileLists[s].length; i++) {
+        const f = fileLists[s][i];
         const buf = await readFile(f.path);
         const fileId = f.snapshot ? -f.id : f.id;
         const r: RecordView = {
@@ -906,9 +1017,10 @@ export async function recover(
           absent: false,
         };
         const ranges = f.ranges ?? [];
+        const gaps = gapsBefore(fileLists[s], i);
         const found = f.snapshot
           ? null
-          : findSuperseded(buf, ranges, parts, batch === null ? -1 : batchId, batchWhole);
+          : findSuperseded(buf, ranges, gaps, parts, batch === null ? -1 : batchId, batchWhole);
         const marks = found?.marks ?? null;
         // Replayed into empty tables, a key's first kept record finds nothing to look up (unless a
         // batch begun in the previous file, not seen by the pre-pass, still adds keys), and the
@@ -919,7 +1031,10 @@ export async function recover(
           const keys = found?.firsts ?? keyRecordsPerDb(r.view, ranges);
           keys.forEach((n, db) => tables[db]?.reserve(n));
         }
-        for (const [from, to] of ranges) {
+        for (let k = 0; k < ranges.length; k++) {
+          const [from, to] = ranges[k];
+          // A batch open before damage was dropped by the first pass.
+          if (gaps[k]) batch = null;
           for (let pos = from; pos < to; pos = r.end) {
             report.records++;
             const mark = marks === null ? KEPT : marks[pos >>> 5];
@@ -933,8 +1048,6 @@ export async function recover(
             r.absent = empty && mark === FIRST;
             if (r.lsn > report.lastLsn) report.lastLsn = r.lsn;
             if (r.type === RecordType.BatchBegin) {
-              // One whose end is lost (to damage in an older segment) is dropped.
-              if (batch) lostEnds++;
               batchId = r.view.getFloat64(r.payloadStart, true);
               batchWhole = parts.whole(batchId, r.view.getUint16(r.payloadStart + 8, true));
               batch = [];
@@ -967,19 +1080,10 @@ export async function recover(
         done += f.size;
         report.bytes += f.size;
       }
-      // (The batch the log ends inside is dropped and noted below.)
-      if (batch && batchId !== parts.unfinishedIn(s)) lostEnds++;
       if (report.skippedEffects > 0) {
         log.warning(
           "recovery",
           `shard ${s}: skipped ${report.skippedEffects} effect(s) that did not apply (on keys a snapshot no longer holds, or appends to a string whose earlier record was lost to corruption)`,
-        );
-      }
-      if (lostEnds > 0) {
-        report.droppedBatches += lostEnds;
-        log.warning(
-          "recovery",
-          `shard ${s}: dropped ${lostEnds} batch(es) whose end was lost to damage`,
         );
       }
       progress(s, report.records, 1);
@@ -993,7 +1097,7 @@ export async function recover(
     reports[s].droppedBatches += ids.length;
     log.warning(
       "recovery",
-      `shard ${s}: dropped ${ids.length} incomplete batch(es) (never ended, or a part missing in another shard); noted in ${file}, so that later starts drop them too and the next run's records are not read as part of them`,
+      `shard ${s}: dropped ${ids.length} incomplete batch(es) (never ended, damaged, or a part missing in another shard); noted in ${file}, so that later starts drop them too and the next run's records are not read as part of them`,
     );
   }
   // Expiry is judged once, now that the log has been read: a record's deadline may have been

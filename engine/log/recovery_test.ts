@@ -448,3 +448,124 @@ Deno.test("recovery: a record cut short before the preallocated zeros is a torn 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Flips a byte of the `n`th record (from 0) of a segment, so that its CRC fails. */
+function decay(buf: Buffer, n: number, at = HEADER_SIZE): Buffer {
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    pos += recordSize(buf.readUInt32LE(pos + 24), buf.readUInt32LE(pos + 28));
+  }
+  buf[pos + at] ^= 0xff;
+  return buf;
+}
+
+Deno.test("recovery: a batch whose BatchEnd decayed in an older segment is dropped alone; the records after it are kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    const first = segment([
+      batchBegin(7, 1, 1),
+      [PutString, 0, "a", v("1"), 2],
+      [PutString, 0, "b", v("1"), 3],
+      batchEnd(7, 4),
+      [PutString, 0, "k1", v("1"), 5],
+      [PutString, 0, "k2", v("1"), 6],
+    ]);
+    await Deno.writeFile(`${dir}/00001.log`, decay(first, 3));
+    await Deno.writeFile(`${dir}/00002.log`, segment([[PutString, 0, "k3", v("1"), 7]]));
+    assertEquals(await startIn(dir), { k1: "1", k2: "1", k3: "1" });
+    const next = segment([[PutString, 0, "after", v("2"), 10]]);
+    await Deno.writeFile(`${dir}/00002.log`, next, { append: true });
+    assertEquals(await startIn(dir), { k1: "1", k2: "1", k3: "1", after: "2" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Recovers two shards, each from one older segment and a newer one; returns both contents. */
+async function startTwo(older: Buffer[], newer: Rec[][]): Promise<Record<string, string>> {
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    for (const s of [0, 1]) {
+      await Deno.writeFile(`${dirs[s]}/00001.log`, older[s]);
+      await Deno.writeFile(`${dirs[s]}/00002.log`, segment(newer[s]));
+    }
+    const ks = new Keyspace({ shardCount: 2, databases: 1 });
+    await recover(ks, dirs, new Logger("nothing"));
+    const out: Record<string, string> = {};
+    for (const shard of ks.shards) {
+      for (const e of shard.tables[0].values()) {
+        out[e.key] = new TextDecoder().decode(e.value as Uint8Array);
+      }
+    }
+    return out;
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+}
+
+Deno.test("recovery: damage inside a batch part in an older segment drops the whole batch (its BatchBegin, or a record in the middle)", async () => {
+  const p = Buffer.alloc(14);
+  p.writeDoubleLE(5, 0);
+  p.writeUInt16LE(2, 8);
+  p.writeUInt16LE(0, 10);
+  p.writeUInt16LE(1, 12);
+  const part = (keys: string[]): Rec[] => [
+    [RecordType.BatchBegin, 0, "", p, 2],
+    ...keys.map((k, i): Rec => [PutString, 0, k, v("2"), 3 + i]),
+    batchEnd(5, 9),
+  ];
+  const older = (keys: string[], decayed: number) =>
+    decay(
+      segment([[PutString, 0, keys[0], v("1"), 1], ...part(keys), [PutString, 0, "p", v("3"), 10]]),
+      decayed,
+    );
+  const newer: Rec[][] = [[[PutString, 0, "q", v("4"), 11]], [[PutString, 0, "r", v("4"), 11]]];
+  const expected = { x1: "1", y1: "1", p: "3", q: "4", r: "4" };
+  // Shard 0's BatchBegin (record 1), then its second record (record 3).
+  for (const decayed of [1, 3]) {
+    const shard1 = segment([[PutString, 0, "y1", v("1"), 1], ...part(["y1"])]);
+    const shard0 = older(["x1", "x2", "x3"], decayed);
+    assertEquals(await startTwo([shard0, shard1], newer), expected);
+  }
+});
+
+Deno.test("recovery: a batch open where an older segment's unreadable tail begins is dropped, with its records in the next segment", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    const first = segment([
+      [PutString, 0, "before", v("1"), 1],
+      batchBegin(7, 1, 2),
+      [PutString, 0, "a", v("1"), 3],
+      [PutString, 0, "gone", v("1"), 4],
+    ]);
+    first.fill(0xee, first.length - 10); // the last record's end decayed: nothing valid after
+    await Deno.writeFile(`${dir}/00001.log`, first);
+    await Deno.writeFile(
+      `${dir}/00002.log`,
+      segment([[PutString, 0, "b", v("1"), 5], batchEnd(7, 6), [PutString, 0, "c", v("1"), 7]]),
+    );
+    assertEquals(await startIn(dir), { before: "1", c: "1" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: a batch id seen only in a BatchEnd after damage counts in the largest batch id", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    const first = segment([
+      batchBegin(40, 1, 1),
+      [PutString, 0, "a", v("1"), 2],
+      batchEnd(40, 3),
+      [PutString, 0, "k", v("1"), 4],
+    ]);
+    await Deno.writeFile(`${dir}/00001.log`, decay(first, 0));
+    await Deno.writeFile(`${dir}/00002.log`, segment([[PutString, 0, "z", v("1"), 5]]));
+    const ks = new Keyspace({ shardCount: 1, databases: 1 });
+    const [report] = await recover(ks, [dir], new Logger("nothing"));
+    assertEquals(contents(ks, 0), { k: "1", z: "1" });
+    assertEquals(report.lastBatchId, 40);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
