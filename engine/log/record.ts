@@ -72,7 +72,9 @@ export const RecordType = {
   AppendString: 11,
   /**
    * A batch that recovery dropped (a part of it never reached the disk): payload = batch id
-   * (float64). Written by recovery after the parts that did, so that later starts drop it too
+   * (float64), then a byte: 1 when the note closes a batch its shard's log ended inside (it
+   * follows that batch's records, as a BatchEnd would), else 0 (absent in notes written before
+   * it was added). Written by recovery after the parts that did, so that later starts drop it too
    * (once the shard missing a part has a snapshot made after the batch, its horizon would
    * otherwise make the batch look whole).
    */

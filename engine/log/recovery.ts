@@ -48,7 +48,7 @@ export interface LogFile {
   ranges?: [number, number][];
   /** Bytes of damage the first pass skipped in it. */
   skipped?: number;
-  /** Damage ends it: nothing valid follows its last range (an older segment only). */
+  /** Damage or a cut ends it: nothing valid follows its last range (records after it resume after a gap). */
   damagedTail?: boolean;
 }
 
@@ -126,8 +126,13 @@ function survey1(
       continue;
     }
     if (pos > start) ranges.push([start, pos]);
-    // Nothing but zeros from here: space preallocated for writes (zero_fill.ts), not damage.
-    if (pos >= limit) return { ranges, end: pos, skipped };
+    if (pos >= limit) {
+      // Nothing but zeros from here. In the newest file, space preallocated for writes
+      // (zero_fill.ts). An older segment's is cut off durably before the next segment begins
+      // (ShardLog.open): there, zeros are records that decayed or never reached the disk.
+      if (!newest) damage(pos);
+      return { ranges, end: pos, skipped };
+    }
     // In the newest file the first invalid record ends the data, whatever follows it. Writes
     // there were not all fdatasynced, and after a crash or power loss the pages written since the
     // last fdatasync may be on disk in any order (one that never got there reads as zeros or as
@@ -416,6 +421,11 @@ class BatchParts {
     this.open.set(shard, id);
   }
 
+  /** The batch `shard`'s log ends inside, or -1. */
+  unfinishedIn(shard: number): number {
+    return this.open.get(shard) ?? -1;
+  }
+
   /** Damage in `shard`'s log took part of its part of batch `id` (its begin, end or a record). */
   damage(id: number, shard: number): void {
     pushTo(this.damaged, id, shard);
@@ -473,6 +483,12 @@ function participantsAt(buf: Buffer, pos: number): number[] | null {
   return Array.from({ length: count }, (_, i) => buf.readUInt16LE(start + 10 + 2 * i));
 }
 
+/** Whether the BatchAbort at `pos` closes a batch its shard's log ended inside (follows its records). */
+function closesBatch(buf: Buffer, pos: number): boolean {
+  return buf.readUInt32LE(pos + 28) > 8 &&
+    buf[pos + HEADER_SIZE + buf.readUInt32LE(pos + 24) + 8] === 1;
+}
+
 /** `ranges` without the bytes [from, to). */
 function cut(ranges: Ranges, from: number, to: number): Ranges {
   const out: Ranges = [];
@@ -489,9 +505,12 @@ function cut(ranges: Ranges, from: number, to: number): Ranges {
  */
 function gapsBefore(files: LogFile[], i: number): boolean[] {
   const ranges = files[i].ranges ?? [];
-  return ranges.map(([start], k) =>
-    k > 0 || start > 0 || (i > 0 && files[i - 1].damagedTail === true)
-  );
+  // Damage that ended an earlier file counts across files with nothing valid in them (a segment
+  // lost whole, empty or zeros): a batch open before them must not run on into this one.
+  let j = i - 1;
+  while (j >= 0 && files[j].damagedTail !== true && (files[j].ranges?.length ?? 0) === 0) j--;
+  const damagedBefore = j >= 0 && files[j].damagedTail === true;
+  return ranges.map(([start], k) => k > 0 || start > 0 || damagedBefore);
 }
 
 /** Where the record at `pos` would end by its length fields (the end of `buf` if it has none). */
@@ -576,6 +595,19 @@ async function survey(
   // Records cut from the ranges: [from file, from offset, to file, to offset).
   const cuts: [number, number, number, number][] = [];
   const where = (file: number, pos: number) => `${files[file].path} offset ${pos}`;
+  // The end of a batch whose beginning damage took (its BatchEnd, or the note that closed it):
+  // its records since the damage are cut, and the batch is dropped whole.
+  const cutLostBeginning = (id: number, file: number, pos: number, size: number) => {
+    parts.damage(id, shard);
+    cuts.push([strayFile, strayPos, file, pos + size]);
+    afterDamage = false;
+    if (id === brokenId) return;
+    log.warning(
+      "recovery",
+      `shard ${shard}: the batch ending at ${where(file, pos)} lost its beginning to damage: ` +
+        `dropped, with its records from ${where(strayFile, strayPos)}`,
+    );
+  };
   const damage = (file: number, pos: number) => {
     if (open !== -1) {
       // Part of the open batch's part is gone: it is dropped whole, and ends here.
@@ -596,6 +628,7 @@ async function survey(
     const f = files[i];
     const buf = await readFile(f.path);
     const limit = f.snapshot ? buf.length : dataEnd(buf);
+    const newest = i === files.length - 1 && !f.snapshot;
     const result = survey1(
       buf,
       (pos, size) => {
@@ -619,21 +652,7 @@ async function survey(
             parts.add(open, shard, openCount, members);
             open = -1;
           } else if (open === -1 && afterDamage) {
-            // The end of a batch whose beginning damage took: its records since the damage
-            // are cut, and the batch is dropped whole.
-            parts.damage(id, shard);
-            cuts.push([strayFile, strayPos, i, pos + size]);
-            afterDamage = false;
-            if (id !== brokenId) {
-              log.warning(
-                "recovery",
-                `shard ${shard}: the batch ending at ${
-                  where(i, pos)
-                } lost its beginning to damage: dropped, with its records from ${
-                  where(strayFile, strayPos)
-                }`,
-              );
-            }
+            cutLostBeginning(id, i, pos, size);
           }
         } else if (type === RecordType.BatchAbort) {
           const id = buf.readDoubleLE(pos + HEADER_SIZE);
@@ -641,8 +660,12 @@ async function survey(
           // A note may outlive its batch's records (in a segment a compaction left): new batch
           // ids must not meet it.
           if (id > report.lastBatchId) report.lastBatchId = id;
-          // The note of a batch that never ended closes it (see below).
+          // The note of a batch that never ended closes it (see below), as its BatchEnd would
+          // have, also when damage took the batch's beginning since.
           if (id === open) open = -1;
+          else if (open === -1 && afterDamage && closesBatch(buf, pos)) {
+            cutLostBeginning(id, i, pos, size);
+          }
         } else if (type === RecordType.SnapshotInfo && f.snapshot) {
           const horizon = buf.readDoubleLE(pos + HEADER_SIZE + buf.readUInt32LE(pos + 24));
           parts.horizons[shard] = horizon;
@@ -650,7 +673,7 @@ async function survey(
         }
       },
       (pos) => damage(i, pos),
-      i === files.length - 1 && !f.snapshot,
+      newest,
       limit,
     );
     f.ranges = result.ranges;
@@ -662,7 +685,8 @@ async function survey(
         `shard ${shard}: ${f.path}: skipped ${result.skipped} corrupt bytes; later records kept`,
       );
     }
-    if (result.end < buf.length && result.end >= limit) {
+    const zeros = result.end >= limit;
+    if (result.end < buf.length && zeros && newest) {
       // Zeros only: the file's preallocated space, left by a crash (a clean stop trims it).
       log.notice(
         "recovery",
@@ -677,11 +701,13 @@ async function survey(
       // later (its last bytes may be zeros): not with the preallocated zeros after them.
       // (A length field that is garbage claims megabytes of the zeros: not those.)
       const claimed = claimedEnd(buf, result.end);
-      const end = claimed - limit > 1024 * 1024
+      const end = zeros
+        ? buf.length
+        : claimed - limit > 1024 * 1024
         ? limit
         : Math.min(buf.length, Math.max(limit, claimed));
       const dropped = end - result.end;
-      if (i === files.length - 1 && !f.snapshot) {
+      if (newest) {
         report.truncatedBytes += dropped;
         // The bytes cut are kept beside the segment: a tail is told from damage by the record
         // format alone (a damaged length field reads as a record cut short), so nothing that
@@ -698,18 +724,20 @@ async function survey(
         f.damagedTail = true;
         log.warning(
           "recovery",
-          `shard ${shard}: ${f.path}: ${dropped} unreadable bytes at offset ${result.end} (not the newest file; kept as is)`,
+          `shard ${shard}: ${f.path}: ${dropped} ${
+            zeros ? "bytes of zeros where records should be" : "unreadable bytes"
+          } at offset ${result.end} (not the newest file; kept as is)`,
         );
       }
     }
   }
   for (const [fromFile, from, toFile, to] of cuts) {
     for (let i = fromFile; i <= toFile; i++) {
-      files[i].ranges = cut(
-        files[i].ranges!,
-        i === fromFile ? from : 0,
-        i === toFile ? to : Infinity,
-      );
+      const f = files[i];
+      const end = f.ranges!.at(-1)?.[1];
+      f.ranges = cut(f.ranges!, i === fromFile ? from : 0, i === toFile ? to : Infinity);
+      // Records cut at the end of a file: the next one resumes after a gap, as after damage.
+      if (f.ranges.at(-1)?.[1] !== end) f.damagedTail = true;
     }
   }
   // A batch the log ends inside was being written when the server stopped (or its end decayed):
@@ -915,6 +943,8 @@ async function noteDropped(
   files: LogFile[],
   ids: number[],
   report: ShardRecovery,
+  /** The batch the shard's log ended inside, whose records the note follows, or -1. */
+  closes: number,
 ): Promise<string> {
   let last = files.at(-1)!;
   if (last.snapshot) {
@@ -922,12 +952,13 @@ async function noteDropped(
     last = { id, path: `${dir}/${segmentName(id)}`, snapshot: false, size: 0, ranges: [] };
     files.push(last);
   }
-  const bytes = Buffer.alloc(ids.length * recordSize(0, 8));
-  const payload = new Uint8Array(8);
+  const bytes = Buffer.alloc(ids.length * recordSize(0, 9));
+  const payload = new Uint8Array(9);
   let pos = 0;
   let lsn = Math.max(report.lastLsn, Date.now() * 1000);
   for (const id of ids) {
     putDouble(payload, 0, id);
+    payload[8] = id === closes ? 1 : 0;
     pos = writeRecord(bytes, pos, RecordType.BatchAbort, 0, 0, "", payload, ++lsn);
   }
   const file = await Deno.open(last.path, { write: true, create: true });
@@ -1093,7 +1124,13 @@ export async function recover(
   }
   // Replay skipped these already (they are not whole); the notes make later starts skip them too.
   for (const [s, ids] of parts.newlyDropped()) {
-    const file = await noteDropped(shardDirs[s], fileLists[s], ids, reports[s]);
+    const file = await noteDropped(
+      shardDirs[s],
+      fileLists[s],
+      ids,
+      reports[s],
+      parts.unfinishedIn(s),
+    );
     reports[s].droppedBatches += ids.length;
     log.warning(
       "recovery",

@@ -229,7 +229,7 @@ Deno.test("recovery: a batch dropped at one start stays dropped once the shard m
     assertEquals(await start(), false);
     // The drop is noted in shard 0's log, once.
     const noted = (await Deno.stat(`${dirs[0]}/00001.log`)).size;
-    assertEquals(noted, shard0.length + recordSize(0, 8));
+    assertEquals(noted, shard0.length + recordSize(0, 9));
     // Shard 1 is compacted: its snapshot's horizon is past the batch, which it never applied.
     await Deno.writeFile(
       `${dirs[1]}/00002.snap`,
@@ -260,7 +260,7 @@ Deno.test("recovery: a batch that never ended is dropped and noted, so the next 
     await Deno.writeFile(`${dir}/00002.log`, second);
     assertEquals(await startIn(dir), { before: "1" });
     // Noted after it (a BatchAbort record), once; nothing is cut.
-    const noted = second.length + recordSize(0, 8);
+    const noted = second.length + recordSize(0, 9);
     assertEquals((await Deno.stat(`${dir}/00001.log`)).size, first.length);
     assertEquals((await Deno.stat(`${dir}/00002.log`)).size, noted);
     // The next run appends where the log now ends.
@@ -565,6 +565,111 @@ Deno.test("recovery: a batch id seen only in a BatchEnd after damage counts in t
     const [report] = await recover(ks, [dir], new Logger("nothing"));
     assertEquals(contents(ks, 0), { k: "1", z: "1" });
     assertEquals(report.lastBatchId, 40);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: the note that closed a batch the log ended inside still ends it once damage took its BatchBegin", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    await Deno.writeFile(
+      `${dir}/00001.log`,
+      segment([
+        [PutString, 0, "before", v("1"), 1],
+        batchBegin(7, 1, 2),
+        [PutString, 0, "a", v("1"), 3],
+        [PutString, 0, "b", v("1"), 4],
+      ]),
+    );
+    // The server stopped inside batch 7: dropped, and noted after its records.
+    assertEquals(await startIn(dir), { before: "1" });
+    const later = Date.now() * 1000 + 1e9; // after the note's sequence number
+    await Deno.writeFile(`${dir}/00002.log`, segment([[PutString, 0, "k", v("1"), later]]));
+    // Later the batch's BatchBegin decays: its records are still not plain records.
+    const first = Buffer.from(await Deno.readFile(`${dir}/00001.log`));
+    await Deno.writeFile(`${dir}/00001.log`, decay(first, 1));
+    assertEquals(await startIn(dir), { before: "1", k: "1" });
+    // Also when the damage is inside the batch, after its BatchBegin.
+    await Deno.writeFile(`${dir}/00001.log`, decay(decay(first, 1), 2));
+    assertEquals(await startIn(dir), { before: "1", k: "1" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: a batch open where an empty older segment follows damage is dropped, not carried into the next segment", async () => {
+  for (const empty of [new Uint8Array(0), new Uint8Array(8192)]) {
+    const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+    try {
+      const first = segment([
+        [PutString, 0, "before", v("1"), 1],
+        batchBegin(7, 1, 2),
+        [PutString, 0, "a", v("1"), 3],
+        [PutString, 0, "gone", v("1"), 4],
+      ]);
+      first.fill(0xee, first.length - 10); // its tail decayed
+      await Deno.writeFile(`${dir}/00001.log`, first);
+      await Deno.writeFile(`${dir}/00002.log`, empty); // lost whole
+      await Deno.writeFile(
+        `${dir}/00003.log`,
+        segment([[PutString, 0, "k1", v("1"), 10], [PutString, 0, "k2", v("1"), 11]]),
+      );
+      assertEquals(await startIn(dir), { before: "1", k1: "1", k2: "1" });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("recovery: zeros ending an older segment are damage, not preallocated space (a rotation cuts that durably first)", async () => {
+  const zeroTail = (records: Rec[]) => Buffer.concat([segment(records), Buffer.alloc(4096)]);
+  // The batch's end (and a record) read back as zeros: it is dropped, and the next segment's
+  // records are not taken for the rest of it.
+  let dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    const first = zeroTail([
+      [PutString, 0, "before", v("1"), 1],
+      batchBegin(7, 1, 2),
+      [PutString, 0, "a", v("1"), 3],
+    ]);
+    await Deno.writeFile(`${dir}/00001.log`, first);
+    await Deno.writeFile(
+      `${dir}/00002.log`,
+      segment([[PutString, 0, "k1", v("1"), 10], [PutString, 0, "k2", v("1"), 11]]),
+    );
+    assertEquals(await startIn(dir), { before: "1", k1: "1", k2: "1" });
+    assertEquals((await Deno.stat(`${dir}/00001.log`)).size, first.length); // kept as is
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // A BatchBegin read back as zeros: the rest of its batch in the next segment is cut.
+  dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    await Deno.writeFile(`${dir}/00001.log`, zeroTail([[PutString, 0, "before", v("1"), 1]]));
+    await Deno.writeFile(
+      `${dir}/00002.log`,
+      segment([[PutString, 0, "b", v("1"), 3], batchEnd(7, 4), [PutString, 0, "k", v("1"), 5]]),
+    );
+    assertEquals(await startIn(dir), { before: "1", k: "1" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: records of a damaged batch cut up to the end of an older segment do not leave the batch open into the next", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    const first = segment([
+      [PutString, 0, "before", v("1"), 1],
+      batchBegin(7, 1, 2),
+      [PutString, 0, "a", v("1"), 3],
+      [PutString, 0, "b", v("1"), 4],
+      batchEnd(7, 5), // the segment's last record
+    ]);
+    await Deno.writeFile(`${dir}/00001.log`, decay(first, 2)); // "a" decayed
+    await Deno.writeFile(`${dir}/00002.log`, segment([[PutString, 0, "k", v("1"), 6]]));
+    assertEquals(await startIn(dir), { before: "1", k: "1" });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

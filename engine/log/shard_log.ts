@@ -597,9 +597,10 @@ export class ShardLog {
   /**
    * Ends the open file's zero filling and cuts the file back to its data (what its fdatasyncs
    * cover), so that only a crash leaves a tail of zeros for recovery to take off. Failing to is
-   * reported, not taken for a failure of the log: recovery trims the zeros too.
+   * reported, not taken for a failure of the log (recovery trims the newest file's zeros too),
+   * unless `strict` (a rotation: an older segment must not end in zeros).
    */
-  private async trimFile(): Promise<void> {
+  private async trimFile(strict = false): Promise<void> {
     const zero = this.zero;
     this.zero = null;
     if (zero === null) return;
@@ -610,6 +611,7 @@ export class ShardLog {
         await file.truncate(this.fileBytes);
       }
     } catch (e) {
+      if (strict) throw e;
       this.onWarning?.(`shard ${this.index}: trimming the preallocated space of a segment: ${e}`);
     }
   }
@@ -646,8 +648,10 @@ export class ShardLog {
   private async open(segment: number): Promise<Deno.FsFile> {
     if (this.fileSegment === segment && this.file) return this.file;
     if (this.file) {
+      // Cut back to its data durably before the next segment exists: recovery then reads zeros
+      // ending an older segment as damage, never as preallocated space a crash left.
+      await this.trimFile(true);
       await this.file.syncData();
-      await this.trimFile();
       this.file.close();
       this.file = null;
       this.fileSegment = -1;
