@@ -439,3 +439,27 @@ Deno.test("compaction: other shards' async records are on disk before a snapshot
     await server.close();
   }
 });
+
+Deno.test("compaction: a snapshot whose first record (its batch horizon) decayed still holds its batches whole", async () => {
+  const dir = await tempDir();
+  let server = await startFerric({ "data-dir": dir, "shard-count": 2 });
+  const c = await RawClient.connect(server.port);
+  const keys = Array.from({ length: 20 }, (_, i) => `key${i}`);
+  await c.call("MSET", ...keys.flatMap((k) => [k, `v-${k}`])); // one batch, a part in each shard
+  assertEquals(await c.call("FERRICSTORE.COMPACT", "1"), "+OK\r\n");
+  c.close();
+  await server.close();
+  const [snap] = (await listLogFiles(`${dir}/shard_1`)).filter((f) => f.snapshot);
+  const bytes = await Deno.readFile(snap.path);
+  bytes[35] ^= 0x01; // in the horizon, the payload of the first record: its CRC fails
+  await Deno.writeFile(snap.path, bytes);
+  server = await startFerric({ "data-dir": dir, "shard-count": 2 });
+  const r = await RawClient.connect(server.port);
+  try {
+    for (const k of keys) assertEquals(await r.call("GET", k), `$${k.length + 2}\r\nv-${k}\r\n`, k);
+  } finally {
+    r.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -256,6 +256,9 @@ export class Compactor {
           if (batch.length) await flushBatch();
         } while (cursor !== 0 && tables[db] === table); // tables[db] changes on flush or swap
       }
+      // The horizon again at the end: recovery takes either, so one decayed record does not
+      // make every batch this snapshot holds look incomplete (dropped in the other shards).
+      await writeAll(file, info);
       await file.syncData();
       // The snapshot holds the state the walk saw, which may include the effects of batches
       // whose other parts are async records of other shards not yet fdatasync'ed: those go to

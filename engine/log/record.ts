@@ -57,9 +57,10 @@ export const RecordType = {
   /** End of an atomic batch: payload = batch id (float64). */
   BatchEnd: 9,
   /**
-   * First record of a snapshot: payload = its batch horizon (float64): every batch with a smaller
-   * id was wholly in the log before the snapshot's boundary, so its part in this shard is part of
-   * the snapshot (recovery must not call the batch incomplete for lack of it).
+   * First record of a snapshot, and again its last (in snapshots made since that was added, so
+   * that one decayed copy loses nothing): payload = its batch horizon (float64): every batch
+   * with a smaller id was wholly in the log before the snapshot's boundary, so its part in this
+   * shard is part of the snapshot (recovery must not call the batch incomplete for lack of it).
    */
   SnapshotInfo: 10,
   /**
