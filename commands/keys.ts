@@ -78,7 +78,9 @@ function parseCursor(b: Uint8Array): bigint {
 }
 
 /** OBJECT ENCODING of a string entry: its pinned encoding, else what Redis derives. */
-function stringEncoding(db: Database, e: Entry): string {
+export function stringEncoding(db: Database, e: Entry): string {
+  // "int-unshared": an integer in its own object (COPY's dupStringObject), not a shared one.
+  if (e.encoding === "int-unshared") return "int";
   if (e.encoding !== undefined) return e.encoding;
   const length = e.strLen;
   if (length > 44) return "raw";
@@ -91,11 +93,17 @@ function stringEncoding(db: Database, e: Entry): string {
 /** True when Redis would hold this string as a shared integer object. */
 function isSharedInteger(server: Server, db: Database, e: Entry): boolean {
   if (!(e.value instanceof Uint8Array) || stringEncoding(db, e) !== "int") return false;
+  if (e.encoding === "int-unshared") return false;
   // Shared integers are off when maxmemory evicts by LRU/LFU (MAXMEMORY_FLAG_NO_SHARED_INTEGERS).
   const policy = server.config.str("maxmemory-policy");
   if (server.config.int("maxmemory") !== 0 && /-(lru|lfu)$/.test(policy)) return false;
   const v = parseInt64(e.value);
   return typeof v === "number" && v >= 0 && v < SHARED_INTEGERS;
+}
+
+/** OBJECT REFCOUNT (and DEBUG OBJECT's refcount) of a string entry. */
+export function stringRefcount(server: Server, db: Database, e: Entry): number {
+  return isSharedInteger(server, db, e) ? SHARED_REFCOUNT : 1;
 }
 
 /** Copies the access bookkeeping of an entry that moves to a new key (RENAME, MOVE). */
@@ -437,7 +445,10 @@ export const keyCommands: CommandSpec[] = [
         dst.delete(to);
       }
       const v = e.value;
-      dst.set(to, v instanceof Uint8Array ? copyBytes(v) : v.clone(), e.expireAt, e.encoding);
+      // Redis's COPY duplicates a string into an object of its own (dupStringObject): a shared
+      // integer's copy has refcount 1.
+      const encoding = isSharedInteger(ctx.server, src, e) ? "int-unshared" : e.encoding;
+      dst.set(to, v instanceof Uint8Array ? copyBytes(v) : v.clone(), e.expireAt, encoding);
       dst.notify("g", "copy_to", to);
       return 1;
     },
@@ -634,7 +645,7 @@ export const keyCommands: CommandSpec[] = [
         (ctx, argv) => {
           const e = objectEntry(ctx, argv);
           if (e === undefined) return null;
-          return isSharedInteger(ctx.server, ctx.db, e) ? SHARED_REFCOUNT : 1;
+          return stringRefcount(ctx.server, ctx.db, e);
         },
       ),
     ],

@@ -20,6 +20,7 @@ import {
 import { recover } from "../engine/log/recovery.ts";
 import type { DataValue } from "../engine/values/types.ts";
 import { formatDouble, parseInt64 } from "../protocol/numbers.ts";
+import { stringEncoding, stringRefcount } from "./keys.ts";
 import {
   Double,
   NO_REPLY,
@@ -1160,17 +1161,6 @@ function addressOf(e: Entry): string {
   return `0x${a.toString(16)}`;
 }
 
-/** A string entry's OBJECT ENCODING (as commands/keys.ts derives it). */
-function stringEncoding(e: Entry): string {
-  if (e.encoding !== undefined) return e.encoding;
-  const length = e.strLen;
-  if (length > 44) return "raw";
-  if (e.cold) return "embstr";
-  const v = e.value as Uint8Array;
-  if (v.length <= 20 && parseInt64(v) !== null) return "int";
-  return "embstr";
-}
-
 /** Bytes a listpack entry of `v` takes (encoding header, data, back-length). */
 function listpackEntrySize(v: Uint8Array): number {
   const n = v.length <= 20 ? parseInt64(v) : null;
@@ -1232,15 +1222,9 @@ function debugObject(
   const ks = db.keyspace;
   const isString = e.cold || e.value instanceof Uint8Array;
   const encoding = isString
-    ? stringEncoding(e)
+    ? stringEncoding(db, e)
     : (e.value as DataValue).encoding(ks.encodingLimits);
-  let refcount = 1;
-  if (encoding === "int") {
-    const policy = server.config.str("maxmemory-policy");
-    const shared = server.config.int("maxmemory") === 0 || !/-(lru|lfu)$/.test(policy);
-    const n = parseInt64(e.value as Uint8Array);
-    if (shared && typeof n === "number" && n >= 0 && n < 10000) refcount = 2147483647;
-  }
+  const refcount = isString ? stringRefcount(server, db, e) : 1;
   const serialized = e.strLen >= 0 ? e.strLen : (e.value as DataValue).encode().length;
   // As in Redis, the idle time is read from the field whatever it holds.
   const lru = ks.lfuMode ? e.lru : (e.lru + LRU_EPOCH_S) & 0xffffff;

@@ -181,11 +181,11 @@ export class Entry {
 const EMPTY_BUFFER = new ArrayBuffer(0);
 
 /** Encodings a string can have pinned ({@link Entry.encoding}), by their code in the entry. */
-const ENCODINGS = [undefined, "raw", "embstr"] as const;
+const ENCODINGS = [undefined, "raw", "embstr", "int-unshared"] as const;
 
 /** The code of a pinned encoding; any other name (`int` …) is derived from the content: 0. */
 function encodingCode(encoding: string | undefined): number {
-  return encoding === "raw" ? 1 : encoding === "embstr" ? 2 : 0;
+  return encoding === "raw" ? 1 : encoding === "embstr" ? 2 : encoding === "int-unshared" ? 3 : 0;
 }
 
 /** {@link Entry.locSegment} of a value that has no place in the log (segment ids start at 1). */
