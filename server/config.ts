@@ -326,7 +326,8 @@ export const PARAMS: readonly ParamDef[] = [
     default: "256mb",
     min: 4096,
     mutable: true,
-    doc: "Size at which a shard log segment rotates.",
+    doc:
+      "Size at which a shard log segment rotates (never inside a shard's part of a batch: a segment may pass it by one such part).",
   },
   {
     name: "merge-dead-ratio",

@@ -6,7 +6,8 @@
  *  ------  ----  ---------------------------------------------------------------
  *       0     4  crc32      CRC-32 (IEEE) of bytes 4 .. end of the record
  *       4     1  type       RecordType, append-only numbering (see below)
- *       5     1  flags      reserved, 0
+ *       5     1  flags      bit 0 on a BatchBegin: the shard's part of the batch is wholly in
+ *                           this segment (RecordFlags); other bits reserved, 0
  *       6     2  db         logical database (0xffff: every database)
  *       8     8  lsn        log sequence number: microseconds since the epoch when the record
  *                           was made, strictly increasing within a shard (float64)
@@ -26,6 +27,16 @@ import type { Buffer } from "node:buffer";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { putBytes, putUint32 } from "../bytes.ts";
 import { effectSize, writeEffect } from "../values/codec.ts";
+
+/** Bits of a record's flags byte. */
+export const RecordFlags = {
+  /**
+   * On a BatchBegin: the shard's part of the batch (to its BatchEnd) is in the same segment. A
+   * log that sets it never rotates inside a batch part, so an older segment that ends inside
+   * one lost its end (recovery). Parts written before it was added may straddle a rotation.
+   */
+  WholeInSegment: 1,
+} as const;
 
 /** Bytes before the key. */
 export const HEADER_SIZE = 32;
@@ -189,13 +200,14 @@ export function writeRecord(
   key: string,
   payload: Payload,
   lsn: number,
+  flags = 0,
 ): number {
   const keyLen = key.length;
   const valLen = payload ? payload.length : 0;
   // The header is written byte by byte: Buffer's write methods check their arguments in
   // JavaScript on every call, which cost more than the writes (one record per write command).
   out[pos + 4] = type;
-  out[pos + 5] = 0;
+  out[pos + 5] = flags;
   out[pos + 6] = db;
   out[pos + 7] = db >>> 8;
   putDouble(out, pos + 8, lsn);

@@ -28,6 +28,7 @@ import {
   checkRecord,
   HEADER_SIZE,
   putDouble,
+  RecordFlags,
   recordSize,
   RecordType,
   writeRecord,
@@ -584,6 +585,8 @@ async function survey(
   // Where the open batch began: file index and offset.
   let openFile = -1;
   let openPos = 0;
+  // The open batch's part was written to stay in one segment (RecordFlags.WholeInSegment).
+  let openWhole = false;
   // Damage with no batch open may have taken a BatchBegin: the records after it, up to the next
   // batch record, are then the rest of that batch's part. A BatchEnd says they are (and which
   // batch), a BatchBegin that they are not. Where they begin (file index and offset, once seen):
@@ -643,6 +646,7 @@ async function survey(
           members = participantsAt(buf, pos);
           openFile = i;
           openPos = pos;
+          openWhole = (buf[pos + 5] & RecordFlags.WholeInSegment) !== 0;
           afterDamage = false;
           if (open > report.lastBatchId) report.lastBatchId = open;
         } else if (type === RecordType.BatchEnd) {
@@ -678,6 +682,17 @@ async function survey(
     );
     f.ranges = result.ranges;
     f.skipped = result.skipped;
+    if (open !== -1 && openWhole && !newest && !f.snapshot && result.end === buf.length) {
+      // An older segment ends inside a batch part written never to straddle a rotation: the
+      // part's end (and any records after it) did not survive, though no bytes look damaged
+      // (a file system that lost the file's tail).
+      log.warning(
+        "recovery",
+        `shard ${shard}: ${f.path}: ends inside the batch begun at offset ${openPos} (not the newest file): its end was lost`,
+      );
+      damage(i, buf.length);
+      f.damagedTail = true;
+    }
     if (result.skipped > 0) {
       report.corruptBytes += result.skipped;
       log.warning(

@@ -3,17 +3,17 @@ import { assertEquals } from "../../tests/_assert.ts";
 import { Keyspace } from "../keyspace.ts";
 import { Logger } from "../../server/log.ts";
 import { recover } from "./recovery.ts";
-import { HEADER_SIZE, recordSize, RecordType, writeRecord } from "./record.ts";
+import { HEADER_SIZE, RecordFlags, recordSize, RecordType, writeRecord } from "./record.ts";
 
-/** One record to write: [type, db, key, payload, lsn, expireAt]. */
-type Rec = [number, number, string, Uint8Array | null, number, number?];
+/** One record to write: [type, db, key, payload, lsn, expireAt, flags]. */
+type Rec = [number, number, string, Uint8Array | null, number, number?, number?];
 
 function segment(records: Rec[]): Buffer {
   const size = records.reduce((n, [, , k, p]) => n + recordSize(k.length, p?.length ?? 0), 0);
   const buf = Buffer.alloc(size);
   let pos = 0;
-  for (const [type, db, key, payload, lsn, expireAt] of records) {
-    pos = writeRecord(buf, pos, type, db, expireAt ?? 0, key, payload, lsn);
+  for (const [type, db, key, payload, lsn, expireAt, flags] of records) {
+    pos = writeRecord(buf, pos, type, db, expireAt ?? 0, key, payload, lsn, flags);
   }
   return buf;
 }
@@ -670,6 +670,44 @@ Deno.test("recovery: records of a damaged batch cut up to the end of an older se
     await Deno.writeFile(`${dir}/00001.log`, decay(first, 2)); // "a" decayed
     await Deno.writeFile(`${dir}/00002.log`, segment([[PutString, 0, "k", v("1"), 6]]));
     assertEquals(await startIn(dir), { before: "1", k: "1" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: an older segment that ends inside a batch part written never to straddle a rotation lost the batch's end", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  try {
+    const [type, db, key, payload, lsn] = batchBegin(7, 1, 2);
+    await Deno.writeFile(
+      `${dir}/00001.log`,
+      segment([
+        [PutString, 0, "before", v("1"), 1],
+        [type, db, key, payload, lsn, 0, RecordFlags.WholeInSegment],
+        [PutString, 0, "a", v("1"), 3],
+      ]), // cut at a record boundary: no bytes look damaged
+    );
+    await Deno.writeFile(
+      `${dir}/00002.log`,
+      segment([[PutString, 0, "k1", v("1"), 10], [PutString, 0, "k2", v("1"), 11]]),
+    );
+    assertEquals(await startIn(dir), { before: "1", k1: "1", k2: "1" });
+    // The same batch written before the flag existed may straddle the rotation: kept whole.
+    await Deno.writeFile(
+      `${dir}/00001.log`,
+      segment([[PutString, 0, "before", v("1"), 1], batchBegin(7, 1, 2), [
+        PutString,
+        0,
+        "a",
+        v("1"),
+        3,
+      ]]),
+    );
+    await Deno.writeFile(
+      `${dir}/00002.log`,
+      segment([[PutString, 0, "b", v("1"), 4], batchEnd(7, 5), [PutString, 0, "k", v("1"), 10]]),
+    );
+    assertEquals(await startIn(dir), { before: "1", a: "1", b: "1", k: "1" });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

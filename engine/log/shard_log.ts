@@ -13,7 +13,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type Payload, recordSize, writeRecord } from "./record.ts";
+import { type Payload, RecordFlags, recordSize, RecordType, writeRecord } from "./record.ts";
 import { syncDirSync } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
@@ -63,6 +63,8 @@ export class ShardLog {
   segment: number;
   /** Logical size of that segment, pending bytes included. */
   private segmentBytes: number;
+  /** Between a BatchBegin and its BatchEnd: no rotation (RecordFlags.WholeInSegment). */
+  private inBatch = false;
   private chunks: Chunk[] = [];
   /** Written chunk buffers kept for reuse (allocating 64 KiB per flush shows in profiles). */
   private spare: Buffer[] = [];
@@ -184,10 +186,18 @@ export class ShardLog {
     if (this.failed) throw this.failed;
     if (this.closedLog) throw new Error(`shard ${this.index}: the log is closed`);
     const size = recordSize(key.length, payload ? payload.length : 0);
-    if (this.segmentBytes > 0 && this.segmentBytes + size > this.segmentLimit()) {
+    // A batch's part stays in one segment (which may pass the limit by that much), so that
+    // recovery can tell an older segment ending inside a batch for damage.
+    const begins = type === RecordType.BatchBegin;
+    if (
+      (begins || !this.inBatch) && this.segmentBytes > 0 &&
+      this.segmentBytes + size > this.segmentLimit()
+    ) {
       this.segment++;
       this.segmentBytes = 0;
     }
+    if (begins) this.inBatch = true;
+    else if (type === RecordType.BatchEnd) this.inBatch = false;
     let chunk = this.chunks[this.chunks.length - 1];
     if (
       chunk === undefined || chunk.segment !== this.segment || chunk.buf.length - chunk.pos < size
@@ -204,7 +214,17 @@ export class ShardLog {
       }
     }
     const offset = this.segmentBytes;
-    chunk.pos = writeRecord(chunk.buf, chunk.pos, type, db, expireAt, key, payload, lsn);
+    chunk.pos = writeRecord(
+      chunk.buf,
+      chunk.pos,
+      type,
+      db,
+      expireAt,
+      key,
+      payload,
+      lsn,
+      begins ? RecordFlags.WholeInSegment : 0,
+    );
     this.segmentBytes += size;
     this.stats.bytes += size;
     this.stats.records++;

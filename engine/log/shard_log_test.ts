@@ -370,3 +370,47 @@ Deno.test("ShardLog: writes that reach the space being zero-filled wait for the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ShardLog: a batch part never straddles a rotation, and its BatchBegin says so", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const log = new ShardLog(0, dir, 1, 0, () => 400); // segments of ~400 bytes
+  const value = new Uint8Array(100);
+  const id = new Uint8Array(10);
+  let lsn = 1;
+  try {
+    log.append(RecordType.PutString, 0, 0, "plain", value, lsn++, false, 0);
+    for (let batch = 0; batch < 3; batch++) {
+      log.append(RecordType.BatchBegin, 0, 0, "", id, lsn++, false, 0);
+      for (let k = 0; k < 5; k++) {
+        log.append(RecordType.PutString, 0, 0, `k${k}`, value, lsn++, false, 0);
+      }
+      log.append(RecordType.BatchEnd, 0, 0, "", id.subarray(0, 8), lsn++, true, 0);
+    }
+    await log.barrier();
+  } finally {
+    await log.close();
+  }
+  try {
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".log"))
+      .sort();
+    assert(names.length >= 3, `rotated: ${names}`);
+    let batches = 0;
+    for (const name of names) {
+      const buf = Buffer.from(await Deno.readFile(`${dir}/${name}`));
+      let open = false;
+      for (let pos = 0; pos < buf.length;) {
+        const size = checkRecord(buf, pos);
+        assert(size > 0, `${name}: a valid record at ${pos}`);
+        const type = buf[pos + 4];
+        assertEquals(buf[pos + 5], type === RecordType.BatchBegin ? 1 : 0, `${name} flags`);
+        if (type === RecordType.BatchBegin) open = true;
+        if (type === RecordType.BatchEnd) [open, batches] = [false, batches + 1];
+        pos += size;
+      }
+      assert(!open, `${name} ends inside a batch`);
+    }
+    assertEquals(batches, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
