@@ -33,19 +33,26 @@ function batchEnd(id: number, lsn: number): Rec {
   return [RecordType.BatchEnd, 0, "", p, lsn];
 }
 
-/** Recovers one shard made of these files (`.log` or `.snap` names) into a fresh keyspace. */
-async function recoverFiles(files: Record<string, Rec[]>): Promise<Keyspace> {
+/** Runs `test` with a fresh temporary directory, removed afterwards. */
+async function inTempDir<T>(test: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
   try {
+    return await test(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Recovers one shard made of these files (`.log` or `.snap` names) into a fresh keyspace. */
+async function recoverFiles(files: Record<string, Rec[]>): Promise<Keyspace> {
+  return await inTempDir(async (dir) => {
     for (const [name, records] of Object.entries(files)) {
       await Deno.writeFile(`${dir}/${name}`, segment(records));
     }
     const ks = new Keyspace({ shardCount: 1, databases: 2 });
     await recover(ks, [dir], new Logger("nothing"));
     return ks;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 function contents(ks: Keyspace, db: number): Record<string, string> {
@@ -251,8 +258,7 @@ async function startIn(dir: string): Promise<Record<string, string>> {
 }
 
 Deno.test("recovery: a batch that never ended is dropped and noted, so the next run's records are not read as part of it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     // It straddles a segment rotation: a crash between two cuts of it could not leave its tail.
     const first = segment([[PutString, 0, "before", v("1"), 1], batchBegin(7, 1, 2)]);
     const second = segment([[PutString, 0, "a", v("1"), 3]]); // its BatchEnd never reached the disk
@@ -268,14 +274,11 @@ Deno.test("recovery: a batch that never ended is dropped and noted, so the next 
     await Deno.writeFile(`${dir}/00002.log`, next, { append: true });
     assertEquals(await startIn(dir), { before: "1", after: "2", a: "3" });
     assertEquals((await Deno.stat(`${dir}/00002.log`)).size, noted + next.length);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: a batch that never ended is noted even when an older segment had damage before it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const first = segment([
       [PutString, 0, "decayed", v("1"), 1],
       [PutString, 0, "before", v("1"), 2],
@@ -288,9 +291,7 @@ Deno.test("recovery: a batch that never ended is noted even when an older segmen
     const next = segment([[PutString, 0, "after", v("2"), 10]]);
     await Deno.writeFile(`${dir}/00002.log`, next, { append: true });
     assertEquals(await startIn(dir), { before: "1", after: "2" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: each shard holding a part of a dropped batch notes it, even when an earlier start noted it in another shard only", async () => {
@@ -339,8 +340,7 @@ Deno.test("recovery: each shard holding a part of a dropped batch notes it, even
 });
 
 Deno.test("recovery: a torn tail cut again at the same offset keeps both cuts; a compaction's unfinished snapshot is removed", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const whole = segment([[PutString, 0, "a", v("1"), 1], [PutString, 0, "b", v("2"), 2]]);
     const torn = whole.subarray(0, whole.length - 1);
     const at = recordSize(1, 1);
@@ -354,9 +354,7 @@ Deno.test("recovery: a torn tail cut again at the same offset keeps both cuts; a
     const names = [];
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assertEquals(names.sort(), ["00001.log", `00001.log.torn-${at}`, `00001.log.torn-${at}.1`]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: a record-shaped run inside a torn value in the newest file is not replayed", async () => {
@@ -371,17 +369,13 @@ Deno.test("recovery: a record-shaped run inside a torn value in the newest file 
     evil,
     20,
   ]]);
-  const recoverBytes = async (bytes: Uint8Array) => {
-    const dir = await Deno.makeTempDir();
-    try {
+  const recoverBytes = (bytes: Uint8Array) =>
+    inTempDir(async (dir) => {
       await Deno.writeFile(`${dir}/00001.log`, bytes);
       const ks = new Keyspace({ shardCount: 1, databases: 1 });
       await recover(ks, [dir], new Logger("nothing"));
       return contents(ks, 0);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  };
+    });
   assertEquals(await recoverBytes(whole.subarray(0, whole.length - 100)), { victim: "original" });
   // Cut exactly where the inner record ends: the rest reads as whole records, but the value
   // around it runs past the end of the file, so it is still the torn tail.
@@ -415,8 +409,7 @@ Deno.test("recovery: in the newest segment, zeroed sectors before later records 
   const file = Buffer.alloc(data.length + 64 * 1024); // and the preallocated zeros after it
   data.copy(file);
   file.fill(0, gapFrom, gapTo);
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/00001.log`, file);
     const ks = new Keyspace({ shardCount: 1, databases: 2 });
     await recover(ks, [dir], new Logger("nothing"));
@@ -424,9 +417,7 @@ Deno.test("recovery: in the newest segment, zeroed sectors before later records 
     // Cut where the data stops being whole; the rest is kept beside it.
     assertEquals((await Deno.stat(`${dir}/00001.log`)).size, gapFrom);
     assertEquals((await Deno.stat(`${dir}/00001.log.torn-${gapFrom}`)).size, data.length - gapFrom);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: a record cut short before the preallocated zeros is a torn tail, whatever its value holds", async () => {
@@ -438,15 +429,12 @@ Deno.test("recovery: a record cut short before the preallocated zeros is a torn 
   const cut = recordSize(2, 1) + recordSize(3, 0) + inner.length; // up to the inner record's end
   const file = Buffer.alloc(cut + 64 * 1024);
   outer.copy(file, 0, 0, cut);
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/00001.log`, file);
     const ks = new Keyspace({ shardCount: 1, databases: 2 });
     await recover(ks, [dir], new Logger("nothing"));
     assertEquals(contents(ks, 0), { ok: "1" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 /** Flips a byte of the `n`th record (from 0) of a segment, so that its CRC fails. */
@@ -460,8 +448,7 @@ function decay(buf: Buffer, n: number, at = HEADER_SIZE): Buffer {
 }
 
 Deno.test("recovery: a batch whose BatchEnd decayed in an older segment is dropped alone; the records after it are kept", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const first = segment([
       batchBegin(7, 1, 1),
       [PutString, 0, "a", v("1"), 2],
@@ -476,9 +463,7 @@ Deno.test("recovery: a batch whose BatchEnd decayed in an older segment is dropp
     const next = segment([[PutString, 0, "after", v("2"), 10]]);
     await Deno.writeFile(`${dir}/00002.log`, next, { append: true });
     assertEquals(await startIn(dir), { k1: "1", k2: "1", k3: "1", after: "2" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 /** Recovers two shards, each from one older segment and a newer one; returns both contents. */
@@ -530,8 +515,7 @@ Deno.test("recovery: damage inside a batch part in an older segment drops the wh
 });
 
 Deno.test("recovery: a batch open where an older segment's unreadable tail begins is dropped, with its records in the next segment", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const first = segment([
       [PutString, 0, "before", v("1"), 1],
       batchBegin(7, 1, 2),
@@ -545,14 +529,11 @@ Deno.test("recovery: a batch open where an older segment's unreadable tail begin
       segment([[PutString, 0, "b", v("1"), 5], batchEnd(7, 6), [PutString, 0, "c", v("1"), 7]]),
     );
     assertEquals(await startIn(dir), { before: "1", c: "1" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: a batch id seen only in a BatchEnd after damage counts in the largest batch id", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const first = segment([
       batchBegin(40, 1, 1),
       [PutString, 0, "a", v("1"), 2],
@@ -565,14 +546,11 @@ Deno.test("recovery: a batch id seen only in a BatchEnd after damage counts in t
     const [report] = await recover(ks, [dir], new Logger("nothing"));
     assertEquals(contents(ks, 0), { k: "1", z: "1" });
     assertEquals(report.lastBatchId, 40);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: the note that closed a batch the log ended inside still ends it once damage took its BatchBegin", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     await Deno.writeFile(
       `${dir}/00001.log`,
       segment([
@@ -593,15 +571,12 @@ Deno.test("recovery: the note that closed a batch the log ended inside still end
     // Also when the damage is inside the batch, after its BatchBegin.
     await Deno.writeFile(`${dir}/00001.log`, decay(decay(first, 1), 2));
     assertEquals(await startIn(dir), { before: "1", k: "1" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: a batch open where an empty older segment follows damage is dropped, not carried into the next segment", async () => {
   for (const empty of [new Uint8Array(0), new Uint8Array(8192)]) {
-    const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-    try {
+    await inTempDir(async (dir) => {
       const first = segment([
         [PutString, 0, "before", v("1"), 1],
         batchBegin(7, 1, 2),
@@ -616,9 +591,7 @@ Deno.test("recovery: a batch open where an empty older segment follows damage is
         segment([[PutString, 0, "k1", v("1"), 10], [PutString, 0, "k2", v("1"), 11]]),
       );
       assertEquals(await startIn(dir), { before: "1", k1: "1", k2: "1" });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   }
 });
 
@@ -626,8 +599,7 @@ Deno.test("recovery: zeros ending an older segment are damage, not preallocated 
   const zeroTail = (records: Rec[]) => Buffer.concat([segment(records), Buffer.alloc(4096)]);
   // The batch's end (and a record) read back as zeros: it is dropped, and the next segment's
   // records are not taken for the rest of it.
-  let dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const first = zeroTail([
       [PutString, 0, "before", v("1"), 1],
       batchBegin(7, 1, 2),
@@ -640,26 +612,20 @@ Deno.test("recovery: zeros ending an older segment are damage, not preallocated 
     );
     assertEquals(await startIn(dir), { before: "1", k1: "1", k2: "1" });
     assertEquals((await Deno.stat(`${dir}/00001.log`)).size, first.length); // kept as is
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
   // A BatchBegin read back as zeros: the rest of its batch in the next segment is cut.
-  dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/00001.log`, zeroTail([[PutString, 0, "before", v("1"), 1]]));
     await Deno.writeFile(
       `${dir}/00002.log`,
       segment([[PutString, 0, "b", v("1"), 3], batchEnd(7, 4), [PutString, 0, "k", v("1"), 5]]),
     );
     assertEquals(await startIn(dir), { before: "1", k: "1" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: records of a damaged batch cut up to the end of an older segment do not leave the batch open into the next", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const first = segment([
       [PutString, 0, "before", v("1"), 1],
       batchBegin(7, 1, 2),
@@ -670,14 +636,11 @@ Deno.test("recovery: records of a damaged batch cut up to the end of an older se
     await Deno.writeFile(`${dir}/00001.log`, decay(first, 2)); // "a" decayed
     await Deno.writeFile(`${dir}/00002.log`, segment([[PutString, 0, "k", v("1"), 6]]));
     assertEquals(await startIn(dir), { before: "1", k: "1" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("recovery: an older segment that ends inside a batch part written never to straddle a rotation lost the batch's end", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
-  try {
+  await inTempDir(async (dir) => {
     const [type, db, key, payload, lsn] = batchBegin(7, 1, 2);
     await Deno.writeFile(
       `${dir}/00001.log`,
@@ -708,7 +671,5 @@ Deno.test("recovery: an older segment that ends inside a batch part written neve
       segment([[PutString, 0, "b", v("1"), 4], batchEnd(7, 5), [PutString, 0, "k", v("1"), 10]]),
     );
     assertEquals(await startIn(dir), { before: "1", a: "1", b: "1", k: "1" });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
