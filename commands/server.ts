@@ -1744,8 +1744,11 @@ const timeCommand: CommandSpec = {
   },
 };
 
-/** A deterministic pseudo-random sequence (mulberry32), so LOLWUT draws the same art each time. */
-function prng(seed: number): () => number {
+/**
+ * A deterministic pseudo-random sequence (mulberry32), so LOLWUT draws the same art each time
+ * (and tests can replay a seed).
+ */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -22,20 +22,10 @@
  */
 import { assertEquals } from "./_assert.ts";
 import { Differential, unordered } from "./_harness.ts";
+import { prng } from "../commands/server.ts";
 
 // ---------------------------------------------------------------------------------------------
-// PRNG (mulberry32) and pickers
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Pickers over a seeded PRNG (mulberry32, the one LOLWUT draws with)
 
 class Gen {
   constructor(readonly rnd: () => number) {}
@@ -266,6 +256,24 @@ let home: string[] = KEYS;
 const k = (g: Gen) => g.pick(g.chance(0.8) ? home : KEYS);
 const ks = (g: Gen, min: number, max: number) =>
   Array.from({ length: min + g.int(max - min + 1) }, () => k(g));
+/** HSCAN, SSCAN or ZSCAN of a key in one page (its order unspecified). */
+const scanOfKey = (name: string): G => (g) =>
+  c(name, [
+    name,
+    k(g),
+    "0",
+    "COUNT",
+    "1000",
+    ...(g.chance(0.5) ? ["MATCH", g.pick(GLOBS)] : []),
+  ], "unordered");
+/** HRANDFIELD or ZRANDMEMBER with a count, and maybe `withFlag` (compared by length). */
+const randomMembers = (name: string, withFlag: string): G => (g) =>
+  c(name, [
+    name,
+    k(g),
+    g.pick(["0", "1", "2", "5", "-3"]),
+    ...(g.chance(0.5) ? [withFlag] : []),
+  ], "count");
 /** Marks a lex-range command on its key (args[1]). */
 const lex = (cmd: Cmd): Cmd => ({ ...cmd, lexKey: cmd.args[1] });
 
@@ -540,22 +548,8 @@ const hashes: G[] = [
   (g) => c("HINCRBYFLOAT", ["HINCRBYFLOAT", k(g), g.pick(MEMBERS), g.pick(FLOATS)]),
   (g) => c("HSTRLEN", ["HSTRLEN", k(g), g.pick(MEMBERS)]),
   (g) => c("HGETALL", [g.pick(["HGETALL", "HKEYS", "HVALS"]), k(g)], "unordered"),
-  (g) =>
-    c("HSCAN", [
-      "HSCAN",
-      k(g),
-      "0",
-      "COUNT",
-      "1000",
-      ...(g.chance(0.5) ? ["MATCH", g.pick(GLOBS)] : []),
-    ], "unordered"),
-  (g) =>
-    c("HRANDFIELD", [
-      "HRANDFIELD",
-      k(g),
-      g.pick(["0", "1", "2", "5", "-3"]),
-      ...(g.chance(0.5) ? ["WITHVALUES"] : []),
-    ], "count"),
+  scanOfKey("HSCAN"),
+  randomMembers("HRANDFIELD", "WITHVALUES"),
   (g) =>
     c("HSET-big", [
       "HSET",
@@ -590,15 +584,7 @@ const sets: G[] = [
   },
   (g) => c("SMOVE", ["SMOVE", k(g), k(g), g.pick(MEMBERS)]),
   (g) => c("SRANDMEMBER", ["SRANDMEMBER", k(g), g.pick(["0", "1", "2", "5", "-3"])], "count"),
-  (g) =>
-    c("SSCAN", [
-      "SSCAN",
-      k(g),
-      "0",
-      "COUNT",
-      "1000",
-      ...(g.chance(0.5) ? ["MATCH", g.pick(GLOBS)] : []),
-    ], "unordered"),
+  scanOfKey("SSCAN"),
   (g) => c("SADD-big", ["SADD", k(g), ...Array.from({ length: 130 }, (_, i) => `s${i}`)]),
   (g) => c("SADD-bigint", ["SADD", k(g), ...Array.from({ length: 600 }, (_, i) => String(i))]),
 ];
@@ -742,22 +728,8 @@ const zsets: G[] = [
       ...(g.chance(0.4) ? ["LIMIT", g.pick(["0", "1", "2", "-1"])] : []),
     ]);
   },
-  (g) =>
-    c("ZSCAN", [
-      "ZSCAN",
-      k(g),
-      "0",
-      "COUNT",
-      "1000",
-      ...(g.chance(0.5) ? ["MATCH", g.pick(GLOBS)] : []),
-    ], "unordered"),
-  (g) =>
-    c("ZRANDMEMBER", [
-      "ZRANDMEMBER",
-      k(g),
-      g.pick(["0", "1", "2", "5", "-3"]),
-      ...(g.chance(0.5) ? ["WITHSCORES"] : []),
-    ], "count"),
+  scanOfKey("ZSCAN"),
+  randomMembers("ZRANDMEMBER", "WITHSCORES"),
   (g) =>
     c("ZADD-big", [
       "ZADD",
@@ -892,7 +864,7 @@ function mutateOnce(g: Gen, args: string[]): void {
 
 /** The command sequence of a seed (generation does not depend on replies). */
 export function generate(seed: number, n: number, noExclude = false): Cmd[] {
-  const g = new Gen(mulberry32(seed));
+  const g = new Gen(prng(seed));
   // Half the seeds focus on one or two families (bigger values, fewer WRONGTYPE replies).
   let families = FAMILIES;
   if (g.chance(0.5)) {
