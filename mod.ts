@@ -10,6 +10,7 @@
  * const server = await startServer({ port: 0, "http-port": -1, "data-dir": dataDir, loglevel: "warning" });
  * console.log(`listening on ${server.port}`);
  * await server.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  *
  * @module

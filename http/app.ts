@@ -204,12 +204,14 @@ export function httpHandler(
  * ```ts
  * import { startServer } from "../server/server.ts";
  * import { startHttp } from "./app.ts";
- * const server = await startServer({ port: 0, "data-dir": await Deno.makeTempDir() });
+ * const dataDir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, "data-dir": dataDir });
  * const http = await startHttp(server, { port: 0 });
  * const res = await fetch(`http://127.0.0.1:${http.port}/health/live`);
  * console.assert((await res.json()).status === "alive");
  * await http.close();
  * await server.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function startHttp(server: Server, options: HttpOptions = {}): Promise<HttpHandle> {

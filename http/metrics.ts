@@ -529,10 +529,12 @@ const instances = new WeakMap<Server, ServerMetrics>();
  * ```ts
  * import { startServer } from "../server/server.ts";
  * import { serverMetrics } from "./metrics.ts";
- * const server = await startServer({ port: 0, "data-dir": await Deno.makeTempDir() });
+ * const dataDir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, "data-dir": dataDir });
  * const text = await serverMetrics(server).text();
  * console.assert(text.includes("ferricstore_connected_clients"));
  * await server.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export function serverMetrics(server: Server): ServerMetrics {

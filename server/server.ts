@@ -825,9 +825,11 @@ export type ServerOptions = Record<string, string | number | boolean>;
  * @example
  * ```ts
  * import { startServer } from "./server.ts";
- * const server = await startServer({ port: 0, "loglevel": "warning" });
+ * const dataDir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, "data-dir": dataDir, "loglevel": "warning" });
  * console.assert(server.port > 0);
- * server.close();
+ * await server.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function startServer(options: ServerOptions = {}): Promise<Server> {

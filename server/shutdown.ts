@@ -86,9 +86,11 @@ function stateOf(server: Server): ShutdownState {
  * ```ts
  * import { isShuttingDown } from "./shutdown.ts";
  * import { startServer } from "./server.ts";
- * const server = await startServer({ port: 0, "data-dir": await Deno.makeTempDir() });
+ * const dataDir = await Deno.makeTempDir();
+ * const server = await startServer({ port: 0, "data-dir": dataDir });
  * console.assert(!isShuttingDown(server));
  * await server.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export function isShuttingDown(server: Server): boolean {

@@ -9,6 +9,7 @@ import { type Server, startServer } from "../server/server.ts";
 import { V8_FLAGS_ARG } from "../server/v8_flags.ts";
 import { dataEnd } from "../engine/log/recovery.ts";
 import { Buffer } from "node:buffer";
+import { tempDir } from "./_temp_dir.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("latin1");
@@ -37,7 +38,7 @@ export async function startFerric(
     bind: "127.0.0.1",
     loglevel: "warning",
     "http-port": -1,
-    "data-dir": await Deno.makeTempDir({ prefix: "ferric-test-" }),
+    "data-dir": await tempDir("ferric-test-"),
     ...options,
   });
 }
@@ -169,7 +170,7 @@ export async function startRedis(extra: string[] = []): Promise<ChildServer> {
   if (!path) throw new Error("redis-server is not installed (apt-get install -y redis-server)");
   const port = freePort();
   // A directory of its own: with --appendonly yes Redis writes there, and never in the repository.
-  const dir = await Deno.makeTempDir({ prefix: "redis-oracle-" });
+  const dir = await tempDir("redis-oracle-");
   let server: ChildServer;
   try {
     server = await spawn(path, [

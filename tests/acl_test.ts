@@ -1,6 +1,7 @@
 import * as net from "node:net";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const SETUP = [
   "ACL SETUSER bob on >pw ~key:* %R~ro:* %W~wo:* &chan* +@string +@pubsub -set +get (+hget ~h*)",
@@ -188,7 +189,7 @@ Deno.test("acl: requirepass, NOAUTH, and deleting a user disconnects its clients
 });
 
 Deno.test("acl: ACL SAVE writes the file (mode 0600) and ACL LOAD reads it back", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-acl-" });
+  const dir = await tempDir("ferric-acl-");
   const aclfile = `${dir}/users.acl`;
   await Deno.writeTextFile(
     aclfile,

@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { type ChildServer, RawClient, spawnFerric, startRedis } from "./_harness.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 function redisCliPath(): string | null {
   for (const p of ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"]) {
@@ -51,7 +52,7 @@ Deno.test({
   name: "redis-cli: output matches redis-server for the same invocations",
   ignore: CLI === null,
   async fn(t) {
-    const dataDir = await Deno.makeTempDir({ prefix: "ferric-cli-" });
+    const dataDir = await tempDir("ferric-cli-");
     let ferric: ChildServer | null = null;
     const redis = await startRedis();
     try {

@@ -9,6 +9,7 @@ import {
   startRedis,
   withFerric,
 } from "./_harness.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 /** The text of a bulk (`$n`) or verbatim (`=n txt:`) reply. */
 function bulkText(raw: string): string {
@@ -576,7 +577,7 @@ Deno.test("CLIENT PAUSE: a held client counts as blocked (blocked_clients, flag 
 });
 
 Deno.test("unixsocket: clients connect through a Unix socket as they do to redis-server", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-unix-" });
+  const dir = await tempDir("ferric-unix-");
   const ferricPath = `${dir}/ferric.sock`, redisPath = `${dir}/redis.sock`;
   // A stale socket file from a server that did not exit cleanly is replaced.
   Deno.listen({ transport: "unix", path: ferricPath }).close();

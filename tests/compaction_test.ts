@@ -8,10 +8,7 @@ import {
   startFerric,
 } from "./_harness.ts";
 import { listLogFiles } from "../engine/log/recovery.ts";
-
-async function tempDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "ferric-compaction-" });
-}
+import { tempDir } from "./_temp_dir.ts";
 
 /** Starts a server on `dir` again, runs `check` with a client, then stops it and removes `dir`. */
 async function afterRestart(
@@ -35,7 +32,7 @@ async function logBytes(dir: string, shard = 0): Promise<number> {
 }
 
 Deno.test("compaction: FERRICSTORE.COMPACT shrinks the log to the live data, which survives restart", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   let server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 65536 });
   let c = await RawClient.connect(server.port);
   for (let round = 0; round < 10; round++) {
@@ -92,7 +89,7 @@ Deno.test("compaction: FERRICSTORE.COMPACT shrinks the log to the live data, whi
 });
 
 Deno.test("compaction: runs by itself when dead bytes pass merge-dead-ratio", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   const server = await startFerric({
     "data-dir": dir,
     "shard-count": 1,
@@ -121,7 +118,7 @@ Deno.test("compaction: runs by itself when dead bytes pass merge-dead-ratio", as
 });
 
 Deno.test("compaction: runs by itself when the log grows by merge-growth-percentage", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   const options = {
     "data-dir": dir,
     "shard-count": 1,
@@ -175,7 +172,7 @@ Deno.test("compaction: runs by itself when the log grows by merge-growth-percent
 
 Deno.test("compaction: SIGKILL during compaction under concurrent writes loses no acknowledged write", async () => {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const dir = await tempDir();
+    const dir = await tempDir("ferric-compaction-");
     const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
     const seed = await RawClient.connect(server.port);
     for (let i = 0; i < 3000; i++) {
@@ -223,7 +220,7 @@ Deno.test("compaction: SIGKILL during compaction under concurrent writes loses n
 });
 
 Deno.test("compaction: keys added while it walks a growing table are all there after restart", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   // 30000 keys fill a table of 32768 buckets; the 30000 added during the walk make it resize
@@ -252,7 +249,7 @@ Deno.test("compaction: keys added while it walks a growing table are all there a
 });
 
 Deno.test("compaction: big collections written while they are encoded in steps come back exact", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   // Each collection takes several steps of 16384 parts to encode.
@@ -306,7 +303,7 @@ Deno.test("compaction: big collections written while they are encoded in steps c
 });
 
 Deno.test("compaction: keys deleted while it runs stay deleted after restart", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   const n = 20000;
@@ -336,7 +333,7 @@ Deno.test("compaction: keys deleted while it runs stay deleted after restart", a
 });
 
 Deno.test("compaction: a write that spanned shards survives compacting one of them", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   let server = await startFerric({ "data-dir": dir, "shard-count": 2 });
   const c = await RawClient.connect(server.port);
   // Keys on both shards, written by one command (one batch, a part in each shard's log).
@@ -441,7 +438,7 @@ Deno.test("compaction: other shards' async records are on disk before a snapshot
 });
 
 Deno.test("compaction: a snapshot whose first record (its batch horizon) decayed still holds its batches whole", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-compaction-");
   let server = await startFerric({ "data-dir": dir, "shard-count": 2 });
   const c = await RawClient.connect(server.port);
   const keys = Array.from({ length: 20 }, (_, i) => `key${i}`);

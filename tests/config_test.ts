@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { cmd, Differential, freePort, RawClient, waitForPort, withFerric } from "./_harness.ts";
 import { Config } from "../server/config.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 /** Bulk strings of a flat RESP2 array reply (CONFIG GET), as [name, value] pairs. */
 function pairs(raw: string): [string, string][] {
@@ -390,7 +391,7 @@ async function startFromFile(file: string, port: number) {
 }
 
 Deno.test("CONFIG REWRITE writes a file the server starts from, keeping comments", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-rewrite-" });
+  const dir = await tempDir("ferric-rewrite-");
   const file = `${dir}/ferric.conf`;
   await Deno.writeTextFile(
     file,

@@ -11,6 +11,7 @@ import { RawClient, startFerric } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
 import { startHttp } from "../http/app.ts";
 import { PAGES } from "../http/dashboard/layout.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
@@ -64,7 +65,7 @@ const LAUNCH_ARGS = [
 async function launch(
   javaScriptEnabled: boolean,
 ): Promise<{ ctx: BrowserContext; done(): Promise<void> }> {
-  const profile = await Deno.makeTempDir({ prefix: "ferric-chromium-" });
+  const profile = await tempDir("ferric-chromium-");
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

@@ -18,6 +18,7 @@ import {
   writeRecord,
 } from "../engine/log/record.ts";
 import { listLogFiles } from "../engine/log/recovery.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 Deno.test("record: type codes never change (they are on disk)", () => {
   assertEquals(RecordType, {
@@ -68,10 +69,6 @@ Deno.test("record: round trip, and every kind of corruption is detected", () => 
   assertEquals(HEADER_SIZE, 32);
 });
 
-async function tempDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "ferric-durability-" });
-}
-
 /** Every log segment file of a data directory. */
 function segmentPaths(dir: string): string[] {
   const out: string[] = [];
@@ -85,7 +82,7 @@ function segmentPaths(dir: string): string[] {
 }
 
 Deno.test("durability: every acknowledged write survives SIGKILL in the middle of writes", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
   const acked = new Map<string, string>();
   const counters = new Map<string, number>();
@@ -137,7 +134,7 @@ Deno.test("durability: every acknowledged write survives SIGKILL in the middle o
 });
 
 Deno.test("durability: values and members of every size come back byte for byte after SIGKILL", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   let server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
   // Around the copy thresholds of start-up (shared slabs up to 256 bytes, a buffer of its own
   // above) and of the request path, with every byte value.
@@ -180,7 +177,7 @@ Deno.test("durability: values and members of every size come back byte for byte 
 });
 
 Deno.test("durability: strings grown by APPEND come back byte for byte after SIGKILL", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   // A small hot-value limit, so that one string outgrows it and is logged whole from there.
   const flags = ["--data-dir", dir, "--loglevel", "warning", "--hot-cache-max-value-size", "2kb"];
   let server = await spawnFerric(flags);
@@ -250,7 +247,7 @@ Deno.test("durability: strings grown by APPEND come back byte for byte after SIG
 
 for (const maxmemory of [null, "100mb"]) {
   Deno.test(`durability: a string built by many small APPENDs keeps a log in proportion to it${maxmemory ? " (maxmemory set)" : ""}`, async () => {
-    const dir = await tempDir();
+    const dir = await tempDir("ferric-durability-");
     const limit = maxmemory ? ["--maxmemory", maxmemory, "--maxmemory-policy", "allkeys-lru"] : [];
     const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning", ...limit]);
     const c = await RawClient.connect(server.port);
@@ -281,7 +278,7 @@ for (const maxmemory of [null, "100mb"]) {
 }
 
 Deno.test("durability: async namespace acknowledges at once; what survives a kill is correct", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await spawnFerric(["--data-dir", dir, "--loglevel", "warning"]);
   const c = await RawClient.connect(server.port);
   assertEquals(
@@ -310,7 +307,7 @@ Deno.test("durability: async namespace acknowledges at once; what survives a kil
 });
 
 Deno.test("durability: namespace settings survive restart; RESET restores defaults", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   let server = await startFerric({ "data-dir": dir });
   let c = await RawClient.connect(server.port);
   assertEquals(await c.call("FERRICSTORE.CONFIG", "SET", "sess", "durability", "async"), "+OK\r\n");
@@ -343,7 +340,7 @@ Deno.test("durability: namespace settings survive restart; RESET restores defaul
 });
 
 Deno.test("recovery: a torn tail is truncated with a log line; earlier writes are intact", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   let server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   let c = await RawClient.connect(server.port);
   for (let i = 0; i < 100; i++) await c.call("SET", `key${i}`, `value${i}`);
@@ -375,7 +372,7 @@ Deno.test("recovery: a torn tail is truncated with a log line; earlier writes ar
 });
 
 Deno.test("recovery: zeros after the newest segment's data (preallocated space a crash left) are trimmed without a warning; in an older segment they are damage, kept", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   let server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 4096 });
   let c = await RawClient.connect(server.port);
   for (let i = 0; i < 300; i++) await c.call("SET", `key${i}`, `value${i}`.padEnd(40, "."));
@@ -438,7 +435,7 @@ Deno.test("recovery: zeros after the newest segment's data (preallocated space a
 });
 
 Deno.test("recovery: corruption inside an older segment is reported and later records kept", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 4096 });
   const c = await RawClient.connect(server.port);
   for (let i = 0; i < 300; i++) await c.call("SET", `key${i}`, `value${i}`.padEnd(40, "."));
@@ -460,7 +457,7 @@ Deno.test("recovery: corruption inside an older segment is reported and later re
 });
 
 Deno.test("recovery: a string whose earlier record was lost to corruption keeps its last whole state", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 1, "log-segment-size": 4096 });
   const c = await RawClient.connect(server.port);
   // Long enough that each APPEND is logged as what it appended (not the whole value again).
@@ -505,7 +502,7 @@ Deno.test("recovery: a string whose earlier record was lost to corruption keeps 
 });
 
 Deno.test("recovery: a batch whose end never reached the disk is dropped whole, and the next run's writes survive a crash", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   await c.call("SET", "before", "1");
@@ -541,7 +538,7 @@ Deno.test("recovery: a batch whose end never reached the disk is dropped whole, 
 });
 
 Deno.test("data dir: a second server cannot open a directory in use", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await startFerric({ "data-dir": dir });
   try {
     const child = spawnFerric(["--data-dir", dir]);
@@ -560,7 +557,7 @@ Deno.test("data dir: a second server cannot open a directory in use", async () =
 });
 
 Deno.test("data dir: restart with another shard count is refused with the count to use", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 2 });
   await server.close();
   let message = "";
@@ -575,7 +572,7 @@ Deno.test("data dir: restart with another shard count is refused with the count 
 });
 
 Deno.test("data dir: a format-1 directory is upgraded; a newer format is refused", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   const c = await RawClient.connect(server.port);
   await c.call("SET", "k", "v");
@@ -630,7 +627,7 @@ Deno.test("group commit: many clients writing at once never stall (a lost flush 
 /** A shard log in a fresh directory, with one sync append made, and its barrier. */
 async function logWithSyncAppend() {
   const { ShardLog } = await import("../engine/log/shard_log.ts");
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const dir = await tempDir("ferric-shardlog-");
   const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
   const value = new Uint8Array([1]);
   log.append(RecordType.PutString, 0, 0, "a", value, 1, true, 0);
@@ -683,7 +680,7 @@ Deno.test("group commit: a sync append made while a flush is writing is made dur
 
 Deno.test("shard log: a write that fails rejects its waiters and later appends, and does not crash the process", async () => {
   const { ShardLog } = await import("../engine/log/shard_log.ts");
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const dir = await tempDir("ferric-shardlog-");
   const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
   const value = new Uint8Array([1]);
   // Async appends are written by a background flush once per event-loop turn.
@@ -711,7 +708,7 @@ Deno.test("shard log: a write that fails rejects its waiters and later appends, 
 });
 
 Deno.test("recovery: a TTL lifted or moved before its deadline keeps the key; one that ran out does not", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   let server = await startFerric({ "data-dir": dir, "shard-count": 2 });
   let c = await RawClient.connect(server.port);
   const script = [
@@ -824,7 +821,7 @@ Deno.test("durability: a batch with a sync write is acknowledged only when every
 });
 
 Deno.test("durability: concurrent FERRICSTORE.CONFIG SET and RESET all succeed and the last one is saved", async () => {
-  const dir = await tempDir();
+  const dir = await tempDir("ferric-durability-");
   let server = await startFerric({ "data-dir": dir });
   const clients = await Promise.all(
     Array.from({ length: 8 }, () => RawClient.connect(server.port)),

@@ -14,6 +14,7 @@ import {
   startServer,
   type Store,
 } from "../mod.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const HELLO = new URL("../plugins/examples/hello.ts", import.meta.url).pathname;
 const COUNTMAP = new URL("../plugins/examples/countmap.ts", import.meta.url).pathname;
@@ -22,7 +23,7 @@ async function withStore(
   fn: (store: Store, dataDir: string) => Promise<void>,
   options: Omit<Parameters<typeof openStore>[0], "dataDir"> = {},
 ): Promise<void> {
-  const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
+  const dataDir = await tempDir("ferric-embed-");
   const store = await openStore({ dataDir, ...options });
   try {
     await fn(store, dataDir);
@@ -49,7 +50,7 @@ Deno.test("openStore: runs the server cron's work on the data (a large string bu
 });
 
 Deno.test("openStore: SHUTDOWN stops the store's background work (nothing writes to the closed log)", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
+  const dataDir = await tempDir("ferric-embed-");
   const store = await openStore({ dataDir });
   try {
     for (let i = 0; i < 10; i++) await store.command("APPEND", "big", "y".repeat(40_000));
@@ -141,7 +142,7 @@ Deno.test("openStore: RESP2 shapes on request; commands run in order, one at a t
 });
 
 Deno.test("openStore: data survives close and reopen, with plugins and their value types", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
+  const dataDir = await tempDir("ferric-embed-");
   const greet = definePlugin({
     name: "greet",
     version: "1.0.0",
@@ -221,7 +222,7 @@ async function withEmbeddedServer(
   options: Record<string, string>,
   fn: (server: Awaited<ReturnType<typeof startServer>>, r: Redis) => Promise<void>,
 ): Promise<void> {
-  const dataDir = await Deno.makeTempDir({ prefix: "ferric-embed-" });
+  const dataDir = await tempDir("ferric-embed-");
   const server = await startServer({
     port: 0,
     bind: "127.0.0.1",

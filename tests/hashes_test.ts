@@ -3,6 +3,7 @@ import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
 import { RecordingLog } from "./_effects.ts";
 import type { Entry } from "../engine/keyspace.ts";
 import { type HashField, HashValue } from "../engine/values/hash.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -745,7 +746,7 @@ Deno.test("hashes: effects replay to the live value (persistence contract)", asy
 });
 
 Deno.test("hashes: values, orders and field TTLs survive a restart and a compaction", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-hash-" });
+  const dir = await tempDir("ferric-hash-");
   const script = [
     "HSET a f1 v1 f2 v2 f3 v3 f4 v4",
     "HEXPIRE a 1000 FIELDS 1 f3",

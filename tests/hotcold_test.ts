@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { RawClient, startFerric } from "./_harness.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 function valueOf(i: number, size: number): string {
   const base = `value-${i}-`;
@@ -7,7 +8,7 @@ function valueOf(i: number, size: number): string {
 }
 
 Deno.test("hot/cold: a data set 5x maxmemory stays fully readable, byte for byte", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-hotcold-" });
+  const dir = await tempDir("ferric-hotcold-");
   const maxmemory = 1024 * 1024;
   let server = await startFerric({
     "data-dir": dir,
@@ -204,7 +205,7 @@ Deno.test("hot/cold: a cold value in EXEC's reply, under CLIENT REPLY OFF, and w
 });
 
 Deno.test("memory: used_memory after a restart is what it was before (collections replayed from effects)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-mem-" });
+  const dir = await tempDir("ferric-mem-");
   try {
     let server = await startFerric({ "data-dir": dir });
     const c = await RawClient.connect(server.port);

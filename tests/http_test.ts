@@ -11,6 +11,7 @@ import { PAGES } from "../http/dashboard/layout.ts";
 import { Config } from "../server/config.ts";
 import { Server } from "../server/server.ts";
 import { ENTRY_OVERHEAD } from "../engine/keyspace.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -88,7 +89,7 @@ Deno.test("http: /health/ready is 503 starting before the engine opens and while
       port: "0",
       bind: "127.0.0.1",
       loglevel: "warning",
-      "data-dir": await Deno.makeTempDir({ prefix: "ferric-http-" }),
+      "data-dir": await tempDir("ferric-http-"),
     })
   ) config.set(k, v, "cli");
   const server = new Server(config);

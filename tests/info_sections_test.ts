@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { RawClient, startFerric } from "./_harness.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 Deno.test("INFO: FerricStore's sections report real engine state", async () => {
   const server = await startFerric({ "shard-count": 2 });
@@ -87,7 +88,7 @@ Deno.test("INFO: persistence and I/O fields Redis tools read describe the logs a
 });
 
 Deno.test("INFO raft: commit and applied indexes count the records recovered at start", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-raft-" });
+  const dir = await tempDir("ferric-raft-");
   let server = await startFerric({ "data-dir": dir, "shard-count": 1 });
   let c = await RawClient.connect(server.port);
   for (let i = 0; i < 20; i++) await c.call("SET", `k${i}`, "v");

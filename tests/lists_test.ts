@@ -8,6 +8,7 @@ import { cmd, Differential, encodeCommand, RawClient, startFerric } from "./_har
 import { RecordingLog } from "./_effects.ts";
 import { decodeList, ListValue } from "../engine/values/list.ts";
 import type { DataValue } from "../engine/values/types.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -572,7 +573,7 @@ Deno.test("lists: memory accounting returns to where it started once the lists a
 });
 
 Deno.test("lists: survive a restart (effects and snapshots replay from the log)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-lists-" });
+  const dir = await tempDir("ferric-lists-");
   const lines = [
     "RPUSH a 1 2 3 4 5 6",
     "LPUSH a z",

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { concat, encodeCommand, logDataBytes, RawClient, startFerric } from "./_harness.ts";
 import type { Server } from "../server/server.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 Deno.test("maxmemory: writes 20x maxmemory are never refused while values can go cold", async () => {
   const maxmemory = 512 * 1024;
@@ -263,7 +264,7 @@ Deno.test("maxmemory: strings built by APPEND before maxmemory was set go cold t
     await server.close();
   }
   // After a restart with maxmemory, which replays the APPEND records.
-  const dir = await Deno.makeTempDir({ prefix: "ferric-memory-" });
+  const dir = await tempDir("ferric-memory-");
   server = await startFerric({ "data-dir": dir });
   c = await RawClient.connect(server.port);
   try {

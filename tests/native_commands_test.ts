@@ -10,6 +10,7 @@ import { freePort, RawClient, waitForPort, withFerric } from "./_harness.ts";
 import { registerNativePlugins } from "../plugins/native/mod.ts";
 import { addToWindow } from "../plugins/native/ratelimit.ts";
 import type { Server } from "../server/server.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const ROOT = new URL("../", import.meta.url).href;
 
@@ -605,7 +606,7 @@ Deno.test("native writes are fdatasynced before their reply in an async namespac
 });
 
 Deno.test("native writes in an async namespace survive SIGKILL", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-native-" });
+  const dir = await tempDir("ferric-native-");
   const data = `${dir}/data`;
   try {
     let child = await spawnServer(dir, data);

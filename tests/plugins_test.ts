@@ -18,6 +18,7 @@ import {
 import { definePlugin } from "../plugins/api.ts";
 import { registerNativePlugins as registerNative } from "../plugins/native/mod.ts";
 import type { Server } from "../server/server.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const API = new URL("../plugins/mod.ts", import.meta.url).href;
 const HELLO = new URL("../plugins/examples/hello.ts", import.meta.url).pathname;
@@ -37,7 +38,7 @@ async function withServer(
   options: Record<string, string | number | boolean>,
   fn: (server: Server, dir: string) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-plugins-" });
+  const dir = await tempDir("ferric-plugins-");
   try {
     await withFerric(async (server) => {
       wire(server);
@@ -286,7 +287,7 @@ Deno.test("MODULE: LOAD and UNLOAD refused unless enable-module-command; LOAD, L
 });
 
 Deno.test("a throwing handler answers -ERR, logs a line naming the plugin, and the server keeps serving", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-plugins-" });
+  const dir = await tempDir("ferric-plugins-");
   const logfile = `${dir}/server.log`;
   await withServer({ logfile }, async (server) => {
     const path = await pluginFile(
@@ -578,7 +579,7 @@ async function getAll(c: RawClient): Promise<string[]> {
 }
 
 Deno.test("a plugin value type survives SIGKILL: element effects, then a compaction snapshot", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-plugins-" });
+  const dir = await tempDir("ferric-plugins-");
   const data = `${dir}/data`;
   const flags = ["--data-dir", data, "--shard-count", "2", "--loadplugin", COUNTMAP];
   try {
@@ -620,7 +621,7 @@ Deno.test("a plugin value type survives SIGKILL: element effects, then a compact
 Deno.test({
   name: "main.ts --loadplugin: plugin writes survive SIGKILL",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "ferric-plugins-" });
+    const dir = await tempDir("ferric-plugins-");
     try {
       const flags = ["--data-dir", dir, "--loadplugin", COUNTMAP, "--loadplugin", HELLO, "Hey"];
       let child = await spawnFerric(flags);
@@ -704,7 +705,7 @@ Deno.test("registerPlugin: plugin objects in-process, onLoad/onUnload, unload re
 });
 
 Deno.test("loadPlugin: a plugin importing the server's own mod.ts by absolute URL loads; one made with another copy is refused by name", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-plugin-copy-" });
+  const dir = await tempDir("ferric-plugin-copy-");
   const mod = new URL("../mod.ts", import.meta.url).href;
   const source = (from: string) =>
     `import { defineCommand, definePlugin } from "${from}";\n` +

@@ -18,6 +18,7 @@ import { installOperations, serverCommands } from "../commands/server.ts";
 import { clusterCommands } from "../commands/cluster.ts";
 import { trimArgs } from "../server/slowlog.ts";
 import { LatencyHistogram, sparkline } from "../server/latency.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 /**
  * An in-process FerricStore with the operations commands. Until commands/mod.ts registers these
@@ -915,7 +916,7 @@ Deno.test("CLUSTER.*: slots, keyslot as Redis's, per-shard stats, health, status
     "--cluster-enabled",
     "yes",
     "--cluster-config-file",
-    `/tmp/ferric-nodes-${crypto.randomUUID()}.conf`,
+    "nodes.conf", // in startRedis's own directory, removed with it
   ]);
   const r = await RawClient.connect(redis.port);
   try {
@@ -972,7 +973,7 @@ Deno.test("a client that connects before the data directory is open is told -LOA
   config.set("port", "0", "cli");
   config.set("http-port", "-1", "cli");
   config.set("loglevel", "warning", "cli");
-  config.set("data-dir", await Deno.makeTempDir({ prefix: "ferric-loading-" }), "cli");
+  config.set("data-dir", await tempDir("ferric-loading-"), "cli");
   const server = new Server(config);
   await server.listen();
   const c = await RawClient.connect(server.port);

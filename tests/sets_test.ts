@@ -7,6 +7,7 @@ import { cmd, Differential, RawClient, startFerric, unordered } from "./_harness
 import type { Server } from "../server/server.ts";
 import { SetValue } from "../engine/values/set.ts";
 import { RecordingLog } from "./_effects.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 const ints = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => String(from + i)).join(" ");
@@ -511,7 +512,7 @@ for (const compact of [false, true]) {
 }
 
 async function restartCheck(compact: boolean): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-sets-" });
+  const dir = await tempDir("ferric-sets-");
   const script = [
     "SADD a 1 2 3",
     "SADD a x",

@@ -14,6 +14,7 @@ import {
 } from "./_harness.ts";
 import { isShuttingDown } from "../server/shutdown.ts";
 import type { Server } from "../server/server.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 /** Writes pipelined SETs until the connection ends; records every acknowledged one. */
 async function writer(
@@ -66,7 +67,7 @@ async function load(port: number, n: number, min: number) {
 
 /** Starts main.ts in a child process on a fresh temporary data directory. */
 async function spawnInTempDir(flags: string[]): Promise<{ dir: string; child: ChildServer }> {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  const dir = await tempDir("ferric-shutdown-");
   return { dir, child: await spawnFerric(["--data-dir", dir, ...flags]) };
 }
 
@@ -151,7 +152,7 @@ Deno.test("SHUTDOWN errors match redis-server; ABORT without a shutdown fails", 
 });
 
 Deno.test("SHUTDOWN SAVE compacts before closing; the data reopens from snapshots", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shutdown-" });
+  const dir = await tempDir("ferric-shutdown-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 2 });
   const c = await RawClient.connect(server.port);
   for (let i = 0; i < 30; i++) await c.call("SET", `k${i}`, "old");
@@ -331,7 +332,7 @@ Deno.test("SHUTDOWN waits for an async command still at work; its reply and writ
 });
 
 Deno.test("A command still at work when the shutdown gives up cannot write any more", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-late-" });
+  const dir = await tempDir("ferric-late-");
   const server = await startFerric({ "data-dir": dir, "shutdown-timeout": 1 });
   // Its SET comes after the shutdown's deadline.
   const { called } = await registerSlowSet(server, 1500);

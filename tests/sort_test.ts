@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals } from "./_assert.ts";
 import { Differential, RawClient, startFerric } from "./_harness.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 function bytes(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -228,7 +229,7 @@ for (const resp3 of [false, true]) {
 }
 
 Deno.test("sort: the list STORE writes survives a restart", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-sort-" });
+  const dir = await tempDir("ferric-sort-");
   let server = await startFerric({ "data-dir": dir });
   let c = await RawClient.connect(server.port);
   const expected = "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n";

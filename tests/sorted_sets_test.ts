@@ -10,6 +10,7 @@ import {
 import { RecordingLog } from "./_effects.ts";
 import { type LexBound, SortedSetValue } from "../engine/values/sorted_set.ts";
 import { decodeParts, encodeParts } from "../engine/values/codec.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 /** Commands compared byte for byte with redis-server, in RESP2 and in RESP3. */
 const SCRIPT: string[] = [
@@ -1093,7 +1094,7 @@ async function dumpZsets(c: RawClient): Promise<string[]> {
 }
 
 Deno.test("sorted sets: contents and encodings survive restart and compaction", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-zset-" });
+  const dir = await tempDir("ferric-zset-");
   let server = await startFerric({ "data-dir": dir });
   let c = await RawClient.connect(server.port);
   for (const line of [...SCRIPT.map(cmd), ...encodingScript(), ...NOTIFY_SCRIPT]) {

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, RawClient, startFerric } from "./_harness.ts";
 import { certificateVersion, checkCertificate } from "../protocol/tls.ts";
 import { X509Certificate } from "node:crypto";
+import { tempDir } from "./_temp_dir.ts";
 
 async function run(cmd: string, args: string[], cwd: string): Promise<string> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
@@ -13,7 +14,7 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
 
 /** The recipe of docs/security.md: a CA, and v3 server and client certificates it signs. */
 async function makeCertificates(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-tls-" });
+  const dir = await tempDir("ferric-tls-");
   const ossl = (...args: string[]) => run("openssl", args, dir);
   await ossl(
     "req",

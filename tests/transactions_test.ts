@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { cmd, Differential, RawClient, startFerric } from "./_harness.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 /** Runs a script on a fresh pair of servers in RESP2 and then RESP3; fails with every difference. */
 async function sameInBothProtocols(script: string[]): Promise<void> {
@@ -219,7 +220,7 @@ Deno.test("transactions: EXEC is atomic under concurrent load", async () => {
 });
 
 Deno.test("transactions: a transaction's writes reach the log as one batch", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-tx-" });
+  const dir = await tempDir("ferric-tx-");
   const server = await startFerric({ "data-dir": dir, "shard-count": 2 });
   const c = await RawClient.connect(server.port);
   try {
@@ -304,7 +305,7 @@ Deno.test("WATCH: SWAPDB that brings a watched key in, or takes one away, aborts
 });
 
 Deno.test("transactions: EXEC stays atomic while a queued command waits (ACL SAVE)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-tx-" });
+  const dir = await tempDir("ferric-tx-");
   const aclfile = `${dir}/users.acl`;
   await Deno.writeTextFile(aclfile, "user default on nopass ~* &* +@all\n");
   const server = await startFerric({ aclfile });
@@ -337,7 +338,7 @@ Deno.test("transactions: EXEC stays atomic while a queued command waits (ACL SAV
 });
 
 Deno.test("transactions: an LRANGE held behind a waiting EXEC answers the list as it ran", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-tx-" });
+  const dir = await tempDir("ferric-tx-");
   const aclfile = `${dir}/users.acl`;
   await Deno.writeTextFile(aclfile, "user default on nopass ~* &* +@all\n");
   const server = await startFerric({ aclfile });

@@ -6,6 +6,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { spawnFerric } from "./_harness.ts";
 import { V8_FLAGS_ARG, v8FlagName } from "../server/v8_flags.ts";
 import { compileArgs } from "../server/compile.ts";
+import { tempDir } from "./_temp_dir.ts";
 
 Deno.test("v8 flags: deno task start and deno task compile pass them", async () => {
   const root = new URL("../", import.meta.url);
@@ -43,7 +44,7 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
 }, async () => {
   for (const v8Flags of [false, true]) {
-    const dataDir = await Deno.makeTempDir({ prefix: "ferric-v8flags-" });
+    const dataDir = await tempDir("ferric-v8flags-");
     const server = await spawnFerric(["--data-dir", dataDir], { v8Flags });
     await server.stop();
     await Deno.remove(dataDir, { recursive: true });

@@ -4,6 +4,7 @@ import { Keyspace } from "../keyspace.ts";
 import { Logger } from "../../server/log.ts";
 import { recover } from "./recovery.ts";
 import { HEADER_SIZE, RecordFlags, recordSize, RecordType, writeRecord } from "./record.ts";
+import { tempDir } from "../../tests/_temp_dir.ts";
 
 /** One record to write: [type, db, key, payload, lsn, expireAt, flags]. */
 type Rec = [number, number, string, Uint8Array | null, number, number?, number?];
@@ -35,7 +36,7 @@ function batchEnd(id: number, lsn: number): Rec {
 
 /** Runs `test` with a fresh temporary directory, removed afterwards. */
 async function inTempDir<T>(test: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "recovery-test-" });
+  const dir = await tempDir("recovery-test-");
   try {
     return await test(dir);
   } finally {
@@ -190,7 +191,7 @@ Deno.test("recovery: a batch part whose sibling is in a later snapshot applies; 
     "00001.log": [begin(5, [0, 1], 1), [PutString, 0, "x", v("1"), 2], batchEnd(5, 3)],
   };
   const run = async (shard1: Record<string, Rec[]>) => {
-    const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    const dirs = [await tempDir(), await tempDir()];
     try {
       for (const [i, files] of [shard0, shard1].entries()) {
         for (const [name, records] of Object.entries(files)) {
@@ -219,7 +220,7 @@ Deno.test("recovery: a batch dropped at one start stays dropped once the shard m
   p.writeUInt16LE(1, 12);
   const info = Buffer.alloc(8);
   info.writeDoubleLE(6, 0); // a horizon after the batch
-  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const dirs = [await tempDir(), await tempDir()];
   const start = async () => {
     const ks = new Keyspace({ shardCount: 2, databases: 1 });
     await recover(ks, dirs, new Logger("nothing"));
@@ -310,7 +311,7 @@ Deno.test("recovery: each shard holding a part of a dropped batch notes it, even
     [PutString, 0, key, v("1"), 2],
     batchEnd(5, 3),
   ];
-  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const dirs = [await tempDir(), await tempDir(), await tempDir()];
   const start = async () => {
     const ks = new Keyspace({ shardCount: 3, databases: 1 });
     await recover(ks, dirs, new Logger("nothing"));
@@ -468,7 +469,7 @@ Deno.test("recovery: a batch whose BatchEnd decayed in an older segment is dropp
 
 /** Recovers two shards, each from one older segment and a newer one; returns both contents. */
 async function startTwo(older: Buffer[], newer: Rec[][]): Promise<Record<string, string>> {
-  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const dirs = [await tempDir(), await tempDir()];
   try {
     for (const s of [0, 1]) {
       await Deno.writeFile(`${dirs[s]}/00001.log`, older[s]);

@@ -6,6 +6,7 @@ import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
 import { dataEnd } from "./recovery.ts";
 import { Buffer } from "node:buffer";
+import { tempDir } from "../../tests/_temp_dir.ts";
 
 /** Resolves to "resolved", or "pending" when `p` has not settled within `ms`. */
 function settledWithin(p: Promise<void>, ms: number): Promise<string> {
@@ -17,7 +18,7 @@ function settledWithin(p: Promise<void>, ms: number): Promise<string> {
 }
 
 Deno.test("ShardLog: a sync append written by writePending as a flush ends still gets its fdatasync", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const dir = await tempDir("ferric-shardlog-");
   const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
   const value = new Uint8Array(100);
   let lsn = 1;
@@ -48,7 +49,7 @@ Deno.test("ShardLog: a sync append written by writePending as a flush ends still
 });
 
 Deno.test("ShardLog: flush(true) fdatasyncs a new segment's bytes even when fewer than the last synced file's", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const dir = await tempDir("ferric-shardlog-");
   const log = new ShardLog(0, dir, 1, 0, () => 4096);
   try {
     log.append(RecordType.PutString, 0, 0, "a", new Uint8Array(3000), 1, true, 0);
@@ -71,8 +72,8 @@ Deno.test("ShardLog: flush(true) fdatasyncs a new segment's bytes even when fewe
 async function twoShards(): Promise<{ logs: ShardLog[]; dirs: string[]; commits: GroupCommit }> {
   const commits = new GroupCommit();
   const dirs = [
-    await Deno.makeTempDir({ prefix: "ferric-shardlog-" }),
-    await Deno.makeTempDir({ prefix: "ferric-shardlog-" }),
+    await tempDir("ferric-shardlog-"),
+    await tempDir("ferric-shardlog-"),
   ];
   const logs = dirs.map((dir, i) => new ShardLog(i, dir, 1, 0, () => 1 << 30, commits));
   return { logs, dirs, commits };
@@ -148,7 +149,7 @@ Deno.test("GroupCommit: an fdatasync that fails on a sync thread fails that shar
 });
 
 Deno.test("SyncThread: fdatasyncs a file by name, reports a failure, and stops", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-syncthread-" });
+  const dir = await tempDir("ferric-syncthread-");
   const thread = new SyncThread(() => {});
   try {
     await started(() => thread.ready);
@@ -252,7 +253,7 @@ Deno.test("GroupCommit: large batches leave blocking commits for the thread pool
 });
 
 Deno.test("SyncThread: a worker that died is broken, not waited for", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-syncthread-" });
+  const dir = await tempDir("ferric-syncthread-");
   const thread = new SyncThread(
     () => {},
     new URL("../../tests/_dying_sync_worker.ts", import.meta.url),
@@ -311,7 +312,7 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 Deno.test("ShardLog: sync commits overwrite zero-filled space ahead of them; rotation and close trim each file to its data", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const dir = await tempDir("ferric-shardlog-");
   const log = new ShardLog(0, dir, 1, 0, () => 2 * 1024 * 1024);
   const first = `${dir}/00001.log`;
   const value = new Uint8Array(1000).fill(7);
@@ -342,7 +343,7 @@ Deno.test("ShardLog: sync commits overwrite zero-filled space ahead of them; rot
 });
 
 Deno.test("ShardLog: writes that reach the space being zero-filled wait for the fill; every record is intact", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const dir = await tempDir("ferric-shardlog-");
   const log = new ShardLog(0, dir, 1, 0, () => 1 << 30);
   const warnings: string[] = [];
   log.onWarning = (m) => warnings.push(m);
@@ -372,7 +373,7 @@ Deno.test("ShardLog: writes that reach the space being zero-filled wait for the 
 });
 
 Deno.test("ShardLog: a batch part never straddles a rotation, and its BatchBegin says so", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferric-shardlog-" });
+  const dir = await tempDir("ferric-shardlog-");
   const log = new ShardLog(0, dir, 1, 0, () => 400); // segments of ~400 bytes
   const value = new Uint8Array(100);
   const id = new Uint8Array(10);

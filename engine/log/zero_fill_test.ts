@@ -1,8 +1,9 @@
 import { assert } from "../../tests/_assert.ts";
 import { FILL_GAP, FILL_MIN, ZeroFill } from "./zero_fill.ts";
+import { tempDir } from "../../tests/_temp_dir.ts";
 
 Deno.test("zero fill: a write blocked by the first piece waits for it, even while the file is being opened", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "zero-fill-test-" });
+  const dir = await tempDir("zero-fill-test-");
   const fill = new ZeroFill(`${dir}/00001.log`, (m) => {
     throw new Error(m);
   });
