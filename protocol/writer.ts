@@ -108,9 +108,25 @@ export class ReplyWriter {
 
   /** Appends raw bytes. */
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.copy(bytes, 0, bytes.length);
+  }
+
+  /**
+   * Appends `len` bytes of `src` from `off`. A few bytes are copied one by one: `set()` goes
+   * through a builtin and memmove, ~60 ns whatever the size, four times a loop's cost for the
+   * 3-byte values and integer replies of most commands.
+   */
+  private copy(src: Uint8Array, off: number, len: number): void {
+    this.ensure(len);
+    const out = this.buf;
+    let p = this.pos;
+    if (len < 32) {
+      for (let i = 0; i < len; i++) out[p++] = src[off + i];
+    } else {
+      out.set(off === 0 && len === src.length ? src : src.subarray(off, off + len), p);
+      p += len;
+    }
+    this.pos = p;
   }
 
   /** Appends an ASCII/latin1 string as bytes. */
@@ -160,14 +176,13 @@ export class ReplyWriter {
   /** Bulk string from bytes. */
   bulk(bytes: Uint8Array): void {
     this.header(36, bytes.length); // '$'
-    this.raw(bytes);
+    this.copy(bytes, 0, bytes.length);
     this.crlf();
   }
 
   /** Bulk string from `len` bytes at `off` of `buffer` (no view of them is made). */
   private bulkAt(buffer: ArrayBufferLike, off: number, len: number): void {
     this.header(36, len);
-    this.ensure(len + 2);
     // One view per source buffer (small values share slabs), kept only for small buffers.
     let src = this.source;
     if (this.sourceBuffer !== buffer) {
@@ -177,17 +192,8 @@ export class ReplyWriter {
         this.source = src;
       }
     }
-    const out = this.buf;
-    let p = this.pos;
-    if (len < 32) {
-      for (let i = 0; i < len; i++) out[p++] = src![off + i];
-    } else {
-      out.set(src!.subarray(off, off + len), p);
-      p += len;
-    }
-    out[p++] = CRLF0;
-    out[p++] = CRLF1;
-    this.pos = p;
+    this.copy(src!, off, len);
+    this.crlf();
   }
 
   /** Bulk string from a binary (latin1) string. */
