@@ -18,8 +18,9 @@ const EMPTY = new Uint8Array(0);
 
 /** The string held by an entry; throws WRONGTYPE for other types. */
 export function stringOf(e: Entry): Uint8Array {
-  if (!(e.value instanceof Uint8Array)) throw Errors.wrongType;
-  return e.value;
+  const v = e.value; // a new view each time it is read
+  if (!(v instanceof Uint8Array)) throw Errors.wrongType;
+  return v;
 }
 
 /** The string at `key` for reading (null when missing); throws WRONGTYPE. */
@@ -319,8 +320,8 @@ export const stringCommands: CommandSpec[] = [
     (ctx, argv) => {
       const out: Reply[] = new Array(argv.length - 1);
       for (let i = 1; i < argv.length; i++) {
-        const e = ctx.db.get(latin1(argv[i]));
-        out[i - 1] = e !== undefined && e.value instanceof Uint8Array ? e.value : null;
+        const e = ctx.db.get(argv[i]);
+        out[i - 1] = e !== undefined && e.strLen >= 0 ? e.value as Uint8Array : null; // a string
       }
       return out;
     },
