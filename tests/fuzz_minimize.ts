@@ -1,27 +1,45 @@
-// Usage: deno run -A tests/fuzz_minimize.ts SEED INDEX [RESP] [N]
+// Usage: deno run -A tests/fuzz_minimize.ts SEED INDEX [RESP] [small|cold]
 // Replays seed's generated commands 0..INDEX and delta-debugs the prefix down to a minimal
-// sequence for which command INDEX still differs between FerricStore and redis-server.
-import { Differential, unordered } from "./_harness.ts";
-import { generate } from "./random_diff_test.ts";
+// sequence for which command INDEX still differs between FerricStore and redis-server; `small`
+// and `cold` start the servers as the tiny-threshold and cold-value tests do.
+import { Differential } from "./_harness.ts";
+import {
+  generate,
+  normalize,
+  randomEffectReads,
+  skipped,
+  startCold,
+  startSmall,
+  syncToOracle,
+} from "./random_diff_test.ts";
 
-const [seed, index, resp = 2] = Deno.args.map(Number);
+const [seed, index, resp = 2] = Deno.args.slice(0, 3).map(Number);
+const setup = Deno.args[3];
 const cmds = generate(seed, index + 1, Deno.env.get("FUZZ_NO_EXCLUDE") === "1");
 const target = cmds[index];
-const d = await Differential.start();
-const norm = (mode: string, r: string) =>
-  mode === "unordered"
-    ? unordered(r)
-    : mode === "ttl"
-    ? r.replace(/^:[1-9]\d*\r\n$/, ":pos")
-    : mode === "count"
-    ? r.split("\r\n")[0]
-    : r;
+const d = setup === "small"
+  ? await startSmall()
+  : setup === "cold"
+  ? await startCold()
+  : await Differential.start();
+/** Replays `prefix` as the test does (skips, resyncs), then whether the target still differs. */
 async function fails(prefix: typeof cmds): Promise<[boolean, string, string]> {
   await d.both("FLUSHALL");
   await d.both("HELLO", String(resp));
-  for (const c of prefix) await d.both(...c.args);
+  for (const c of prefix) {
+    if (await skipped(d, c)) continue;
+    await d.both(...c.args);
+    if (c.randomizes !== undefined) await syncToOracle(d, c.randomizes);
+  }
+  if (await skipped(d, target)) return [false, "(skipped)", "(skipped)"];
   const [f, r] = await d.both(...target.args);
-  return [norm(target.mode, f) !== norm(target.mode, r), f, r];
+  if (normalize(target.mode, f) !== normalize(target.mode, r)) return [true, f, r];
+  // A command with a random effect also differs when the reads after it do.
+  for (const args of target.randomizes === undefined ? [] : randomEffectReads(target.randomizes)) {
+    const [fa, ra] = await d.both(...args);
+    if (fa !== ra) return [true, `${f} then ${args.join(" ")}: ${fa}`, `${r} then ${ra}`];
+  }
+  return [false, f, r];
 }
 let cur = cmds.slice(0, index);
 if (!(await fails(cur))[0]) {

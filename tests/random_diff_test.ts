@@ -13,10 +13,11 @@
  *                        duplicated) to exercise arity/syntax errors and their order.
  * - FUZZ_RESP3_SEEDS, FUZZ_SMALL_SEEDS (tiny encoding thresholds on both servers),
  *   FUZZ_COLD_SEEDS (FerricStore with every string value cold) likewise.
+ * - FUZZ_RESP=3          the tiny-threshold and cold seeds run in RESP3 (instead of RESP2).
  * - FUZZ_STATS=1         print ok/error/WRONGTYPE counts per command shape.
  *
- * `deno run -A tests/fuzz_minimize.ts SEED INDEX [RESP]` delta-debugs a seed's mismatch down to
- * a short sequence.
+ * `deno run -A tests/fuzz_minimize.ts SEED INDEX [RESP] [small|cold]` delta-debugs a seed's
+ * mismatch down to a short sequence (with the same FUZZ_MUT and FUZZ_NO_EXCLUDE).
  *
  * @module
  */
@@ -48,6 +49,7 @@ class Gen {
 // Value pools
 
 const KEYS = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"];
+const isKey = (arg: string) => KEYS.includes(arg);
 const LONG = "x".repeat(70); // past every listpack/embstr size limit
 const MEMBERS = [
   "a",
@@ -177,6 +179,12 @@ const INDEXES = [
   "-9223372036854775808",
 ];
 const COUNTS = ["0", "1", "2", "3", "5", "100", "-1", "-3", "abc", "9223372036854775807"];
+/**
+ * Timeouts of blocking commands, never 0: they are sent only when one of their keys exists on the
+ * oracle (Cmd.blockOn), so Redis answers at once, and FerricStore, if its keyspace diverged,
+ * times out instead of blocking the test.
+ */
+const TIMEOUTS = ["0.01", "0.01", "0.01", "1", "1", "1e-400", "9223372036854775.807", "-1", "abc"];
 const BIG_TTL = ["100000", "200000", "99999999"];
 const FAR_UNIX_S = ["4102444800", "4102444900"]; // 2100-01-01
 const FAR_UNIX_MS = ["4102444800000", "4102444900000"];
@@ -215,8 +223,11 @@ const GLOBS = [
 ];
 const LEX = ["-", "+", "[a", "(a", "[b", "(c", "[1", "(", "[", "a", "[d", "(z", "[1.5"];
 
-/** How a reply is compared. */
-type Mode = "exact" | "unordered" | "ttl" | "count";
+/**
+ * How a reply is compared: byte for byte, with aggregates sorted, by TTL class (ttlClass), or
+ * by structure for random replies (shape).
+ */
+type Mode = "exact" | "unordered" | "ttl" | "random";
 interface Cmd {
   args: string[];
   mode: Mode;
@@ -224,6 +235,10 @@ interface Cmd {
   shape: string;
   /** A lex-range command on this key (see lexUnspecified). */
   lexKey?: string;
+  /** A blocking command on these keys: sent only when one exists on the oracle (see skipped). */
+  blockOn?: string[];
+  /** Changes this key at random (SPOP): the oracle's value is then copied (see syncToOracle). */
+  randomizes?: string;
 }
 
 /**
@@ -266,16 +281,31 @@ const scanOfKey = (name: string): G => (g) =>
     "1000",
     ...(g.chance(0.5) ? ["MATCH", g.pick(GLOBS)] : []),
   ], "unordered");
-/** HRANDFIELD or ZRANDMEMBER with a count, and maybe `withFlag` (compared by length). */
-const randomMembers = (name: string, withFlag: string): G => (g) =>
+/**
+ * SRANDMEMBER, HRANDFIELD or ZRANDMEMBER, maybe with a count and then maybe `withFlag` (compared
+ * by shape).
+ */
+const randomMembers = (name: string, withFlag?: string): G => (g) =>
   c(name, [
     name,
     k(g),
-    g.pick(["0", "1", "2", "5", "-3"]),
-    ...(g.chance(0.5) ? [withFlag] : []),
-  ], "count");
+    ...(g.chance(0.8) ? [g.pick(["0", "1", "2", "5", "-3"])] : []),
+    ...(withFlag !== undefined && g.chance(0.5) ? [withFlag] : []),
+  ], "random");
 /** Marks a lex-range command on its key (args[1]). */
 const lex = (cmd: Cmd): Cmd => ({ ...cmd, lexKey: cmd.args[1] });
+/** Marks a blocking command popping from `keys`. */
+const blocking = (cmd: Cmd, keys: string[]): Cmd => ({ ...cmd, blockOn: keys });
+/** LMPOP and ZMPOP's arguments after the command name (`ends`: LEFT RIGHT or MIN MAX). */
+function mpopArgs(g: Gen, ends: string[]): string[] {
+  const keys = ks(g, 1, 3);
+  return [
+    g.pick([String(keys.length), String(keys.length), "0", "5"]),
+    ...keys,
+    g.pick(ends),
+    ...(g.chance(0.5) ? ["COUNT", g.pick(COUNTS)] : []),
+  ];
+}
 
 const strings: G[] = [
   (g) => {
@@ -304,7 +334,14 @@ const strings: G[] = [
     c("GETEX", [
       "GETEX",
       k(g),
-      ...g.pick([[], ["PERSIST"], ["EX", g.pick(BIG_TTL)], ["PXAT", g.pick(FAR_UNIX_MS)]]),
+      ...g.pick([
+        [],
+        ["PERSIST"],
+        ["EX", g.pick(BIG_TTL)],
+        ["PX", "100000000"],
+        ["EXAT", g.pick(FAR_UNIX_S)],
+        ["PXAT", g.pick(FAR_UNIX_MS)],
+      ]),
     ]),
   (g) => c("SETNX", ["SETNX", k(g), g.pick(STRVALS)]),
   (g) => c("SETEX", ["SETEX", k(g), g.pick([...BIG_TTL, "0", "-5"]), g.pick(STRVALS)]),
@@ -389,7 +426,13 @@ const keyCmds: G[] = [
       g.pick(FAR_UNIX_S),
       ...(g.chance(0.4) ? [g.pick(["NX", "XX", "GT", "LT"])] : []),
     ]),
-  (g) => c("PEXPIREAT", ["PEXPIREAT", k(g), g.pick(FAR_UNIX_MS)]),
+  (g) =>
+    c("PEXPIREAT", [
+      "PEXPIREAT",
+      k(g),
+      g.pick(FAR_UNIX_MS),
+      ...(g.chance(0.4) ? [g.pick(["NX", "XX", "GT", "LT"])] : []),
+    ]),
   (g) => c("EXPIRE-neg", ["EXPIRE", k(g), g.pick(["-1", "0", "abc"])]),
   (g) => c("PERSIST", ["PERSIST", k(g)]),
   (g) => c("TTL", [g.pick(["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"]), k(g)], "ttl"),
@@ -407,6 +450,14 @@ const keyCmds: G[] = [
         : []),
     ], "unordered"),
   (_g) => c("DBSIZE", ["DBSIZE"]),
+  (_g) => c("RANDOMKEY", ["RANDOMKEY"], "random"),
+  (g) => c("MOVE", ["MOVE", k(g), g.pick(["1", "1", "2", "0", "-1", "16", "abc"])]),
+  // Mostly databases other than 0 (a swap with an empty database 1 empties the keyspace).
+  (g) =>
+    c("SWAPDB", [
+      "SWAPDB",
+      ...g.pick(["1 2", "2 1", "0 1", "1 0", "0 0", "0 16", "-1 0", "abc 1"]).split(" "),
+    ]),
   (g) =>
     c("COPY-db", [
       "COPY",
@@ -419,9 +470,11 @@ const keyCmds: G[] = [
   (g) =>
     c("OBJECT", [
       "OBJECT",
-      g.pick(["REFCOUNT", "FREQ", "encoding", "NOSUCH", "a\r\nb"]),
+      g.pick(["REFCOUNT", "FREQ", "encoding", "NOSUCH", "a\r\nb", "HELP"]),
       k(g),
     ]),
+  // Idle times are seconds since the last access: compared by shape (an integer, or null).
+  (g) => c("OBJECT IDLETIME", ["OBJECT", "IDLETIME", k(g)], "random"),
   (g) =>
     c("EXPIRE-bad", [
       g.pick(["EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"]),
@@ -495,15 +548,26 @@ const lists: G[] = [
       g.pick(["LEFT", "RIGHT", "UP"]),
     ]),
   (g) => c("RPOPLPUSH", ["RPOPLPUSH", k(g), k(g)]),
+  (g) => c("LMPOP", ["LMPOP", ...mpopArgs(g, ["LEFT", "RIGHT"])]),
   (g) => {
-    const keys = ks(g, 1, 3);
-    return c("LMPOP", [
-      "LMPOP",
-      g.pick([String(keys.length), String(keys.length), "0", "5"]),
-      ...keys,
-      g.pick(["LEFT", "RIGHT"]),
-      ...(g.chance(0.5) ? ["COUNT", g.pick(COUNTS)] : []),
-    ]);
+    const keys = ks(g, 1, 2);
+    return blocking(c("BLPOP", [g.pick(["BLPOP", "BRPOP"]), ...keys, g.pick(TIMEOUTS)]), keys);
+  },
+  (g) => {
+    const src = k(g);
+    return blocking(c("BRPOPLPUSH", ["BRPOPLPUSH", src, k(g), g.pick(TIMEOUTS)]), [src]);
+  },
+  (g) => {
+    const src = k(g);
+    const ends = ["LEFT", "RIGHT"];
+    return blocking(
+      c("BLMOVE", ["BLMOVE", src, k(g), g.pick(ends), g.pick(ends), g.pick(TIMEOUTS)]),
+      [src],
+    );
+  },
+  (g) => {
+    const args = mpopArgs(g, ["LEFT", "RIGHT"]);
+    return blocking(c("BLMPOP", ["BLMPOP", g.pick(TIMEOUTS), ...args]), args.filter(isKey));
   },
   (g) =>
     c("LPOS-extreme", [
@@ -583,7 +647,12 @@ const sets: G[] = [
     ]);
   },
   (g) => c("SMOVE", ["SMOVE", k(g), k(g), g.pick(MEMBERS)]),
-  (g) => c("SRANDMEMBER", ["SRANDMEMBER", k(g), g.pick(["0", "1", "2", "5", "-3"])], "count"),
+  randomMembers("SRANDMEMBER"),
+  (g) => {
+    const key = k(g);
+    const cmd = c("SPOP", ["SPOP", key, ...(g.chance(0.6) ? [g.pick(COUNTS)] : [])], "random");
+    return { ...cmd, randomizes: key };
+  },
   scanOfKey("SSCAN"),
   (g) => c("SADD-big", ["SADD", k(g), ...Array.from({ length: 130 }, (_, i) => `s${i}`)]),
   (g) => c("SADD-bigint", ["SADD", k(g), ...Array.from({ length: 600 }, (_, i) => String(i))]),
@@ -676,15 +745,15 @@ const zsets: G[] = [
       k(g),
       ...(g.chance(0.5) ? [g.pick(COUNTS)] : []),
     ]),
+  (g) => c("ZMPOP", ["ZMPOP", ...mpopArgs(g, ["MIN", "MAX"])]),
   (g) => {
-    const keys = ks(g, 1, 3);
-    return c("ZMPOP", [
-      "ZMPOP",
-      g.pick([String(keys.length), String(keys.length), "0"]),
-      ...keys,
-      g.pick(["MIN", "MAX"]),
-      ...(g.chance(0.5) ? ["COUNT", g.pick(COUNTS)] : []),
-    ]);
+    const keys = ks(g, 1, 2);
+    const name = g.pick(["BZPOPMIN", "BZPOPMAX"]);
+    return blocking(c("BZPOPMIN", [name, ...keys, g.pick(TIMEOUTS)]), keys);
+  },
+  (g) => {
+    const args = mpopArgs(g, ["MIN", "MAX"]);
+    return blocking(c("BZMPOP", ["BZMPOP", g.pick(TIMEOUTS), ...args]), args.filter(isKey));
   },
   (g) => {
     const keys = ks(g, 1, 3);
@@ -826,11 +895,12 @@ const TOKENS = [
 
 /**
  * Commands a mutation may change: not those whose replies or effects depend on time (expiry
- * arguments could turn into a 1-second TTL), on unspecified orders (SORT, SCAN cursors) or on
- * randomness (compared by shape only).
+ * arguments could turn into a 1-second TTL; a blocking command's keys could be replaced by
+ * missing ones), on unspecified orders (SORT, SCAN cursors) or on randomness (compared by shape
+ * only).
  */
 function mutable(cmd: Cmd): boolean {
-  return cmd.mode === "exact" && !cmd.lexKey &&
+  return cmd.mode === "exact" && !cmd.lexKey && !cmd.blockOn &&
     !/^(SORT|SCAN|HSCAN|SSCAN|ZSCAN|SET|GETEX|SETEX|PSETEX|EXPIRE|PEXPIRE|EXPIREAT|PEXPIREAT|GETSET)/
       .test(cmd.shape) &&
     !cmd.shape.includes("-big");
@@ -910,15 +980,33 @@ function ttlClass(raw: string): string {
   return raw;
 }
 
-/** Random replies: the shape (type and length) of the reply only. */
+/**
+ * Random replies: their structure only (aggregate types and lengths, each element's type, null
+ * and error replies whole), not the strings and numbers they hold.
+ */
 function shape(raw: string): string {
-  const i = raw.indexOf("\r\n");
-  const head = raw.slice(0, i);
-  if (raw[0] === "$" && head !== "$-1") return "$bulk";
-  return head;
+  return shapeAt(raw, 0)[0];
 }
 
-function normalize(mode: Mode, raw: string): string {
+function shapeAt(raw: string, pos: number): [string, number] {
+  const lineEnd = raw.indexOf("\r\n", pos);
+  const head = raw.slice(pos, lineEnd);
+  const next = lineEnd + 2;
+  const t = raw[pos];
+  if ((t === "$" || t === "=") && head !== "$-1") return [t, next + Number(head.slice(1)) + 2];
+  if (t === ":" || t === ",") return [t, next];
+  if (!"*~%".includes(t) || head === "*-1") return [head, next];
+  const parts = [head];
+  let p = next;
+  for (let n = Number(head.slice(1)) * (t === "%" ? 2 : 1); n > 0; n--) {
+    const [part, end] = shapeAt(raw, p);
+    parts.push(part);
+    p = end;
+  }
+  return [parts.join(" "), p];
+}
+
+export function normalize(mode: Mode, raw: string): string {
   switch (mode) {
     case "exact":
       return raw;
@@ -926,7 +1014,7 @@ function normalize(mode: Mode, raw: string): string {
       return unordered(raw);
     case "ttl":
       return ttlClass(raw);
-    case "count":
+    case "random":
       return shape(raw);
   }
 }
@@ -968,9 +1056,56 @@ async function lexUnspecified(d: Differential, key: string): Promise<boolean> {
   return await score("0") !== await score("-1");
 }
 
+/** True when `cmd` is sent to neither server (see lexUnspecified and Cmd.blockOn). */
+export async function skipped(d: Differential, cmd: Cmd): Promise<boolean> {
+  if (cmd.lexKey !== undefined && await lexUnspecified(d, cmd.lexKey)) return true;
+  return cmd.blockOn !== undefined && await d.redis.call("EXISTS", ...cmd.blockOn) === ":0\r\n";
+}
+
+/**
+ * Reads compared after a command that changed `key` at random, before syncToOracle. Not the
+ * encoding: when SPOP rebuilds a set from the members it keeps, that depends on which they are
+ * (an intset only if all are integers).
+ */
+export const randomEffectReads = (key: string): string[][] => [["TYPE", key], ["SCARD", key]];
+
+/**
+ * After a command that changed `key` at random (SPOP pops different members on each server),
+ * sets the key on both servers to the oracle's members and expiry time, so that later commands
+ * compare. Returns the commands sent.
+ */
+export async function syncToOracle(d: Differential, key: string): Promise<string[][]> {
+  const sent = [["DEL", key]];
+  if (await d.redis.call("TYPE", key) === "+set\r\n") {
+    sent.push(["SADD", key, ...bulks(await d.redis.call("SMEMBERS", key))]);
+    const at = /^:(\d+)\r\n$/.exec(await d.redis.call("PEXPIRETIME", key));
+    if (at) sent.push(["PEXPIREAT", key, at[1]]);
+  }
+  for (const args of sent) await d.both(...args.map(latin1Bytes));
+  return sent;
+}
+
+/** The bulk strings of a raw array or set reply (latin1 text, as RawClient reads it). */
+function bulks(raw: string): string[] {
+  const out: string[] = [];
+  let p = raw.indexOf("\r\n") + 2;
+  while (p < raw.length) {
+    const lineEnd = raw.indexOf("\r\n", p);
+    const len = Number(raw.slice(p + 1, lineEnd));
+    out.push(raw.slice(lineEnd + 2, lineEnd + 2 + len));
+    p = lineEnd + 2 + len + 2;
+  }
+  return out;
+}
+
+const latin1Bytes = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+
 const STATS: Map<string, Record<string, number>> | null = Deno.env.get("FUZZ_STATS") === "1"
   ? new Map()
   : null;
+
+/** Commands that change every key (and name none), shown in every mismatch's context. */
+const WHOLE_DB = ["FLUSHALL", "SWAPDB"];
 
 interface Mismatch {
   seed: number;
@@ -988,7 +1123,7 @@ function describe(m: Mismatch): string {
     `seed ${m.seed} (RESP${m.resp}) command #${m.index} [${m.shape}]: ${showCmd(m.cmd)}`,
     `  redis:  ${showReply(m.redis)}`,
     `  ferric: ${showReply(m.ferric)}`,
-    `  prior commands touching ${m.cmd.filter((a) => KEYS.includes(a)).join(",") || "(no key)"}:`,
+    `  prior commands touching ${m.cmd.filter(isKey).join(",") || "(no key)"}:`,
     ...m.context.map((l) => `    ${l}`),
   ].join("\n");
 }
@@ -1012,10 +1147,10 @@ async function runSeed(
       STATS.set(shapeName, s);
     }
     if (normalize(mode, f) === normalize(mode, r)) return true;
-    const touched = new Set(args.filter((a) => KEYS.includes(a)));
+    const touched = new Set(args.filter(isKey));
     const context = history
       .map((h, j) => [h, j] as const)
-      .filter(([h]) => h.some((a) => touched.has(a)) || h[0] === "FLUSHALL")
+      .filter(([h]) => h.some((a) => touched.has(a)) || WHOLE_DB.includes(h[0]))
       .slice(-60)
       .map(([h, j]) => `#${j} ${showCmd(h)}`);
     out.push({ seed, resp, index: i, cmd: args, shape: shapeName, ferric: f, redis: r, context });
@@ -1026,16 +1161,22 @@ async function runSeed(
   else await d.both("HELLO", "2");
   for (let i = 0; i < n; i++) {
     const cmd = cmds[i];
-    if (cmd.lexKey !== undefined && await lexUnspecified(d, cmd.lexKey)) {
+    if (await skipped(d, cmd)) {
       history.push(["(skipped)", ...cmd.args]);
       continue;
     }
-    const ok = await check(i, cmd.args, cmd.mode, cmd.shape);
+    let ok = await check(i, cmd.args, cmd.mode, cmd.shape);
     history.push(cmd.args);
+    if (cmd.randomizes !== undefined) {
+      for (const args of randomEffectReads(cmd.randomizes)) {
+        ok = await check(i, args, "exact", `${cmd.shape}-after`) && ok;
+      }
+      history.push(...await syncToOracle(d, cmd.randomizes));
+    }
     if (!ok) {
       if (!opts.continueOnMismatch) return out;
       // Resync: drop every key the command touched (on both), so the rest of the seed compares.
-      const touched = cmd.args.filter((a) => KEYS.includes(a));
+      const touched = cmd.args.filter(isKey);
       if (touched.length) await d.both("DEL", ...touched);
       history.push(["DEL", ...touched]);
     }
@@ -1059,6 +1200,8 @@ const SEEDS = (env("FUZZ_SEEDS") ?? "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16").sp
 );
 const RESP3_SEEDS = (env("FUZZ_RESP3_SEEDS") ?? "101,102").split(",").map(Number);
 const N = Number(env("FUZZ_N") ?? 400);
+/** The protocol of the tiny-threshold and cold seeds. */
+const RESP = Number(env("FUZZ_RESP") ?? 2);
 const SMALL_SEEDS = (env("FUZZ_SMALL_SEEDS") ?? "201,202,203").split(",").map(Number);
 /** Tiny encoding thresholds on both servers: conversions happen within a tiny keyspace. */
 const SMALL_ENCODINGS = {
@@ -1069,6 +1212,8 @@ const SMALL_ENCODINGS = {
   "set-max-intset-entries": "3",
   "list-max-listpack-size": "3",
 };
+/** Starts the servers of the tiny-threshold test. */
+export const startSmall = () => Differential.alike(SMALL_ENCODINGS);
 const OPTS = {
   continueOnMismatch: env("FUZZ_CONTINUE") === "1",
   noExclude: env("FUZZ_NO_EXCLUDE") === "1",
@@ -1091,10 +1236,10 @@ Deno.test("random differential: seeded command sequences match redis-server", as
 });
 
 Deno.test("random differential: tiny encoding thresholds (more conversions) match redis-server", async () => {
-  const d = await Differential.alike(SMALL_ENCODINGS);
+  const d = await startSmall();
   const all: Mismatch[] = [];
   try {
-    for (const seed of SMALL_SEEDS) all.push(...await runSeed(d, seed, 2, N, OPTS));
+    for (const seed of SMALL_SEEDS) all.push(...await runSeed(d, seed, RESP, N, OPTS));
   } finally {
     await d.close();
   }
@@ -1103,19 +1248,25 @@ Deno.test("random differential: tiny encoding thresholds (more conversions) matc
 });
 
 const COLD_SEEDS = (env("FUZZ_COLD_SEEDS") ?? "301,302").split(",").map(Number);
-
-Deno.test("random differential: FerricStore with every value cold matches redis-server", async () => {
-  // FerricStore keeps values past maxmemory cold (on disk) instead of evicting them; tiny
-  // limits send every read through the cold path (and sendfile) while Redis keeps all in memory.
-  const d = await Differential.start({
+/**
+ * Starts the servers of the cold-value test. FerricStore keeps values past maxmemory cold (on
+ * disk) instead of evicting them; tiny limits send every read through the cold path (and
+ * sendfile) while Redis keeps all in memory. Both get the same maxmemory policy: under an LRU
+ * or LFU policy neither shares integer objects (OBJECT REFCOUNT of "10" is 1, not 2147483647).
+ */
+export const startCold = () =>
+  Differential.start({
     maxmemory: "10mb",
     "maxmemory-policy": "allkeys-lru",
     "hot-cache-max-value-size": 1,
     "sendfile-threshold": 1,
-  });
+  }, { redisArgs: ["--maxmemory", "10mb", "--maxmemory-policy", "allkeys-lru"] });
+
+Deno.test("random differential: FerricStore with every value cold matches redis-server", async () => {
+  const d = await startCold();
   const all: Mismatch[] = [];
   try {
-    for (const seed of COLD_SEEDS) all.push(...await runSeed(d, seed, 2, N, OPTS));
+    for (const seed of COLD_SEEDS) all.push(...await runSeed(d, seed, RESP, N, OPTS));
   } finally {
     await d.close();
   }
