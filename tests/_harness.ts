@@ -339,6 +339,19 @@ export class RawClient {
   }
 }
 
+/** The bulk strings of a raw flat array or set reply (latin1 text, as RawClient reads it). */
+export function bulkStrings(raw: string): string[] {
+  const out: string[] = [];
+  let p = raw.indexOf("\r\n") + 2;
+  while (p < raw.length) {
+    const lineEnd = raw.indexOf("\r\n", p);
+    const len = Number(raw.slice(p + 1, lineEnd));
+    out.push(raw.slice(lineEnd + 2, lineEnd + 2 + len));
+    p = lineEnd + 2 + len + 2;
+  }
+  return out;
+}
+
 /** Sorts the elements of every aggregate in a raw reply (for replies whose order is undefined). */
 export function unordered(raw: string): string {
   return unorderedAt(raw, 0)[0];

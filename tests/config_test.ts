@@ -1,18 +1,19 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cmd, Differential, freePort, RawClient, waitForPort, withFerric } from "./_harness.ts";
+import {
+  bulkStrings,
+  cmd,
+  Differential,
+  freePort,
+  RawClient,
+  waitForPort,
+  withFerric,
+} from "./_harness.ts";
 import { Config } from "../server/config.ts";
 import { tempDir } from "./_temp_dir.ts";
 
 /** Bulk strings of a flat RESP2 array reply (CONFIG GET), as [name, value] pairs. */
 function pairs(raw: string): [string, string][] {
-  const items: string[] = [];
-  let pos = raw.indexOf("\r\n") + 2;
-  while (pos < raw.length) {
-    const eol = raw.indexOf("\r\n", pos);
-    const n = Number(raw.slice(pos + 1, eol));
-    items.push(raw.slice(eol + 2, eol + 2 + n));
-    pos = eol + 2 + n + 2;
-  }
+  const items = bulkStrings(raw);
   const out: [string, string][] = [];
   for (let i = 0; i < items.length; i += 2) out.push([items[i], items[i + 1]]);
   return out.sort(([a], [b]) => a < b ? -1 : 1);
