@@ -22,7 +22,7 @@
  * @module
  */
 import { assertEquals } from "./_assert.ts";
-import { Differential, unordered } from "./_harness.ts";
+import { bulkStrings, Differential, unordered } from "./_harness.ts";
 import { prng } from "../commands/server.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -1077,25 +1077,12 @@ export const randomEffectReads = (key: string): string[][] => [["TYPE", key], ["
 export async function syncToOracle(d: Differential, key: string): Promise<string[][]> {
   const sent = [["DEL", key]];
   if (await d.redis.call("TYPE", key) === "+set\r\n") {
-    sent.push(["SADD", key, ...bulks(await d.redis.call("SMEMBERS", key))]);
+    sent.push(["SADD", key, ...bulkStrings(await d.redis.call("SMEMBERS", key))]);
     const at = /^:(\d+)\r\n$/.exec(await d.redis.call("PEXPIRETIME", key));
     if (at) sent.push(["PEXPIREAT", key, at[1]]);
   }
   for (const args of sent) await d.both(...args.map(latin1Bytes));
   return sent;
-}
-
-/** The bulk strings of a raw array or set reply (latin1 text, as RawClient reads it). */
-function bulks(raw: string): string[] {
-  const out: string[] = [];
-  let p = raw.indexOf("\r\n") + 2;
-  while (p < raw.length) {
-    const lineEnd = raw.indexOf("\r\n", p);
-    const len = Number(raw.slice(p + 1, lineEnd));
-    out.push(raw.slice(lineEnd + 2, lineEnd + 2 + len));
-    p = lineEnd + 2 + len + 2;
-  }
-  return out;
 }
 
 const latin1Bytes = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
@@ -1219,32 +1206,36 @@ const OPTS = {
   noExclude: env("FUZZ_NO_EXCLUDE") === "1",
 };
 
-Deno.test("random differential: seeded command sequences match redis-server", async () => {
-  const d = await Differential.start();
+/**
+ * Runs each `[seeds, resp]` group on the servers `d`, closes them, prints the shape statistics
+ * (FUZZ_STATS) when `stats`, and fails with every mismatch, described.
+ */
+async function expectNoMismatch(
+  d: Differential,
+  runs: [seeds: number[], resp: number][],
+  stats = false,
+): Promise<void> {
   const all: Mismatch[] = [];
   try {
-    for (const seed of SEEDS) all.push(...await runSeed(d, seed, 2, N, OPTS));
-    for (const seed of RESP3_SEEDS) all.push(...await runSeed(d, seed, 3, N, OPTS));
+    for (const [seeds, resp] of runs) {
+      for (const seed of seeds) all.push(...await runSeed(d, seed, resp, N, OPTS));
+    }
   } finally {
     await d.close();
   }
-  if (STATS) {
+  if (stats && STATS) {
     for (const [shape, s] of [...STATS].sort()) console.log(shape.padEnd(20), JSON.stringify(s));
   }
   if (all.length) console.log(all.map(describe).join("\n\n"));
   assertEquals(all.map((m) => `seed ${m.seed} #${m.index}: ${showCmd(m.cmd)}`), []);
+}
+
+Deno.test("random differential: seeded command sequences match redis-server", async () => {
+  await expectNoMismatch(await Differential.start(), [[SEEDS, 2], [RESP3_SEEDS, 3]], true);
 });
 
 Deno.test("random differential: tiny encoding thresholds (more conversions) match redis-server", async () => {
-  const d = await startSmall();
-  const all: Mismatch[] = [];
-  try {
-    for (const seed of SMALL_SEEDS) all.push(...await runSeed(d, seed, RESP, N, OPTS));
-  } finally {
-    await d.close();
-  }
-  if (all.length) console.log(all.map(describe).join("\n\n"));
-  assertEquals(all.map((m) => `seed ${m.seed} #${m.index}: ${showCmd(m.cmd)}`), []);
+  await expectNoMismatch(await startSmall(), [[SMALL_SEEDS, RESP]]);
 });
 
 const COLD_SEEDS = (env("FUZZ_COLD_SEEDS") ?? "301,302").split(",").map(Number);
@@ -1263,13 +1254,5 @@ export const startCold = () =>
   }, { redisArgs: ["--maxmemory", "10mb", "--maxmemory-policy", "allkeys-lru"] });
 
 Deno.test("random differential: FerricStore with every value cold matches redis-server", async () => {
-  const d = await startCold();
-  const all: Mismatch[] = [];
-  try {
-    for (const seed of COLD_SEEDS) all.push(...await runSeed(d, seed, RESP, N, OPTS));
-  } finally {
-    await d.close();
-  }
-  if (all.length) console.log(all.map(describe).join("\n\n"));
-  assertEquals(all.map((m) => `seed ${m.seed} #${m.index}: ${showCmd(m.cmd)}`), []);
+  await expectNoMismatch(await startCold(), [[COLD_SEEDS, RESP]]);
 });
