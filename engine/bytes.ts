@@ -89,12 +89,9 @@ export class Slabs {
   take(n: number): Uint8Array {
     if (n > SLAB_PART) return new Uint8Array(n);
     if (this.pos + n > SLAB) {
-      const queue = this.queue;
-      if (queue.length === 0) this.slab = new ArrayBuffer(SLAB);
-      else {
-        queue.push(new ArrayBuffer(SLAB));
-        this.slab = queue.shift()!;
-      }
+      // Without aging, the queue is empty and the new slab is taken at once.
+      this.queue.push(new ArrayBuffer(SLAB));
+      this.slab = this.queue.shift()!;
       this.pos = 0;
     }
     // A view made by the constructor costs less than subarray() (no species lookup).
