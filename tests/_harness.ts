@@ -38,7 +38,8 @@ export async function startFerric(
     bind: "127.0.0.1",
     loglevel: "warning",
     "http-port": -1,
-    "data-dir": await tempDir("ferric-test-"),
+    // A data dir of its own unless one is given (removed with the test module).
+    ...(options["data-dir"] === undefined ? { "data-dir": await tempDir("ferric-test-") } : {}),
     ...options,
   });
 }
