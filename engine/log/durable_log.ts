@@ -107,10 +107,9 @@ export class DurableLog implements EffectLog {
     const p = this.pending;
     if (p.length === 0) return;
     if (p.length === 1) {
-      // The common case keeps its array: one allocation fewer per write command.
-      const only = p[0];
-      p.length = 0;
-      this.write(only);
+      // The common case keeps its array: one allocation fewer per write command. (pop(), not
+      // `length = 0`: setting an array's length is a call into V8's runtime, ~70 ns.)
+      this.write(p.pop()!);
       return;
     }
     this.pending = [];
@@ -186,7 +185,8 @@ export class DurableLog implements EffectLog {
         log.append(RecordType.BatchEnd, 0, 0, "", end, this.nextLsn(shard), sync, windowMs);
       }
     } finally {
-      for (const list of byShard) list.length = 0;
+      // Emptied by pop(), which is inlined, not by `length = 0` (a runtime call each).
+      for (const list of byShard) while (list.length > 0) list.pop();
     }
   }
 
