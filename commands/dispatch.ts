@@ -11,6 +11,7 @@
 import { NO_REPLY, QUEUED, type Reply, RespError, settled } from "../protocol/reply.ts";
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
+import { EPOCH_OFFSET, monotonicMs } from "../engine/clock.ts";
 import { latin1 } from "./args.ts";
 import { Errors, unknownCommand, unknownSubcommand, wrongArity } from "./errors.ts";
 import type { Command, CommandContext } from "./spec.ts";
@@ -43,9 +44,7 @@ function resolve(server: Server, argv: Uint8Array[]): Command | RespError {
   return unknownSubcommand(latin1(argv[1]), cmd.name);
 }
 
-const TIME_ORIGIN = performance.timeOrigin;
-
-// Clock reads cost as much as a small command. Within one synchronous run of commands (a read
+// Clock reads cost as much as a small command (engine/clock.ts). Within one synchronous run of commands (a read
 // batch), a command starts when the previous one ended, so each command reads the clock once;
 // the first command of a run, and any after an await, reads it itself.
 let lastReading = 0;
@@ -53,11 +52,11 @@ let readingFresh = false;
 const staleReading = () => readingFresh = false;
 
 function clockNow(): number {
-  return readingFresh ? lastReading : performance.now();
+  return readingFresh ? lastReading : monotonicMs();
 }
 
 function clockEnd(): number {
-  lastReading = performance.now();
+  lastReading = monotonicMs();
   if (!readingFresh) {
     readingFresh = true;
     queueMicrotask(staleReading);
@@ -70,7 +69,7 @@ function clockEnd(): number {
  * batch's first command starts at this reading, so the arrival costs no clock read of its own.
  */
 export function batchArrived(): number {
-  return TIME_ORIGIN + clockEnd();
+  return EPOCH_OFFSET + clockEnd();
 }
 
 /** Commands that wait for something to happen without the "blocking" flag (as in Redis). */
@@ -182,7 +181,7 @@ export function call(
   const ks = server.keyspace;
   const started = clockNow();
   // One clock reading serves the command's wall time (Redis's cached mstime) and its duration.
-  ks.now = Math.floor(TIME_ORIGIN + started);
+  ks.now = Math.floor(EPOCH_OFFSET + started);
   ks.noTouch = client.noTouch && cmd.name !== "touch";
   // The client whose command runs (tracking's NOLOOP, replies before pushes); null again after
   // it, so changes made between commands (active expiry) are nobody's.

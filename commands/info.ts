@@ -13,6 +13,7 @@ import { operations } from "./server.ts";
 import { latin1, utf8Bytes } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
 import { storedSize } from "../engine/keyspace.ts";
+import { epochMs } from "../engine/clock.ts";
 import { moduleInfoLines } from "../plugins/loader.ts";
 import { procCpuTime } from "../server/stats.ts";
 
@@ -200,7 +201,7 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["process_id", Deno.pid],
         ["run_id", server.runId],
         ["tcp_port", server.port],
-        ["server_time_usec", Math.floor((performance.timeOrigin + performance.now()) * 1000)],
+        ["server_time_usec", Math.floor(epochMs() * 1000)],
         ["uptime_in_seconds", uptime],
         ["uptime_in_days", Math.floor(uptime / 86400)],
         ["hz", hz],

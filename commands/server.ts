@@ -18,6 +18,7 @@ import {
   lruClock,
 } from "../engine/keyspace.ts";
 import { recover } from "../engine/log/recovery.ts";
+import { epochMs } from "../engine/clock.ts";
 import type { DataValue } from "../engine/values/types.ts";
 import { formatDouble, parseInt64 } from "../protocol/numbers.ts";
 import { stringEncoding, stringRefcount } from "./keys.ts";
@@ -505,7 +506,7 @@ export function quoteArg(a: Uint8Array): string {
 
 /** A MONITOR line without the leading `+` and the CRLF: `1700000000.123456 [0 ip:port] "SET" …`. */
 export function monitorLine(client: Client, argv: readonly Uint8Array[]): string {
-  const t = performance.timeOrigin + performance.now();
+  const t = epochMs();
   const sec = Math.floor(t / 1000);
   const usec = Math.min(999999, Math.floor((t - sec * 1000) * 1000));
   let line = `${sec}.${String(usec).padStart(6, "0")} [${client.db} ${client.transport.addr}]`;
@@ -1740,7 +1741,7 @@ const timeCommand: CommandSpec = {
   complexity: "O(1)",
   /** TIME */
   handler() {
-    const t = performance.timeOrigin + performance.now();
+    const t = epochMs();
     const sec = Math.floor(t / 1000);
     const usec = Math.min(999999, Math.floor((t - sec * 1000) * 1000));
     return [String(sec), String(usec)];

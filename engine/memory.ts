@@ -16,6 +16,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { libc } from "./libc.ts";
 import type { Config } from "../server/config.ts";
 import {
   type Entry,
@@ -525,13 +526,6 @@ function exposeGc(): (() => void) | null {
 
 /** glibc's `malloc_trim(0)`, when the process may use FFI and libc is glibc; else null. */
 function mallocTrim(): (() => void) | null {
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return null;
-    const libc = Deno.dlopen("libc.so.6", {
-      malloc_trim: { parameters: ["usize"], result: "i32" },
-    });
-    return () => libc.symbols.malloc_trim(0n);
-  } catch {
-    return null;
-  }
+  const c = libc({ malloc_trim: { parameters: ["usize"], result: "i32" } });
+  return c === null ? null : () => c.malloc_trim(0n);
 }

@@ -27,6 +27,7 @@
  */
 import { Buffer } from "node:buffer";
 import { dispatch } from "../commands/dispatch.ts";
+import { epochMs } from "../engine/clock.ts";
 import { formatDouble } from "../protocol/numbers.ts";
 import {
   BigNumber,
@@ -330,7 +331,7 @@ class EmbeddedStore implements Store {
     if (this.closed) throw new Error("the store is closed");
     if (args.length === 0) throw new TypeError("command: no command given");
     const client = this.client;
-    const began = performance.timeOrigin + performance.now();
+    const began = epochMs();
     client.lastInteraction = Math.floor(began);
     let r = dispatch(this.server, client, args.map(argBytes));
     if (r instanceof Promise) r = await r;

@@ -17,6 +17,7 @@ import { type Payload, RecordFlags, recordSize, RecordType, writeRecord } from "
 import { syncDirSync } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
+import { epochMs } from "../clock.ts";
 import { FILL_MAX, FILL_MIN, ZeroFill } from "./zero_fill.ts";
 
 /** Segment file name for an id. */
@@ -655,7 +656,7 @@ export class ShardLog {
       this.failed = new Error(`shard ${this.index}: log write failed: ${(e as Error).message}`, {
         cause: e,
       });
-      this.failedAt = performance.timeOrigin + performance.now();
+      this.failedAt = epochMs();
       this.onFailed?.(this.failed);
     }
     this.inflight?.reject(this.failed);
