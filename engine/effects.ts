@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { DataValue } from "./values/types.ts";
+import type { DataValue, Value } from "./values/types.ts";
 import type { Entry } from "./keyspace.ts";
 
 export type { DataValue };
@@ -15,9 +15,10 @@ export type { DataValue };
 export interface EffectLog {
   /**
    * `e.key` now holds `e.value` (a whole value), expiring at `e.expireAt` (0 = never). The log
-   * owns the entry's on-disk bookkeeping (`lsn`, `loc`, `logBytes`) and updates it.
+   * owns the entry's on-disk bookkeeping (`lsn`, `loc`, `logBytes`) and updates it. `value` is
+   * `e.value` when the caller has it at hand (reading `e.value` makes a new view of a string).
    */
-  put(db: number, e: Entry): void;
+  put(db: number, e: Entry, value?: Value): void;
   /**
    * `e.key` no longer exists (the entry is already unlinked). `expired`: the delete is an
    * expiry's, which recovery would also make (the key's deadline is in the log), so a log that

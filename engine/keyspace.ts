@@ -914,7 +914,7 @@ export class Database {
       if (expireAt !== KEEP_TTL) t.setExpire(e, expireAt);
       this.touch(e);
     }
-    ks.log.put(this.index, e);
+    ks.log.put(this.index, e, value);
     ks.modified(this.index, e.key);
     return e;
   }
@@ -937,7 +937,7 @@ export class Database {
    */
   replace(e: Entry, value: Value, encoding?: string): void {
     this.revalue(e, value, encoding);
-    this.keyspace.log.put(this.index, e);
+    this.keyspace.log.put(this.index, e, value);
     this.keyspace.modified(this.index, e.key);
   }
 

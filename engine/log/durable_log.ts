@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import type { EffectLog } from "../effects.ts";
 import { type Entry, entryLsn, NO_SEGMENT, setEntryLsn, setLocation } from "../keyspace.ts";
-import type { DataValue } from "../values/types.ts";
+import type { DataValue, Value } from "../values/types.ts";
 import { encodeValue } from "../values/codec.ts";
 import type { Namespaces } from "./namespaces.ts";
 import {
@@ -242,8 +242,7 @@ export class DurableLog implements EffectLog {
     }
   }
 
-  put(db: number, e: Entry): void {
-    const v = e.value;
+  put(db: number, e: Entry, v: Value = e.value): void {
     e.locSegment = NO_SEGMENT;
     if (v instanceof Uint8Array) {
       this.keyed(RecordType.PutString, db, e, v, true);
