@@ -278,6 +278,7 @@ Deno.test("compaction: big collections written while they are encoded in steps c
     await c.call("ZADD", "z", String(-i), `m${n - 1 - i}`);
     await c.call("LPOP", "l");
     await c.call("RPUSH", "l", `late${i}`);
+    await c.call("LSET", "l", "5", `set${i}`); // an element replaced in place
   }
   assertEquals(await compacting, "+OK\r\n");
   d.close();

@@ -286,6 +286,20 @@ export class ListValue implements DataValue {
   }
 
   private resize(cap: number): void {
+    const { bufs, offs, lens } = this.inOrder(cap);
+    this.bufs = bufs;
+    this.offs = offs;
+    this.lens = lens;
+    this.mask = cap - 1;
+    this.head = 0;
+  }
+
+  /** The elements' places, head first, in arrays of `cap` slots. */
+  private inOrder(cap: number): {
+    bufs: (ArrayBufferLike | undefined)[];
+    offs: Uint32Array;
+    lens: Uint32Array;
+  } {
     const bufs: (ArrayBufferLike | undefined)[] = new Array(cap);
     const offs = new Uint32Array(cap), lens = new Uint32Array(cap);
     for (let i = 0; i < this.len; i++) {
@@ -294,11 +308,7 @@ export class ListValue implements DataValue {
       offs[i] = this.offs[slot];
       lens[i] = this.lens[slot];
     }
-    this.bufs = bufs;
-    this.offs = offs;
-    this.lens = lens;
-    this.mask = cap - 1;
-    this.head = 0;
+    return { bufs, offs, lens };
   }
 
   /** Redis 7.0 names every list's encoding `quicklist` (listpack for small lists came in 7.2). */
@@ -328,11 +338,16 @@ export class ListValue implements DataValue {
     return encodePartsInSteps(this.parts(copy));
   }
 
-  /** The snapshot's parts: the elements in order (copied out if asked). */
+  /**
+   * The snapshot's parts: the elements in order. With `copy`, of a copy of the elements' places
+   * (their bytes never change), so the list may change while the snapshot is encoded in steps;
+   * a view is made per part as it is encoded, not one per element up front (a list of millions
+   * would make that many views at once, all promoted to the old generation before they die).
+   */
   private parts(copy: boolean): PartsView {
     if (copy) {
-      const items = this.toArray();
-      return { count: items.length, partAt: (i) => items[i] };
+      const { bufs, offs, lens } = this.inOrder(this.len);
+      return { count: this.len, partAt: (i) => new Uint8Array(bufs[i]!, offs[i], lens[i]) };
     }
     return { count: this.len, partAt: (i) => this.at(i) };
   }
