@@ -26,7 +26,13 @@
  */
 import { Buffer } from "node:buffer";
 import { type Database, type Entry, type Keyspace, subkeyExpireCycles } from "../keyspace.ts";
-import { encodeParts, encodePartsInSteps, PARTS_PER_STEP, PartsReader } from "./codec.ts";
+import {
+  encodePartsInSteps,
+  encodeView,
+  PARTS_PER_STEP,
+  PartsReader,
+  type PartsView,
+} from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
 import { copyRange, latin1, latin1Range } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -66,6 +72,30 @@ export class HashField {
     this.off = value.byteOffset;
     this.size = value.length;
   }
+
+  /** Notes the value's place at `i` of a {@link FieldPlaces} copy. */
+  placeInto(to: FieldPlaces, i: number): void {
+    to.names[i] = this.name;
+    to.bufs[i] = this.buf;
+    to.offs[i] = this.off;
+    to.sizes[i] = this.size;
+    to.expiries[i] = this.expireAt;
+  }
+}
+
+/**
+ * Fields as they were when copied, in parallel arrays: no object or view per field (a snapshot
+ * of a hash being written makes one of millions of fields at once). Values' bytes never change,
+ * so their places stay valid.
+ */
+interface FieldPlaces {
+  /** How many fields were noted. */
+  count: number;
+  names: string[];
+  bufs: ArrayBufferLike[];
+  offs: Uint32Array;
+  sizes: Uint32Array;
+  expiries: Float64Array;
 }
 
 const BASE_BYTES = 64;
@@ -75,11 +105,6 @@ const VALUE = "hash-max-listpack-value";
 
 function bytes(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, "latin1"));
-}
-
-/** Part `k` of a field in the snapshot: its name, its value, its expiry in ms ("" for none). */
-function fieldPart(f: HashField, k: number): Uint8Array | string {
-  return k === 0 ? f.name : k === 1 ? f.value : f.expireAt ? String(f.expireAt) : "";
 }
 
 /** A hash: field → value, with optional per-field expiry. */
@@ -154,37 +179,64 @@ export class HashValue implements DataValue {
 
   /** Snapshot: a header (version, flags), then field, value, expiry (decimal, empty = none). */
   encode(): Uint8Array {
-    return encodeParts(this.snapshotParts());
-  }
-
-  /** The snapshot's parts: flags, then name, value and expiry (or "") of each field in order. */
-  private snapshotParts(): (Uint8Array | string)[] {
-    const parts: (Uint8Array | string)[] = [this.flags()];
-    for (const f of this.fields()) parts.push(fieldPart(f, 0), fieldPart(f, 1), fieldPart(f, 2));
-    return parts;
+    const places = this.newPlaces();
+    for (const step of this.takePlaces(places)) void step;
+    return encodeView(this.partsOf(places));
   }
 
   private flags(): Uint8Array {
     return new Uint8Array([1, (this.table ? 1 : 0) | (this.ex ? 2 : 0)]);
   }
 
+  /**
+   * Encodes the snapshot a few thousand parts at a time. The fields' places are taken first (in
+   * steps too, unless `copy`: the hash is being written meanwhile, and the copy must be of one
+   * moment), and each part is made as it is encoded.
+   */
   *encodeSteps(copy = false): Generator<void, Uint8Array> {
-    if (copy) {
-      // Fields change in place (a new value, a TTL): the copy takes their parts.
-      const parts = this.snapshotParts();
-      return yield* encodePartsInSteps({ count: parts.length, partAt: (i) => parts[i] });
-    }
-    const flags = this.flags();
-    // The fields in order, without the holes deletes leave.
-    const fields: HashField[] = [];
+    const places = this.newPlaces();
+    if (copy) { for (const step of this.takePlaces(places)) void step; }
+    else yield* this.takePlaces(places);
+    return yield* encodePartsInSteps(this.partsOf(places));
+  }
+
+  private newPlaces(): FieldPlaces {
+    const n = this.size;
+    return {
+      count: 0,
+      names: new Array(n),
+      bufs: new Array(n),
+      offs: new Uint32Array(n),
+      sizes: new Uint32Array(n),
+      expiries: new Float64Array(n),
+    };
+  }
+
+  /** Notes every field's place in order (without the holes deletes leave), pausing now and then. */
+  private *takePlaces(to: FieldPlaces): Generator<void> {
+    let i = 0;
     for (const f of this.fields()) {
-      fields.push(f);
-      if (fields.length % PARTS_PER_STEP === 0) yield;
+      if (i === to.names.length) throw new Error("hash: more fields than its size");
+      f.placeInto(to, i++);
+      if (i % PARTS_PER_STEP === 0) yield;
     }
-    return yield* encodePartsInSteps({
-      count: 1 + 3 * fields.length,
-      partAt: (i) => i === 0 ? flags : fieldPart(fields[Math.floor((i - 1) / 3)], (i - 1) % 3),
-    });
+    to.count = i;
+  }
+
+  /** The snapshot's parts: flags, then name, value and expiry (or "") of each field in order. */
+  private partsOf(c: FieldPlaces): PartsView {
+    const flags = this.flags();
+    return {
+      count: 1 + 3 * c.count,
+      partAt: (p) => {
+        if (p === 0) return flags;
+        const j = Math.floor((p - 1) / 3);
+        const k = (p - 1) % 3;
+        if (k === 0) return c.names[j];
+        if (k === 1) return new Uint8Array(c.bufs[j], c.offs[j], c.sizes[j]);
+        return c.expiries[j] ? String(c.expiries[j]) : "";
+      },
+    };
   }
 
   /** Rebuilds a hash from {@link encode}'s snapshot. */
