@@ -83,6 +83,11 @@ export class HashField {
   }
 }
 
+/** Runs steps to the end at once. */
+function drain(steps: Generator<void>): void {
+  while (!steps.next().done);
+}
+
 /**
  * Fields as they were when copied, in parallel arrays: no object or view per field (a snapshot
  * of a hash being written makes one of millions of fields at once). Values' bytes never change,
@@ -180,7 +185,7 @@ export class HashValue implements DataValue {
   /** Snapshot: a header (version, flags), then field, value, expiry (decimal, empty = none). */
   encode(): Uint8Array {
     const places = this.newPlaces();
-    for (const step of this.takePlaces(places)) void step;
+    drain(this.takePlaces(places));
     return encodeView(this.partsOf(places));
   }
 
@@ -195,7 +200,7 @@ export class HashValue implements DataValue {
    */
   *encodeSteps(copy = false): Generator<void, Uint8Array> {
     const places = this.newPlaces();
-    if (copy) { for (const step of this.takePlaces(places)) void step; }
+    if (copy) drain(this.takePlaces(places));
     else yield* this.takePlaces(places);
     return yield* encodePartsInSteps(this.partsOf(places));
   }
