@@ -40,17 +40,23 @@ export function latin1(b: Uint8Array): string {
   return latin1Range(b, 0, b.length);
 }
 
+/**
+ * Joined one character at a time, a string of 13 characters or more is a tree in V8 (a
+ * ConsString per step, ~128 bytes for 15 characters instead of 32, for as long as a set member
+ * or hash field lives, and slower to make than a Buffer's latin1Slice): shorter ones only.
+ */
+const SHORT_LATIN1 = 13;
+
+function shortLatin1(src: Uint8Array, from: number, to: number): string {
+  let s = "";
+  for (let i = from; i < to; i++) s += String.fromCharCode(src[i]);
+  return s;
+}
+
 /** Bytes `from` to `to` of `src` as a binary string, without a view of the range first. */
 export function latin1Range(src: Uint8Array, from: number, to: number): string {
   const n = to - from;
-  // Joined one character at a time, a string of 13 characters or more is a tree in V8 (a
-  // ConsString per step, ~128 bytes for 15 characters instead of 32, for as long as a set
-  // member or hash field lives, and slower to make than the slice below).
-  if (n < 13) {
-    let s = "";
-    for (let i = from; i < to; i++) s += String.fromCharCode(src[i]);
-    return s;
-  }
+  if (n < SHORT_LATIN1) return shortLatin1(src, from, to);
   const array = src.buffer;
   const start = src.byteOffset + from;
   if (array !== cachedArray) {
@@ -60,6 +66,16 @@ export function latin1Range(src: Uint8Array, from: number, to: number): string {
     cachedView = view;
   }
   return cachedView!.latin1Slice(start, start + n);
+}
+
+/**
+ * {@link latin1Range} over one buffer, called many times: a snapshot of millions of members is
+ * far larger than what latin1Range keeps a Buffer view of, so it would make one per call.
+ */
+export function latin1Reader(src: Uint8Array): (from: number, to: number) => string {
+  const view = Buffer.from(src.buffer, src.byteOffset, src.byteLength) as Latin1Buffer;
+  return (from, to) =>
+    to - from < SHORT_LATIN1 ? shortLatin1(src, from, to) : view.latin1Slice(from, to);
 }
 
 const SLAB = 16 * 1024;

@@ -34,7 +34,7 @@ import {
   type PartsView,
 } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
-import { copyRange, latin1, latin1Range } from "../bytes.ts";
+import { copyRange, latin1, latin1Reader } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /**
@@ -252,16 +252,18 @@ export class HashValue implements DataValue {
     const flags = r.end - r.start > 1 ? snapshot[r.start + 1] : 0;
     if (flags & 1) h.table = true;
     if (flags & 2) h.ex = true;
+    h.map.reserve(Math.floor((r.count - 1) / 3));
+    const text = latin1Reader(snapshot);
     // Field name, value and TTL, each straight from the snapshot's bytes.
     for (let left = r.count - 1; left >= 3; left -= 3) {
       r.next();
-      const name = latin1Range(snapshot, r.start, r.end);
+      const name = text(r.start, r.end);
       r.next();
       const f = h.newField(name, copyRange(snapshot, r.start, r.end));
       h.map.set(name, f);
-      if (!h.table) h.maxLen = Math.max(h.maxLen, f.name.length, f.value.length);
+      if (!h.table) h.maxLen = Math.max(h.maxLen, f.name.length, f.size);
       r.next();
-      if (r.end > r.start) h.ttlInPlace(f, Number(latin1Range(snapshot, r.start, r.end)));
+      if (r.end > r.start) h.ttlInPlace(f, Number(text(r.start, r.end)));
     }
     return h;
   }

@@ -165,3 +165,22 @@ Deno.test("MemberTable: incremental resizes keep every member findable, counted 
   const c = t.clone();
   assertSame(c, ref);
 });
+
+Deno.test("member table: reserve makes room at once, so inserts never resize", () => {
+  const t = new MemberTable<number>();
+  t.set("before", 0);
+  t.reserve(100_000);
+  assert(!t.resizing);
+  const bytes = t.tableBytes();
+  for (let i = 1; i < 100_000; i++) {
+    t.set(`m${i}`, i);
+    assert(!t.resizing, `resizing at ${i}`);
+  }
+  assertEquals(t.tableBytes(), bytes);
+  assertEquals(t.size, 100_000);
+  assertEquals(t.get("before"), 0);
+  for (let i = 1; i < 100_000; i += 997) assertEquals(t.get(`m${i}`), i);
+  // Reserving less than it holds changes nothing.
+  t.reserve(10);
+  assertEquals(t.tableBytes(), bytes);
+});

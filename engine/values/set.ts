@@ -20,7 +20,7 @@
  */
 import { encodePartsInSteps, encodeView, PartsReader, type PartsView } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
-import { latin1 } from "../bytes.ts";
+import { latin1, latin1Reader } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /** Default of `set-max-intset-entries`. */
@@ -250,7 +250,9 @@ export class SetValue implements DataValue {
     const r = new PartsReader(snapshot);
     if (!r.next()) return s;
     const hashtable = r.end > r.start && snapshot[r.start] === FLAG_HASHTABLE;
-    while (r.next()) s.addBytes(r.view());
+    s.index.reserve(r.count - 1);
+    const text = latin1Reader(snapshot);
+    while (r.next()) s.add(text(r.start, r.end));
     if (hashtable) s.intset = false;
     return s;
   }
