@@ -13,7 +13,7 @@ import { operations } from "./server.ts";
 import { latin1, utf8Bytes } from "./args.ts";
 import type { CommandSpec } from "./spec.ts";
 import { storedSize } from "../engine/keyspace.ts";
-import { epochMs } from "../engine/clock.ts";
+import { epochMs, FFI_CLOCK } from "../engine/clock.ts";
 import { moduleInfoLines } from "../plugins/loader.ts";
 import { procCpuTime } from "../server/stats.ts";
 
@@ -198,6 +198,8 @@ export const INFO_SECTIONS: InfoSection[] = [
           `${SYSNAMES[Deno.build.os] ?? Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
         ],
         ["arch_bits", 64],
+        // Redis says which clock times its commands; so does FerricStore (engine/clock.ts).
+        ["monotonic_clock", FFI_CLOCK ? "POSIX clock_gettime" : "performance.now()"],
         ["process_id", Deno.pid],
         ["run_id", server.runId],
         ["tcp_port", server.port],
