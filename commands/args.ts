@@ -11,12 +11,14 @@ import { parseDouble, parseInt64 } from "../protocol/numbers.ts";
 import { latin1 } from "../engine/bytes.ts";
 
 // Shared with the engine, which stores what they make.
-export { copyBytes, latin1, numberBytes, valueBytes } from "../engine/bytes.ts";
-
-/** A binary string back to bytes. */
-export function latin1Bytes(s: string): Uint8Array {
-  return Buffer.from(s, "latin1");
-}
+export {
+  copyBytes,
+  latin1,
+  latin1Bytes,
+  latin1Value,
+  numberBytes,
+  valueBytes,
+} from "../engine/bytes.ts";
 
 /** Text (UTF-8) to bytes, for replies built from text. */
 export function utf8Bytes(s: string): Uint8Array {

@@ -12,7 +12,7 @@ import { NO_REPLY, QUEUED, type Reply, RespError, settled } from "../protocol/re
 import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { EPOCH_OFFSET, monotonicMs } from "../engine/clock.ts";
-import { latin1 } from "./args.ts";
+import { copyBytes, latin1 } from "./args.ts";
 import { Errors, unknownCommand, unknownSubcommand, wrongArity } from "./errors.ts";
 import type { Command, CommandContext } from "./spec.ts";
 
@@ -155,7 +155,8 @@ export function dispatch(server: Server, client: Client, argv: Uint8Array[]): Di
     return server.pause.hold(client).then(() => settled(redispatch(server, client, argv)));
   }
   if (tx !== null && !TX_CONTROL.has((cmd.parent ?? cmd).name)) {
-    tx.queue.push({ cmd, argv: argv.map((a) => new Uint8Array(a)) });
+    // Copies cut from slabs: a buffer of its own per argument costs ~700 ns in Deno.
+    tx.queue.push({ cmd, argv: argv.map((a) => copyBytes(a)) });
     return QUEUED;
   }
   return call(server, client, cmd, argv);

@@ -22,7 +22,7 @@ import {
 } from "../engine/values/hash.ts";
 import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
-import { copyBytes, int64Arg, isWord, latin1, latin1Bytes } from "./args.ts";
+import { copyBytes, int64Arg, isWord, latin1, latin1Bytes, latin1Value } from "./args.ts";
 import { err, Errors, MAX_RANDOM_PICKS, RespError, wrongArity } from "./errors.ts";
 import { type CommandSpec, familySpec, keys } from "./spec.ts";
 
@@ -145,7 +145,7 @@ function setKeepTtl(db: Database, e: Entry | null, key: string, field: Uint8Arra
   e = ensureHash(db, key, e, 0);
   const hv = e.value as HashValue;
   const before = hv.memoryUsage();
-  const value = latin1Bytes(v);
+  const value = latin1Value(v);
   hv.setBytes(field, value, true);
   logEffect(db, e, "hsetkeep", [field, value], before);
   return e;

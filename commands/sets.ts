@@ -14,7 +14,7 @@ import { globMatch } from "../engine/glob.ts";
 import { maxIntsetEntries, SetValue } from "../engine/values/set.ts";
 import { parseInt64 } from "../protocol/numbers.ts";
 import { type Reply, RespSet } from "../protocol/reply.ts";
-import { intArg, isWord, latin1 } from "./args.ts";
+import { intArg, isWord, latin1, latin1Bytes } from "./args.ts";
 import { err, Errors, MAX_RANDOM_PICKS } from "./errors.ts";
 import { type CommandSpec, familySpec, keys } from "./spec.ts";
 
@@ -74,15 +74,11 @@ function removeFromSet(db: Database, e: Entry, members: Iterable<string>): strin
     if (s.remove(m)) removed.push(m);
     if (s.isEmpty()) break;
   }
-  if (removed.length > 0) db.effect(e, "srem", removed.map(bytes), s.memoryUsage() - before);
+  if (removed.length > 0) {
+    db.effect(e, "srem", removed.map((m) => latin1Bytes(m)), s.memoryUsage() - before);
+  }
   if (s.isEmpty()) db.delete(e.key);
   return removed;
-}
-
-function bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 /** The sets named by argv[from..to), null for missing keys; WRONGTYPE if any is not a set. */

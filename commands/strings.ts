@@ -10,7 +10,7 @@ import { incrByFloat, longDoubleText } from "../engine/longdouble.ts";
 import { addInt64, parseInt64 } from "../protocol/numbers.ts";
 import { OK, type Reply, RespMap } from "../protocol/reply.ts";
 import type { Server } from "../server/server.ts";
-import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Bytes, numberBytes } from "./args.ts";
+import { copyBytes, int64Arg, intArg, isWord, latin1, latin1Value, numberBytes } from "./args.ts";
 import { err, Errors, RespError, wrongArity } from "./errors.ts";
 import { type CommandSpec, familySpec, keys, type KeySpecFlag } from "./spec.ts";
 
@@ -470,7 +470,7 @@ export const stringCommands: CommandSpec[] = [
       const current = e === undefined ? "0" : longDoubleText(stringOf(e));
       const result = incrByFloat(current, longDoubleText(argv[2]));
       if (result instanceof RespError) return result;
-      const bytes = latin1Bytes(result);
+      const bytes = latin1Value(result);
       storeOver(db, key, e, bytes, bytes.length <= 44 ? "embstr" : "raw");
       db.notify("$", "incrbyfloat", key);
       return bytes;

@@ -11,6 +11,7 @@ import type { EffectLog } from "../effects.ts";
 import { type Entry, entryLsn, NO_SEGMENT, setEntryLsn, setLocation } from "../keyspace.ts";
 import type { DataValue, Value } from "../values/types.ts";
 import { encodeValue } from "../values/codec.ts";
+import { transientBytes } from "../bytes.ts";
 import type { Namespaces } from "./namespaces.ts";
 import {
   ALL_DBS,
@@ -165,7 +166,8 @@ export class DurableLog implements EffectLog {
       const id = this.nextBatchId++;
       // Each part names every participant: recovery can tell which shard a missing part was in.
       // (A plain array written byte by byte: a Buffer costs a subclass constructor per batch.)
-      const begin = new Uint8Array(10 + 2 * participants);
+      // Cut from a slab: a buffer of its own costs ~700 ns in Deno (see transientBytes).
+      const begin = transientBytes(10 + 2 * participants);
       putDouble(begin, 0, id);
       begin[8] = participants;
       begin[9] = participants >>> 8;
@@ -175,7 +177,8 @@ export class DurableLog implements EffectLog {
         begin[at++] = shard;
         begin[at++] = shard >>> 8;
       }
-      const end = new Uint8Array(begin.buffer, 0, 8);
+      const end = transientBytes(8);
+      putDouble(end, 0, id);
       for (let shard = 0; shard < byShard.length; shard++) {
         const list = byShard[shard];
         if (list.length === 0) continue;

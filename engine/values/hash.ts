@@ -24,7 +24,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { type Database, type Entry, type Keyspace, subkeyExpireCycles } from "../keyspace.ts";
 import {
   encodePartsInSteps,
@@ -34,7 +33,7 @@ import {
   type PartsView,
 } from "./codec.ts";
 import { MemberTable } from "./member_table.ts";
-import { copyRange, latin1, latin1Reader } from "../bytes.ts";
+import { copyRange, latin1, latin1Bytes, latin1Reader } from "../bytes.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
 
 /**
@@ -107,10 +106,6 @@ const BASE_BYTES = 64;
 const FIELD_BYTES = 56;
 const ENTRIES = "hash-max-listpack-entries";
 const VALUE = "hash-max-listpack-value";
-
-function bytes(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, "latin1"));
-}
 
 /** A hash: field → value, with optional per-field expiry. */
 export class HashValue implements DataValue {
@@ -712,7 +707,7 @@ export function expireHashFields(db: Database, e: Entry, hv: HashValue, max = In
   if (m === 0 || m > now) return false;
   const before = hv.memoryUsage();
   const gone = hv.expireDue(now, max);
-  db.effect(e, "hdel", gone.map(bytes), hv.memoryUsage() - before);
+  db.effect(e, "hdel", gone.map((name) => latin1Bytes(name)), hv.memoryUsage() - before);
   db.notify("h", "hexpired", e.key);
   if (hv.isEmpty()) {
     db.delete(e.key);

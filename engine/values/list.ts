@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { copyRange } from "../bytes.ts";
+import { copyRange, latin1Bytes } from "../bytes.ts";
 import { BulkRing } from "../../protocol/reply.ts";
 import { encodePartsInSteps, encodeView, PartsReader, type PartsView } from "./codec.ts";
 import { type DataValue, type EncodingLimits, registerValueType } from "./types.ts";
@@ -39,13 +39,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (n !== b.length) return false;
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function decimal(n: number): Uint8Array {
-  const s = String(n);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 function integer(b: Uint8Array): number {
@@ -393,7 +386,7 @@ export class ListValue implements DataValue {
 
 /** The decimal bytes of a count or index, as list effects carry them. */
 export function effectNumber(n: number): Uint8Array {
-  return decimal(n);
+  return latin1Bytes(String(n));
 }
 
 /** Rebuilds a list from its snapshot (or an empty one for null). */
