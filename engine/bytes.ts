@@ -80,12 +80,18 @@ export function latin1Reader(src: Uint8Array): (from: number, to: number) => str
 
 const SLAB = 16 * 1024;
 const SLAB_PART = 256;
+/** Parts up to this size share slabs of MEDIUM_PARTS of their size class (a power of two). */
+const MEDIUM_MAX = 4096;
+const MEDIUM_PARTS = 4;
 
 /**
  * Small buffers carved out of shared slabs: a typed array with a buffer of its own costs several
- * times more (hundreds of ns) than a small copy or encoding. A slab lives while any buffer cut
- * from it does, so only small ones (at most 256 bytes) share one, and what is kept (values) and
- * what is soon let go (encoded effects) take from slabs of their own.
+ * times more (~700 ns in Deno, and its share of the garbage collector's work) than a small copy
+ * or encoding. A slab lives while any buffer cut from it does, so small ones (at most 256 bytes)
+ * share 16 KiB slabs, medium ones (up to 4 KiB) slabs of four parts of their size class (a power
+ * of two: a 1 KB value shares a 4 KiB slab with at most three others, so a value gone cold or
+ * overwritten is not held in memory by many others), and larger ones have their own. What is kept
+ * (values) and what is soon let go (encoded effects) take from slabs of their own.
  *
  * Slabs for what is kept can wait in a queue of `aging` slabs before they are cut: by their
  * turn the garbage collector has moved them to the old generation. A key's entry is old, and
@@ -101,9 +107,23 @@ export class Slabs {
     for (let i = 0; i < aging; i++) this.queue.push(new ArrayBuffer(SLAB));
   }
 
+  /** Per size class (a power of two, by its exponent): the slab medium parts are cut from. */
+  private readonly medium: { slab: ArrayBuffer; pos: number }[] = [];
+
   /** `n` fresh zeroed bytes: cut from the current slab when small, else a buffer of their own. */
   take(n: number): Uint8Array {
-    if (n > SLAB_PART) return new Uint8Array(n);
+    if (n > SLAB_PART) {
+      if (n > MEDIUM_MAX) return new Uint8Array(n);
+      const k = 32 - Math.clz32(n - 1);
+      let c = this.medium[k];
+      if (c === undefined || c.pos + n > c.slab.byteLength) {
+        c = { slab: new ArrayBuffer(MEDIUM_PARTS << k), pos: 0 };
+        this.medium[k] = c;
+      }
+      const out = new Uint8Array(c.slab, c.pos, n);
+      c.pos += n;
+      return out;
+    }
     if (this.pos + n > SLAB) {
       // Without aging, the queue is empty and the new slab is taken at once.
       this.queue.push(new ArrayBuffer(SLAB));
