@@ -204,7 +204,7 @@ export const pubsubCommands: CommandSpec[] = [
     "Posts a message to a channel.",
     "2.0.0",
     /** PUBLISH channel message */
-    (ctx, argv) => ctx.server.pubsub.publish(latin1(argv[1]), new Uint8Array(argv[2])),
+    (ctx, argv) => ctx.server.pubsub.publish(latin1(argv[1]), argv[2]),
   ),
   ps(
     "spublish",
@@ -213,7 +213,7 @@ export const pubsubCommands: CommandSpec[] = [
     "Post a message to a shard channel",
     "7.0.0",
     /** SPUBLISH shardchannel message */
-    (ctx, argv) => ctx.server.pubsub.publishShard(latin1(argv[1]), new Uint8Array(argv[2])),
+    (ctx, argv) => ctx.server.pubsub.publishShard(latin1(argv[1]), argv[2]),
     [keys.one(1, "NOT_KEY")],
   ),
   {

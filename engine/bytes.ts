@@ -169,6 +169,13 @@ export function transientBytes(n: number): Uint8Array {
   return transient.take(n);
 }
 
+/** A copy of bytes that lives until the command ends (or a little longer: a push held back). */
+export function transientCopy(src: Uint8Array): Uint8Array {
+  const out = transient.take(src.length);
+  putBytes(out, 0, src);
+  return out;
+}
+
 /** A binary string's bytes, living until the command's effects are written (effect arguments). */
 export function latin1Bytes(s: string): Uint8Array {
   return latin1Into(transient.take(s.length), s);
