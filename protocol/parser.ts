@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { parseInt64 } from "./numbers.ts";
 import { RespError } from "./reply.ts";
 import { SetAside } from "./set_aside.ts";
@@ -372,9 +371,13 @@ function isSpace(c: number | undefined): boolean {
  * Splits an inline request line into arguments exactly as Redis's `sdssplitargs`: spaces separate
  * arguments, "double quotes" understand `\n \r \t \b \a \\ \" \xHH`, 'single quotes' only `\'`,
  * and a closing quote must be followed by a space or the end. Returns null on unbalanced quotes.
+ *
+ * The arguments are views of `line`, which is rewritten in place: each argument's bytes go where
+ * its text began (an argument is never longer than its text). A buffer per argument would cost
+ * ~700 ns each in Deno.
  */
-export function splitArgs(line: Uint8Array): Buffer[] | null {
-  const out: Buffer[] = [];
+export function splitArgs(line: Uint8Array): Uint8Array[] | null {
+  const out: Uint8Array[] = [];
   let p = 0;
   const n = line.length;
   for (;;) {
@@ -383,46 +386,55 @@ export function splitArgs(line: Uint8Array): Buffer[] | null {
     let inq = false; // inside "double quotes"
     let insq = false; // inside 'single quotes'
     let done = false;
-    const cur: number[] = [];
+    const begin = p;
+    let w = p; // where the next byte of the argument goes (never past p)
     while (!done) {
       const c = line[p];
       if (inq) {
         if (p >= n) return null;
         if (c === 92 && line[p + 1] === 120 && isHex(line[p + 2]) && isHex(line[p + 3])) {
-          cur.push(hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]));
+          line[w++] = hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]);
           p += 3;
         } else if (c === 92 && p + 1 < n) {
           p++;
           const e = line[p];
-          cur.push(
-            e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e,
-          );
+          line[w++] = e === 110
+            ? 10
+            : e === 114
+            ? 13
+            : e === 116
+            ? 9
+            : e === 98
+            ? 8
+            : e === 97
+            ? 7
+            : e;
         } else if (c === 34) {
           if (p + 1 < n && !isSpace(line[p + 1])) return null;
           done = true;
         } else {
-          cur.push(c);
+          line[w++] = c;
         }
       } else if (insq) {
         if (p >= n) return null;
         if (c === 92 && line[p + 1] === 39) {
           p++;
-          cur.push(39);
+          line[w++] = 39;
         } else if (c === 39) {
           if (p + 1 < n && !isSpace(line[p + 1])) return null;
           done = true;
         } else {
-          cur.push(c);
+          line[w++] = c;
         }
       } else {
         // Unquoted text ends only at these four (vertical tab and form feed belong to it).
         if (p >= n || c === 32 || c === 10 || c === 13 || c === 9) done = true;
         else if (c === 34) inq = true;
         else if (c === 39) insq = true;
-        else cur.push(c);
+        else line[w++] = c;
       }
       if (p < n) p++;
     }
-    out.push(Buffer.from(cur));
+    out.push(line.subarray(begin, w));
   }
 }

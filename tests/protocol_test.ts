@@ -358,6 +358,9 @@ Deno.test("protocol: inline commands, quotes and escapes match redis-server", as
       "ECHO a\x0bb\x0cc\r\n",
       "\x0b\x0cECHO x\x0b \r\n",
       'ECHO "a"\x0b\r\n',
+      // Quotes opened inside a word; arguments rewritten in place over their text.
+      'SET k x"y z"\r\nGET k\r\n',
+      "ECHO ab'c\\'d' \"\\x41\\x42\\x43\" e\r\n",
     ].map((data, i) => ({ name: `inline #${i}: ${JSON.stringify(data)}`, data: latin1(data) }));
     // Redis looks for the end of a line with strchr, which stops at a NUL byte: such a request
     // waits for more input, and fails as too big once 64 KiB have arrived.
