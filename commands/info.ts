@@ -179,6 +179,18 @@ function seconds6(usec: number): string {
   return `${Math.floor(usec / 1e6)}.${String(Math.floor(usec % 1e6)).padStart(6, "0")}`;
 }
 
+/**
+ * What a call that needs `--allow-sys` returns, or `fallback` where the process does not have it
+ * (an embedded store's host may not grant it): INFO answers either way.
+ */
+function granted<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
 /** Every section, in Redis's order. */
 export const INFO_SECTIONS: InfoSection[] = [
   {
@@ -195,7 +207,9 @@ export const INFO_SECTIONS: InfoSection[] = [
         ["redis_mode", "standalone"],
         [
           "os",
-          `${SYSNAMES[Deno.build.os] ?? Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
+          `${SYSNAMES[Deno.build.os] ?? Deno.build.os} ${
+            granted(() => Deno.osRelease(), "unknown")
+          } ${Deno.build.arch}`,
         ],
         ["arch_bits", 64],
         // Redis says which clock times its commands; so does FerricStore (engine/clock.ts).
@@ -249,7 +263,7 @@ export const INFO_SECTIONS: InfoSection[] = [
       const rss = mu.rss;
       const allocated = Math.max(1, mu.heapUsed + mu.external);
       const peak = server.memory.peak();
-      const total = Deno.systemMemoryInfo().total;
+      const total = granted(() => Deno.systemMemoryInfo().total, 0);
       const max = server.config.int("maxmemory");
       return [
         ["used_memory", used],

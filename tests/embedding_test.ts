@@ -260,3 +260,35 @@ Deno.test("startServer({ loadplugin }): plugins named in the options are loaded 
     assertEquals(await r.call("RATELIMIT.ADD", "rl", "1000", "1"), ["allowed", 1, 0, 1000]);
   });
 });
+
+Deno.test("openStore: a host that grants only file access gets a working store (no FFI, no sys)", async () => {
+  const dataDir = await tempDir("ferric-embed-");
+  const script = `${dataDir}/host.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { openStore } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+const store = await openStore({ dataDir: ${JSON.stringify(`${dataDir}/data`)} });
+await store.command("SET", "k", "v");
+const info = await store.command("INFO", "everything");
+console.log(JSON.stringify([await store.command("GET", "k"), /monotonic_clock:(.*)\\r/.exec(info)[1],
+  /^os:/m.test(info), /total_system_memory:/.test(info)]));
+await store.close();`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--allow-read", "--allow-write", script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert(out.success, stderr);
+  // The clock falls back to performance.now(); INFO answers without the sys permission.
+  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)), [
+    "v",
+    "performance.now()",
+    true,
+    true,
+  ]);
+  assert(!/warning/.test(stderr), stderr);
+});
