@@ -39,7 +39,16 @@ import { VERSION } from "../server/server.ts";
 import { abortShutdown, compactAll, shutdown } from "../server/shutdown.ts";
 import { SlowLog } from "../server/slowlog.ts";
 import type { CommandGate } from "./dispatch.ts";
-import { int64Arg, intArg, isWord, latin1, utf8Bytes, valueBytes, word } from "./args.ts";
+import {
+  int64Arg,
+  intArg,
+  isWord,
+  latin1,
+  latin1Bytes,
+  utf8Bytes,
+  valueBytes,
+  word,
+} from "./args.ts";
 import { err, Errors, subcommandSyntaxError } from "./errors.ts";
 import { type Command, type CommandSpec, findKeys, keys } from "./spec.ts";
 
@@ -297,7 +306,7 @@ export class Operations {
         if (cmd.name !== "quit") client.afterReply.push(new SimpleString(line));
         continue;
       }
-      bytes ??= asciiBytes(`+${line}\r\n`);
+      bytes ??= latin1Bytes(`+${line}\r\n`);
       m.transport.pushEncoded(bytes);
     }
   }
@@ -410,7 +419,7 @@ function debugAllowed(server: Server, client: Client): boolean {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const REDACTED = asciiBytes("(redacted)");
+const REDACTED = latin1Bytes("(redacted)");
 /** Parameters whose CONFIG SET values are never shown (Redis's SENSITIVE_CONFIG). */
 const SENSITIVE_CONFIGS = new Set([
   "requirepass",
@@ -462,12 +471,6 @@ export function redacted(cmd: Command, argv: Uint8Array[]): Uint8Array[] {
     return out;
   }
   return argv;
-}
-
-function asciiBytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 /** An argument quoted as Redis's sdscatrepr: printable ASCII as is, escapes for the rest. */
@@ -1295,14 +1298,14 @@ function objectDigest(
       for (let i = 0; i < list.length; i++) mixDigest(digest, list.at(i));
     } else if (v.type === "set" && typeof any.members === "function") {
       for (const m of (v as unknown as { members(): readonly string[] }).members()) {
-        xorDigest(digest, asciiBytes(m));
+        xorDigest(digest, latin1Bytes(m));
       }
     } else if (v.type === "hash" && typeof any.fields === "function") {
       const fields = (v as unknown as { fields(): Iterable<{ name: string; value: Uint8Array }> })
         .fields();
       for (const f of fields) {
         const ele = new Uint8Array(20);
-        mixDigest(ele, asciiBytes(f.name));
+        mixDigest(ele, latin1Bytes(f.name));
         mixDigest(ele, f.value);
         xorDigest(digest, ele);
       }
@@ -1313,15 +1316,15 @@ function objectDigest(
       };
       for (const n of z.range(0, z.size)) {
         const ele = new Uint8Array(20);
-        mixDigest(ele, asciiBytes(n.member));
-        mixDigest(ele, asciiBytes(formatDouble(n.score)));
+        mixDigest(ele, latin1Bytes(n.member));
+        mixDigest(ele, latin1Bytes(formatDouble(n.score)));
         xorDigest(digest, ele);
       }
     } else {
       mixDigest(digest, v.encode());
     }
   }
-  if (e.expireAt !== 0) xorDigest(digest, asciiBytes("!!expire!!"));
+  if (e.expireAt !== 0) xorDigest(digest, latin1Bytes("!!expire!!"));
 }
 
 const hex = (d: Uint8Array) => Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -1335,7 +1338,7 @@ function datasetDigest(server: Server): string {
     for (const shard of ks.shards) {
       for (const e of shard.tables[db.index].values()) {
         const digest = new Uint8Array(20);
-        mixDigest(digest, asciiBytes(e.key));
+        mixDigest(digest, latin1Bytes(e.key));
         objectDigest(db, e, digest);
         xorDigest(final, digest);
       }
@@ -1464,7 +1467,7 @@ function populate(db: import("../engine/keyspace.ts").Database, argv: Uint8Array
   for (let j = 0; j < count; j++) {
     const key = `${prefix}:${j}`;
     if (db.peek(key, false) !== undefined) continue;
-    const text = asciiBytes(`value:${j}`);
+    const text = latin1Bytes(`value:${j}`);
     const value = valueBytes(size > 0 ? size : text.length);
     value.set(text.subarray(0, Math.min(value.length, text.length)));
     db.set(key, value, 0);
