@@ -13,9 +13,8 @@
  * served 50 in-memory clients each, through the same `serveStream` path TCP connections take:
  * every read hands a client one batch of `--pipeline` requests (redis-benchmark's commands, keys
  * from a fixed pseudo-random sequence over `--keyspace` keys; a batch larger than the server's
- * read takes several), every write is taken at once, and
- * reads complete one event-loop turn apart, so group commits and turn-end flushes run as they do
- * under load. Rounds alternate A-B and B-A; each measures the process's CPU time (user + system)
+ * read takes several), every write is taken at once, and reads complete one event-loop turn
+ * apart, so group commits and turn-end flushes run as they do under load. Rounds alternate A-B and B-A; each measures the process's CPU time (user + system)
  * per request over `--requests` requests. It prints each side's median and the median of the
  * per-round ratios B/A.
  *

@@ -44,9 +44,9 @@ function resolve(server: Server, argv: Uint8Array[]): Command | RespError {
   return unknownSubcommand(latin1(argv[1]), cmd.name);
 }
 
-// Clock reads cost as much as a small command (engine/clock.ts). Within one synchronous run of commands (a read
-// batch), a command starts when the previous one ended, so each command reads the clock once;
-// the first command of a run, and any after an await, reads it itself.
+// Clock reads cost as much as a small command (engine/clock.ts). Within one synchronous run of
+// commands (a read batch), a command starts when the previous one ended, so each command reads
+// the clock once; the first command of a run, and any after an await, reads it itself.
 let lastReading = 0;
 let readingFresh = false;
 const staleReading = () => readingFresh = false;

@@ -102,13 +102,12 @@ export class Slabs {
   private slab = new ArrayBuffer(SLAB);
   private pos = 0;
   private readonly queue: ArrayBuffer[] = [];
+  /** Per size class (a power of two, by its exponent): the slab medium parts are cut from. */
+  private readonly medium: { slab: ArrayBuffer; pos: number }[] = [];
 
   constructor(aging = 0) {
     for (let i = 0; i < aging; i++) this.queue.push(new ArrayBuffer(SLAB));
   }
-
-  /** Per size class (a power of two, by its exponent): the slab medium parts are cut from. */
-  private readonly medium: { slab: ArrayBuffer; pos: number }[] = [];
 
   /** `n` fresh zeroed bytes: cut from the current slab when small, else a buffer of their own. */
   take(n: number): Uint8Array {
@@ -147,8 +146,7 @@ export function valueBytes(n: number): Uint8Array {
 
 /** The ASCII text of a number as bytes (INCR's results), cut from the same slabs. */
 export function numberBytes(n: number | bigint): Uint8Array {
-  const s = String(n);
-  return latin1Into(values.take(s.length), s);
+  return latin1Value(String(n));
 }
 
 /** A binary string's bytes, for a value that is kept (HINCRBYFLOAT's), cut from the same slabs. */
@@ -171,9 +169,7 @@ export function transientBytes(n: number): Uint8Array {
 
 /** A copy of bytes that lives until the command ends (or a little longer: a push held back). */
 export function transientCopy(src: Uint8Array): Uint8Array {
-  const out = transient.take(src.length);
-  putBytes(out, 0, src);
-  return out;
+  return copyOut(transient, src, 0, src.length);
 }
 
 /** A binary string's bytes, living until the command's effects are written (effect arguments). */
@@ -196,9 +192,14 @@ export function copyBytes(b: Uint8Array): Uint8Array {
  * may outlive it, without making a view of the range first.
  */
 export function copyRange(src: Uint8Array, from: number, to: number): Uint8Array {
+  return copyOut(values, src, from, to);
+}
+
+/** Bytes `from` to `to` of `src`, copied into bytes cut from `slabs`. */
+function copyOut(slabs: Slabs, src: Uint8Array, from: number, to: number): Uint8Array {
   const n = to - from;
   // Not src.slice(): on a Buffer that is a view, and the source buffer is reused.
-  const out = values.take(n);
+  const out = slabs.take(n);
   if (n < 32) {
     for (let i = 0; i < n; i++) out[i] = src[from + i];
   } else {
