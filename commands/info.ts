@@ -514,7 +514,8 @@ export const INFO_SECTIONS: InfoSection[] = [
           `shard_${i}`,
           `files=${st.files},bytes=${st.bytes},dead_bytes=${st.deadBytes},` +
           `dead_ratio=${fixed2(st.bytes ? st.deadBytes / st.bytes : 0)},` +
-          `last_merge=${Math.floor(st.lastMerge / 1000)},merge_running=${st.merging ? 1 : 0}`,
+          `last_merge=${Math.floor(st.lastMerge / 1000)},merge_running=${st.merging ? 1 : 0},` +
+          `fsyncs=${st.flushes},journaled_commits=${st.journaled}`,
         ]);
       }
       return out;

@@ -5,8 +5,9 @@
  * ```
  * <data-dir>/
  *   LOCK              exclusive lock held while a server runs (holds its pid)
- *   meta.json         { "format": 2, "shardCount": N }: a data dir keeps its shard count
+ *   meta.json         { "format": 3, "shardCount": N }: a data dir keeps its shard count
  *   namespaces.json   durability overrides per namespace
+ *   commit.journal    group commits of several shards, replayed at start (journal.ts)
  *   shard_0/00001.log segments, rotated at log-segment-size
  *   shard_0/00003.snap compaction snapshot of everything up to segment 3
  * ```
@@ -19,8 +20,9 @@ import type { Logger } from "../../server/log.ts";
 import { DurableLog } from "./durable_log.ts";
 import { type Durability, Namespaces } from "./namespaces.ts";
 import { recover, type ShardRecovery } from "./recovery.ts";
-import { ShardLog } from "./shard_log.ts";
+import { segmentName, ShardLog } from "./shard_log.ts";
 import { GroupCommit } from "./group_commit.ts";
+import { CommitJournal, JOURNAL_NAME, replayJournal } from "./journal.ts";
 import { ColdReader } from "./cold.ts";
 import { Compactor } from "./compaction.ts";
 import { syncDir, writeFileAtomic } from "./files.ts";
@@ -42,13 +44,14 @@ export interface EngineOptions {
 }
 
 /**
- * The data format this server writes. 2 added AppendString records; a format-1 directory is
- * upgraded when opened, so that a server that knows only format 1 refuses it instead of reading
- * such records as corruption.
+ * The data format this server writes. 2 added AppendString records, 3 the commit journal (whose
+ * entries a server that does not replay them would lose after a power loss). An older directory
+ * is upgraded when opened, so that a server that knows only an older format refuses it instead
+ * of misreading it.
  */
-const FORMAT = 2;
+const FORMAT = 3;
 /** Older formats this server reads (and upgrades to {@link FORMAT}). */
-const UPGRADES_FROM = [1];
+const UPGRADES_FROM = [1, 2];
 
 /** The open durable engine of one data directory. */
 export class DurableEngine {
@@ -83,6 +86,16 @@ export class DurableEngine {
       });
       await namespaces.load();
       const started = performance.now();
+      // Before the shards are read: it puts back what a power loss took from their files.
+      const replay = replayJournal(dir, shardDirs);
+      for (const r of replay.restored) {
+        opts.log.warning(
+          "recovery",
+          `commit journal: wrote back ${r.bytes} bytes at offset ${r.offset} of shard_${r.shard}/${
+            segmentName(r.segment)
+          } that the file had lost`,
+        );
+      }
       const saved = ks.log;
       ks.log = NO_LOG;
       let reports: ShardRecovery[];
@@ -103,8 +116,13 @@ export class DurableEngine {
           Math.round(performance.now() - started)
         } ms`,
       );
-      // One group commit for every shard: their fdatasyncs run side by side.
-      const commits = new GroupCommit();
+      // One group commit for every shard, with one journal for them all.
+      const commits = new GroupCommit(
+        new CommitJournal(
+          `${dir}/${JOURNAL_NAME}`,
+          (message) => opts.log.warning("storage", message),
+        ),
+      );
       const shards = reports.map((r, i) => {
         const last = r.files.at(-1);
         const segment = last === undefined ? 1 : last.snapshot ? last.id + 1 : last.id;
@@ -149,6 +167,7 @@ export class DurableEngine {
       await this.log.close();
       this.cold.forget();
     } finally {
+      await this.commits.journal?.close();
       try {
         await this.lock.unlock();
       } catch { /* closing releases it too */ }

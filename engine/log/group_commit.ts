@@ -9,6 +9,10 @@
  * records just write them to their files, and so do shards whose batches are large (see
  * BLOCKING_COMMIT_RECORDS in shard_log.ts): their fdatasyncs run on Deno's thread pool.
  *
+ * When two shards or more commit together and a {@link CommitJournal} is given, their bytes go
+ * to the journal as well and only the journal is fdatasynced: one fdatasync per commit, as
+ * Redis's one AOF (journal.ts says why, and when a commit cannot be journaled).
+ *
  * Why the event loop blocks, as Redis's does under `appendfsync always`: the earlier design ran
  * each shard's fdatasync on Deno's thread pool while the loop went on serving. On the 2-core
  * benchmark machine that cost more than it saved: the fdatasyncs competed for the processors with
@@ -22,15 +26,25 @@
  */
 import { setImmediate } from "node:timers";
 import type { ShardLog } from "./shard_log.ts";
+import type { CommitJournal } from "./journal.ts";
 
 /** Commits the shard logs that asked for it, once per event-loop turn. */
 export class GroupCommit {
   private due: ShardLog[] = [];
+  /** Every log committed here (a wrap of the journal fdatasyncs them all). */
+  private readonly logs: ShardLog[] = [];
   /**
    * Told how long each commit blocked the event loop for its fdatasyncs, in ms (the latency
    * monitor's `aof-fsync-always` event, as Redis names its own).
    */
   onBlocked: ((ms: number) => void) | null = null;
+
+  constructor(readonly journal: CommitJournal | null = null) {}
+
+  /** Registers a log (its constructor does). */
+  add(log: ShardLog): void {
+    this.logs.push(log);
+  }
 
   /** Asks for {@link ShardLog.turnEnded} at the end of this event-loop turn. */
   request(log: ShardLog): void {
@@ -45,9 +59,14 @@ export class GroupCommit {
     const commits = logs.filter((log) => log.turnEnded()).sort((a, b) => a.index - b.index);
     if (commits.length === 0) return;
     const started = performance.now();
-    // The others' fdatasyncs start first, on their threads; the first runs here meanwhile.
-    for (let i = 1; i < commits.length; i++) commits[i].startSync();
-    const synced = commits.filter((log) => log.endCommit());
+    let synced: ShardLog[];
+    if (commits.length > 1 && this.journal?.commit(commits, this.logs)) {
+      synced = commits.filter((log) => log.endJournaled());
+    } else {
+      // The others' fdatasyncs start first, on their threads; the first runs here meanwhile.
+      for (let i = 1; i < commits.length; i++) commits[i].startSync();
+      synced = commits.filter((log) => log.endCommit());
+    }
     this.onBlocked?.(performance.now() - started);
     for (const log of synced) log.reportSynced();
   };

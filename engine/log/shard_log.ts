@@ -19,6 +19,7 @@ import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
 import { epochMs } from "../clock.ts";
 import { FILL_MAX, FILL_MIN, ZeroFill } from "./zero_fill.ts";
+import type { JournaledLog, JournalPart } from "./journal.ts";
 
 /** Segment file name for an id. */
 export function segmentName(id: number): string {
@@ -38,6 +39,8 @@ export interface ShardLogStats {
   records: number;
   /** Records known to be on disk (the "commit index" of the shard's log). */
   syncedRecords: number;
+  /** Group commits made durable by the commit journal instead of an fdatasync of the file. */
+  journaled: number;
 }
 
 /**
@@ -59,7 +62,7 @@ interface Chunk {
 }
 
 /** The append side of one shard's log. */
-export class ShardLog {
+export class ShardLog implements JournaledLog {
   /** Id of the segment new records go to. */
   segment: number;
   /** Logical size of that segment, pending bytes included. */
@@ -79,6 +82,12 @@ export class ShardLog {
   /** Everything before this point is on disk: segment id and bytes of it. */
   private syncedSegment = 0;
   private syncedBytes = 0;
+  /**
+   * The end of the last commit the commit journal made durable (journal.ts): the file holds it,
+   * fdatasynced or not; a replay of the journal restores it after a power loss.
+   */
+  private journaledSegment = -1;
+  private journaledBytes = 0;
   /** Called after each fdatasync (cooling values waits for them to be on disk). */
   onSynced: (() => void) | null = null;
   /** Called once, when the log fails (a write or fdatasync failed). */
@@ -110,6 +119,9 @@ export class ShardLog {
   private commitSegment = 0;
   private commitBytes = 0;
   private commitOnThread = false;
+  /** Where the commit's bytes begin in the file, and the bytes as written (for the journal). */
+  private commitFrom = 0;
+  private readonly commitViews: Uint8Array[] = [];
   /** Records per fdatasync, a moving average: large batches are committed without blocking. */
   private recordsPerSync = 0;
   /** Created the first time this shard commits beside another one (null again if it failed). */
@@ -132,6 +144,7 @@ export class ShardLog {
     flushes: 0,
     records: 0,
     syncedRecords: 0,
+    journaled: 0,
   };
 
   constructor(
@@ -146,6 +159,7 @@ export class ShardLog {
     this.segmentBytes = segmentBytes;
     this.syncedSegment = segment;
     this.syncedBytes = segmentBytes;
+    commits.add(this);
   }
 
   /** Why the log stopped taking writes (a failed write or fdatasync), or null while it works. */
@@ -153,9 +167,20 @@ export class ShardLog {
     return this.failed;
   }
 
-  /** True when everything appended so far is written and fdatasynced (conservative). */
+  /**
+   * True when everything appended so far is written and durable, fdatasynced or journaled
+   * (conservative).
+   */
   get synced(): boolean {
-    return !this.pending && (this.file === null || this.isSynced(this.fileSegment, this.fileBytes));
+    return !this.pending &&
+      (this.file === null || this.durableTo(this.fileSegment) >= this.fileBytes);
+  }
+
+  /** How many bytes of segment `segment` are durable, fdatasynced or journaled. */
+  private durableTo(segment: number): number {
+    if (segment < this.syncedSegment) return Infinity;
+    const synced = segment === this.syncedSegment ? this.syncedBytes : 0;
+    return segment === this.journaledSegment ? Math.max(synced, this.journaledBytes) : synced;
   }
 
   /** True when this shard's group-commit fdatasyncs can run on its own thread. */
@@ -338,8 +363,10 @@ export class ShardLog {
       this.background();
       return false;
     }
+    this.commitFrom = this.fileBytes;
+    this.commitViews.length = 0;
     try {
-      this.writeChunks(file);
+      this.writeChunks(file, this.commitViews);
     } catch (e) {
       this.fail(e);
       return false;
@@ -369,6 +396,57 @@ export class ShardLog {
     } catch (e) {
       this.fail(e);
       return null;
+    }
+  }
+
+  /**
+   * The commit's bytes for the commit journal, or null when they cannot be journaled: bytes
+   * before them in the file are not durable yet (async records written without an fdatasync),
+   * so a replay after a power loss would leave a hole before them.
+   */
+  journalPart(): JournalPart | null {
+    if (this.durableTo(this.commitSegment) < this.commitFrom) return null;
+    return {
+      shard: this.index,
+      segment: this.commitSegment,
+      offset: this.commitFrom,
+      views: this.commitViews,
+      bytes: this.commitBytes - this.commitFrom,
+    };
+  }
+
+  /** Completes a commit that the commit journal made durable, instead of {@link endCommit}. */
+  endJournaled(): true {
+    this.commitViews.length = 0;
+    this.journaledSegment = this.commitSegment;
+    this.journaledBytes = this.commitBytes;
+    this.stats.journaled++;
+    this.noteRecords(this.commitRecords);
+    this.durableSeq = this.commitSeq;
+    this.endCycle();
+    return true;
+  }
+
+  /**
+   * fdatasyncs the open file when it holds journaled bytes not yet fdatasynced, so that the
+   * journal may write over their entries; false when that failed (the log has failed then).
+   * Older segments were fdatasynced when the next one was opened.
+   */
+  syncJournaled(): boolean {
+    if (this.failed) return false;
+    const file = this.file;
+    if (file === null || this.fileSegment !== this.journaledSegment) return true;
+    if (this.isSynced(this.journaledSegment, this.journaledBytes)) return true;
+    try {
+      const bytes = this.fileBytes;
+      file.syncDataSync();
+      this.syncedSegment = this.fileSegment;
+      this.syncedBytes = bytes;
+      this.stats.flushes++;
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
     }
   }
 
@@ -414,6 +492,7 @@ export class ShardLog {
    * True when it is durable ({@link reportSynced} then tells `onSynced`).
    */
   endCommit(): boolean {
+    this.commitViews.length = 0;
     try {
       const thread = this.commitOnThread ? this.thread! : null;
       const error = thread?.wait() ?? null;
@@ -555,6 +634,12 @@ export class ShardLog {
     this.syncDue = Infinity;
     clearTimeout(this.syncTimer);
     this.stats.flushes++;
+    this.noteRecords(records);
+  }
+
+  /** Notes that the log's first `records` records are durable. */
+  private noteRecords(records: number): void {
+    if (records < this.stats.syncedRecords) return;
     this.recordsPerSync = 0.9 * this.recordsPerSync + 0.1 * (records - this.stats.syncedRecords);
     this.stats.syncedRecords = records;
   }
@@ -571,7 +656,7 @@ export class ShardLog {
    * another segment (which needs its own file). A write to the page cache is a short copy: done
    * in place, it saves an async hop per flush; only the fdatasync waits on the disk.
    */
-  private writeChunks(file: Deno.FsFile): void {
+  private writeChunks(file: Deno.FsFile, written?: Uint8Array[]): void {
     // Callers wait for a fill they would overwrite (blockedByFill): its zeros could land after
     // the records.
     if (this.blockedByFill()) throw new Error("a write would overlap the space being zero-filled");
@@ -585,6 +670,8 @@ export class ShardLog {
       let off = 0;
       while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
       this.fileBytes += bytes.length;
+      // The buffer may go to `spare`: nothing is appended before the journal copies the view.
+      written?.push(bytes);
       // Written: the buffer can take the next flush's records.
       if (c.buf.length === CHUNK && this.spare.length < 4) this.spare.push(c.buf);
     }
