@@ -259,8 +259,8 @@ export interface JournalReplay {
 }
 
 /**
- * Writes every journaled commit back into its segment file where the file does not hold it (a
- * power loss took those pages), fdatasyncs the files it wrote, and invalidates the journal.
+ * Writes every journaled commit back into its segment file (`restored` lists those the file did
+ * not hold: a power loss took those pages), fdatasyncs the files, and invalidates the journal.
  * Entries of segment files that no longer exist are skipped: compaction removed them, after
  * fdatasyncing everything they held into a snapshot.
  */
@@ -290,16 +290,20 @@ export function replayJournal(dataDir: string, shardDirs: readonly string[]): Jo
         }
         written.set(file, f);
       }
+      // Written back whatever the file holds: a page the cache still has may have failed to
+      // reach the disk (a failed fdatasync marks it clean), and a file the crash left short
+      // reads as if padded with zeros. Reading first only tells what was missing.
       const have = new Uint8Array(e.bytes.length);
       f.seekSync(e.offset, Deno.SeekMode.Start);
-      for (let off = 0; off < have.length;) {
-        const n = f.readSync(have.subarray(off));
+      let got = 0;
+      while (got < have.length) {
+        const n = f.readSync(have.subarray(got));
         if (n === null) break;
-        off += n;
+        got += n;
       }
-      if (!sameContent(have, e.bytes)) {
-        f.seekSync(e.offset, Deno.SeekMode.Start);
-        for (let off = 0; off < e.bytes.length;) off += f.writeSync(e.bytes.subarray(off));
+      f.seekSync(e.offset, Deno.SeekMode.Start);
+      for (let off = 0; off < e.bytes.length;) off += f.writeSync(e.bytes.subarray(off));
+      if (got < have.length || !sameContent(have, e.bytes)) {
         restored.push({
           shard: e.shard,
           segment: e.segment,

@@ -199,3 +199,24 @@ Deno.test("journal: one that cannot be written is given up with a warning; commi
     await close();
   }
 });
+
+Deno.test("journal: replay writes back an entry a crash left the file short of, even where the bytes lost were zeros", async () => {
+  const { dir, shardDirs, journal, logs, close } = await journaled();
+  try {
+    // A value of zeros but its first byte (a bitmap after SETBIT k 80000 0, a padded blob).
+    const value = new Uint8Array(10_000);
+    value[0] = 1;
+    await commitTurn(logs, "bitmap", value, 1);
+    assertEquals(journal.commits, 1);
+    const full = logs[0].stats.bytes;
+    const before = segmentData(shardDirs[0], full);
+    // The disk kept the file's first two pages and its size at that point: the rest reads as
+    // the end of the file, which the zeros the record ends with do not show.
+    Deno.truncateSync(`${shardDirs[0]}/00001.log`, 8192);
+    const replay = replayJournal(dir, shardDirs);
+    assertEquals(replay.restored.map((r) => r.shard), [0]);
+    assertEquals(segmentData(shardDirs[0], full), before);
+  } finally {
+    await close();
+  }
+});

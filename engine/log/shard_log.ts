@@ -433,10 +433,11 @@ export class ShardLog implements JournaledLog {
    * Older segments were fdatasynced when the next one was opened.
    */
   syncJournaled(): boolean {
-    if (this.failed) return false;
     const file = this.file;
     if (file === null || this.fileSegment !== this.journaledSegment) return true;
     if (this.isSynced(this.journaledSegment, this.journaledBytes)) return true;
+    // A failed log's journaled bytes keep needing the journal: it must not wrap over them.
+    if (this.failed) return false;
     try {
       const bytes = this.fileBytes;
       file.syncDataSync();
@@ -455,6 +456,7 @@ export class ShardLog implements JournaledLog {
    * thread's; when the thread is not running (yet), {@link endCommit} fdatasyncs here instead.
    */
   startSync(): void {
+    if (this.failed) return;
     const path = `${this.dir}/${segmentName(this.commitSegment)}`;
     if (this.thread === null) {
       if (this.threadFailed || !SyncThread.fits(path)) return;
@@ -493,6 +495,9 @@ export class ShardLog implements JournaledLog {
    */
   endCommit(): boolean {
     this.commitViews.length = 0;
+    // Failed meanwhile (its fdatasync for a wrap of the journal): another fdatasync may well
+    // succeed, and prove nothing (a failed one marks the pages it lost clean).
+    if (this.failed) return false;
     try {
       const thread = this.commitOnThread ? this.thread! : null;
       const error = thread?.wait() ?? null;
