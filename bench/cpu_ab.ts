@@ -48,7 +48,7 @@ const { values: opts } = parseArgs({
 if (opts.help || !opts.a) {
   console.log(
     "usage: deno run -A bench/cpu_ab.ts --a OTHER/mod.ts [--b mod.ts] [--test set|get|incr|ping|" +
-      "mset|hset|lpush|sadd] [--pipeline 16] [--requests 200000] [--rounds 16] [--keyspace 100000]",
+      "mset|hset|lpush|sadd|zadd] [--pipeline 16] [--requests 200000] [--rounds 16] [--keyspace 100000]",
   );
   Deno.exit(opts.help ? 0 : 2);
 }
@@ -57,10 +57,12 @@ const rounds = Number(opts.rounds), keyspace = Number(opts.keyspace);
 
 // A fixed sequence (an LCG), so both sides and every run see the same keys.
 let seed = 12345;
-function key(): string {
+/** A number below the keyspace size as redis-benchmark writes `__rand_int__`: 12 digits. */
+function randInt(): string {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return `key:${String(Math.floor((seed / 0x80000000) * keyspace)).padStart(12, "0")}`;
+  return String(Math.floor((seed / 0x80000000) * keyspace)).padStart(12, "0");
 }
+const key = () => `key:${randInt()}`;
 const bulk = (s: string) => `$${s.length}\r\n${s}\r\n`;
 const multibulk = (...args: string[]) => `*${args.length}\r\n${args.map(bulk).join("")}`;
 
@@ -83,6 +85,8 @@ function request(test: string): string {
       return multibulk("LPUSH", "mylist", "xxx");
     case "sadd":
       return multibulk("SADD", "myset", key());
+    case "zadd":
+      return multibulk("ZADD", "myzset", randInt(), `element:${randInt()}`);
   }
   throw new Error(`unknown test ${test}`);
 }

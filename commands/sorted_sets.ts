@@ -250,6 +250,19 @@ function scoreArg(b: Uint8Array): number {
   // string2ll refuses ("007", "-0", "1.5", "inf", beyond 2^53) goes the strtod way.
   const int = parseInt64(b);
   if (typeof int === "number") return int;
+  // Digits with leading zeros (redis-benchmark's zero-padded __rand_int__), or a sign: exact
+  // below 10^15, and what strtod makes of them ("-0" is -0), without a regular expression.
+  const n = b.length;
+  let i = n > 1 && (b[0] === 45 || b[0] === 43) ? 1 : 0; // - +
+  if (n > i && n - i <= 15) {
+    let digits = 0;
+    for (; i < n; i++) {
+      const d = b[i] - 48;
+      if (d < 0 || d > 9) break;
+      digits = digits * 10 + d;
+    }
+    if (i === n) return b[0] === 45 ? -digits : digits;
+  }
   const v = parseDouble(latin1(b));
   if (v === null) throw Errors.notFloat;
   return v;
