@@ -162,12 +162,15 @@ export class DurableEngine {
 
   /** Flushes every shard, closes the logs and releases the lock. */
   async close(): Promise<void> {
+    let clean = false;
     try {
       await this.compactor.stopAll();
       await this.log.close();
+      // Every shard's file fdatasynced: the journal holds nothing they lack.
+      clean = this.log.shards.every((s) => s.failure === null);
       this.cold.forget();
     } finally {
-      await this.commits.journal?.close();
+      await this.commits.journal?.close(clean);
       try {
         await this.lock.unlock();
       } catch { /* closing releases it too */ }

@@ -151,12 +151,26 @@ export class CommitJournal {
     return true;
   }
 
-  /** Closes the file (the logs are fdatasynced by their own close). */
-  async close(): Promise<void> {
+  /**
+   * Closes the file. `clean` when every log it served closed with everything fdatasynced: the
+   * journal is then invalidated, so the next start has nothing to replay.
+   */
+  async close(clean = false): Promise<void> {
+    const disabled = this.disabled;
     this.disabled = true; // a fill still under way opens nothing
     await this.preparing;
-    this.file?.close();
+    const file = this.file;
     this.file = null;
+    if (file === null) return;
+    try {
+      if (clean && !disabled && this.commits > 0) {
+        file.seekSync(0, Deno.SeekMode.Start);
+        file.writeSync(new Uint8Array(ENTRY_HEADER));
+        file.syncDataSync();
+      }
+    } finally {
+      file.close();
+    }
   }
 
   /**
@@ -316,18 +330,25 @@ export function replayJournal(dataDir: string, shardDirs: readonly string[]): Jo
   } finally {
     for (const f of written.values()) f.close();
   }
-  // Invalidated: the next run writes from the start with a new generation, and until it has,
-  // reading stops at once.
   if (content.length >= ENTRY_HEADER && content.subarray(0, ENTRY_HEADER).some((b) => b !== 0)) {
-    const f = Deno.openSync(path, { write: true });
-    try {
-      f.writeSync(new Uint8Array(ENTRY_HEADER));
-      f.syncDataSync();
-    } finally {
-      f.close();
-    }
+    invalidateJournal(path);
   }
   return { entries: entries.length, restored };
+}
+
+/**
+ * Zeroes the first entry's header, durably: reading then stops at once. Once every entry is in
+ * its fdatasynced segment file (after a replay, after a clean close of every shard log); the
+ * next run writes from the start with a new generation.
+ */
+export function invalidateJournal(path: string): void {
+  const f = Deno.openSync(path, { write: true });
+  try {
+    f.writeSync(new Uint8Array(ENTRY_HEADER));
+    f.syncDataSync();
+  } finally {
+    f.close();
+  }
 }
 
 function sameContent(a: Uint8Array, b: Uint8Array): boolean {

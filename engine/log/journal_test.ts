@@ -220,3 +220,18 @@ Deno.test("journal: replay writes back an entry a crash left the file short of, 
     await close();
   }
 });
+
+Deno.test("journal: a clean close leaves nothing to replay; one after a failed log keeps the entries", async () => {
+  for (const clean of [true, false]) {
+    const { dir, journal, logs, close } = await journaled();
+    try {
+      await commitTurn(logs, "k", new Uint8Array(5), 1);
+      await Promise.all(logs.map((l) => l.close()));
+      await journal.close(clean);
+      const entries = readJournal(Deno.readFileSync(`${dir}/${JOURNAL_NAME}`));
+      assertEquals(entries.length, clean ? 0 : 2);
+    } finally {
+      await close();
+    }
+  }
+});
