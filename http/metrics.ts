@@ -367,9 +367,16 @@ export class ServerMetrics {
     labeledCounter(
       r,
       "ferricstore_shard_log_fsyncs_total",
-      "fdatasync calls of each shard's log since start (group commits).",
+      "fdatasync calls of each shard's segment files since start.",
       ["shard"],
       perShard((i) => shards()[i].stats.flushes),
+    );
+    labeledCounter(
+      r,
+      "ferricstore_shard_log_journaled_commits_total",
+      "Group commits of each shard made durable by the commit journal's fdatasync instead.",
+      ["shard"],
+      perShard((i) => shards()[i].stats.journaled),
     );
     labeledGauge(
       r,

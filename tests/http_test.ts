@@ -234,6 +234,14 @@ Deno.test("http: /metrics has every ferricstore_* metric and its counters move",
     const records = [...Array(t.server.shardCount).keys()]
       .reduce((n, i) => n + sample(m, `ferricstore_shard_log_records_total{shard="${i}"}`)!, 0);
     assertEquals(records, 35);
+    // Every sync write was committed, by an fdatasync of its shard's file or of the journal.
+    const commits = [...Array(t.server.shardCount).keys()].reduce(
+      (n, i) =>
+        n + sample(m, `ferricstore_shard_log_fsyncs_total{shard="${i}"}`)! +
+        sample(m, `ferricstore_shard_log_journaled_commits_total{shard="${i}"}`)!,
+      0,
+    );
+    assert(commits > 0 && Number.isFinite(commits), `commits: ${commits}`);
 
     // A namespace with durability of its own shows up even without keys.
     await c.call("FERRICSTORE.CONFIG", "SET", "audit", "durability", "async", "window_ms", "250");
