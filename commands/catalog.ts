@@ -35,7 +35,14 @@ differential tests; newer commands follow Redis's documentation) unless a differ
 - Not offered (they answer Redis's unknown-command error): scripting and functions (\`EVAL\`,
   \`FUNCTION\`, \`SCRIPT\`), streams (\`X*\`), bitmaps (\`SETBIT\`, \`BITFIELD\`, \`BITCOUNT\`,
   \`BITOP\`), HyperLogLog (\`PF*\`), geo (\`GEO*\`), \`DUMP\`/\`RESTORE\`, replication
-  (\`REPLICAOF\`, \`SYNC\`; \`ROLE\`, \`WAIT\` and \`WAITAOF\` answer as a primary without replicas) and Redis Cluster's \`CLUSTER\` (FerricStore has its own \`CLUSTER.*\`).
+  (\`REPLICAOF\`, \`SYNC\`, \`FAILOVER\`; \`ROLE\`, \`WAIT\` and \`WAITAOF\` answer as a primary
+  without replicas), Redis Cluster's \`CLUSTER\`, \`ASKING\`, \`READONLY\`, \`READWRITE\` and
+  \`MIGRATE\` (FerricStore has its own \`CLUSTER.*\`).
+- \`CONFIG GET\` and \`CONFIG SET\` know FerricStore's parameters (docs/configuration.md), which
+  include the Redis ones that mean something here; Redis parameters for what FerricStore does not
+  have (RDB files, replication, active defragmentation, lazy freeing, daemonizing, …) are
+  answered as Redis answers a name it does not know: no match for \`CONFIG GET\`, an error for
+  \`CONFIG SET\`.
 `;
 
 function flags(c: Command): string {

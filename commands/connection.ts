@@ -71,7 +71,7 @@ export const connectionCommands: CommandSpec[] = [
   {
     name: "quit",
     arity: -1,
-    flags: ["allow_busy", "noscript", "loading", "stale", "fast", "no_auth"],
+    flags: ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
     categories: ["connection"],
     group: "connection",
     summary: "Closes the connection.",

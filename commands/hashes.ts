@@ -722,7 +722,7 @@ export const hashCommands: CommandSpec[] = [
     RO_ACCESS,
     "Iterates over fields and values of a hash.",
     "2.8.0",
-    "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
+    "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", // Redis 7.0's text, as SSCAN and ZSCAN
     /** HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES] */
     (ctx, argv) => {
       const cursor = scanCursor(argv[2]);

@@ -132,10 +132,32 @@ const ps = (
   group: "pubsub",
   summary,
   since,
-  complexity: "O(N) where N is the number of channels or patterns",
+  complexity: PUBSUB_COMPLEXITY[name],
   keys: keySpecs,
   handler,
 });
+
+/** Each command's complexity, as Redis's COMMAND DOCS gives it. */
+const PUBSUB_COMPLEXITY: Record<string, string> = {
+  subscribe: "O(N) where N is the number of channels to subscribe to.",
+  unsubscribe: "O(N) where N is the number of clients already subscribed to a channel.",
+  psubscribe: "O(N) where N is the number of patterns the client is already subscribed to.",
+  punsubscribe:
+    "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).",
+  ssubscribe: "O(N) where N is the number of shard channels to subscribe to.",
+  sunsubscribe: "O(N) where N is the number of clients already subscribed to a shard channel.",
+  publish:
+    "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
+  spublish: "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+  channels:
+    "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
+  numpat: "O(1)",
+  numsub: "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+  shardchannels:
+    "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).",
+  shardnumsub:
+    "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
+};
 
 const SUB_FLAGS: CommandSpec["flags"] = ["pubsub", "noscript", "loading", "stale"];
 
