@@ -177,8 +177,7 @@ export class DurableLog implements EffectLog {
         begin[at++] = shard;
         begin[at++] = shard >>> 8;
       }
-      const end = transientBytes(8);
-      putDouble(end, 0, id);
+      const end = begin.subarray(0, 8); // the batch id, as BatchBegin starts with it
       for (let shard = 0; shard < byShard.length; shard++) {
         const list = byShard[shard];
         if (list.length === 0) continue;

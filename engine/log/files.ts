@@ -33,6 +33,11 @@ export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<vo
   for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
 }
 
+/** {@link writeAll}, blocking (a write to the page cache is a short copy). */
+export function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length;) off += file.writeSync(bytes.subarray(off));
+}
+
 /**
  * Replaces `path` with `text` so that a crash leaves either the old or the new file, whole:
  * written to a temporary file, fdatasynced, renamed into place, and the directory synced.

@@ -45,7 +45,7 @@
  */
 import { crc32 } from "./record.ts";
 import { segmentName } from "./shard_log.ts";
-import { syncDir, writeAll } from "./files.ts";
+import { syncDir, writeAll, writeAllSync } from "./files.ts";
 
 /** The journal's file name in the data directory. */
 export const JOURNAL_NAME = "commit.journal";
@@ -92,7 +92,7 @@ export class CommitJournal {
   /** Set when the journal failed: commits then fdatasync their shards (never wrapping over it). */
   private disabled = false;
   private buf = new Uint8Array(64 * 1024);
-  /** Commits written, for INFO. */
+  /** Commits written (a close with none leaves the file as it is). */
   commits = 0;
 
   constructor(
@@ -144,8 +144,7 @@ export class CommitJournal {
         }
         view.setUint32(start, crc32(buf, start + 4, at), true);
       }
-      const out = buf.subarray(0, at);
-      for (let off = 0; off < out.length;) off += this.file!.writeSync(out.subarray(off));
+      writeAllSync(this.file!, buf.subarray(0, at));
       this.pos += at;
       this.file!.syncDataSync();
     } catch (e) {
@@ -168,11 +167,7 @@ export class CommitJournal {
     this.file = null;
     if (file === null) return;
     try {
-      if (clean && !disabled && this.commits > 0) {
-        file.seekSync(0, Deno.SeekMode.Start);
-        file.writeSync(new Uint8Array(ENTRY_HEADER));
-        file.syncDataSync();
-      }
+      if (clean && !disabled && this.commits > 0) invalidate(file);
     } finally {
       file.close();
     }
@@ -321,7 +316,7 @@ export function replayJournal(dataDir: string, shardDirs: readonly string[]): Jo
         got += n;
       }
       f.seekSync(e.offset, Deno.SeekMode.Start);
-      for (let off = 0; off < e.bytes.length;) off += f.writeSync(e.bytes.subarray(off));
+      writeAllSync(f, e.bytes);
       if (got < have.length || !sameContent(have, e.bytes)) {
         restored.push({
           shard: e.shard,
@@ -336,24 +331,25 @@ export function replayJournal(dataDir: string, shardDirs: readonly string[]): Jo
     for (const f of written.values()) f.close();
   }
   if (content.length >= ENTRY_HEADER && content.subarray(0, ENTRY_HEADER).some((b) => b !== 0)) {
-    invalidateJournal(path);
+    const f = Deno.openSync(path, { write: true });
+    try {
+      invalidate(f);
+    } finally {
+      f.close();
+    }
   }
   return { entries: entries.length, restored };
 }
 
 /**
- * Zeroes the first entry's header, durably: reading then stops at once. Once every entry is in
- * its fdatasynced segment file (after a replay, after a clean close of every shard log); the
- * next run writes from the start with a new generation.
+ * Zeroes a journal file's first entry header, durably: reading then stops at once. Once every
+ * entry is in its fdatasynced segment file (after a replay, after a clean close of every shard
+ * log); the next run writes from the start with a new generation.
  */
-export function invalidateJournal(path: string): void {
-  const f = Deno.openSync(path, { write: true });
-  try {
-    f.writeSync(new Uint8Array(ENTRY_HEADER));
-    f.syncDataSync();
-  } finally {
-    f.close();
-  }
+function invalidate(file: Deno.FsFile): void {
+  file.seekSync(0, Deno.SeekMode.Start);
+  writeAllSync(file, new Uint8Array(ENTRY_HEADER));
+  file.syncDataSync();
 }
 
 function sameContent(a: Uint8Array, b: Uint8Array): boolean {

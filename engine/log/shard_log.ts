@@ -14,7 +14,7 @@
  */
 import { Buffer } from "node:buffer";
 import { type Payload, RecordFlags, recordSize, RecordType, writeRecord } from "./record.ts";
-import { syncDirSync } from "./files.ts";
+import { syncDirSync, writeAllSync } from "./files.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { SyncThread } from "./sync_thread.ts";
 import { epochMs } from "../clock.ts";
@@ -672,8 +672,7 @@ export class ShardLog implements JournaledLog {
       if (c.pos === 0) continue;
       if (c.segment !== this.fileSegment) break;
       const bytes = c.buf.subarray(0, c.pos);
-      let off = 0;
-      while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+      writeAllSync(file, bytes);
       this.fileBytes += bytes.length;
       // The buffer may go to `spare`: nothing is appended before the journal copies the view.
       written?.push(bytes);
